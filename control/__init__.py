@@ -1,0 +1,93 @@
+"""territorial-control: an event-sourced ledger of who controls Syria's 14 provincial capitals.
+
+Data flows one way: ``seeds/`` text -> :mod:`control.record` (validated events with provenance)
+-> :mod:`control.ledger` (eventsourcing store) -> :mod:`control.projection` (pure fold) ->
+charts and the CLI. The names below are the Python API for notebooks::
+
+    import control
+    ledger = control.open_ledger()            # control.db here, or a path / postgresql:// URL
+    snap = ledger.replay("2024-12-08T00:00Z")  # or control.replay(control.record_events(), ...)
+    snap.holding("government").capitals       # ('Damascus', 'Latakia', 'Tartus')
+    pandas.DataFrame(snap.to_records())
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from control.errors import UserError
+from control.events import Event, Source
+from control.projection import (
+    CapitalState,
+    History,
+    Holdings,
+    Snapshot,
+    Transition,
+    history,
+    replay,
+    transitions,
+)
+from control.times import Window, parse_instant
+
+__all__ = [
+    "CapitalState",
+    "Event",
+    "History",
+    "Holdings",
+    "Ledger",
+    "Snapshot",
+    "Source",
+    "Transition",
+    "UserError",
+    "Window",
+    "history",
+    "open_ledger",
+    "parse_instant",
+    "record_events",
+    "replay",
+    "transitions",
+]
+
+
+def _instant(value: datetime | str | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return parse_instant(value)
+
+
+def record_events() -> list[Event]:
+    """The seed record's events (baseline first), straight from ``seeds/record.toml``."""
+    from control.record import load_record
+
+    return list(load_record().events)
+
+
+class Ledger:
+    """A handle on a store: the record's events plus anything added with ``control add``."""
+
+    def __init__(self, store: str | None = None) -> None:
+        from control.ledger import open_app
+
+        self.app = open_app(store)
+
+    def events(self) -> list[Event]:
+        return self.app.read()
+
+    def replay(
+        self, at: datetime | str, known_at: datetime | str | None = None, seat: str = "damascus"
+    ) -> Snapshot:
+        """State of every capital at ``at`` as known at ``known_at`` (strings: ISO 8601)."""
+        when = _instant(at)
+        assert when is not None
+        return replay(self.events(), when, _instant(known_at), seat)
+
+    def history(self, place: str) -> History:
+        return history(self.events(), place)
+
+    def transitions(self, known_at: datetime | str | None = None) -> list[Transition]:
+        return transitions(self.events(), _instant(known_at))
+
+
+def open_ledger(store: str | None = None) -> Ledger:
+    """Open (creating and loading the record if needed) a SQLite file or PostgreSQL store."""
+    return Ledger(store)

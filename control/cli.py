@@ -1,0 +1,288 @@
+"""The ``control`` command: a thin click layer over the ledger, the projection and the renderers.
+
+Every user mistake becomes one line on stderr and exit status 2; nothing is written on error.
+Chart, export and scenario commands import matplotlib only when they run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from control import gazetteer
+from control.errors import UserError
+from control.times import parse_instant
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+TIME_HELP = (
+    "ISO 8601 with Z or an offset (2024-12-08T00:00Z, 2024-12-08T03:00+03:00), or a bare date "
+    "(2024-12-08 = 00:00 UTC that day). Times without a zone are refused."
+)
+
+
+def now() -> datetime:
+    """The current instant (aware UTC); tests freeze it with freezegun."""
+    return datetime.now(UTC)
+
+
+class Instant(click.ParamType):
+    """A click parameter type for aware instants (click.DateTime rejects a trailing Z)."""
+
+    name = "TIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        label = f"--{param.name.replace('_', '-')}" if param and param.name else "time"
+        try:
+            return parse_instant(value, label)
+        except UserError as exc:
+            self.fail(str(exc).removeprefix(f"{label}: "), param, ctx)
+
+
+INSTANT = Instant()
+
+
+def store_option(f: F) -> F:
+    return click.option(
+        "--store",
+        metavar="PATH|URL",
+        envvar="CONTROL_STORE",
+        help="Event store: a SQLite file (default control.db here) or postgresql://user@host/db. "
+        "Env: CONTROL_STORE.",
+    )(f)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Byte-stable JSON output.")(f)
+
+
+def known_at_option(f: F) -> F:
+    return click.option(
+        "--known-at",
+        type=INSTANT,
+        help="Use only reports published at or before this time. " + TIME_HELP,
+    )(f)
+
+
+def seat_option(f: F) -> F:
+    return click.option(
+        "--seat",
+        type=click.Choice(gazetteer.SEAT_SETTINGS),
+        default=gazetteer.DEFAULT_SEAT,
+        show_default=True,
+        help="Capital counted for Rif Dimashq: Damascus (it is administered from there) or Douma "
+        "(its official seat).",
+    )(f)
+
+
+def open_store(store: str | None) -> Any:
+    from control.ledger import open_app
+
+    return open_app(store)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="territorial-control")
+def cli() -> None:
+    """Who controlled each of Syria's 14 provincial capitals, at any moment, as known at any
+    moment, with the source of every claim (rebel offensive of 27 Nov - 8 Dec 2024)."""
+
+
+@cli.command()
+@click.option("--at", type=INSTANT, help="Instant to replay to (default: now). " + TIME_HELP)
+@known_at_option
+@seat_option
+@json_option
+@store_option
+def replay(
+    at: datetime | None, known_at: datetime | None, seat: str, as_json: bool, store: str | None
+) -> None:
+    """State of every capital at --at (valid time), as known at --known-at (report time):
+    controller, status (held, uncertain, contested, vacated), since when, and the sources."""
+    from control.projection import replay as fold
+    from control.render import snapshot_text, to_json
+
+    app = open_store(store)
+    snapshot = fold(app.read(), at or now(), known_at, seat)
+    click.echo(to_json(snapshot.to_dict()) if as_json else snapshot_text(snapshot), nl=False)
+
+
+@cli.command()
+@click.option("--place", help="Only events about this capital or governorate (any alias).")
+@known_at_option
+@json_option
+@store_option
+def events(place: str | None, known_at: datetime | None, as_json: bool, store: str | None) -> None:
+    """Every event in the ledger: id, kind, window, report time, file and exact quote."""
+    from control.projection import known
+    from control.render import events_text, to_json
+
+    app = open_store(store)
+    chosen = known(app.read(), known_at)
+    if place:
+        name = gazetteer.resolve_place(place, "--place").name
+        chosen = [e for e in chosen if e.place == name]
+    click.echo(to_json([e.to_dict() for e in chosen]) if as_json else events_text(chosen), nl=False)
+
+
+@cli.command()
+@click.argument("place")
+@json_option
+@store_option
+def history(place: str, as_json: bool, store: str | None) -> None:
+    """Every event touching one capital, in report order, with sources, conflicts, corrections."""
+    from control.projection import history as place_history
+    from control.render import history_text, to_json
+
+    name = gazetteer.resolve_place(place, "PLACE").name
+    found = place_history(open_store(store).read(), name)
+    if as_json:
+        click.echo(to_json([h.to_dict() for h in found.entries]), nl=False)
+    else:
+        click.echo(history_text(found), nl=False)
+
+
+@cli.command()
+@click.option("--since", type=INSTANT, required=True, help="Start of the period. " + TIME_HELP)
+@click.option("--until", type=INSTANT, help="End of the period (default: open). " + TIME_HELP)
+@known_at_option
+@seat_option
+@json_option
+@store_option
+def changes(
+    since: datetime,
+    until: datetime | None,
+    known_at: datetime | None,
+    seat: str,
+    as_json: bool,
+    store: str | None,
+) -> None:
+    """Changes of control whose occurrence window overlaps [--since, --until)."""
+    from control.projection import transitions
+    from control.render import to_json, transitions_text
+
+    if until is not None and until <= since:
+        raise UserError("--until must be after --since")
+    found = [
+        t
+        for t in transitions(open_store(store).read(), known_at, seat)
+        if t.window.latest >= since and (until is None or t.window.earliest < until)
+    ]
+    click.echo(to_json([t.to_dict() for t in found]) if as_json else transitions_text(found), nl=False)
+
+
+@cli.command()
+@click.option(
+    "--toml",
+    "toml_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read [[event]] tables from this file instead of options.",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["capture", "withdrawal", "handover", "denial", "claim", "correction"]),
+)
+@click.option("--place", help="Capital or governorate (any alias).")
+@click.option("--actor", help="Who acts: " + ", ".join(gazetteer.CONTROLLERS) + ".")
+@click.option("--from", "previous", help="Previous controller (capture, handover).")
+@click.option("--when", help="The report's words: Saturday, last week, December 6, by report ...")
+@click.option("--earliest", help="Window start instead of --when. " + TIME_HELP)
+@click.option("--latest", help="Window end (exclusive) instead of --when.")
+@click.option("--not-before", help="Lower bound on the window.")
+@click.option("--reported-at", help="When the report became known (default: now).")
+@click.option("--file", "source_file", help="Source: a seed file name or a text file path.")
+@click.option("--quote", help="Exact words from the source file.")
+@click.option("--target", "targets", multiple=True, help="Event id denied or retracted (repeatable).")
+@click.option(
+    "--scope",
+    type=click.Choice(["city", "area"]),
+    default=None,
+    help="city (default) or area (context).",
+)
+@click.option("--id", "event_id", help="Event id (default: <place>-<kind>-<n>).")
+@click.option("--note", help="Editor's note.")
+@store_option
+def add(toml_file: Path | None, store: str | None, **options: Any) -> None:
+    """Append new report(s) to the record: validated first, nothing written on any error."""
+    from control.ledger import add_reports
+    from control.record import load_toml
+
+    app = open_store(store)
+    if toml_file is not None:
+        given = [k for k, v in options.items() if v not in (None, ())]
+        if given:
+            raise UserError(f"--toml: give reports either in the file or as options, not both ({given[0]})")
+        text = _read(toml_file)
+        data = load_toml(toml_file, text)
+        tables = data.get("event")
+        if not isinstance(tables, list) or not tables:
+            raise UserError(f"{toml_file}:1: no [[event]] tables")
+        added = add_reports(app, tables, now(), str(toml_file), text, toml_file.parent)
+    else:
+        table = _options_table(options)
+        added = add_reports(app, [table], now(), "options")
+    for e in added:
+        click.echo(f"added {e.id}: {e.kind} {e.actor or ''} at {e.place}".replace("  ", " "))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _options_table(options: dict[str, Any]) -> dict[str, Any]:
+    names = {
+        "kind": "kind", "place": "place", "actor": "actor", "previous": "from", "when": "when",
+        "earliest": "earliest", "latest": "latest", "not_before": "not_before",
+        "reported_at": "reported_at", "source_file": "file", "quote": "quote", "scope": "scope",
+        "event_id": "id", "note": "note",
+    }  # fmt: skip
+    table = {names[k]: v for k, v in options.items() if k in names and v is not None}
+    if options.get("targets"):
+        table["targets"] = list(options["targets"])
+    if "kind" not in table:
+        raise UserError("--kind is required (or give --toml FILE)")
+    return table
+
+
+def _register_optional_commands() -> None:
+    """Commands that live in their own modules (charts, exports, scenarios), if present."""
+    import importlib
+
+    for module in ("control.cli_charts", "control.cli_scenarios"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        for command in mod.COMMANDS:
+            cli.add_command(command)
+
+
+_register_optional_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI; user mistakes print one line and exit 2."""
+    try:
+        cli.main(args=argv, prog_name="control", standalone_mode=False)
+    except UserError as exc:
+        click.echo(f"control: error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("control: aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        click.echo(f"control: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code if exc.exit_code != 1 else 1)
+    sys.exit(0)

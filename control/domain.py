@@ -1,0 +1,95 @@
+"""The write side's domain model: a ledger is an eventsourcing aggregate, one stream of reports.
+
+The record is one ledger; each what-if scenario is another, so a branch can never leak into the
+record. Each kind of report is an explicit, versioned event class (``class_version``); stored
+payloads are plain strings and lists, so the stored form is stable and readable by any tool.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from control.events import Event
+
+STREAM_NAMESPACE = uuid5(NAMESPACE_URL, "https://territorial-control/ledger")
+
+
+def stream_id(name: str) -> UUID:
+    """The fixed id of the ledger called ``name`` ("record", "scenario:homs-holds", ...)."""
+    return uuid5(STREAM_NAMESPACE, name)
+
+
+class Ledger(Aggregate):
+    """An append-only list of reports with unique ids."""
+
+    class Opened(Aggregate.Created):
+        class_version = 1
+        name: str
+
+    class Reported(Aggregate.Event):
+        """Base of every report event: the report's fields, as stored."""
+
+        class_version = 1
+        kind: ClassVar[str] = ""
+        report: dict[str, Any]
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Ledger)
+            aggregate.reports.append(self.report)
+            aggregate.ids.add(self.report["id"])
+
+    class BaselineRecorded(Reported):
+        kind = "baseline"
+
+    class CaptureReported(Reported):
+        kind = "capture"
+
+    class WithdrawalReported(Reported):
+        kind = "withdrawal"
+
+    class HandoverReported(Reported):
+        kind = "handover"
+
+    class DenialReported(Reported):
+        kind = "denial"
+
+    class ClaimReported(Reported):
+        kind = "claim"
+
+    class CorrectionReported(Reported):
+        kind = "correction"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.reports: list[dict[str, Any]] = []
+        self.ids: set[str] = set()
+
+    @classmethod
+    def open(cls, name: str) -> Ledger:
+        return cls._create(cls.Opened, id=stream_id(name), name=name)
+
+    def report(self, event: Event) -> None:
+        """Append one report; a duplicate id is refused (events are never replaced)."""
+        if event.id in self.ids:
+            raise ValueError(f"duplicate event id {event.id!r}")
+        self.trigger_event(EVENT_CLASSES[event.kind], report=event.to_dict())
+
+    def events(self) -> list[Event]:
+        return [Event.from_dict(r) for r in self.reports]
+
+
+EVENT_CLASSES: dict[str, type[Ledger.Reported]] = {
+    cls.kind: cls
+    for cls in (
+        Ledger.BaselineRecorded,
+        Ledger.CaptureReported,
+        Ledger.WithdrawalReported,
+        Ledger.HandoverReported,
+        Ledger.DenialReported,
+        Ledger.ClaimReported,
+        Ledger.CorrectionReported,
+    )
+}

@@ -1,0 +1,105 @@
+"""The event schema: one immutable, sourced report about one governorate's capital.
+
+A report is never edited. A capture, withdrawal or handover changes who controls a capital once
+its occurrence window has passed; a denial or a claim only contests; a correction retracts
+earlier events by id (they stay in the log and in ``history``, marked as retracted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from control.times import Window, iso, parse_instant
+
+#: kind -> what it does. "baseline" is who held the capital on 26 Nov 2024 (from the gazetteer).
+KINDS: dict[str, str] = {
+    "baseline": "who held the capital before the offensive",
+    "capture": "actor takes the capital (from another controller)",
+    "withdrawal": "actor leaves the capital with no named successor (incl. 'redeployed')",
+    "handover": "actor receives the capital from another without a fight",
+    "denial": "actor denies reported change(s); contests, never flips control",
+    "claim": "actor claims control, an encirclement or a 'security ring'; contests only",
+    "correction": "retracts earlier event(s) by id",
+}
+CHANGE_KINDS = ("capture", "withdrawal", "handover")
+STATEMENT_KINDS = ("denial", "claim")
+#: scope "city": about the capital itself; "area": about its surroundings (context, never flips).
+SCOPES = ("city", "area")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Provenance: the file a report comes from and the exact words it uses."""
+
+    file: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class Event:
+    """One report, as recorded. ``window`` is when it happened, ``reported_at`` when it was known."""
+
+    id: str
+    kind: str
+    place: str
+    window: Window
+    reported_at: datetime
+    source: Source
+    actor: str | None = None
+    previous: str | None = None
+    targets: tuple[str, ...] = ()
+    scope: str = "city"
+    when: str = ""
+    note: str = ""
+    scenario: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def new_controller(self) -> str | None:
+        """Who controls the capital after this change (``None`` after a withdrawal)."""
+        if self.kind in ("capture", "handover", "baseline"):
+            return self.actor
+        return None
+
+    @property
+    def changes_control(self) -> bool:
+        return self.kind in CHANGE_KINDS and self.scope == "city"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-ready form (also the payload stored in the event store)."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "place": self.place,
+            "actor": self.actor,
+            "previous": self.previous,
+            "targets": list(self.targets),
+            "scope": self.scope,
+            "window": self.window.to_dict(),
+            "when": self.when,
+            "reported_at": iso(self.reported_at),
+            "file": self.source.file,
+            "quote": self.source.quote,
+            "note": self.note,
+            "scenario": self.scenario,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Event:
+        return cls(
+            id=data["id"],
+            kind=data["kind"],
+            place=data["place"],
+            actor=data.get("actor"),
+            previous=data.get("previous"),
+            targets=tuple(data.get("targets") or ()),
+            scope=data.get("scope") or "city",
+            window=Window(parse_instant(data["window"]["earliest"]), parse_instant(data["window"]["latest"])),
+            when=data.get("when", ""),
+            reported_at=parse_instant(data["reported_at"]),
+            source=Source(data["file"], data["quote"]),
+            note=data.get("note", ""),
+            scenario=data.get("scenario"),
+        )

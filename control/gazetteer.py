@@ -1,0 +1,111 @@
+"""Syria's 14 governorates and their capitals: names, aliases, coordinates, 26 Nov 2024 baseline.
+
+Facts live in ``control/data/governorates.toml`` (copied from the team's reference set; its header
+names the sources). This module resolves the many spellings the news uses to one canonical
+governorate name, and knows the one setting analysts argue about: Rif Dimashq's seat.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from control.errors import UserError
+
+#: Rif Dimashq is administered from Damascus; its official seat is Douma. Counting it as Damascus
+#: (the default) gives the "three of 14" of the reporting; "douma" counts Douma as its own city.
+SEAT_SETTINGS = ("damascus", "douma")
+DEFAULT_SEAT = "damascus"
+
+CONTROLLERS: dict[str, str] = {
+    "government": "Syrian government (Syrian Arab Army)",
+    "hts": "Hayat Tahrir al-Sham and allies (Military Operations Command)",
+    "sna": "Turkish-backed Syrian National Army",
+    "sdf": "Syrian Democratic Forces (Kurdish-led)",
+    "southern": "Southern Operations Room (local ex-rebel factions of Daraa, Quneitra)",
+    "druze": "Local Druze factions of As-Suwayda",
+}
+
+
+@dataclass(frozen=True)
+class Governorate:
+    name: str
+    capital: str
+    aliases: tuple[str, ...]
+    lat: float
+    lon: float
+    baseline: str
+    administered_from: str | None = None
+    note: str = ""
+
+    def seat(self, setting: str = DEFAULT_SEAT) -> str:
+        """The capital city counted for this governorate under the Rif Dimashq ``setting``."""
+        if self.administered_from and setting == "damascus":
+            return self.administered_from
+        return self.capital
+
+
+@cache
+def raw_text() -> str:
+    return resources.files("control.data").joinpath("governorates.toml").read_text("utf-8")
+
+
+@cache
+def governorates() -> tuple[Governorate, ...]:
+    """All 14 governorates, in the order of the data file."""
+    data = tomllib.loads(raw_text())
+    return tuple(
+        Governorate(
+            name=g["name"],
+            capital=g["capital"],
+            aliases=tuple(g.get("aliases", ())),
+            lat=g["lat"],
+            lon=g["lon"],
+            baseline=g["controller_2024_11_26"],
+            administered_from=g.get("administered_from"),
+            note=g.get("note", ""),
+        )
+        for g in data["governorate"]
+    )
+
+
+def _key(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+@cache
+def _index() -> dict[str, Governorate]:
+    index: dict[str, Governorate] = {}
+    for g in governorates():
+        for label in (g.name, g.capital, *g.aliases):
+            index.setdefault(_key(label), g)
+    return index
+
+
+def resolve_place(text: str, where: str = "place") -> Governorate:
+    """The governorate a name or alias refers to; a :class:`UserError` with a suggestion if none."""
+    found = _index().get(_key(text))
+    if found:
+        return found
+    labels = sorted({label for g in governorates() for label in (g.name, g.capital, *g.aliases)})
+    close = difflib.get_close_matches(text, labels, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise UserError(f"{where}: unknown place {text!r}{hint}")
+
+
+def check_controller(text: str, where: str = "controller") -> str:
+    """A known controller name, or a :class:`UserError` listing the vocabulary."""
+    if text in CONTROLLERS:
+        return text
+    close = difflib.get_close_matches(text, list(CONTROLLERS), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise UserError(f"{where}: unknown controller {text!r}{hint}; known: {', '.join(sorted(CONTROLLERS))}")
+
+
+def check_seat(setting: str) -> str:
+    if setting not in SEAT_SETTINGS:
+        raise UserError(f"--seat: unknown setting {setting!r}; choose {' or '.join(SEAT_SETTINGS)}")
+    return setting

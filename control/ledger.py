@@ -1,0 +1,144 @@
+"""The ledger application: the event store (SQLite file or PostgreSQL) behind every command.
+
+``open_ledger()`` opens the store and brings the seed record into it on first use, idempotently:
+record events already stored are checked, never rewritten (a changed one is an error: events are
+immutable, fix them with a correction), new ones are appended in one transaction. ``add()``
+validates reports completely before writing, so a bad report writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import DatetimeAsISO, IntegrityError, JSONTranscoder
+
+from control.domain import Ledger, stream_id
+from control.errors import UserError
+from control.events import Event
+from control.record import Context, build_event, build_events, load_record
+
+DEFAULT_STORE = "control.db"
+STORE_ENV = "CONTROL_STORE"
+RECORD = "record"
+
+
+def store_env(store: str) -> dict[str, str]:
+    """eventsourcing settings for a store given as a file path or a ``postgresql://`` URL."""
+    if store.startswith(("postgresql://", "postgres://")):
+        url = urlparse(store)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+            "POSTGRES_HOST": url.hostname or "localhost",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+        }
+        return env
+    path = Path(store)
+    if path.parent and not path.parent.exists():
+        raise UserError(f"--store: folder {str(path.parent)!r} does not exist")
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+
+
+class LedgerApp(Application):
+    """eventsourcing Application holding the record and scenario ledgers."""
+
+    name = "Control"
+    env: Mapping[str, str] = {"AGGREGATE_CACHE_MAXSIZE": "64", "IS_SNAPSHOTTING_ENABLED": "n"}
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        # Event timestamps come from datetime.now(); under a test clock (freezegun) that is a
+        # datetime subclass the transcoder would not know. Register whatever class "now" has.
+        now_type = type(datetime.now())
+        if now_type is not datetime:
+            transcoding = type("NowAsISO", (DatetimeAsISO,), {"type": now_type})()
+            transcoder.register(transcoding)
+            transcoder.names[DatetimeAsISO.name] = DatetimeAsISO()
+
+    def ledger(self, name: str) -> Ledger | None:
+        try:
+            return self.repository.get(stream_id(name))
+        except AggregateNotFoundError:
+            return None
+
+    def read(self, name: str = RECORD) -> list[Event]:
+        ledger = self.ledger(name)
+        return ledger.events() if ledger else []
+
+    def append(self, name: str, events: Sequence[Event]) -> int:
+        """Append ``events`` to ledger ``name`` in one transaction; returns how many."""
+        if not events:
+            return 0
+        ledger = self.ledger(name) or Ledger.open(name)
+        for event in events:
+            ledger.report(event)
+        self.save(ledger)
+        return len(events)
+
+    def sync_record(self) -> int:
+        """Bring the seed record into the store; return how many events were added (0 if in sync)."""
+        record = load_record()
+        stored = {e.id: e for e in self.read(RECORD)}
+        for event in record.events:
+            if event.id in stored and stored[event.id].to_dict() != event.to_dict():
+                raise UserError(
+                    f"seeds/record.toml: event {event.id!r} differs from the one in the store; "
+                    "stored events are immutable: add a correction instead of editing"
+                )
+        missing = [e for e in record.events if e.id not in stored]
+        try:
+            return self.append(RECORD, missing)
+        except IntegrityError:  # another process loaded it at the same moment
+            self.repository.cache.clear() if self.repository.cache else None
+            return self.sync_record()
+
+
+def resolve_store(store: str | None) -> str:
+    return store or os.environ.get(STORE_ENV) or DEFAULT_STORE
+
+
+def open_app(store: str | None = None) -> LedgerApp:
+    """Open the store (default ``control.db``, or ``$CONTROL_STORE``) and sync the record."""
+    app = LedgerApp(env=store_env(resolve_store(store)))
+    app.sync_record()
+    return app
+
+
+def context(
+    app: LedgerApp,
+    now: datetime,
+    base: Path | None = None,
+    scenario: str | None = None,
+    extra: Sequence[Event] = (),
+) -> Context:
+    """A validation context that knows every record event (and ``extra`` ones)."""
+    record = load_record()
+    known = {e.id: e for e in app.read(RECORD)}
+    known.update({e.id: e for e in extra})
+    return Context(record.campaign_start, record.published, known, now=now, base=base, scenario=scenario)
+
+
+def add_reports(
+    app: LedgerApp,
+    tables: Sequence[Mapping[str, Any]],
+    now: datetime,
+    path: str = "options",
+    text: str | None = None,
+    base: Path | None = None,
+) -> list[Event]:
+    """Validate every report, then append them all to the record in one transaction."""
+    ctx = context(app, now, base)
+    if path == "options":
+        events = [build_event(tables[0], ctx, "options")]
+    else:
+        events = build_events(tables, ctx, path, text)
+    app.append(RECORD, events)
+    return events
