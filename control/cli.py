@@ -88,7 +88,28 @@ def open_store(store: str | None) -> Any:
     return open_app(store)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class ControlGroup(click.Group):
+    """A click group whose every user mistake is one line on stderr, exit status 2."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, *rest: Any, **extra: Any) -> Any:
+        standalone = extra.pop("standalone_mode", True)
+        try:
+            result = super().main(args, prog_name or "control", *rest, standalone_mode=False, **extra)
+        except UserError as exc:
+            message, code = str(exc), 2
+        except click.ClickException as exc:
+            message, code = exc.format_message(), exc.exit_code
+        except click.exceptions.Abort:
+            message, code = "aborted", 1
+        else:
+            if not standalone:
+                return result
+            sys.exit(result if isinstance(result, int) else 0)
+        click.echo(f"control: error: {message}", err=True)
+        sys.exit(code)
+
+
+@click.group(cls=ControlGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="territorial-control")
 def cli() -> None:
     """Who controlled each of Syria's 14 provincial capitals, at any moment, as known at any
@@ -273,16 +294,5 @@ _register_optional_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI; user mistakes print one line and exit 2."""
-    try:
-        cli.main(args=argv, prog_name="control", standalone_mode=False)
-    except UserError as exc:
-        click.echo(f"control: error: {exc}", err=True)
-        sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("control: aborted", err=True)
-        sys.exit(1)
-    except click.ClickException as exc:
-        click.echo(f"control: error: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code if exc.exit_code != 1 else 1)
-    sys.exit(0)
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="control")

@@ -1,0 +1,63 @@
+"""Shared fixtures: a fresh SQLite store per test, a CLI runner bound to it, the seed record."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from control import record_events
+from control.cli import cli
+from control.events import Event
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    """Path of a fresh SQLite store (created and loaded with the record on first use)."""
+    return str(tmp_path / "control.db")
+
+
+@pytest.fixture
+def events() -> list[Event]:
+    """The seed record's events, read from seeds/record.toml without any store."""
+    return record_events()
+
+
+@pytest.fixture
+def run(store: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Result]:
+    """Invoke the CLI as a user would, e.g. ``run("replay", "--at", "2024-12-08")``.
+
+    The store is the test's own SQLite file (via CONTROL_STORE); the working directory is the
+    test's tmp_path, so relative --out paths land there.
+    """
+    monkeypatch.setenv("CONTROL_STORE", store)
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(cli, list(args), prog_name="control")
+
+    return invoke
+
+
+def store_fingerprint(path: str) -> tuple[int, str]:
+    """(rows stored, hash of every stored row): equal before and after = nothing written."""
+    if not Path(path).exists():
+        return (0, "")
+    con = sqlite3.connect(path)
+    try:
+        tables = [r[0] for r in con.execute("select name from sqlite_master where type='table'")]
+        rows: list[tuple] = []
+        for table in sorted(tables):
+            rows += [(table, *r) for r in con.execute(f"select * from {table} order by 1, 2")]
+    finally:
+        con.close()
+    return (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
+
+
+@pytest.fixture
+def fingerprint() -> Callable[[str], tuple[int, str]]:
+    return store_fingerprint
