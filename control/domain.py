@@ -8,18 +8,11 @@ payloads are plain strings and lists, so the stored form is stable and readable 
 from __future__ import annotations
 
 from typing import Any, ClassVar
-from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
 from control.events import Event
-
-STREAM_NAMESPACE = uuid5(NAMESPACE_URL, "https://territorial-control/ledger")
-
-
-def stream_id(name: str) -> UUID:
-    """The fixed id of the ledger called ``name`` ("record", "scenario:homs-holds", ...)."""
-    return uuid5(STREAM_NAMESPACE, name)
+from control.streams import stream_id
 
 
 class Ledger(Aggregate):
@@ -62,10 +55,25 @@ class Ledger(Aggregate):
     class CorrectionReported(Reported):
         kind = "correction"
 
+    class RecordLoaded(Aggregate.Event):
+        """The seed record (files with this digest) was checked into this ledger."""
+
+        class_version = 1
+        digest: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Ledger)
+            aggregate.record_digest = self.digest
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.reports: list[dict[str, Any]] = []
         self.ids: set[str] = set()
+        self.record_digest = ""
+
+    def record_loaded(self, digest: str) -> None:
+        if digest != self.record_digest:
+            self.trigger_event(self.RecordLoaded, digest=digest)
 
     @classmethod
     def open(cls, name: str) -> Ledger:

@@ -7,11 +7,10 @@ governorate name, and knows the one setting analysts argue about: Rif Dimashq's 
 
 from __future__ import annotations
 
-import difflib
 import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 from control.errors import UserError
 
@@ -50,7 +49,7 @@ class Governorate:
 
 @cache
 def raw_text() -> str:
-    return resources.files("control.data").joinpath("governorates.toml").read_text("utf-8")
+    return (Path(__file__).parent / "data" / "governorates.toml").read_text("utf-8")
 
 
 @cache
@@ -91,6 +90,8 @@ def resolve_place(text: str, where: str = "place") -> Governorate:
     if found:
         return found
     labels = sorted({label for g in governorates() for label in (g.name, g.capital, *g.aliases)})
+    import difflib
+
     close = difflib.get_close_matches(text, labels, n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise UserError(f"{where}: unknown place {text!r}{hint}")
@@ -100,6 +101,8 @@ def check_controller(text: str, where: str = "controller") -> str:
     """A known controller name, or a :class:`UserError` listing the vocabulary."""
     if text in CONTROLLERS:
         return text
+    import difflib
+
     close = difflib.get_close_matches(text, list(CONTROLLERS), n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise UserError(f"{where}: unknown controller {text!r}{hint}; known: {', '.join(sorted(CONTROLLERS))}")

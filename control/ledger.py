@@ -12,16 +12,19 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import DatetimeAsISO, IntegrityError, JSONTranscoder
 
-from control.domain import Ledger, stream_id
 from control.errors import UserError
 from control.events import Event
-from control.record import Context, build_event, build_events, load_record
+from control.record import Context, build_event, build_events, load_record, record_digest
+from control.streams import stream_id
+
+if TYPE_CHECKING:
+    from control.domain import Ledger
 
 DEFAULT_STORE = "control.db"
 STORE_ENV = "CONTROL_STORE"
@@ -64,29 +67,63 @@ class LedgerApp(Application):
             transcoder.names[DatetimeAsISO.name] = DatetimeAsISO()
 
     def ledger(self, name: str) -> Ledger | None:
+        """The aggregate behind a named ledger (for writing), or None if it has no stream yet."""
         try:
             return self.repository.get(stream_id(name))
         except AggregateNotFoundError:
             return None
 
-    def read(self, name: str = RECORD) -> list[Event]:
-        ledger = self.ledger(name)
-        return ledger.events() if ledger else []
+    def _payloads(self, name: str) -> list[tuple[str, dict[str, Any]]]:
+        """(topic, decoded state) of every stored event of ledger ``name``, read in bulk.
 
-    def append(self, name: str, events: Sequence[Event]) -> int:
+        Reads the recorder directly: no aggregate is rebuilt and the domain classes need not be
+        imported, which keeps read-only commands fast.
+        """
+        mapper = self.mapper
+        out = []
+        for stored in self.recorder.select_events(stream_id(name)):
+            state = stored.state
+            if mapper.cipher:
+                state = mapper.cipher.decrypt(state)
+            if mapper.compressor:
+                state = mapper.compressor.decompress(state)
+            out.append((stored.topic, mapper.transcoder.decode(state)))
+        return out
+
+    def read(self, name: str = RECORD) -> list[Event]:
+        """Every report in ledger ``name``, in the order they were appended."""
+        return [Event.from_dict(state["report"]) for _, state in self._payloads(name) if "report" in state]
+
+    def stored_digest(self, name: str = RECORD) -> str:
+        """Digest of the record files last checked into ledger ``name`` ("" if never)."""
+        digests = [state["digest"] for _, state in self._payloads(name) if "digest" in state]
+        return digests[-1] if digests else ""
+
+    def append(self, name: str, events: Sequence[Event], digest: str | None = None) -> int:
         """Append ``events`` to ledger ``name`` in one transaction; returns how many."""
-        if not events:
-            return 0
+        from control.domain import Ledger
+
         ledger = self.ledger(name) or Ledger.open(name)
         for event in events:
             ledger.report(event)
-        self.save(ledger)
+        if digest is not None:
+            ledger.record_loaded(digest)
+        if ledger.pending_events:
+            self.save(ledger)
         return len(events)
 
     def sync_record(self) -> int:
-        """Bring the seed record into the store; return how many events were added (0 if in sync)."""
+        """Bring the seed record into the store; return how many events were added (0 if in sync).
+
+        Fast path: the ledger remembers the digest of the record files it last checked, so an
+        unchanged record costs one hash, not a parse and validation of every event.
+        """
+        digest = record_digest()
+        if self.stored_digest(RECORD) == digest:
+            return 0
+        ledger = self.ledger(RECORD)
         record = load_record()
-        stored = {e.id: e for e in self.read(RECORD)}
+        stored = {e.id: e for e in (ledger.events() if ledger else [])}
         for event in record.events:
             if event.id in stored and stored[event.id].to_dict() != event.to_dict():
                 raise UserError(
@@ -95,7 +132,7 @@ class LedgerApp(Application):
                 )
         missing = [e for e in record.events if e.id not in stored]
         try:
-            return self.append(RECORD, missing)
+            return self.append(RECORD, missing, digest)
         except IntegrityError:  # another process loaded it at the same moment
             self.repository.cache.clear() if self.repository.cache else None
             return self.sync_record()

@@ -8,13 +8,13 @@ that is really in its source file, targets that exist, no duplicate. Errors name
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +33,35 @@ EVENT_FIELDS = {
 
 
 @cache
+def seed_dir() -> Path:
+    """Where the seed articles are: the top-level seeds/ folder, installed as ``control.seeds``."""
+    import control.seeds
+
+    return Path(control.seeds.__file__).parent
+
+
+@cache
 def seed_names() -> tuple[str, ...]:
-    files = resources.files("control.seeds")
-    return tuple(sorted(p.name for p in files.iterdir() if p.name.endswith(".txt")))
+    return tuple(sorted(p.name for p in seed_dir().iterdir() if p.name.endswith(".txt")))
 
 
 @cache
 def seed_text(name: str) -> str:
-    return resources.files("control.seeds").joinpath(name).read_text("utf-8")
+    return (seed_dir() / name).read_text("utf-8")
 
 
 @cache
 def record_text() -> str:
     return seed_text(RECORD_FILE)
+
+
+def record_digest() -> str:
+    """A hash of everything the record is built from: record.toml, the gazetteer, the seeds."""
+    digest = hashlib.sha256()
+    for name in (RECORD_FILE, *seed_names()):
+        digest.update(name.encode() + b"\0" + seed_text(name).encode() + b"\0")
+    digest.update(gazetteer.raw_text().encode())
+    return digest.hexdigest()
 
 
 def source_text(name: str, base: Path | None = None) -> str:

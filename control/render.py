@@ -5,8 +5,6 @@ JSON is byte-stable: keys sorted, lists in a fixed order, two-space indent, trai
 
 from __future__ import annotations
 
-import json
-import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -16,10 +14,14 @@ from control.times import iso
 
 
 def to_json(data: Any) -> str:
+    import json
+
     return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 def _short(quote: str, width: int = 96) -> str:
+    import textwrap
+
     return textwrap.shorten(quote, width=width, placeholder=" ...")
 
 
