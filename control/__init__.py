@@ -14,20 +14,12 @@ charts and the CLI. The names below are the Python API for notebooks::
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from control.errors import UserError
-from control.events import Event, Source
-from control.projection import (
-    CapitalState,
-    History,
-    Holdings,
-    Snapshot,
-    Transition,
-    history,
-    replay,
-    transitions,
-)
-from control.times import Window, parse_instant
+if TYPE_CHECKING:
+    from control.events import Event
+    from control.history import History
+    from control.projection import Snapshot, Transition
 
 __all__ = [
     "CapitalState",
@@ -49,9 +41,39 @@ __all__ = [
 ]
 
 
+_LAZY = {
+    "UserError": "control.errors",
+    "Event": "control.events",
+    "Source": "control.events",
+    "CapitalState": "control.projection",
+    "Holdings": "control.projection",
+    "Snapshot": "control.projection",
+    "Transition": "control.projection",
+    "replay": "control.projection",
+    "transitions": "control.projection",
+    "History": "control.history",
+    "history": "control.history",
+    "Window": "control.times",
+    "parse_instant": "control.times",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load public names on first use, so ``import control`` stays cheap for the CLI."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'control' has no attribute {name!r}")
+
+
 def _instant(value: datetime | str | None) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
+    from control.times import parse_instant
+
     return parse_instant(value)
 
 
@@ -77,14 +99,20 @@ class Ledger:
         self, at: datetime | str, known_at: datetime | str | None = None, seat: str = "damascus"
     ) -> Snapshot:
         """State of every capital at ``at`` as known at ``known_at`` (strings: ISO 8601)."""
+        from control.projection import replay
+
         when = _instant(at)
         assert when is not None
         return replay(self.events(), when, _instant(known_at), seat)
 
     def history(self, place: str) -> History:
+        from control.history import history
+
         return history(self.events(), place)
 
     def transitions(self, known_at: datetime | str | None = None) -> list[Transition]:
+        from control.projection import transitions
+
         return transitions(self.events(), _instant(known_at))
 
 

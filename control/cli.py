@@ -88,8 +88,33 @@ def open_store(store: str | None) -> Any:
     return open_app(store)
 
 
+#: Commands defined in their own modules, imported only when used (matplotlib stays off the
+#: replay path, and every command starts fast).
+LAZY_COMMANDS = {
+    "chart": "control.cli_charts",
+    "demo": "control.cli_charts",
+    "export": "control.cli_charts",
+    "scenario": "control.cli_scenarios",
+}
+
+
 class ControlGroup(click.Group):
     """A click group whose every user mistake is one line on stderr, exit status 2."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        import importlib.util
+
+        present = {name for name, module in LAZY_COMMANDS.items() if importlib.util.find_spec(module)}
+        return sorted({*super().list_commands(ctx), *present})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in LAZY_COMMANDS:
+            import importlib
+
+            module = importlib.import_module(LAZY_COMMANDS[cmd_name])
+            command = next((c for c in module.COMMANDS if c.name == cmd_name), None)
+        return command
 
     def main(self, args: Any = None, prog_name: str | None = None, *rest: Any, **extra: Any) -> Any:
         standalone = extra.pop("standalone_mode", True)
@@ -159,7 +184,7 @@ def events(place: str | None, known_at: datetime | None, as_json: bool, store: s
 @store_option
 def history(place: str, as_json: bool, store: str | None) -> None:
     """Every event touching one capital, in report order, with sources, conflicts, corrections."""
-    from control.projection import history as place_history
+    from control.history import history as place_history
     from control.render import history_text, to_json
 
     name = gazetteer.resolve_place(place, "PLACE").name
@@ -273,24 +298,6 @@ def _options_table(options: dict[str, Any]) -> dict[str, Any]:
     if "kind" not in table:
         raise UserError("--kind is required (or give --toml FILE)")
     return table
-
-
-def _register_optional_commands() -> None:
-    """Commands that live in their own modules (charts, exports, scenarios), if present."""
-    import importlib
-
-    for module in ("control.cli_charts", "control.cli_scenarios"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        for command in mod.COMMANDS:
-            cli.add_command(command)
-
-
-_register_optional_commands()
 
 
 def main(argv: list[str] | None = None) -> None:

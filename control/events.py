@@ -7,9 +7,8 @@ earlier events by id (they stay in the log and in ``history``, marked as retract
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from control.times import Window, iso, parse_instant
 
@@ -29,16 +28,14 @@ STATEMENT_KINDS = ("denial", "claim")
 SCOPES = ("city", "area")
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """Provenance: the file a report comes from and the exact words it uses."""
 
     file: str
     quote: str
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """One report, as recorded. ``window`` is when it happened, ``reported_at`` when it was known."""
 
     id: str
@@ -54,7 +51,6 @@ class Event:
     when: str = ""
     note: str = ""
     scenario: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def new_controller(self) -> str | None:

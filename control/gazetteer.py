@@ -1,16 +1,18 @@
 """Syria's 14 governorates and their capitals: names, aliases, coordinates, 26 Nov 2024 baseline.
 
-Facts live in ``control/data/governorates.toml`` (copied from the team's reference set; its header
-names the sources). This module resolves the many spellings the news uses to one canonical
-governorate name, and knows the one setting analysts argue about: Rif Dimashq's seat.
+Facts live in ``control/data/governorates.json`` (converted from the team's reference TOML; its
+"about" lines name the sources). JSON, because the json module is loaded anyway and a TOML parser
+would cost every command a few milliseconds. This module resolves the many spellings the news
+uses to one canonical governorate name, and knows the one setting analysts argue about: Rif
+Dimashq's seat.
 """
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass
+import json
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from control.errors import UserError
 
@@ -18,6 +20,7 @@ from control.errors import UserError
 #: (the default) gives the "three of 14" of the reporting; "douma" counts Douma as its own city.
 SEAT_SETTINGS = ("damascus", "douma")
 DEFAULT_SEAT = "damascus"
+GAZETTEER_FILE = "governorates.json"
 
 CONTROLLERS: dict[str, str] = {
     "government": "Syrian government (Syrian Arab Army)",
@@ -29,8 +32,7 @@ CONTROLLERS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Governorate:
+class Governorate(NamedTuple):
     name: str
     capital: str
     aliases: tuple[str, ...]
@@ -49,13 +51,13 @@ class Governorate:
 
 @cache
 def raw_text() -> str:
-    return (Path(__file__).parent / "data" / "governorates.toml").read_text("utf-8")
+    return (Path(__file__).parent / "data" / GAZETTEER_FILE).read_text("utf-8")
 
 
 @cache
 def governorates() -> tuple[Governorate, ...]:
     """All 14 governorates, in the order of the data file."""
-    data = tomllib.loads(raw_text())
+    data = json.loads(raw_text())
     return tuple(
         Governorate(
             name=g["name"],

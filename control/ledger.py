@@ -20,8 +20,11 @@ from eventsourcing.persistence import DatetimeAsISO, IntegrityError, JSONTransco
 
 from control.errors import UserError
 from control.events import Event
-from control.record import Context, build_event, build_events, load_record, record_digest
+from control.sources import record_digest
 from control.streams import stream_id
+
+if TYPE_CHECKING:
+    from control.record import Context
 
 if TYPE_CHECKING:
     from control.domain import Ledger
@@ -121,6 +124,8 @@ class LedgerApp(Application):
         digest = record_digest()
         if self.stored_digest(RECORD) == digest:
             return 0
+        from control.record import load_record
+
         ledger = self.ledger(RECORD)
         record = load_record()
         stored = {e.id: e for e in (ledger.events() if ledger else [])}
@@ -157,6 +162,8 @@ def context(
     extra: Sequence[Event] = (),
 ) -> Context:
     """A validation context that knows every record event (and ``extra`` ones)."""
+    from control.record import Context, load_record
+
     record = load_record()
     known = {e.id: e for e in app.read(RECORD)}
     known.update({e.id: e for e in extra})
@@ -172,6 +179,8 @@ def add_reports(
     base: Path | None = None,
 ) -> list[Event]:
     """Validate every report, then append them all to the record in one transaction."""
+    from control.record import build_event, build_events
+
     ctx = context(app, now, base)
     if path == "options":
         events = [build_event(tables[0], ctx, "options")]

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from control import gazetteer
 from control.events import Event
@@ -37,8 +37,7 @@ from control.times import Window, iso
 STATUSES = ("held", "uncertain", "contested", "vacated", "unknown")
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """One change of control at one capital, as corroborated by one or more reports."""
 
     place: str
@@ -59,8 +58,7 @@ class Change:
         return f"{self.new_controller} took {self.place}"
 
 
-@dataclass(frozen=True)
-class CapitalState:
+class CapitalState(NamedTuple):
     """Who held one governorate's capital at the instant asked, and on what evidence."""
 
     governorate: str
@@ -112,8 +110,7 @@ def _source(event: Event) -> dict[str, Any]:
     return {"file": event.source.file, "quote": event.source.quote, "event": event.id}
 
 
-@dataclass(frozen=True)
-class Holdings:
+class Holdings(NamedTuple):
     controller: str
     capitals: tuple[str, ...]
 
@@ -331,8 +328,7 @@ def place_state(
     )
 
 
-@dataclass(frozen=True)
-class Transition:
+class Transition(NamedTuple):
     """A change that did flip a capital's controller, with the window it happened in."""
 
     governorate: str
@@ -413,82 +409,12 @@ def replay(
     return Snapshot(at, known_at, used, seat, states, holdings)
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
-    event: Event
-    remark: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.event.to_dict() | {"remark": self.remark}
-
-
-@dataclass(frozen=True)
-class History:
-    """Every event touching one capital, in report order, each with a remark."""
-
-    governorate: str
-    entries: tuple[HistoryEntry, ...]
-
-    def to_records(self) -> list[dict[str, Any]]:
-        """One flat row per event, for ``pandas.DataFrame(history.to_records())``."""
-        return [event_record(h.event) | {"remark": h.remark} for h in self.entries]
-
-
-def event_record(event: Event) -> dict[str, Any]:
-    """A flat row for one event (no nested window), as exports and DataFrames want it."""
-    row = event.to_dict()
-    window = row.pop("window")
-    row["targets"] = ";".join(row["targets"])
-    return row | {"earliest": window["earliest"], "latest": window["latest"]}
-
-
-def history(events: Iterable[Event], place: str) -> History:
-    """Every event touching one capital, in report order, each with a remark (retracted, ...)."""
-    governorate = gazetteer.resolve_place(place)
-    all_events = list(events)
-    dropped: dict[str, str] = {}
-    for e in all_events:
-        if e.kind == "correction":
-            for t in e.targets:
-                dropped[t] = e.id
-    mine = [e for e in all_events if e.place == governorate.name]
-    live = [e for e in mine if e.id not in dropped and e.kind != "correction"]
-    group_of = {r.id: c for c in changes(live) for r in c.reports}
-    end_of_record = max((e.window.latest for e in mine), default=None)
-    final = place_state(governorate, live, end_of_record, gazetteer.DEFAULT_SEAT) if end_of_record else None
-    out: list[HistoryEntry] = []
-    for e in sorted(mine, key=lambda e: (e.reported_at, e.window.earliest, e.id)):
-        remarks: list[str] = []
-        if e.id in dropped:
-            remarks.append(f"retracted by {dropped[e.id]}")
-        change = group_of.get(e.id)
-        if change is not None:
-            if change.conflict:
-                said = ", ".join(f"{r.id} {r.when or 'dated'!r}" for r in change.reports)
-                remarks.append(
-                    f"CONFLICT: {said} do not all overlap; reconciled as "
-                    f"{iso(change.window.earliest)} .. {iso(change.window.latest)}"
-                    " (each report narrowed by those it agrees with, capped at the first report)"
-                )
-            elif len(change.reports) > 1:
-                remarks.append(f"corroborated by {len(change.reports) - 1} other report(s)")
-        if e.scope == "area":
-            remarks.append("context (area around the capital): does not change control")
-        if e.kind == "denial" and final is not None and final.controller != e.actor:
-            remarks.append("refuted: a later confirmed change went against it")
-        out.append(HistoryEntry(e, "; ".join(remarks)))
-    return History(governorate.name, tuple(out))
-
-
 __all__ = [
     "CapitalState",
     "Change",
-    "History",
-    "HistoryEntry",
     "Holdings",
     "Snapshot",
     "Transition",
-    "history",
     "live_events",
     "replay",
     "transitions",

@@ -8,7 +8,6 @@ that is really in its source file, targets that exist, no duplicate. Errors name
 
 from __future__ import annotations
 
-import hashlib
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -21,59 +20,14 @@ from typing import Any
 from control import gazetteer
 from control.errors import UserError
 from control.events import CHANGE_KINDS, KINDS, SCOPES, Event, Source
+from control.sources import GAZETTEER_FILE, RECORD_FILE, record_text, source_text
 from control.times import Window, bounded, parse_instant, window_from_words
 
-RECORD_FILE = "record.toml"
-GAZETTEER_FILE = "governorates.toml"
 #: Fields an [[event]] table may have.
 EVENT_FIELDS = {
     "id", "kind", "place", "actor", "from", "targets", "scope", "file", "quote", "when",
     "earliest", "latest", "not_before", "reported_at", "note",
 }  # fmt: skip
-
-
-@cache
-def seed_dir() -> Path:
-    """Where the seed articles are: the top-level seeds/ folder, installed as ``control.seeds``."""
-    import control.seeds
-
-    return Path(control.seeds.__file__).parent
-
-
-@cache
-def seed_names() -> tuple[str, ...]:
-    return tuple(sorted(p.name for p in seed_dir().iterdir() if p.name.endswith(".txt")))
-
-
-@cache
-def seed_text(name: str) -> str:
-    return (seed_dir() / name).read_text("utf-8")
-
-
-@cache
-def record_text() -> str:
-    return seed_text(RECORD_FILE)
-
-
-def record_digest() -> str:
-    """A hash of everything the record is built from: record.toml, the gazetteer, the seeds."""
-    digest = hashlib.sha256()
-    for name in (RECORD_FILE, *seed_names()):
-        digest.update(name.encode() + b"\0" + seed_text(name).encode() + b"\0")
-    digest.update(gazetteer.raw_text().encode())
-    return digest.hexdigest()
-
-
-def source_text(name: str, base: Path | None = None) -> str:
-    """The text a provenance ``file`` names: a seed article, the gazetteer, or a local file."""
-    if name in seed_names():
-        return seed_text(name)
-    if name == GAZETTEER_FILE:
-        return gazetteer.raw_text()
-    path = Path(name) if base is None else base / name
-    if path.is_file():
-        return path.read_text("utf-8")
-    raise UserError(f"source file {name!r} not found: name a seed ({', '.join(seed_names())}) or a text file")
 
 
 def toml_line(text: str, table: str, index: int, key: str | None = None) -> int:
@@ -305,7 +259,7 @@ def baseline_events(as_of: datetime) -> list[Event]:
 def _baseline_quote(name: str) -> str:
     """The gazetteer line that states who held ``name``'s capital on 26 Nov 2024."""
     text = gazetteer.raw_text()
-    m = re.compile(r'controller_2024_11_26 = "[a-z]+"').search(text, text.index(f'name = "{name}"'))
+    m = re.compile(r'"controller_2024_11_26": "[a-z]+"').search(text, text.index(f'"name": "{name}"'))
     assert m is not None
     return m.group(0)
 

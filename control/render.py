@@ -6,11 +6,14 @@ JSON is byte-stable: keys sorted, lists in a fixed order, two-space indent, trai
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from control.events import Event
-from control.projection import History, Snapshot, Transition
+from control.projection import Snapshot, Transition
 from control.times import iso
+
+if TYPE_CHECKING:
+    from control.history import History
 
 
 def to_json(data: Any) -> str:
@@ -20,9 +23,11 @@ def to_json(data: Any) -> str:
 
 
 def _short(quote: str, width: int = 96) -> str:
-    import textwrap
-
-    return textwrap.shorten(quote, width=width, placeholder=" ...")
+    """The quote on one line, cut at a word boundary to ``width`` characters."""
+    text = " ".join(quote.split())
+    if len(text) <= width:
+        return text
+    return text[: width - 4].rsplit(" ", 1)[0] + " ..."
 
 
 def holdings_line(snapshot: Snapshot, controller: str = "government") -> str:

@@ -2,9 +2,18 @@
 
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-STREAM_NAMESPACE = uuid5(NAMESPACE_URL, "https://territorial-control/ledger")
+#: uuid5(NAMESPACE_URL, "https://territorial-control/ledger"); a test pins the derivation.
+STREAM_NAMESPACE = UUID("adf664cf-dd0e-5e4b-84e8-d412e44cb763")
+#: stream_id("record"), precomputed: uuid5 pulls in hashlib, which read-only commands can skip.
+RECORD_STREAM = UUID("c471bb0b-c35b-5488-a88c-725f39f21699")
 
 
 def stream_id(name: str) -> UUID:
     """The fixed id of the ledger called ``name`` ("record", "scenario:homs-holds", ...)."""
+    if name == "record":
+        return RECORD_STREAM
     return uuid5(STREAM_NAMESPACE, name)
+
+
+def derived_namespace() -> UUID:
+    return uuid5(NAMESPACE_URL, "https://territorial-control/ledger")

@@ -15,8 +15,8 @@ Rules (see README "Time and uncertainty"):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import NamedTuple
 
 from control.errors import UserError
 
@@ -55,16 +55,15 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass(frozen=True, order=True)
-class Window:
-    """A half-open occurrence window ``[earliest, latest)`` in aware UTC."""
+class Window(NamedTuple):
+    """A half-open occurrence window ``[earliest, latest)`` in aware UTC (immutable, ordered).
+
+    Built from validated input only (:func:`window_from_words`, :func:`bounded`, the record
+    loader), which refuse a window that ends before it starts.
+    """
 
     earliest: datetime
     latest: datetime
-
-    def __post_init__(self) -> None:
-        if self.latest < self.earliest:
-            raise UserError(f"window ends ({iso(self.latest)}) before it starts ({iso(self.earliest)})")
 
     def contains(self, instant: datetime) -> bool:
         return self.earliest <= instant < self.latest
