@@ -64,7 +64,7 @@ class LedgerApp(Application):
         # Event timestamps come from datetime.now(); under a test clock (freezegun) that is a
         # datetime subclass the transcoder would not know. Register whatever class "now" has.
         now_type = type(datetime.now())
-        if now_type is not datetime:
+        if now_type not in transcoder.types:
             transcoding = type("NowAsISO", (DatetimeAsISO,), {"type": now_type})()
             transcoder.register(transcoding)
             transcoder.names[DatetimeAsISO.name] = DatetimeAsISO()

@@ -360,16 +360,39 @@ def live_events(events: Iterable[Event], known_at: datetime | None = None) -> li
     return [e for e in usable if e.id not in dropped and e.kind != "correction"]
 
 
+def _by_place(events: Iterable[Event]) -> dict[str, list[Event]]:
+    by_place: dict[str, list[Event]] = {}
+    for event in events:
+        by_place.setdefault(event.place, []).append(event)
+    return by_place
+
+
+def _deciding_events(
+    governorate: gazetteer.Governorate, by_place: dict[str, list[Event]], seat: str
+) -> list[Event]:
+    """The events that decide a governorate's capital. Where the capital counted is another
+    governorate's city (Rif Dimashq counted as Damascus), that city's changes of control decide;
+    the governorate's own reports still contest, and stay in its history."""
+    mine = by_place.get(governorate.name, [])
+    city = governorate.seat(seat)
+    if city == governorate.capital:
+        return mine
+    host = next(g for g in gazetteer.governorates() if g.capital == city)
+    return [e for e in mine if not e.changes_control] + [
+        e for e in by_place.get(host.name, []) if e.changes_control
+    ]
+
+
 def transitions(
     events: Iterable[Event],
     known_at: datetime | None = None,
     seat: str = gazetteer.DEFAULT_SEAT,
 ) -> list[Transition]:
     """Every effective change of control in the record, ordered by when it was complete."""
-    live = live_events(events, known_at)
+    by_place = _by_place(live_events(events, known_at))
     out: list[Transition] = []
     for g in gazetteer.governorates():
-        mine = [e for e in live if e.place == g.name]
+        mine = _deciding_events(g, by_place, seat)
         base = [e for e in mine if e.kind == "baseline"]
         if not base:
             continue
@@ -392,11 +415,10 @@ def replay(
 ) -> Snapshot:
     """State of every capital at ``at`` (valid time) as known at ``known_at`` (report time)."""
     usable = known(events, known_at)
-    live = live_events(usable)
-    by_place: dict[str, list[Event]] = {}
-    for event in live:
-        by_place.setdefault(event.place, []).append(event)
-    states = tuple(place_state(g, by_place.get(g.name, []), at, seat) for g in gazetteer.governorates())
+    by_place = _by_place(live_events(usable))
+    states = tuple(
+        place_state(g, _deciding_events(g, by_place, seat), at, seat) for g in gazetteer.governorates()
+    )
     cities: dict[str, set[str]] = {}
     for state in states:
         if state.controller:

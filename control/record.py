@@ -200,9 +200,12 @@ def build_event(table: Mapping[str, Any], ctx: Context, where: str = "event") ->
 
 
 def _same_report(a: Event, b: Event) -> bool:
-    return (a.kind, a.place, a.actor, a.source, a.window, a.targets) == (
-        b.kind, b.place, b.actor, b.source, b.window, b.targets,
-    )  # fmt: skip
+    """Same kind, place, actor, window and file, and one quote within the other."""
+    if (a.kind, a.place, a.actor, a.window, a.targets, a.source.file) != (
+        b.kind, b.place, b.actor, b.window, b.targets, b.source.file,
+    ):  # fmt: skip
+        return False
+    return a.source.quote in b.source.quote or b.source.quote in a.source.quote
 
 
 def _next_id(ctx: Context, place: str, kind: str) -> str:

@@ -1,0 +1,135 @@
+"""The pure fold: events -> state of the 14 capitals at an instant, as known at an instant."""
+
+from __future__ import annotations
+
+import json
+
+from control.events import Event, Source
+from control.projection import replay, transitions
+from control.render import to_json
+from control.times import Window, parse_instant
+
+END = parse_instant("2024-12-08T00:00Z")
+
+
+def test_government_holds_three_of_fourteen_on_the_night_of_7_8_december(events):
+    snap = replay(events, END)
+    assert len(snap.capitals) == 14
+    assert snap.holding("government").capitals == ("Damascus", "Latakia", "Tartus")
+    assert snap.holding("government").count == 3
+
+
+def test_government_holds_the_ten_capitals_of_the_baseline_on_26_november(events):
+    snap = replay(events, parse_instant("2024-11-26"))
+    held = snap.holding("government").capitals
+    assert len(held) == 10
+    assert "Aleppo" in held and "Homs" in held and "Idlib" not in held
+    assert {c.status for c in snap.capitals} == {"held"}
+
+
+def test_douma_seat_setting_counts_rif_dimashq_separately(events):
+    snap = replay(events, END, seat="douma")
+    assert snap.holding("government").capitals == ("Damascus", "Douma", "Latakia", "Tartus")
+    assert replay(events, parse_instant("2024-11-26"), seat="douma").holding("government").count == 11
+
+
+def test_known_at_gives_a_different_answer_than_at_alone(events):
+    at = parse_instant("2024-12-07T23:00Z")
+    everything = replay(events, at)
+    that_evening = replay(events, at, known_at=parse_instant("2024-12-07T18:00Z"))
+    assert everything.capital("Homs").controller == "hts"
+    assert that_evening.capital("Homs").controller == "government"
+    assert that_evening.events_used < everything.events_used
+
+
+def test_inside_a_change_window_the_capital_is_uncertain_and_keeps_its_last_controller(events):
+    snap = replay(events, parse_instant("2024-11-29T00:00Z"))
+    aleppo = snap.capital("Aleppo")
+    assert (aleppo.controller, aleppo.status) == ("government", "uncertain")
+    assert [c.new_controller for c in aleppo.candidates] == ["hts"]
+    after = replay(events, parse_instant("2024-12-02T00:00Z")).capital("Aleppo")
+    assert (after.controller, after.status) == ("hts", "held")
+    assert {e.id for e in after.sources} == {"aleppo-capture-000", "aleppo-capture-001"}
+
+
+def test_corroborating_reports_narrow_the_window(events):
+    hama = replay(events, END).capital("Hama")
+    # "Thursday" (001) inside "by December 6" (001 caption) inside "by report" (000).
+    assert hama.since == parse_instant("2024-12-05T00:00+03:00")
+    assert hama.since_latest == parse_instant("2024-12-06T00:00+03:00")
+    assert len(hama.sources) == 3
+
+
+def test_homs_conflict_is_reconciled_explicitly(events):
+    homs = replay(events, END).capital("Homs")
+    assert homs.controller == "hts"
+    [conflict] = homs.conflicts
+    assert {e.when for e in conflict.reports} >= {"Saturday", "Sunday"}
+    # Sunday began at 21:00Z on 7 Dec, but 000 had reported the capture by then.
+    assert conflict.window.latest == parse_instant("2024-12-07T21:00Z")
+
+
+def test_denials_contest_but_never_flip_control(events):
+    snap = replay(events, END)
+    damascus = snap.capital("Damascus")
+    assert (damascus.controller, damascus.status) == ("government", "contested")
+    kinds = {e.kind for e in damascus.contested_by}
+    assert kinds == {"denial", "claim"}
+    without_statements = [e for e in events if e.kind not in ("denial", "claim")]
+    assert replay(without_statements, END).capital("Damascus").status == "held"
+    assert replay(without_statements, END).holding("government") == snap.holding("government")
+
+
+def test_withdrawal_without_successor_vacates_until_a_capture(events):
+    at = parse_instant("2024-12-07T18:00Z")
+    quneitra = replay(events, at).capital("Quneitra")
+    assert (quneitra.controller, quneitra.status) == (None, "uncertain")
+    assert replay(events, END).capital("Quneitra").controller == "southern"
+
+
+def test_withdrawal_by_a_force_that_does_not_hold_the_city_changes_nothing(events):
+    hasakah = replay(events, END).capital("Al-Hasakah")
+    assert (hasakah.controller, hasakah.status) == ("sdf", "held")
+
+
+def test_area_reports_never_flip_a_capital(events):
+    rif = replay(events, END).capital("Rif Dimashq")
+    assert rif.controller == "government"
+    assert rif.status == "contested"  # the denial of the countryside withdrawal
+
+
+def _correction(target: str, reported: str) -> Event:
+    at = parse_instant(reported)
+    return Event(
+        id=f"fix-{target}",
+        kind="correction",
+        place="Hama",
+        window=Window(at, at),
+        reported_at=at,
+        source=Source("001_5a8b014f271cd233.txt", "Hama"),
+        targets=(target,),
+    )
+
+
+def test_a_correction_retracts_from_its_report_time_on(events):
+    hama_ids = [e.id for e in events if e.place == "Hama" and e.kind == "capture"]
+    fixes = [_correction(i, "2024-12-09T00:00Z") for i in hama_ids]
+    corrected = [*events, *fixes]
+    assert replay(corrected, END).capital("Hama").controller == "government"
+    before_fix = replay(corrected, END, known_at=parse_instant("2024-12-08T12:00Z"))
+    assert before_fix.capital("Hama").controller == "hts"
+
+
+def test_the_fold_is_deterministic_and_order_independent(events):
+    first = to_json(replay(events, END).to_dict())
+    assert to_json(replay(list(reversed(events)), END).to_dict()) == first
+    assert json.loads(first)["holdings"]["government"]["capitals"] == ["Damascus", "Latakia", "Tartus"]
+
+
+def test_government_transitions_take_it_from_ten_to_three(events):
+    start = replay(events, parse_instant("2024-11-26")).holding("government").count
+    losses = [t for t in transitions(events) if t.before == "government"]
+    assert start - len({t.capital for t in losses}) == 3
+    assert {t.governorate for t in losses} == {
+        "Aleppo", "Hama", "Homs", "Daraa", "As-Suwayda", "Quneitra", "Deir ez-Zor",
+    }  # fmt: skip
