@@ -13,10 +13,17 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import DatetimeAsISO, IntegrityError, JSONTranscoder
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    IntegrityError,
+    InterfaceError,
+    JSONTranscoder,
+    OperationalError,
+    ProgrammingError,
+)
 
 from control.errors import UserError
 from control.events import Event
@@ -38,6 +45,7 @@ def store_env(store: str) -> dict[str, str]:
     """eventsourcing settings for a store given as a file path or a ``postgresql://`` URL."""
     if store.startswith(("postgresql://", "postgres://")):
         url = urlparse(store)
+        query = parse_qs(url.query)
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
@@ -45,7 +53,11 @@ def store_env(store: str) -> dict[str, str]:
             "POSTGRES_PORT": str(url.port or 5432),
             "POSTGRES_USER": unquote(url.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_CONNECT_TIMEOUT": query.get("connect_timeout", ["5"])[0],
+            "POSTGRES_POOL_SIZE": "2",
         }
+        if "schema" in query:
+            env["POSTGRES_SCHEMA"] = query["schema"][0]
         return env
     path = Path(store)
     if path.parent and not path.parent.exists():
@@ -149,9 +161,21 @@ def resolve_store(store: str | None) -> str:
 
 def open_app(store: str | None = None) -> LedgerApp:
     """Open the store (default ``control.db``, or ``$CONTROL_STORE``) and sync the record."""
-    app = LedgerApp(env=store_env(resolve_store(store)))
-    app.sync_record()
+    where = resolve_store(store)
+    try:
+        app = LedgerApp(env=store_env(where))
+        app.sync_record()
+    except (OperationalError, InterfaceError, ProgrammingError) as exc:
+        raise UserError(f"--store: cannot use {_public(where)}: {exc}") from None
     return app
+
+
+def _public(store: str) -> str:
+    """A store address fit for messages: any password removed."""
+    url = urlparse(store)
+    if url.password:
+        return store.replace(f":{url.password}@", ":***@")
+    return store
 
 
 def context(
