@@ -45,7 +45,7 @@ def snapshot_text(snapshot: Snapshot) -> str:
     ]
     for c in snapshot.capitals:
         if c.sources and c.sources[0].kind == "baseline":
-            since = f"since before {iso(c.since)} (baseline)"
+            since = f"as of {iso(c.since)} (baseline, before the offensive)"
         elif c.since == c.since_latest:
             since = f"since {iso(c.since)}"
         else:
