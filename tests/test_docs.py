@@ -1,0 +1,57 @@
+"""The README is checked against the CLI: its commands exist, and its worked examples are true."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from control.cli import cli
+
+README = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+
+
+def test_first_code_block_is_the_two_setup_commands():
+    block = README.split("```")[1]
+    commands = [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
+    assert commands == [
+        "pip install -e . && control replay --at 2024-12-08T00:00Z",
+        "pip install -e '.[test]' && pytest",
+    ]
+
+
+def test_every_command_is_documented_and_every_documented_option_exists():
+    ctx = click.Context(cli)
+    for name in cli.list_commands(ctx):
+        command = cli.get_command(ctx, name)
+        assert f"control {name}" in README, name
+        options = {opt for p in command.params for opt in getattr(p, "opts", [])}
+        for used in re.findall(rf"control {name}\b[^`\n]*", README):
+            for option in re.findall(r"(--[a-z][a-z-]*)", used):
+                assert option in options, (name, option)
+
+
+def _example(command: str) -> str:
+    """The output line the README shows right after ``$ command``."""
+    lines = README.splitlines()
+    index = lines.index(f"$ {command}")
+    return lines[index + 1]
+
+
+def test_known_at_example_is_what_the_cli_prints(run):
+    for command in (
+        "control replay --at 2024-12-07T23:00Z | tail -1",
+        "control replay --at 2024-12-07T23:00Z --known-at 2024-12-07T18:00Z | tail -1",
+    ):
+        args = command.removeprefix("control ").removesuffix(" | tail -1").split()
+        assert run(*args).output.splitlines()[-1] == _example(command)
+
+
+def test_replay_example_lines_appear_in_real_output(run):
+    output = run("replay", "--at", "2024-12-08T00:00Z").output.splitlines()
+    start = README.index("$ control replay --at 2024-12-08T00:00Z\n")
+    shown = README[start:].split("```")[0].splitlines()[1:]
+    for line in shown:
+        if line.strip() and line.strip() != "...":
+            assert line in output, line
