@@ -89,6 +89,40 @@ class Ledger(Aggregate):
         return [Event.from_dict(r) for r in self.reports]
 
 
+class Branch(Aggregate):
+    """A what-if scenario's branch: its whole definition, replaced atomically on every run.
+
+    Each run that finds the scenario file changed appends one ``Defined`` event holding the
+    complete branch (branch point, suppressions, hypothetical reports). One event is one
+    transaction, so a reader sees the old branch or the new one, never a mix; old definitions
+    stay in the stream as history.
+    """
+
+    class Started(Aggregate.Created):
+        class_version = 1
+        name: str
+
+    class Defined(Aggregate.Event):
+        class_version = 1
+        definition: dict[str, Any]
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Branch)
+            aggregate.definition = self.definition
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.definition: dict[str, Any] = {}
+
+    @classmethod
+    def start(cls, name: str) -> Branch:
+        return cls._create(cls.Started, id=stream_id(f"scenario:{name}"), name=name)
+
+    def define(self, definition: dict[str, Any]) -> None:
+        if definition != self.definition:
+            self.trigger_event(self.Defined, definition=definition)
+
+
 EVENT_CLASSES: dict[str, type[Ledger.Reported]] = {
     cls.kind: cls
     for cls in (

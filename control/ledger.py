@@ -88,7 +88,7 @@ class LedgerApp(Application):
         except AggregateNotFoundError:
             return None
 
-    def _payloads(self, name: str) -> list[tuple[str, dict[str, Any]]]:
+    def payloads(self, name: str) -> list[tuple[str, dict[str, Any]]]:
         """(topic, decoded state) of every stored event of ledger ``name``, read in bulk.
 
         Reads the recorder directly: no aggregate is rebuilt and the domain classes need not be
@@ -107,11 +107,11 @@ class LedgerApp(Application):
 
     def read(self, name: str = RECORD) -> list[Event]:
         """Every report in ledger ``name``, in the order they were appended."""
-        return [Event.from_dict(state["report"]) for _, state in self._payloads(name) if "report" in state]
+        return [Event.from_dict(state["report"]) for _, state in self.payloads(name) if "report" in state]
 
     def stored_digest(self, name: str = RECORD) -> str:
         """Digest of the record files last checked into ledger ``name`` ("" if never)."""
-        digests = [state["digest"] for _, state in self._payloads(name) if "digest" in state]
+        digests = [state["digest"] for _, state in self.payloads(name) if "digest" in state]
         return digests[-1] if digests else ""
 
     def append(self, name: str, events: Sequence[Event], digest: str | None = None) -> int:

@@ -61,7 +61,7 @@ def load_toml(path: Path | str, text: str | None = None) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
-        line = f":{m.group(1)}" if m else ""
+        line = f":{m.group(1)}" if m else f":{max(1, len(text.splitlines()))}"
         raise UserError(f"{path}{line}: malformed TOML ({exc})") from None
 
 
@@ -75,6 +75,8 @@ class Context:
     now: datetime | None = None
     base: Path | None = None
     scenario: str | None = None
+    #: report time for events that give none (a scenario's default), before ``published``
+    reported_default: datetime | None = None
 
 
 def _opt_str(table: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -151,7 +153,9 @@ def build_event(table: Mapping[str, Any], ctx: Context, where: str = "event") ->
     if quote not in source_text(file, ctx.base):
         raise UserError(f"{where}: quote is not in {file}: {quote[:60]!r}")
 
-    reported_at = _instant(table, "reported_at", where) or ctx.published.get(file) or ctx.now
+    reported_at = (
+        _instant(table, "reported_at", where) or ctx.reported_default or ctx.published.get(file) or ctx.now
+    )
     if reported_at is None:
         raise UserError(f"{where}: reported_at is required for {file} (when it became known)")
     if ctx.now is not None and reported_at > ctx.now:
@@ -165,7 +169,7 @@ def build_event(table: Mapping[str, Any], ctx: Context, where: str = "event") ->
         window = window_from_words(when, reported_at, ctx.campaign_start, f"{where}: when")
     elif earliest and latest:
         if latest < earliest:
-            raise UserError(f"{where}: window end (latest) is before its start (earliest)")
+            raise UserError(f"{where}: latest: the window ends before it starts (earliest)")
         window = Window(earliest, latest)
     elif kind == "correction":
         window = Window(reported_at, reported_at)

@@ -147,7 +147,7 @@ BAD_INPUTS = [
       "--file", "000_0dae3e58c82ba531.txt", "--quote", "Hama fell to aliens"], "quote", "not in"),
     (["add", "--kind", "capture", "--place", "Hama", "--actor", "hts",
       "--earliest", "2024-12-06T00:00Z", "--latest", "2024-12-05T00:00Z",
-      "--file", "000_0dae3e58c82ba531.txt", "--quote", "Hama"], "latest", "before its start"),
+      "--file", "000_0dae3e58c82ba531.txt", "--quote", "Hama"], "latest", "ends before it starts"),
     (["add", "--kind", "capture", "--place", "Hama", "--actor", "hts",
       "--earliest", "2024-12-06T00:00", "--latest", "2024-12-07T00:00Z",
       "--file", "000_0dae3e58c82ba531.txt", "--quote", "Hama"], "earliest", "no time zone"),

@@ -79,7 +79,7 @@ def test_event_classes_are_explicit_and_versioned():
 
 def test_stored_kinds_use_their_own_event_class(store):
     app = open_app(store)
-    topics = {topic.rsplit(".", 1)[-1] for topic, _ in app._payloads(RECORD)}
+    topics = {topic.rsplit(".", 1)[-1] for topic, _ in app.payloads(RECORD)}
     assert {"BaselineRecorded", "CaptureReported", "DenialReported", "ClaimReported"} <= topics
 
 
