@@ -91,9 +91,9 @@ def open_store(store: str | None) -> Any:
 #: Commands defined in their own modules, imported only when used (matplotlib stays off the
 #: replay path, and every command starts fast).
 LAZY_COMMANDS = {
-    "chart": "control.cli_charts",
-    "demo": "control.cli_charts",
-    "export": "control.cli_charts",
+    "chart": "control.cli_plots",
+    "demo": "control.cli_plots",
+    "export": "control.cli_plots",
     "scenario": "control.cli_scenarios",
 }
 
