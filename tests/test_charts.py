@@ -1,0 +1,196 @@
+"""Charts: pure chart data, rendered files (valid, deterministic, compared to a baseline image),
+the demo, and bad input that leaves no file behind."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from control.chartdata import holdings_series, map_points, timeline_rows
+from control.projection import replay, transitions
+from control.times import parse_instant
+
+BASELINE = Path(__file__).parent / "baseline"
+END = parse_instant("2024-12-08T00:00Z")
+
+
+def test_government_holdings_go_from_ten_to_three_stepping_where_the_ledger_says(events):
+    series = holdings_series(events)
+    gov = series.counts["government"]
+    assert gov[0] == 10 and gov[-1] == 3
+    assert all(a >= b for a, b in itertools.pairwise(gov))  # never regains in the record
+    assert series.final == ("Damascus", "Latakia", "Tartus")
+    drops = {series.times[i] for i in range(1, len(gov)) if gov[i] < gov[i - 1]}
+    losses = {t.window.latest for t in transitions(events) if t.before == "government"}
+    assert drops == losses
+    for t in series.times:
+        assert series.at("government", t) == replay(events, t).holding("government").count
+
+
+def test_the_band_under_the_government_line_is_the_changes_under_way(events):
+    series = holdings_series(events)
+    at = series.times.index(max(t for t in series.times if t <= parse_instant("2024-11-29T00:00Z")))
+    uncertain = [c for c in replay(events, series.times[at]).capitals if c.status == "uncertain"]
+    assert series.counts["government"][at] - series.government_low[at] == len(uncertain) > 0
+    assert series.government_low[-1] == series.counts["government"][-1]
+
+
+def test_holdings_respect_known_at(events):
+    early = holdings_series(events, known_at=parse_instant("2024-12-07T18:00Z"))
+    assert early.counts["government"][-1] == 5
+
+
+def test_timeline_has_fourteen_rows_in_order_of_loss(events):
+    rows = timeline_rows(events)
+    assert len(rows) == 14
+    lost = [r.lost_at for r in rows if r.lost_at is not None]
+    assert lost == sorted(lost) and len(lost) == 7
+    assert rows[0].governorate == "Aleppo"
+    homs = next(r for r in rows if r.governorate == "Homs")
+    assert [s.controller for s in homs.segments] == ["government", "government", "hts"]
+    assert homs.segments[1].status == "uncertain"
+    damascus = next(r for r in rows if r.governorate == "Damascus")
+    assert {m.kind for m in damascus.markers} == {"denial", "claim"}
+
+
+def test_map_points_carry_coordinates_controller_and_status(events):
+    points = map_points(replay(events, END))
+    assert len(points) == 14
+    aleppo = next(p for p in points if p.governorate == "Aleppo")
+    assert (aleppo.lat, aleppo.lon, aleppo.controller) == (36.20, 37.16, "hts")
+
+
+def _png(path: Path) -> bytes:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return data
+
+
+@pytest.mark.parametrize(
+    ("kind", "extra"),
+    [
+        ("holdings", []),
+        ("timeline", []),
+        ("map", ["--at", "2024-12-08T00:00Z"]),
+        ("known-vs-actual", ["--at", "2024-12-07T23:00Z", "--known-at", "2024-12-07T18:00Z"]),
+    ],
+)
+def test_every_chart_renders_valid_byte_identical_png_and_svg(run, tmp_path, kind, extra):
+    for fmt in ("png", "svg"):
+        outputs = []
+        for n in (1, 2):
+            out = tmp_path / f"{kind}-{n}.{fmt}"
+            result = run("chart", kind, *extra, "--out", str(out))
+            assert result.exit_code == 0, result.stderr
+            assert result.output.strip() == str(out)
+            outputs.append(out.read_bytes())
+        assert outputs[0] == outputs[1]
+        assert 20_000 < len(outputs[0]) < 2_000_000
+        if fmt == "png":
+            _png(tmp_path / f"{kind}-1.png")
+        else:
+            assert b"<svg" in outputs[0][:600]
+
+
+def test_holdings_chart_matches_the_baseline_image(run, tmp_path):
+    from matplotlib.testing.compare import compare_images
+
+    out = tmp_path / "holdings.png"
+    assert run("chart", "holdings", "--out", str(out)).exit_code == 0
+    assert compare_images(str(BASELINE / "holdings.png"), str(out), tol=2) is None
+
+
+def test_pdf_and_small_multiples_and_gif(run, tmp_path):
+    pdf = tmp_path / "timeline.pdf"
+    assert run("chart", "timeline", "--out", str(pdf)).exit_code == 0
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    grid = tmp_path / "daily.png"
+    result = run(
+        "chart", "map", "--every", "1d", "--from", "2024-11-27", "--to", "2024-12-08", "--out", str(grid)
+    )
+    assert result.exit_code == 0, result.stderr
+    _png(grid)
+    gif = tmp_path / "map.gif"
+    result = run("chart", "map", "--gif", "--every", "2d", "--from", "2024-11-27", "--to", "2024-12-08",
+                 "--out", str(gif))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert gif.read_bytes()[:6] == b"GIF89a"
+
+
+def test_demo_writes_every_chart_as_png_and_svg(run, tmp_path):
+    result = run("demo", "--out-dir", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.stderr
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    stems = {"holdings", "timeline", "map", "map-daily", "known-vs-actual"}
+    assert written == sorted(f"{s}.{f}" for s in stems for f in ("png", "svg"))
+    assert result.output.splitlines()[-1] == "government holds 3 of 14: Damascus, Latakia, Tartus"
+
+
+def test_committed_plots_are_what_demo_draws(run, tmp_path):
+    committed = Path(__file__).parent.parent / "plots"
+    run("demo", "--out-dir", str(tmp_path / "out"))
+    for name in ("holdings.png", "timeline.svg", "map.png"):
+        assert (tmp_path / "out" / name).read_bytes() == (committed / name).read_bytes(), name
+
+
+def test_holdings_overlay_of_a_scenario(run, tmp_path):
+    out = tmp_path / "overlay.png"
+    result = run("chart", "holdings", "--scenario", "homs-holds", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    plain = tmp_path / "plain.png"
+    run("chart", "holdings", "--out", str(plain))
+    assert _png(out) != _png(plain)
+
+
+BAD = [
+    (["chart", "pie"], "KIND", "unknown chart 'pie'"),
+    (["chart", "holdings", "--from", "2024-12-05", "--to", "2024-12-01"], "--from", "before --to"),
+    (["chart", "holdings", "--out", "nowhere/x.png"], "--out", "does not exist"),
+    (["chart", "holdings", "--out", "x.png", "--format", "bmp"], "--format", "unknown format 'bmp'"),
+    (["chart", "holdings", "--out", "x.tiff"], "--out", "cannot tell the format"),
+    (["chart", "map", "--every", "soon"], "--every", "not an interval"),
+    (["chart", "timeline", "--scenario", "homs-holds"], "--scenario", "only the holdings chart"),
+    (["chart", "known-vs-actual"], "--known-at", "required"),
+    (["export", "--format", "xlsx"], "--format", "'xlsx'"),
+    (["export", "--events", "--format", "geojson"], "--format", "'geojson'"),
+    (["export", "--format", "csv", "--out", "missing/dir/x.csv"], "--out", "does not exist"),
+]  # fmt: skip
+
+
+def _outputs(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*") if p.suffix in (".png", ".svg", ".pdf", ".csv", ".tiff"))
+
+
+@pytest.mark.parametrize(("args", "names", "says"), BAD)
+def test_bad_chart_input_is_one_line_exit_2_and_no_file(run, tmp_path, args, names, says):
+    before = sorted(
+        p.name for p in tmp_path.rglob("*") if p.suffix in (".png", ".svg", ".pdf", ".csv", ".tiff")
+    )
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("control: error: ") and result.stderr.count("\n") == 1
+    assert names in result.stderr and says in result.stderr
+    after = sorted(
+        p.name for p in tmp_path.rglob("*") if p.suffix in (".png", ".svg", ".pdf", ".csv", ".tiff")
+    )
+    assert after == before
+    assert not list(tmp_path.glob(".*.png*"))
+
+
+def test_replay_never_imports_matplotlib(store):
+    code = (
+        "import sys\n"
+        "from control.cli import main\n"
+        "try:\n"
+        "    main(['replay', '--at', '2024-12-08T00:00Z', '--store', sys.argv[1]])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('matplotlib' in sys.modules, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, store], capture_output=True, text=True, check=True)
+    assert done.stderr.strip() == "False"
+    assert "government holds 3 of 14" in done.stdout

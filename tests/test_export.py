@@ -1,0 +1,60 @@
+"""Exports: state of every capital (csv, json, geojson) and the whole ledger (csv, json)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from control import open_ledger
+
+
+def test_state_csv_has_a_header_and_fourteen_rows(run):
+    result = run("export", "--at", "2024-12-08T00:00Z", "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert len(rows) == 14
+    assert {"governorate", "capital", "controller", "status", "lat", "lon"} <= set(rows[0])
+    assert sorted(r["capital"] for r in rows if r["controller"] == "government") == [
+        "Damascus",
+        "Damascus",
+        "Latakia",
+        "Tartus",
+    ]  # fmt: skip  (Rif Dimashq's seat counts as Damascus)
+
+
+def test_state_geojson_is_fourteen_points_with_controller_and_status(run, tmp_path):
+    out = tmp_path / "state.geojson"
+    result = run("export", "--at", "2024-12-08T00:00Z", "--format", "geojson", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert data["type"] == "FeatureCollection" and len(data["features"]) == 14
+    for feature in data["features"]:
+        assert feature["geometry"]["type"] == "Point"
+        lon, lat = feature["geometry"]["coordinates"]
+        assert 35 < lon < 43 and 32 < lat < 38
+        assert {"controller", "status", "governorate"} <= set(feature["properties"])
+    homs = next(f for f in data["features"] if f["properties"]["governorate"] == "Homs")
+    assert homs["properties"]["controller"] == "hts"
+
+
+def test_state_json_is_the_replay_json(run):
+    exported = run("export", "--at", "2024-12-08T00:00Z", "--format", "json").output
+    assert exported == run("replay", "--at", "2024-12-08T00:00Z", "--json").output
+
+
+def test_events_export_has_one_row_per_event_with_file_and_quote(run, store):
+    result = run("export", "--events", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    events = open_ledger(store).events()
+    assert [r["id"] for r in rows] == [e.id for e in events]
+    homs = next(r for r in rows if r["id"] == "homs-capture-004")
+    assert homs["file"] == "004_b965a63577a4c49e.txt" and "on Sunday" in homs["quote"]
+    assert homs["earliest"] == "2024-12-07T21:00:00Z" and homs["reported_at"] == "2024-12-08T02:30:00Z"
+    as_json = json.loads(run("export", "--events", "--format", "json").output)
+    assert len(as_json) == len(rows)
+
+
+def test_exports_are_byte_stable(run):
+    for args in (["--at", "2024-12-08T00:00Z", "--format", "geojson"], ["--events", "--format", "csv"]):
+        assert run("export", *args).output == run("export", *args).output
