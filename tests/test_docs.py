@@ -16,7 +16,7 @@ def test_first_code_block_is_the_two_setup_commands():
     block = README.split("```")[1]
     commands = [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
     assert commands == [
-        "pip install -e . && control replay --at 2024-12-08T00:00Z",
+        "pip install -e . && control replay --at 2024-12-08T00:00Z && control demo",
         "pip install -e '.[test]' && pytest",
     ]
 
