@@ -121,7 +121,11 @@ def plot_holdings(
             label=f"Government, scenario {overlay_label}",
             zorder=5,
         )
-    _annotate_losses(ax, series)
+    extra = []
+    if overlay is not None:
+        final = overlay.counts["government"][-1]
+        extra.append(f"scenario {overlay_label}: {final} of {overlay.total}: {', '.join(overlay.final)}")
+    _annotate_losses(ax, series, extra)
     ax.set_ylim(0, series.total + 2)
     ax.set_xlim(series.times[0], series.times[-1])
     ax.set_yticks(range(0, series.total + 1, 2))
@@ -133,7 +137,7 @@ def plot_holdings(
     return ax
 
 
-def _annotate_losses(ax: Axes, series: HoldingsSeries) -> None:
+def _annotate_losses(ax: Axes, series: HoldingsSeries, extra: Sequence[str] = ()) -> None:
     """Number each government loss where its window ends; list them, with windows, in a box."""
     lines = []
     numbers: dict[datetime, list[str]] = {}
@@ -160,7 +164,7 @@ def _annotate_losses(ax: Axes, series: HoldingsSeries) -> None:
     )
     tail = f"left: {', '.join(series.final)}"
     ax.text(
-        0.99, 0.98, "\n".join([head, *lines, tail]), transform=ax.transAxes, ha="right", va="top",
+        0.99, 0.98, "\n".join([head, *lines, tail, *extra]), transform=ax.transAxes, ha="right", va="top",
         fontsize=8.5, linespacing=1.45, multialignment="left",
         bbox={"boxstyle": "round,pad=0.5", "facecolor": "white", "edgecolor": "#dddddd"},
     )  # fmt: skip
