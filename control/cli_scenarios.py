@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -19,7 +20,7 @@ DIR_OPTION = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder of scenario files (default: ./scenarios, then the project's scenarios/).",
 )
-AT_OPTION = click.option("--at", type=INSTANT, help="Instant to compare at (default: now). " + TIME_HELP)
+AT_OPTION = click.option("--at", type=INSTANT, help="Instant to evaluate at (default: now). " + TIME_HELP)
 MEMORY_OPTION = click.option(
     "--in-memory", is_flag=True, help="Evaluate without touching the store (fast iteration)."
 )
@@ -82,14 +83,15 @@ def _world(name: str, directory: Path | None, in_memory: bool, store: str | None
     return app.read(), stored_world(app, sc.name), sc.name
 
 
+def world_options(f: Any) -> Any:
+    """The options of every command that evaluates a scenario's world."""
+    for option in (store_option, json_option, MEMORY_OPTION, DIR_OPTION, known_at_option, AT_OPTION):
+        f = option(f)
+    return click.argument("name")(f)
+
+
 @scenario.command(name="run")
-@click.argument("name")
-@click.option("--at", type=INSTANT, help="Instant to replay the branch to (default: now). " + TIME_HELP)
-@known_at_option
-@DIR_OPTION
-@MEMORY_OPTION
-@json_option
-@store_option
+@world_options
 def run_scenario(
     name: str,
     at: datetime | None,
@@ -112,13 +114,7 @@ def run_scenario(
 
 
 @scenario.command()
-@click.argument("name")
-@AT_OPTION
-@known_at_option
-@DIR_OPTION
-@MEMORY_OPTION
-@json_option
-@store_option
+@world_options
 def compare(
     name: str,
     at: datetime | None,

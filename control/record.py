@@ -88,7 +88,8 @@ def _opt_str(table: Mapping[str, Any], key: str, where: str) -> str | None:
     return value
 
 
-def _instant(table: Mapping[str, Any], key: str, where: str) -> datetime | None:
+def instant_field(table: Mapping[str, Any], key: str, where: str) -> datetime | None:
+    """An aware instant from a TOML value (string or TOML datetime); naive ones are refused."""
     value = table.get(key)
     if value is None:
         return None
@@ -154,15 +155,18 @@ def build_event(table: Mapping[str, Any], ctx: Context, where: str = "event") ->
         raise UserError(f"{where}: quote is not in {file}: {quote[:60]!r}")
 
     reported_at = (
-        _instant(table, "reported_at", where) or ctx.reported_default or ctx.published.get(file) or ctx.now
+        instant_field(table, "reported_at", where)
+        or ctx.reported_default
+        or ctx.published.get(file)
+        or ctx.now
     )
     if reported_at is None:
         raise UserError(f"{where}: reported_at is required for {file} (when it became known)")
     if ctx.now is not None and reported_at > ctx.now:
         raise UserError(f"{where}: reported_at is in the future")
     when = _opt_str(table, "when", where) or ""
-    earliest = _instant(table, "earliest", where)
-    latest = _instant(table, "latest", where)
+    earliest = instant_field(table, "earliest", where)
+    latest = instant_field(table, "latest", where)
     if when and (earliest or latest):
         raise UserError(f"{where}: give either when or earliest/latest, not both")
     if when:
@@ -175,7 +179,7 @@ def build_event(table: Mapping[str, Any], ctx: Context, where: str = "event") ->
         window = Window(reported_at, reported_at)
     else:
         raise UserError(f"{where}: say when it happened: when = '...' or earliest and latest")
-    window = bounded(window, reported_at, _instant(table, "not_before", where), where)
+    window = bounded(window, reported_at, instant_field(table, "not_before", where), where)
 
     event_id = _opt_str(table, "id", where) or _next_id(ctx, place, kind)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:-]*", event_id):

@@ -85,7 +85,7 @@ def _line_of(text: str, key: str, table: str = "scenario") -> int:
 
 def load(path: Path, record: list[Event]) -> Scenario:
     """Parse and validate one scenario file against the record's events."""
-    from control.record import Context, build_events, load_record, load_toml
+    from control.record import Context, build_events, instant_field, load_record, load_toml
 
     text = _read(path)
     data = load_toml(path, text)
@@ -108,7 +108,7 @@ def load(path: Path, record: list[Event]) -> Scenario:
 
     first = min(e.reported_at for e in record)
     last = max(e.reported_at for e in record)
-    branch_at = _instant(head, "branch_at", where("branch_at"))
+    branch_at = instant_field(head, "branch_at", where("branch_at"))
     if branch_at is not None and not first <= branch_at <= last:
         raise UserError(
             f"{where('branch_at')}: branch point {iso(branch_at)} is outside the record "
@@ -125,7 +125,7 @@ def load(path: Path, record: list[Event]) -> Scenario:
                 f"{where('suppress')}: suppress names {event_id!r}, which is not in the record"
                 + (f" as known at {iso(branch_at)}" if branch_at else "")
             )
-    reported_at = _instant(head, "reported_at", where("reported_at")) or branch_at or last
+    reported_at = instant_field(head, "reported_at", where("reported_at")) or branch_at or last
 
     tables = data.get("event", [])
     if not isinstance(tables, list):
@@ -158,19 +158,6 @@ def _with_defaults(table: dict[str, Any], path: Path, description: str) -> dict[
     if "file" in table or "quote" in table:
         return table
     return {**table, "file": path.name, "quote": description}
-
-
-def _instant(table: dict[str, Any], key: str, where: str) -> datetime | None:
-    value = table.get(key)
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise UserError(f"{where}: {key} has no time zone; add Z or an offset such as +03:00")
-        value = value.isoformat()
-    if not isinstance(value, str):
-        raise UserError(f"{where}: {key} must be an ISO 8601 time")
-    return parse_instant(value, f"{where}: {key}")
 
 
 def _read(path: Path) -> str:
