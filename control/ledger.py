@@ -71,6 +71,10 @@ class LedgerApp(Application):
     name = "Control"
     env: Mapping[str, str] = {"AGGREGATE_CACHE_MAXSIZE": "64", "IS_SNAPSHOTTING_ENABLED": "n"}
 
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self._payloads: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        super().__init__(env)
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         # Event timestamps come from datetime.now(); under a test clock (freezegun) that is a
@@ -88,12 +92,21 @@ class LedgerApp(Application):
         except AggregateNotFoundError:
             return None
 
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        self._payloads.clear()
+        return super().save(*objs, **kwargs)
+
     def payloads(self, name: str) -> list[tuple[str, dict[str, Any]]]:
         """(topic, decoded state) of every stored event of ledger ``name``, read in bulk.
 
         Reads the recorder directly: no aggregate is rebuilt and the domain classes need not be
-        imported, which keeps read-only commands fast.
+        imported, which keeps read-only commands fast. Kept until this application next writes.
         """
+        if name not in self._payloads:
+            self._payloads[name] = self._read_payloads(name)
+        return self._payloads[name]
+
+    def _read_payloads(self, name: str) -> list[tuple[str, dict[str, Any]]]:
         mapper = self.mapper
         out = []
         for stored in self.recorder.select_events(stream_id(name)):
@@ -150,8 +163,10 @@ class LedgerApp(Application):
         missing = [e for e in record.events if e.id not in stored]
         try:
             return self.append(RECORD, missing, digest)
-        except IntegrityError:  # another process loaded it at the same moment
-            self.repository.cache.clear() if self.repository.cache else None
+        except IntegrityError:  # another process loaded it at the same moment: look again
+            self._payloads.clear()
+            if self.repository.cache is not None:
+                self.repository.cache.clear()
             return self.sync_record()
 
 

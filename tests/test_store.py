@@ -117,3 +117,13 @@ def test_unreachable_postgres_is_a_clear_error_without_the_password(run):
     assert result.exit_code == 2
     assert "cannot use postgresql://u:***@127.0.0.1:9/none" in result.stderr
     assert "secret" not in result.stderr
+
+
+def test_two_first_uses_at_once_load_the_record_once(store, fingerprint):
+    first, second = LedgerApp(env=store_env(store)), LedgerApp(env=store_env(store))
+    assert second.stored_digest() == ""  # the second has looked before the first writes
+    assert first.sync_record() == 45
+    loaded = fingerprint(store)
+    assert second.sync_record() == 0
+    assert fingerprint(store) == loaded
+    assert second.read() == first.read()
