@@ -71,10 +71,6 @@ class LedgerApp(Application):
     name = "Control"
     env: Mapping[str, str] = {"AGGREGATE_CACHE_MAXSIZE": "64", "IS_SNAPSHOTTING_ENABLED": "n"}
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        self._payloads: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-        super().__init__(env)
-
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         # Event timestamps come from datetime.now(); under a test clock (freezegun) that is a
@@ -92,21 +88,13 @@ class LedgerApp(Application):
         except AggregateNotFoundError:
             return None
 
-    def save(self, *objs: Any, **kwargs: Any) -> Any:
-        self._payloads.clear()
-        return super().save(*objs, **kwargs)
-
     def payloads(self, name: str) -> list[tuple[str, dict[str, Any]]]:
         """(topic, decoded state) of every stored event of ledger ``name``, read in bulk.
 
         Reads the recorder directly: no aggregate is rebuilt and the domain classes need not be
-        imported, which keeps read-only commands fast. Kept until this application next writes.
+        imported, which keeps read-only commands fast. Always read afresh: another process may
+        have written since.
         """
-        if name not in self._payloads:
-            self._payloads[name] = self._read_payloads(name)
-        return self._payloads[name]
-
-    def _read_payloads(self, name: str) -> list[tuple[str, dict[str, Any]]]:
         mapper = self.mapper
         out = []
         for stored in self.recorder.select_events(stream_id(name)):
@@ -164,7 +152,6 @@ class LedgerApp(Application):
         try:
             return self.append(RECORD, missing, digest)
         except IntegrityError:  # another process loaded it at the same moment: look again
-            self._payloads.clear()
             if self.repository.cache is not None:
                 self.repository.cache.clear()
             return self.sync_record()
