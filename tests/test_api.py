@@ -53,3 +53,15 @@ def test_history_records_are_flat_and_in_report_order(store):
 def test_pure_replay_needs_no_store():
     snap = control.replay(control.record_events(), control.parse_instant("2024-12-08T00:00Z"))
     assert snap.holding("government").capitals == ("Damascus", "Latakia", "Tartus")
+
+
+def test_an_open_ledger_sees_reports_added_meanwhile(run, store):
+    ledger = control.open_ledger(store)
+    before = len(ledger.events())
+    result = run(
+        "add", "--kind", "claim", "--place", "Latakia", "--actor", "hts", "--when", "by report",
+        "--file", "002_83a5accc3178cb06.txt", "--quote", "strongholds in Latakia",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert len(ledger.events()) == before + 1
+    assert ledger.replay("2024-12-08T03:00Z").capital("Latakia").status == "contested"
