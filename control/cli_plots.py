@@ -113,7 +113,10 @@ def _stamp(instant: datetime, short: bool = False) -> str:
 @click.option("--format", "fmt", help="png, svg or pdf (default: from --out, else png).")
 @click.option("--every", help="map only: small multiples, one panel per interval (1d, 12h).")
 @click.option("--gif", is_flag=True, help="map only: an animated GIF, one frame per --every (default 1d).")
-@click.option("--scenario", help="holdings only: overlay a what-if scenario's government line.")
+@click.option(
+    "--scenario",
+    help="A what-if scenario: holdings overlays its government line; other charts draw its world.",
+)
 @seat_option
 @store_option
 def chart(
@@ -137,8 +140,6 @@ def chart(
         close = difflib.get_close_matches(kind, KINDS, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise UserError(f"KIND: unknown chart {kind!r}{hint}; choose {', '.join(KINDS)}")
-    if scenario and kind != "holdings":
-        raise UserError("--scenario: only the holdings chart overlays a scenario")
     if (every or gif) and kind != "map":
         raise UserError("--every/--gif: only for the map chart")
     lo, hi = _span(start, end)
@@ -148,7 +149,11 @@ def chart(
     if scenario:
         from control.scenario import world_events
 
-        overlay = (world_events(app, scenario), scenario)
+        branch = world_events(app, scenario)
+        if kind == "holdings":
+            overlay = (branch, scenario)  # record and scenario side by side
+        else:
+            events = branch  # the other charts draw the scenario's world itself
     if gif:
         path = out or Path("plots") / "map.gif"
         written = _gif(events, lo, hi, known_at, seat, every or "1d", path)

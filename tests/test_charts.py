@@ -137,6 +137,17 @@ def test_committed_plots_are_what_demo_draws(run, tmp_path):
         assert (tmp_path / "out" / name).read_bytes() == (committed / name).read_bytes(), name
 
 
+def test_other_charts_draw_the_scenario_world(run, tmp_path):
+    record, branch = tmp_path / "record.svg", tmp_path / "branch.svg"
+    assert run("chart", "map", "--at", "2024-12-08T00:00Z", "--out", str(record)).exit_code == 0
+    result = run(
+        "chart", "map", "--at", "2024-12-08T00:00Z", "--scenario", "homs-holds", "--out", str(branch)
+    )
+    assert result.exit_code == 0, result.stderr
+    assert b"holds 4 of 14" in branch.read_bytes() or record.read_bytes() != branch.read_bytes()
+    assert record.read_bytes() != branch.read_bytes()
+
+
 def test_holdings_overlay_of_a_scenario(run, tmp_path):
     out = tmp_path / "overlay.png"
     result = run("chart", "holdings", "--scenario", "homs-holds", "--out", str(out))
@@ -153,7 +164,7 @@ BAD = [
     (["chart", "holdings", "--out", "x.png", "--format", "bmp"], "--format", "unknown format 'bmp'"),
     (["chart", "holdings", "--out", "x.tiff"], "--out", "cannot tell the format"),
     (["chart", "map", "--every", "soon"], "--every", "not an interval"),
-    (["chart", "timeline", "--scenario", "homs-holds"], "--scenario", "only the holdings chart"),
+    (["chart", "timeline", "--scenario", "homs-held"], "NAME", "did you mean 'homs-holds'"),
     (["chart", "known-vs-actual"], "--known-at", "required"),
     (["export", "--format", "xlsx"], "--format", "'xlsx'"),
     (["export", "--events", "--format", "geojson"], "--format", "'geojson'"),
