@@ -133,3 +133,26 @@ def test_government_transitions_take_it_from_ten_to_three(events):
     assert {t.governorate for t in losses} == {
         "Aleppo", "Hama", "Homs", "Daraa", "As-Suwayda", "Quneitra", "Deir ez-Zor",
     }  # fmt: skip
+
+
+def test_a_denial_contradicted_by_a_later_confirmed_change_is_shown_as_refuted(events):
+    from control.history import history
+
+    at = parse_instant("2024-12-08T06:00Z")
+    fall = Event(
+        id="damascus-falls",
+        kind="capture",
+        place="Damascus",
+        actor="hts",
+        previous="government",
+        window=Window(parse_instant("2024-12-08T00:00Z"), at),
+        reported_at=at,
+        source=Source("002_83a5accc3178cb06.txt", "imminent entry into Damascus"),
+    )
+    before = {h.event.id: h.remark for h in history(events, "Damascus").entries}
+    after = {h.event.id: h.remark for h in history([*events, fall], "Damascus").entries}
+    assert "refuted" not in before["damascus-denial-000"]
+    assert "refuted" in after["damascus-denial-000"]
+    state = replay([*events, fall], at).capital("Damascus")
+    # The later change settles the denials; the new holder's own claims contest nothing.
+    assert (state.controller, state.status, state.contested_by) == ("hts", "held", ())
