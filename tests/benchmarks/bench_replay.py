@@ -33,6 +33,9 @@ def timed(cmd: list[str], env: dict[str, str], cwd: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument(
+        "--no-compile", action="store_true", help="leave the package uncompiled (measures the sources)"
+    )
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="bench-replay-")
     env = dict(os.environ, CONTROL_STORE=os.path.join(work, "control.db"))
@@ -41,7 +44,11 @@ def main() -> None:
     # the libraries of the import line use their installed .pyc files).
     import control
 
-    compileall.compile_dir(os.path.dirname(control.__file__), quiet=1)
+    package = os.path.dirname(control.__file__)
+    if args.no_compile:
+        shutil.rmtree(os.path.join(package, "__pycache__"), ignore_errors=True)
+    else:
+        compileall.compile_dir(package, quiet=1)
     control = shutil.which("control")
     replay = [control, *REPLAY[3:]] if control else REPLAY
     try:
@@ -65,7 +72,8 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     med = {name: statistics.median(values) for name, values in times.items()}
-    print(f"runs: {args.runs} interleaved, medians, {os.cpu_count()} cores")
+    compiled = "uncompiled sources" if args.no_compile else "byte-compiled package"
+    print(f"runs: {args.runs} interleaved, medians, {os.cpu_count()} cores, {compiled}")
     for name, value in med.items():
         print(f"  {name:<15} {value * 1000:7.1f} ms")
     print(f"  first use (loads the record into a new store): {first * 1000:.1f} ms")
