@@ -248,9 +248,9 @@ def changes(
 @click.option("--target", "targets", multiple=True, help="Event id denied or retracted (repeatable).")
 @click.option(
     "--scope",
-    type=click.Choice(["city", "area"]),
+    type=click.Choice(["city", "area", "person"]),
     default=None,
-    help="city (default) or area (context).",
+    help="city (default), area (context) or person (a statement about a person: contests nothing).",
 )
 @click.option("--id", "event_id", help="Event id (default: <place>-<kind>-<n>).")
 @click.option("--note", help="Editor's note.")

@@ -24,8 +24,10 @@ KINDS: dict[str, str] = {
 }
 CHANGE_KINDS = ("capture", "withdrawal", "handover")
 STATEMENT_KINDS = ("denial", "claim")
-#: scope "city": about the capital itself; "area": about its surroundings (context, never flips).
-SCOPES = ("city", "area")
+#: scope "city": about the capital's control; "area": about its surroundings (context, never flips);
+#: "person": a statement about a person there (a leader fled, is in his office): shown in history,
+#: never flips control and never contests it.
+SCOPES = ("city", "area", "person")
 
 
 class Source(NamedTuple):

@@ -10,6 +10,7 @@ Dimashq's seat.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -71,6 +72,14 @@ def governorates() -> tuple[Governorate, ...]:
         )
         for g in data["governorate"]
     )
+
+
+@cache
+def baseline_as_of() -> datetime:
+    """The instant the gazetteer's baseline controllers hold as of: where the record begins."""
+    from control.times import parse_instant
+
+    return parse_instant(json.loads(raw_text())["baseline_as_of"], f"{GAZETTEER_FILE}: baseline_as_of")
 
 
 def _key(text: str) -> str:

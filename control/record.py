@@ -292,7 +292,7 @@ def load_record() -> Record:
     data = load_toml(path, text)
     settings = data.get("record", {})
     campaign_start = parse_instant(settings["campaign_start"], f"{path}: campaign_start")
-    as_of = parse_instant(settings["baseline_as_of"], f"{path}: baseline_as_of")
+    as_of = gazetteer.baseline_as_of()
     published = {s["file"]: parse_instant(s["published"], f"{path}: published") for s in data["source"]}
     baseline = baseline_events(as_of)
     ctx = Context(campaign_start, published, {e.id: e for e in baseline})
