@@ -71,6 +71,33 @@ def known_at_option(f: F) -> F:
     )(f)
 
 
+def recorded_at_option(f: F) -> F:
+    return click.option(
+        "--recorded-at",
+        type=INSTANT,
+        help="Answer exactly as the store would have at this time (its own clock): reports "
+        "recorded later are left out. " + TIME_HELP,
+    )(f)
+
+
+def horizon_option(f: F) -> F:
+    return click.option(
+        "--contest-horizon",
+        type=click.IntRange(0, 3650),
+        default=7,
+        show_default=True,
+        metavar="DAYS",
+        help="A claim or denial that nothing follows stops marking a capital contested after this many days.",
+    )(f)
+
+
+def echo_text(text: str) -> None:
+    """Print text output: ledger text is data, so control characters are escaped."""
+    from control.render import terminal_safe
+
+    click.echo(terminal_safe(text), nl=False)
+
+
 def seat_option(f: F) -> F:
     return click.option(
         "--seat",
@@ -144,61 +171,99 @@ def cli() -> None:
 @cli.command()
 @click.option("--at", type=INSTANT, help="Instant to replay to (default: now). " + TIME_HELP)
 @known_at_option
+@recorded_at_option
+@horizon_option
 @seat_option
 @json_option
 @store_option
 def replay(
-    at: datetime | None, known_at: datetime | None, seat: str, as_json: bool, store: str | None
+    at: datetime | None,
+    known_at: datetime | None,
+    recorded_at: datetime | None,
+    contest_horizon: int,
+    seat: str,
+    as_json: bool,
+    store: str | None,
 ) -> None:
-    """State of every capital at --at (valid time), as known at --known-at (report time):
-    controller, status (held, uncertain, contested, vacated), since when, and the sources."""
+    """State of every capital at --at (valid time), as known at --known-at (report time), as
+    recorded by --recorded-at (the store's clock): controller, status (held, uncertain,
+    conflicting, contested, vacated, unknown), since when, and the sources."""
+    from datetime import timedelta
+
     from control.projection import replay as fold
     from control.render import snapshot_text, to_json
 
     app = open_store(store)
-    snapshot = fold(app.read(), at or now(), known_at, seat)
-    click.echo(to_json(snapshot.to_dict()) if as_json else snapshot_text(snapshot), nl=False)
+    snapshot = fold(
+        app.read(recorded_at=recorded_at),
+        at or now(),
+        known_at,
+        seat,
+        recorded_at=recorded_at,
+        horizon=timedelta(days=contest_horizon),
+    )
+    if as_json:
+        click.echo(to_json(snapshot.to_dict()), nl=False)
+    else:
+        echo_text(snapshot_text(snapshot))
 
 
 @cli.command()
 @click.option("--place", help="Only events about this capital or governorate (any alias).")
 @known_at_option
+@recorded_at_option
 @json_option
 @store_option
-def events(place: str | None, known_at: datetime | None, as_json: bool, store: str | None) -> None:
-    """Every event in the ledger: id, kind, window, report time, file and exact quote."""
-    from control.projection import known
+def events(
+    place: str | None,
+    known_at: datetime | None,
+    recorded_at: datetime | None,
+    as_json: bool,
+    store: str | None,
+) -> None:
+    """Every event in the ledger, in canonical order (report time, window, id): id, kind, window,
+    report time, recorded time, file and exact quote."""
+    from control.projection import canonical_order, known
     from control.render import events_text, to_json
 
+    name = gazetteer.resolve_place(place, "--place").name if place else None
     app = open_store(store)
-    chosen = known(app.read(), known_at)
-    if place:
-        name = gazetteer.resolve_place(place, "--place").name
+    chosen = sorted(known(app.read(recorded_at=recorded_at), known_at), key=canonical_order)
+    if name:
         chosen = [e for e in chosen if e.place == name]
-    click.echo(to_json([e.to_dict() for e in chosen]) if as_json else events_text(chosen), nl=False)
+    if as_json:
+        click.echo(to_json([e.to_dict() for e in chosen]), nl=False)
+    else:
+        echo_text(events_text(chosen))
 
 
 @cli.command()
 @click.argument("place")
+@known_at_option
+@recorded_at_option
 @json_option
 @store_option
-def history(place: str, as_json: bool, store: str | None) -> None:
+def history(
+    place: str, known_at: datetime | None, recorded_at: datetime | None, as_json: bool, store: str | None
+) -> None:
     """Every event touching one capital, in report order, with sources, conflicts, corrections."""
     from control.history import history as place_history
+    from control.projection import known
     from control.render import history_text, to_json
 
     name = gazetteer.resolve_place(place, "PLACE").name
-    found = place_history(open_store(store).read(), name)
+    found = place_history(known(open_store(store).read(recorded_at=recorded_at), known_at), name)
     if as_json:
         click.echo(to_json([h.to_dict() for h in found.entries]), nl=False)
     else:
-        click.echo(history_text(found), nl=False)
+        echo_text(history_text(found))
 
 
 @cli.command()
 @click.option("--since", type=INSTANT, required=True, help="Start of the period. " + TIME_HELP)
 @click.option("--until", type=INSTANT, help="End of the period (default: open). " + TIME_HELP)
 @known_at_option
+@recorded_at_option
 @seat_option
 @json_option
 @store_option
@@ -206,6 +271,7 @@ def changes(
     since: datetime,
     until: datetime | None,
     known_at: datetime | None,
+    recorded_at: datetime | None,
     seat: str,
     as_json: bool,
     store: str | None,
@@ -218,10 +284,13 @@ def changes(
         raise UserError("--until must be after --since")
     found = [
         t
-        for t in transitions(open_store(store).read(), known_at, seat)
+        for t in transitions(open_store(store).read(recorded_at=recorded_at), known_at, seat)
         if t.window.latest >= since and (until is None or t.window.earliest < until)
     ]
-    click.echo(to_json([t.to_dict() for t in found]) if as_json else transitions_text(found), nl=False)
+    if as_json:
+        click.echo(to_json([t.to_dict() for t in found]), nl=False)
+    else:
+        echo_text(transitions_text(found))
 
 
 @cli.command()
@@ -242,7 +311,11 @@ def changes(
 @click.option("--earliest", help="Window start instead of --when. " + TIME_HELP)
 @click.option("--latest", help="Window end (exclusive) instead of --when.")
 @click.option("--not-before", help="Lower bound on the window.")
-@click.option("--reported-at", help="When the report became known (default: now).")
+@click.option(
+    "--reported-at",
+    help="When the report became known (its publication), or 'now'. Required unless --file is a "
+    "seed (whose publication time the record knows).",
+)
 @click.option("--file", "source_file", help="Source: a seed file name or a text file path.")
 @click.option("--quote", help="Exact words from the source file.")
 @click.option("--target", "targets", multiple=True, help="Event id denied or retracted (repeatable).")
@@ -270,19 +343,24 @@ def add(toml_file: Path | None, store: str | None, **options: Any) -> None:
         tables = data.get("event")
         if not isinstance(tables, list) or not tables:
             raise UserError(f"{toml_file}:1: no [[event]] tables")
-        added = add_reports(app, tables, now(), str(toml_file), text, toml_file.parent)
+        added = add_reports(app, tables, now(), str(toml_file), text, toml_file.parent, _store(store))
     else:
         table = _options_table(options)
-        added = add_reports(app, [table], now(), "options")
+        added = add_reports(app, [table], now(), "options", store=_store(store))
     for e in added:
-        click.echo(f"added {e.id}: {e.kind} {e.actor or ''} at {e.place}".replace("  ", " "))
+        echo_text(f"added {e.id}: {e.kind} {e.actor or ''} at {e.place}\n".replace("  ", " "))
+
+
+def _store(store: str | None) -> str:
+    from control.ledger import resolve_store
+
+    return resolve_store(store)
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text("utf-8")
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+    from control.textio import read_text  # size cap, binary and non-UTF-8 files refused
+
+    return read_text(path, "--toml")
 
 
 def _options_table(options: dict[str, Any]) -> dict[str, Any]:

@@ -3,16 +3,25 @@
 The record is one ledger; each what-if scenario is another, so a branch can never leak into the
 record. Each kind of report is an explicit, versioned event class (``class_version``); stored
 payloads are plain strings and lists, so the stored form is stable and readable by any tool.
+
+Version 2 of every report event carries ``recorded_at``: the store's own clock (system time),
+taken when the report is appended and never earlier than the ledger's previous ``recorded_at``.
+Appends to one ledger are serialised by its stream version (optimistic concurrency: a writer that
+lost the race re-reads and retries), so ``recorded_at`` never decreases in commit order. Version 1
+events (stored before this clock existed) are upcast by eventsourcing's mapper, through
+``upcast_v1_v2``, from the event's own stored ``timestamp``.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from eventsourcing.domain import Aggregate
 
 from control.events import Event
 from control.streams import stream_id
+from control.times import iso
 
 
 class Ledger(Aggregate):
@@ -23,16 +32,22 @@ class Ledger(Aggregate):
         name: str
 
     class Reported(Aggregate.Event):
-        """Base of every report event: the report's fields, as stored."""
+        """Base of every report event: the report's fields, as stored, and when it was stored."""
 
-        class_version = 1
+        class_version = 2
         kind: ClassVar[str] = ""
         report: dict[str, Any]
+        recorded_at: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 events had no ``recorded_at``: the best evidence is the event's own timestamp."""
+            state["recorded_at"] = iso(state["timestamp"])
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Ledger)
-            aggregate.reports.append(self.report)
             aggregate.ids.add(self.report["id"])
+            aggregate.last_recorded = max(aggregate.last_recorded, self.recorded_at)
 
     class BaselineRecorded(Reported):
         kind = "baseline"
@@ -67,8 +82,9 @@ class Ledger(Aggregate):
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.reports: list[dict[str, Any]] = []
         self.ids: set[str] = set()
+        #: the latest recorded_at in the stream (ISO text, so it compares in time order)
+        self.last_recorded = ""
         self.record_digest = ""
 
     def record_loaded(self, digest: str) -> None:
@@ -79,14 +95,12 @@ class Ledger(Aggregate):
     def open(cls, name: str) -> Ledger:
         return cls._create(cls.Opened, id=stream_id(name), name=name)
 
-    def report(self, event: Event) -> None:
+    def report(self, event: Event, recorded_at: datetime) -> None:
         """Append one report; a duplicate id is refused (events are never replaced)."""
         if event.id in self.ids:
             raise ValueError(f"duplicate event id {event.id!r}")
-        self.trigger_event(EVENT_CLASSES[event.kind], report=event.to_dict())
-
-    def events(self) -> list[Event]:
-        return [Event.from_dict(r) for r in self.reports]
+        stamp = max(iso(recorded_at) or "", self.last_recorded)
+        self.trigger_event(EVENT_CLASSES[event.kind], report=event.report_dict(), recorded_at=stamp)
 
 
 class Branch(Aggregate):

@@ -53,6 +53,8 @@ class Event(NamedTuple):
     when: str = ""
     note: str = ""
     scenario: str | None = None
+    #: when the store learned it (system time); None for events read from a file, not a store
+    recorded_at: datetime | None = None
 
     @property
     def new_controller(self) -> str | None:
@@ -66,7 +68,14 @@ class Event(NamedTuple):
         return self.kind in CHANGE_KINDS and self.scope == "city"
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain, JSON-ready form (also the payload stored in the event store)."""
+        """Plain, JSON-ready form: the report, and ``recorded_at`` once the event is stored."""
+        data = self.report_dict()
+        if self.recorded_at is not None:
+            data["recorded_at"] = iso(self.recorded_at)
+        return data
+
+    def report_dict(self) -> dict[str, Any]:
+        """The report as stored in the event store (the store's own clock is kept beside it)."""
         return {
             "id": self.id,
             "kind": self.kind,
@@ -100,4 +109,5 @@ class Event(NamedTuple):
             source=Source(data["file"], data["quote"]),
             note=data.get("note", ""),
             scenario=data.get("scenario"),
+            recorded_at=parse_instant(data["recorded_at"]) if data.get("recorded_at") else None,
         )

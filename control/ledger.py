@@ -9,17 +9,21 @@ validates reports completely before writing, so a bad report writes nothing.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
+    DatabaseError,
     DatetimeAsISO,
     IntegrityError,
     InterfaceError,
+    InternalError,
     JSONTranscoder,
     OperationalError,
     ProgrammingError,
@@ -31,14 +35,16 @@ from control.sources import record_digest
 from control.streams import stream_id
 
 if TYPE_CHECKING:
-    from control.record import Context
-
-if TYPE_CHECKING:
     from control.domain import Ledger
+    from control.record import Context
 
 DEFAULT_STORE = "control.db"
 STORE_ENV = "CONTROL_STORE"
 RECORD = "record"
+#: A writer gives up after this long in all (busy waits and retries included).
+WRITE_DEADLINE = 10.0
+#: The longest one busy wait on a lock may take (seconds; whole seconds for eventsourcing).
+LOCK_TIMEOUT = 3
 
 
 def store_env(store: str) -> dict[str, str]:
@@ -66,10 +72,23 @@ def store_env(store: str) -> dict[str, str]:
 
 
 class LedgerApp(Application):
-    """eventsourcing Application holding the record and scenario ledgers."""
+    """eventsourcing Application holding the record and scenario ledgers.
+
+    ``clock`` is the store's own clock (system time for ``recorded_at``); tests inject one.
+    """
 
     name = "Control"
-    env: Mapping[str, str] = {"AGGREGATE_CACHE_MAXSIZE": "64", "IS_SNAPSHOTTING_ENABLED": "n"}
+    env: Mapping[str, str] = {
+        "AGGREGATE_CACHE_MAXSIZE": "64",
+        "IS_SNAPSHOTTING_ENABLED": "n",
+        # Busy waits are bounded: a writer gives up within WRITE_DEADLINE in all, retries included.
+        "SQLITE_LOCK_TIMEOUT": str(LOCK_TIMEOUT),
+        "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT),
+    }
+
+    def __init__(self, env: Mapping[str, str] | None = None, clock: Callable[[], datetime] | None = None):
+        super().__init__(env)
+        self.clock = clock or _utc_now
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -89,26 +108,30 @@ class LedgerApp(Application):
             return None
 
     def payloads(self, name: str) -> list[tuple[str, dict[str, Any]]]:
-        """(topic, decoded state) of every stored event of ledger ``name``, read in bulk.
+        """(topic, state) of every stored event of ledger ``name``, read in bulk.
 
-        Reads the recorder directly: no aggregate is rebuilt and the domain classes need not be
-        imported, which keeps read-only commands fast. Always read afresh: another process may
-        have written since.
+        Reads the recorder directly (no aggregate is rebuilt) but decodes each event through
+        eventsourcing's mapper, so older stored versions are upcast. Always read afresh: another
+        process may have written since.
         """
-        mapper = self.mapper
-        out = []
-        for stored in self.recorder.select_events(stream_id(name)):
-            state = stored.state
-            if mapper.cipher:
-                state = mapper.cipher.decrypt(state)
-            if mapper.compressor:
-                state = mapper.compressor.decompress(state)
-            out.append((stored.topic, mapper.transcoder.decode(state)))
-        return out
+        to_domain = self.mapper.to_domain_event
+        return [
+            (stored.topic, to_domain(stored).__dict__)
+            for stored in self.recorder.select_events(stream_id(name))
+        ]
 
-    def read(self, name: str = RECORD) -> list[Event]:
-        """Every report in ledger ``name``, in the order they were appended."""
-        return [Event.from_dict(state["report"]) for _, state in self.payloads(name) if "report" in state]
+    def read(self, name: str = RECORD, recorded_at: datetime | None = None) -> list[Event]:
+        """Every report in ledger ``name`` in append order, each with its ``recorded_at``;
+        with ``recorded_at``, only those the store had by then (what it would have answered)."""
+        out = []
+        for _, state in self.payloads(name):
+            report = state.get("report")
+            if report is None:
+                continue
+            event = Event.from_dict(report | {"recorded_at": state["recorded_at"]})
+            if recorded_at is None or (event.recorded_at and event.recorded_at <= recorded_at):
+                out.append(event)
+        return out
 
     def stored_digest(self, name: str = RECORD) -> str:
         """Digest of the record files last checked into ledger ``name`` ("" if never)."""
@@ -116,60 +139,128 @@ class LedgerApp(Application):
         return digests[-1] if digests else ""
 
     def append(self, name: str, events: Sequence[Event], digest: str | None = None) -> int:
-        """Append ``events`` to ledger ``name`` in one transaction; returns how many."""
+        """Append ``events`` to ledger ``name`` in one transaction; returns how many.
+
+        Raises eventsourcing's IntegrityError if another writer appended first (see
+        :func:`retrying`): the caller re-reads, re-validates and tries again.
+        """
         from control.domain import Ledger
 
         ledger = self.ledger(name) or Ledger.open(name)
+        stamp = self.clock()
         for event in events:
-            ledger.report(event)
+            ledger.report(event, stamp)
         if digest is not None:
             ledger.record_loaded(digest)
         if ledger.pending_events:
             self.save(ledger)
         return len(events)
 
+    def forget(self) -> None:
+        """Drop cached aggregates (after losing a race: the next read sees the winner's events)."""
+        if self.repository.cache is not None:
+            self.repository.cache.clear()
+
     def sync_record(self) -> int:
         """Bring the seed record into the store; return how many events were added (0 if in sync).
 
         Fast path: the ledger remembers the digest of the record files it last checked, so an
-        unchanged record costs one hash, not a parse and validation of every event.
+        unchanged record costs one hash, not a parse and validation of every event. Idempotent
+        under concurrent first use: a writer that loses the race re-reads and finds it done.
         """
         digest = record_digest()
         if self.stored_digest(RECORD) == digest:
             return 0
         from control.record import load_record
 
-        ledger = self.ledger(RECORD)
         record = load_record()
-        stored = {e.id: e for e in (ledger.events() if ledger else [])}
+        stored = {e.id: e for e in self.read(RECORD)}
         for event in record.events:
-            if event.id in stored and stored[event.id].to_dict() != event.to_dict():
+            if event.id in stored and stored[event.id].report_dict() != event.report_dict():
                 raise UserError(
                     f"seeds/record.toml: event {event.id!r} differs from the one in the store; "
                     "stored events are immutable: add a correction instead of editing"
                 )
         missing = [e for e in record.events if e.id not in stored]
+        return self.append(RECORD, missing, digest)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+_TRANSIENT = (
+    "locked",
+    "busy",
+    "concurrently",
+    "deadlock",
+    "lock timeout",
+    "could not serialize",
+    "already exists",
+    "duplicate key",
+)
+
+T = TypeVar("T")
+
+
+def retrying(app: LedgerApp | None, action: Callable[[], T], store: str) -> T:
+    """Run a write ``action`` (read, validate, append), retrying races with other writers.
+
+    A lost optimistic-concurrency race (IntegrityError) or a busy store is retried with jittered
+    back-off until ``WRITE_DEADLINE``; then one clear message. Nothing is written by a failed try.
+    """
+    deadline = time.monotonic() + WRITE_DEADLINE
+    attempts = 0
+    while True:
+        attempts += 1
         try:
-            return self.append(RECORD, missing, digest)
-        except IntegrityError:  # another process loaded it at the same moment: look again
-            if self.repository.cache is not None:
-                self.repository.cache.clear()
-            return self.sync_record()
+            return action()
+        except IntegrityError:
+            reason = "other writers kept appending to the ledger at the same moment"
+        except (OperationalError, InternalError, ProgrammingError, DatabaseError) as exc:
+            text = str(exc).casefold()
+            if not any(word in text for word in _TRANSIENT):
+                raise
+            reason = f"the store is locked by another writer ({str(exc).splitlines()[0]})"
+        if app is not None:
+            app.forget()
+        left = deadline - time.monotonic()
+        if left <= (LOCK_TIMEOUT if "locked" in reason else 0.05):
+            raise UserError(
+                f"--store: {_public(store)}: gave up after {attempts} attempt(s) in "
+                f"{WRITE_DEADLINE:.0f} s: {reason}; nothing was written. Wait for the other "
+                "process to finish (or stop it) and try again"
+            )
+        time.sleep(random.uniform(0.005, min(0.02 * 2 ** min(attempts, 5), 0.4, left)))
 
 
 def resolve_store(store: str | None) -> str:
     return store or os.environ.get(STORE_ENV) or DEFAULT_STORE
 
 
-def open_app(store: str | None = None) -> LedgerApp:
-    """Open the store (default ``control.db``, or ``$CONTROL_STORE``) and sync the record."""
+def open_app(store: str | None = None, clock: Callable[[], datetime] | None = None) -> LedgerApp:
+    """Open the store (default ``control.db``, or ``$CONTROL_STORE``) and sync the record.
+
+    First use of a store (creating its tables, loading the record) is idempotent: many processes
+    may do it at once, and each ends with the same single copy of the record.
+    """
     where = resolve_store(store)
+    from control.storecheck import check_store
+
+    check_store(where)  # a foreign, damaged or unreachable store is refused before it is opened
+    env = store_env(where)
+    holder: list[LedgerApp] = []
+
+    def first_use() -> LedgerApp:
+        if not holder:
+            holder.append(LedgerApp(env=env, clock=clock))
+        holder[0].sync_record()
+        return holder[0]
+
     try:
-        app = LedgerApp(env=store_env(where))
-        app.sync_record()
-    except (OperationalError, InterfaceError, ProgrammingError) as exc:
+        return retrying(None, first_use, where)
+    except (OperationalError, InterfaceError, ProgrammingError, DatabaseError) as exc:
         raise UserError(f"--store: cannot use {_public(where)}: {exc}") from None
-    return app
 
 
 def _public(store: str) -> str:
@@ -193,7 +284,17 @@ def context(
     record = load_record()
     known = {e.id: e for e in app.read(RECORD)}
     known.update({e.id: e for e in extra})
-    return Context(record.campaign_start, record.published, known, now=now, base=base, scenario=scenario)
+    from control.gazetteer import baseline_as_of
+
+    return Context(
+        record.campaign_start,
+        record.published,
+        known,
+        now=now,
+        base=base,
+        scenario=scenario,
+        baseline=baseline_as_of(),
+    )
 
 
 def add_reports(
@@ -203,14 +304,19 @@ def add_reports(
     path: str = "options",
     text: str | None = None,
     base: Path | None = None,
+    store: str = "",
 ) -> list[Event]:
-    """Validate every report, then append them all to the record in one transaction."""
+    """Validate every report against the ledger as stored now, then append them all in one
+    transaction; if another writer appended first, re-read, re-validate and retry (bounded)."""
     from control.record import build_event, build_events
 
-    ctx = context(app, now, base)
-    if path == "options":
-        events = [build_event(tables[0], ctx, "options")]
-    else:
-        events = build_events(tables, ctx, path, text)
-    app.append(RECORD, events)
-    return events
+    def attempt() -> list[Event]:
+        ctx = context(app, now, base)
+        if path == "options":
+            events = [build_event(tables[0], ctx, "options")]
+        else:
+            events = build_events(tables, ctx, path, text)
+        app.append(RECORD, events)
+        return events
+
+    return retrying(app, attempt, store or "store")

@@ -1,25 +1,38 @@
 """The projection: a pure fold from events to who controls each capital at an instant.
 
-No store, no I/O: ``replay(events, at, known_at)`` is a function of its arguments, so it is tested
-without a database and gives the same answer from the record file or from any store.
+No store, no I/O: ``replay(events, at, known_at, recorded_at)`` is a function of its arguments, so
+it is tested without a database and gives the same answer from the record file or from any store.
+No answer depends on the order events were appended or on their ids (property-tested).
 
-Rules (README "Time and uncertainty" has the reader's version):
+Rules (README "Rules of the fold" has the reader's version):
 
-* **Two clocks.** ``known_at`` keeps only events reported at or before it; ``at`` is the instant
-  whose state is wanted.
-* **Corrections** (known at ``known_at``) retract their targets; retracted events stay in history.
-* **Several reports of one change** (same capital, same new controller, no other change between
-  them) corroborate: the change's window is the intersection of theirs. If that is empty they
-  conflict: the window falls back to their union, the conflict is reported, and in every case the
-  window ends no later than the change's first report (nothing occurs after it is reported).
-* **Fold.** Changes apply in the order they were certainly complete (window end). At ``at``
-  before a change's window: no effect; inside it: status ``uncertain``, the last confirmed
-  controller stays, the candidate is named; after it: the new controller holds. A withdrawal by a
-  force that no longer holds the capital changes nothing (the capture already explains it).
-  After a withdrawal with no successor the capital is ``vacated``.
-* **Denials and claims** never flip control. From the moment a statement was certainly made (its
-  window's end), a denial, or a claim by anyone other than the controller, marks the capital
-  ``contested`` until a change reported after the statement settles it.
+* **Three clocks.** ``recorded_at`` keeps only events the store had learned by then (system
+  time); ``known_at`` only events reported (published) by then; ``at`` is the instant whose state
+  is wanted (valid time).
+* **Corrections** (in force at ``known_at``) retract their targets; a correction retracted by a
+  later correction is no longer in force, so its target is restored. Retracted events stay in
+  history.
+* **Several reports of one change** (same capital, same new controller, no other change certainly
+  between them) corroborate: the change's window is the intersection of theirs. If that is empty
+  they conflict: each report is narrowed by those it agrees with and the change lies in the union
+  of those; in every case the window ends no later than the change's first report.
+* **Order.** A change is certainly before another when its window ends before the other's begins.
+  Changes whose windows overlap are in an order the evidence cannot fix; where the two orders give
+  different outcomes (rival captures by different actors, a capture and a withdrawal by one
+  actor) every order is tried: one outcome is ``held``, several are ``conflicting`` (counted for
+  no controller, every candidate named).
+* **At ``at``**: before a change's window: no effect; inside it: status ``uncertain``, the last
+  confirmed controller stays, the candidate is named; after it: the new controller holds. A
+  withdrawal by a force that no longer holds the capital changes nothing; after a withdrawal with
+  no successor the capital is ``vacated``.
+* **Denials and claims** never flip control. A claim by anyone but the controller, or a denial of
+  a change of control (no targets, or targets that change the capital's control), marks the
+  capital ``contested`` from the moment it was certainly made until a change reported after it
+  settles the matter, or until the contest horizon (default 7 days) passes with nothing following:
+  then it has ``lapsed``, and the answer says so. Statements about a person (``scope = "person"``)
+  and about the surroundings (``scope = "area"``) contest nothing.
+* **Before the baseline** nothing is known ("before the record begins"); **after the last
+  report** the state is carried forward, and the snapshot says from when.
 * Holdings count distinct capital cities per controller; Rif Dimashq's seat is a setting.
 """
 
@@ -27,14 +40,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from control import gazetteer
 from control.events import Event
 from control.times import Window, iso
 
-STATUSES = ("held", "uncertain", "contested", "vacated", "unknown")
+STATUSES = ("held", "uncertain", "conflicting", "contested", "vacated", "unknown")
+#: How long a claim or denial that nothing follows keeps a capital contested.
+DEFAULT_HORIZON = timedelta(days=7)
+#: A cluster of rival changes larger than this is not enumerated order by order (its outcome is
+#: then every outcome one of its changes can give); real records have clusters of two or three.
+MAX_ORDERED = 10
 
 
 class Change(NamedTuple):
@@ -57,9 +75,21 @@ class Change(NamedTuple):
             return f"{self.actor} withdrew from {self.place}"
         return f"{self.new_controller} took {self.place}"
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "controller": self.new_controller,
+            "change": self.describe(),
+            "window": self.window.to_dict(),
+            "events": [e.id for e in self.reports],
+        }
+
 
 class CapitalState(NamedTuple):
-    """Who held one governorate's capital at the instant asked, and on what evidence."""
+    """Who held one governorate's capital at the instant asked, and on what evidence.
+
+    ``since`` is ``None`` only when nothing is known (``status == "unknown"``).
+    ``possible`` lists the controllers a ``conflicting`` capital may have (``None``: vacated).
+    """
 
     governorate: str
     capital: str
@@ -71,6 +101,10 @@ class CapitalState(NamedTuple):
     candidates: tuple[Change, ...] = ()
     contested_by: tuple[Event, ...] = ()
     conflicts: tuple[Change, ...] = ()
+    rivals: tuple[Change, ...] = ()
+    possible: tuple[str | None, ...] = ()
+    lapsed: tuple[Event, ...] = ()
+    horizon: timedelta = DEFAULT_HORIZON
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,16 +115,15 @@ class CapitalState(NamedTuple):
             "since": iso(self.since),
             "since_latest": iso(self.since_latest),
             "sources": [_source(e) for e in self.sources],
-            "candidates": [
-                {
-                    "controller": c.new_controller,
-                    "change": c.describe(),
-                    "window": c.window.to_dict(),
-                    "events": [e.id for e in c.reports],
-                }
-                for c in self.candidates
-            ],
+            "candidates": [c.to_dict() for c in self.candidates],
+            "rivals": [c.to_dict() for c in self.rivals],
+            "possible_controllers": [p or "(vacated)" for p in self.possible],
             "contested_by": [_source(e) | {"kind": e.kind, "actor": e.actor} for e in self.contested_by],
+            "lapsed": [
+                _source(e)
+                | {"kind": e.kind, "actor": e.actor, "lapsed_at": iso(e.window.latest + self.horizon)}
+                for e in self.lapsed
+            ],
             "conflicts": [
                 {
                     "change": c.describe(),
@@ -119,9 +152,19 @@ class Holdings(NamedTuple):
         return len(self.capitals)
 
 
+class Disputed(NamedTuple):
+    """A capital city whose controller the evidence cannot decide: counted for nobody."""
+
+    capital: str
+    possible: tuple[str | None, ...]
+
+    def label(self) -> str:
+        return " or ".join(p or "nobody" for p in self.possible)
+
+
 @dataclass(frozen=True)
 class Snapshot:
-    """The state of all 14 capitals at ``at``, as known at ``known_at``."""
+    """The state of all capitals at ``at``, as known at ``known_at``, as recorded by ``recorded_at``."""
 
     at: datetime
     known_at: datetime | None
@@ -129,6 +172,21 @@ class Snapshot:
     seat: str
     capitals: tuple[CapitalState, ...]
     holdings: tuple[Holdings, ...] = field(default=())
+    disputed: tuple[Disputed, ...] = field(default=())
+    recorded_at: datetime | None = None
+    #: report time of the last report used (the record's end as known), None for an empty ledger
+    record_ends: datetime | None = None
+    record_begins: datetime | None = None
+    horizon: timedelta = DEFAULT_HORIZON
+
+    @property
+    def carried_forward(self) -> bool:
+        """True when ``at`` is past the last report: the state shown is carried forward from it."""
+        return self.record_ends is not None and self.at > self.record_ends
+
+    @property
+    def before_record(self) -> bool:
+        return self.record_begins is not None and self.at < self.record_begins
 
     def holding(self, controller: str) -> Holdings:
         for h in self.holdings:
@@ -145,13 +203,23 @@ class Snapshot:
             "basis": {
                 "at": iso(self.at),
                 "known_at": iso(self.known_at),
+                "recorded_at": iso(self.recorded_at),
                 "events_used": self.events_used,
                 "seat_of_rif_dimashq": self.seat,
+                "record_begins": iso(self.record_begins),
+                "record_ends": iso(self.record_ends),
+                "carried_forward": self.carried_forward,
+                "before_record": self.before_record,
+                "contest_horizon_days": self.horizon / timedelta(days=1),
             },
             "capitals": [c.to_dict() for c in self.capitals],
             "holdings": {
                 h.controller: {"count": h.count, "capitals": list(h.capitals)} for h in self.holdings
             },
+            "disputed": [
+                {"capital": d.capital, "possible_controllers": [p or "(vacated)" for p in d.possible]}
+                for d in self.disputed
+            ],
             "total_capitals": len(self.capitals),
         }
 
@@ -174,22 +242,88 @@ class Snapshot:
         ]
 
 
-def known(events: Iterable[Event], known_at: datetime | None) -> list[Event]:
-    """Events reported at or before ``known_at`` (all if ``None``)."""
-    return [e for e in events if known_at is None or e.reported_at <= known_at]
+def canonical_order(event: Event) -> tuple[Any, ...]:
+    """The documented order of every event listing: report time, then window, then id."""
+    return (event.reported_at, event.window.earliest, event.window.latest, event.id)
+
+
+def known(
+    events: Iterable[Event], known_at: datetime | None, recorded_at: datetime | None = None
+) -> list[Event]:
+    """Events reported at or before ``known_at`` and stored by ``recorded_at`` (all if ``None``).
+
+    An event without a recorded time (read from the record file, not a store) counts as recorded.
+    """
+    return [
+        e
+        for e in events
+        if (known_at is None or e.reported_at <= known_at)
+        and (recorded_at is None or e.recorded_at is None or e.recorded_at <= recorded_at)
+    ]
+
+
+def retracting(events: Iterable[Event]) -> dict[str, str]:
+    """Retracted event id -> the correction in force that retracts it.
+
+    A correction is in force unless a correction in force retracts it, so retracting a correction
+    restores its target. Targets always exist before their correction, so the graph has no cycle;
+    it is walked without recursion.
+    """
+    corrections = {e.id: e for e in events if e.kind == "correction"}
+    if not corrections:
+        return {}
+    by_target: dict[str, list[str]] = {}
+    for c in corrections.values():
+        for t in c.targets:
+            by_target.setdefault(t, []).append(c.id)
+    in_force: dict[str, bool] = {}
+
+    def settle(start: str) -> None:
+        stack = [start]
+        while stack:
+            cid = stack[-1]
+            pending = [r for r in by_target.get(cid, ()) if r not in in_force and r != cid]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            in_force[cid] = not any(in_force.get(r, False) for r in by_target.get(cid, ()))
+
+    for cid in sorted(corrections):
+        if cid not in in_force:
+            settle(cid)
+    out: dict[str, str] = {}
+    for target, retractors in by_target.items():
+        live = sorted(r for r in retractors if in_force[r])
+        if live:
+            out[target] = min(live, key=lambda r: (corrections[r].reported_at, r))
+    return out
 
 
 def retracted_ids(events: Iterable[Event]) -> set[str]:
-    return {t for e in events if e.kind == "correction" for t in e.targets}
+    return set(retracting(events))
+
+
+def _content_order(e: Event) -> tuple[Any, ...]:
+    """Sort key from an event's content: ids decide only between otherwise identical reports."""
+    return (
+        e.window.earliest,
+        e.window.latest,
+        e.kind,
+        e.actor or "",
+        e.previous or "",
+        e.reported_at,
+        e.source.file,
+        e.source.quote,
+        e.id,
+    )
 
 
 def changes(events: Sequence[Event]) -> list[Change]:
     """Group one capital's change reports into corroborated changes (see module rules)."""
-    reports = sorted(
-        (e for e in events if e.changes_control),
-        key=lambda e: (e.window.earliest, e.window.latest, e.id),
-    )
+    reports = sorted((e for e in events if e.changes_control), key=_content_order)
     groups: list[list[Event]] = []
+    merged: list[Window] = []
     for report in reports:
         key = _change_key(report)
         home = None
@@ -198,17 +332,21 @@ def changes(events: Sequence[Event]) -> list[Change]:
                 home = i
                 break
         if home is not None:
-            hull_end = max(e.window.latest for e in groups[home])
+            # Another change certainly between the group's (corroborated) window and this report:
+            # this is a new change by the same actor (a recapture), not the same one.
+            end = merged[home].latest
             between = any(
-                _change_key(g[0]) != key
-                and min(e.window.earliest for e in g) >= hull_end
-                and max(e.window.latest for e in g) <= report.window.earliest
-                for g in groups[home + 1 :]
+                _change_key(groups[j][0]) != key
+                and merged[j].earliest >= end
+                and merged[j].latest <= report.window.earliest
+                for j in range(home + 1, len(groups))
             )
             if not between:
                 groups[home].append(report)
+                merged[home] = _merge(groups[home]).window
                 continue
         groups.append([report])
+        merged.append(report.window)
     return [_merge(g) for g in groups]
 
 
@@ -248,68 +386,168 @@ def _agreeing(report: Event, reports: list[Event]) -> Window:
     return Window(start, end) if start < end else report.window
 
 
-def _flips(change: Change, controller: str | None) -> bool:
-    """Would ``change`` alter a capital now held by ``controller``? (A withdrawal by a force
-    that no longer holds it, or a capture by the holder, changes nothing.)"""
+def _outcome(change: Change, controller: str | None) -> str | None:
+    """Who holds the capital after ``change``, if ``controller`` held it before. A withdrawal by
+    a force that no longer holds it, or a capture by the holder, changes nothing."""
     if change.kind == "withdrawal":
-        return controller == change.actor
-    return controller != change.new_controller
+        return None if controller == change.actor else controller
+    return change.new_controller
 
 
-def _report_order(event: Event) -> tuple[datetime, str]:
-    return (event.reported_at, event.id)
+def _flips(change: Change, controller: str | None) -> bool:
+    return _outcome(change, controller) != controller
+
+
+def _before(a: Change, b: Change) -> bool:
+    """``a`` certainly happened before ``b`` (its window ends before b's begins)."""
+    return a.window.latest <= b.window.earliest and not b.window.latest <= a.window.earliest
+
+
+def _commute(a: Change, b: Change) -> bool:
+    """Do both orders of ``a`` and ``b`` give the same outcome from any holder?"""
+    if a.kind == "withdrawal" and b.kind == "withdrawal":
+        return True
+    if a.kind == "withdrawal":
+        return a.actor != b.new_controller
+    if b.kind == "withdrawal":
+        return b.actor != a.new_controller
+    return a.new_controller == b.new_controller
+
+
+def _report_order(event: Event) -> tuple[Any, ...]:
+    return (event.reported_at, event.source.file, event.source.quote, event.id)
 
 
 def _change_order(change: Change) -> tuple[Any, ...]:
+    """A linear extension of "certainly before" that uses no id."""
     return (
         change.window.latest,
         change.window.earliest,
         change.kind != "withdrawal",
-        change.reports[0].id,
+        change.new_controller or "",
+        change.actor or "",
+        tuple(_content_order(e) for e in change.reports),
     )
+
+
+def _clusters(items: Sequence[Change]) -> list[list[Change]]:
+    """Split changes into runs whose members' order is fixed between runs (interval components)."""
+    ordered = sorted(items, key=lambda c: (c.window.earliest, _change_order(c)))
+    out: list[list[Change]] = []
+    end: datetime | None = None
+    for c in ordered:
+        if (
+            out
+            and end is not None
+            and (c.window.earliest < end or c.window.latest <= end == c.window.earliest)
+        ):
+            out[-1].append(c)
+            end = max(end, c.window.latest)
+        else:
+            out.append([c])
+            end = c.window.latest
+    return [sorted(group, key=_change_order) for group in out]
+
+
+def _outcomes(cluster: Sequence[Change], start: frozenset[str | None]) -> frozenset[str | None]:
+    """Every holder the cluster can leave, over every order the evidence allows."""
+    rivals = any(
+        not _commute(a, b) and not _before(a, b) and not _before(b, a)
+        for i, a in enumerate(cluster)
+        for b in cluster[i + 1 :]
+    )
+    if not rivals:
+        out = set()
+        for holder in start:
+            for c in cluster:
+                holder = _outcome(c, holder)
+            out.add(holder)
+        return frozenset(out)
+    if len(cluster) > MAX_ORDERED:
+        return frozenset({_outcome(c, h) for c in cluster for h in start})
+    n = len(cluster)
+    preds = [frozenset(j for j in range(n) if _before(cluster[j], cluster[i])) for i in range(n)]
+    seen: set[tuple[frozenset[int], str | None]] = set()
+    results: set[str | None] = set()
+    stack = [(frozenset(), h) for h in start]
+    while stack:
+        done, holder = stack.pop()
+        if (done, holder) in seen:
+            continue
+        seen.add((done, holder))
+        if len(done) == n:
+            results.add(holder)
+            continue
+        for i in range(n):
+            if i not in done and preds[i] <= done:
+                stack.append((done | {i}, _outcome(cluster[i], holder)))
+    return frozenset(results)
+
+
+def _holder_order(holder: str | None) -> tuple[bool, str]:
+    return (holder is None, holder or "")
 
 
 def place_state(
-    governorate: gazetteer.Governorate, events: Sequence[Event], at: datetime, seat: str
+    governorate: gazetteer.Governorate,
+    events: Sequence[Event],
+    at: datetime,
+    seat: str,
+    horizon: timedelta = DEFAULT_HORIZON,
 ) -> CapitalState:
     """Fold one capital's (already filtered) events into its state at ``at``."""
-    baseline = [e for e in events if e.kind == "baseline" and e.window.earliest <= at]
     capital = governorate.seat(seat)
-    if not baseline:
+    baselines = [e for e in events if e.kind == "baseline"]
+    base = max(baselines, key=lambda e: (e.window.earliest, e.actor or "", e.id)) if baselines else None
+    if base is not None and at < base.window.earliest:
         return CapitalState(governorate.name, capital, None, "unknown", None, None, ())
-    base = max(baseline, key=lambda e: (e.window.earliest, e.id))
-    controller: str | None = base.actor
-    since: Window = base.window
-    sources: tuple[Event, ...] = (base,)
-    candidates: list[Change] = []
-    all_changes = sorted(changes(events), key=_change_order)
-    for change in all_changes:
-        if change.window.earliest < base.window.earliest:
-            continue
-        effective = _flips(change, controller)
-        if change.window.latest <= at:
-            if effective:
-                controller, since, sources = change.new_controller, change.window, change.reports
-                candidates = [c for c in candidates if c.new_controller != controller]
-            elif change.kind != "withdrawal" and controller == change.new_controller:
-                sources = tuple(sorted({*sources, *change.reports}, key=_report_order))
-        elif change.window.earliest <= at and effective:
-            candidates.append(change)
-    contested = tuple(
-        e
-        for e in events
-        if e.kind in ("denial", "claim")
-        and e.window.latest <= at
-        and (e.kind == "denial" or e.actor != controller)
-        and not any(
-            c.window.latest <= at and c.first_reported > e.reported_at and c.window.latest > e.window.earliest
+    origin = base.window.earliest if base is not None else None
+    all_changes = changes(events)
+    if origin is not None:  # stored before windows were bounded by the baseline: clamp, never drop
+        all_changes = [
+            c._replace(window=Window(max(c.window.earliest, origin), max(c.window.latest, origin)))
             for c in all_changes
-        )
-    )
-    if candidates:
+        ]
+    complete = [c for c in all_changes if c.window.latest <= at]
+    holders: frozenset[str | None] = frozenset({base.actor if base else None})
+    since: Window | None = base.window if base else None
+    sources: tuple[Event, ...] = (base,) if base else ()
+    known_start = base is not None
+    rivals: list[Change] = []
+    for cluster in _clusters(complete):
+        after = _outcomes(cluster, holders)
+        if len(holders) == 1 and len(after) == 1:
+            holder = next(iter(holders))
+            for c in cluster:
+                if _flips(c, holder):
+                    holder = _outcome(c, holder)
+                    since, sources = c.window, c.reports
+                    known_start = True
+                elif c.kind != "withdrawal" and holder == c.new_controller:
+                    sources = tuple(sorted({*sources, *c.reports}, key=_report_order))
+            rivals = []
+        elif after != holders:
+            hull = Window(min(c.window.earliest for c in cluster), max(c.window.latest for c in cluster))
+            since, known_start = hull, True
+            sources = tuple(sorted({e for c in cluster for e in c.reports}, key=_report_order))
+            rivals = [c for c in cluster if any(_flips(c, h) for h in holders)] if len(after) > 1 else []
+        holders = after
+    possible = tuple(sorted(holders, key=_holder_order))
+    controller = possible[0] if len(possible) == 1 else None
+    candidates = [
+        c
+        for c in sorted(all_changes, key=_change_order)
+        if c.window.earliest <= at < c.window.latest and any(_flips(c, h) for h in holders)
+    ]
+    contested, lapsed = _contests(events, all_changes, at, controller, horizon)
+    if len(possible) > 1:
+        status = "conflicting"
+    elif candidates:
         status = "uncertain"
     elif contested:
         status = "contested"
+    elif not known_start:
+        status = "unknown"
     elif controller is None:
         status = "vacated"
     else:
@@ -319,23 +557,71 @@ def place_state(
         capital=capital,
         controller=controller,
         status=status,
-        since=since.earliest,
-        since_latest=since.latest,
+        since=since.earliest if since and known_start else None,
+        since_latest=since.latest if since and known_start else None,
         sources=sources,
         candidates=tuple(candidates),
         contested_by=tuple(sorted(contested, key=_report_order)),
-        conflicts=tuple(c for c in all_changes if c.conflict and c.window.earliest <= at),
+        conflicts=tuple(
+            sorted((c for c in all_changes if c.conflict and c.window.earliest <= at), key=_change_order)
+        ),
+        rivals=tuple(rivals) if len(possible) > 1 else (),
+        possible=possible if len(possible) > 1 else (),
+        lapsed=tuple(sorted(lapsed, key=_report_order)),
+        horizon=horizon,
     )
 
 
+def denies_control(event: Event, place_events: Sequence[Event]) -> bool:
+    """Does this statement bear on the capital's control (rather than a person or the area)?"""
+    if event.scope != "city":
+        return False
+    if event.kind == "claim" or not event.targets:
+        return True
+    by_id = {e.id: e for e in place_events}
+    return any(t in by_id and by_id[t].changes_control for t in event.targets)
+
+
+def _contests(
+    events: Sequence[Event],
+    all_changes: Sequence[Change],
+    at: datetime,
+    controller: str | None,
+    horizon: timedelta,
+) -> tuple[list[Event], list[Event]]:
+    """Statements contesting the capital at ``at``, and those that lapsed unanswered."""
+    statements = [
+        e
+        for e in events
+        if e.kind in ("denial", "claim")
+        and e.window.latest <= at
+        and (e.kind == "denial" or e.actor != controller)
+        and denies_control(e, events)
+    ]
+    if not statements:
+        return [], []
+    settled_by = [c for c in all_changes if c.window.latest <= at]
+    contested, lapsed = [], []
+    for e in statements:
+        if any(c.first_reported > e.reported_at and c.window.latest > e.window.earliest for c in settled_by):
+            continue
+        (contested if at < e.window.latest + horizon else lapsed).append(e)
+    return contested, lapsed
+
+
 class Transition(NamedTuple):
-    """A change that did flip a capital's controller, with the window it happened in."""
+    """A change that did flip a capital's controller, with the window it happened in.
+
+    ``disputed``: the change is one of rival changes whose order the evidence cannot fix; the
+    capital's holder after it is one of several (``after`` is then this change's own outcome).
+    """
 
     governorate: str
     capital: str
     before: str | None
     after: str | None
     change: Change
+    disputed: bool = False
 
     @property
     def window(self) -> Window:
@@ -349,13 +635,16 @@ class Transition(NamedTuple):
             "to": self.after,
             "window": self.window.to_dict(),
             "conflict": self.change.conflict,
+            "disputed": self.disputed,
             "sources": [_source(e) for e in self.change.reports],
         }
 
 
-def live_events(events: Iterable[Event], known_at: datetime | None = None) -> list[Event]:
-    """Known at ``known_at``, minus corrections and what they retract."""
-    usable = known(events, known_at)
+def live_events(
+    events: Iterable[Event], known_at: datetime | None = None, recorded_at: datetime | None = None
+) -> list[Event]:
+    """Known at ``known_at`` (and stored by ``recorded_at``), minus corrections and what they retract."""
+    usable = known(events, known_at, recorded_at)
     dropped = retracted_ids(usable)
     return [e for e in usable if e.id not in dropped and e.kind != "correction"]
 
@@ -387,24 +676,49 @@ def transitions(
     events: Iterable[Event],
     known_at: datetime | None = None,
     seat: str = gazetteer.DEFAULT_SEAT,
+    recorded_at: datetime | None = None,
 ) -> list[Transition]:
-    """Every effective change of control in the record, ordered by when it was complete."""
-    by_place = _by_place(live_events(events, known_at))
+    """Every effective change of control in the record, ordered by when it was complete.
+
+    Rival changes (order unfixable, outcomes differ) are all listed, marked ``disputed``.
+    """
+    by_place = _by_place(live_events(events, known_at, recorded_at))
     out: list[Transition] = []
     for g in gazetteer.governorates():
         mine = _deciding_events(g, by_place, seat)
         base = [e for e in mine if e.kind == "baseline"]
-        if not base:
-            continue
-        start = max(base, key=lambda e: (e.window.earliest, e.id))
-        controller = start.actor
-        for change in sorted(changes(mine), key=_change_order):
-            if change.window.earliest < start.window.earliest:
-                continue
-            if _flips(change, controller):
-                out.append(Transition(g.name, g.seat(seat), controller, change.new_controller, change))
-                controller = change.new_controller
-    return sorted(out, key=lambda t: (t.window.latest, t.window.earliest, t.governorate))
+        start = max(base, key=lambda e: (e.window.earliest, e.actor or "", e.id)) if base else None
+        holders: frozenset[str | None] = frozenset({start.actor if start else None})
+        found = changes(mine)
+        if start is not None:
+            origin = start.window.earliest
+            found = [
+                c._replace(window=Window(max(c.window.earliest, origin), max(c.window.latest, origin)))
+                for c in found
+            ]
+        for cluster in _clusters(found):
+            after = _outcomes(cluster, holders)
+            if len(holders) == 1 and len(after) == 1:
+                holder = next(iter(holders))
+                for c in cluster:
+                    if _flips(c, holder):
+                        nxt = _outcome(c, holder)
+                        out.append(Transition(g.name, g.seat(seat), holder, nxt, c))
+                        holder = nxt
+            elif after != holders:
+                before = next(iter(holders)) if len(holders) == 1 else None
+                for c in cluster:
+                    if any(_flips(c, h) for h in holders):
+                        out.append(
+                            Transition(
+                                g.name, g.seat(seat), before, _outcome(c, before), c, disputed=len(after) > 1
+                            )
+                        )
+            holders = after
+    return sorted(
+        out,
+        key=lambda t: (t.window.latest, t.window.earliest, t.governorate, _change_order(t.change)),
+    )
 
 
 def replay(
@@ -412,28 +726,51 @@ def replay(
     at: datetime,
     known_at: datetime | None = None,
     seat: str = gazetteer.DEFAULT_SEAT,
+    recorded_at: datetime | None = None,
+    horizon: timedelta = DEFAULT_HORIZON,
 ) -> Snapshot:
-    """State of every capital at ``at`` (valid time) as known at ``known_at`` (report time)."""
-    usable = known(events, known_at)
+    """State of every capital at ``at`` (valid time) as known at ``known_at`` (report time), as
+    the store had it at ``recorded_at`` (system time)."""
+    usable = known(events, known_at, recorded_at)
     by_place = _by_place(live_events(usable))
     states = tuple(
-        place_state(g, _deciding_events(g, by_place, seat), at, seat) for g in gazetteer.governorates()
+        place_state(g, _deciding_events(g, by_place, seat), at, seat, horizon)
+        for g in gazetteer.governorates()
     )
     cities: dict[str, set[str]] = {}
+    disputed: dict[str, set[str | None]] = {}
     for state in states:
-        if state.controller:
+        if state.status == "conflicting":
+            disputed.setdefault(state.capital, set()).update(state.possible)
+        elif state.controller:
             cities.setdefault(state.controller, set()).add(state.capital)
     holdings = tuple(
         Holdings(name, tuple(sorted(cities[name])))
         for name in sorted(cities, key=lambda n: (n != "government", n))
     )
     used = sum(1 for e in usable if e.window.earliest <= at)
-    return Snapshot(at, known_at, used, seat, states, holdings)
+    baselines = [e.window.earliest for e in usable if e.kind == "baseline"]
+    return Snapshot(
+        at,
+        known_at,
+        used,
+        seat,
+        states,
+        holdings,
+        disputed=tuple(
+            Disputed(city, tuple(sorted(p, key=_holder_order))) for city, p in sorted(disputed.items())
+        ),
+        recorded_at=recorded_at,
+        record_ends=max((e.reported_at for e in usable), default=None),
+        record_begins=min(baselines, default=None),
+        horizon=horizon,
+    )
 
 
 __all__ = [
     "CapitalState",
     "Change",
+    "Disputed",
     "Holdings",
     "Snapshot",
     "Transition",

@@ -12,7 +12,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from control import gazetteer
 from control.errors import UserError
 from control.events import CHANGE_KINDS, KINDS, SCOPES, Event, Source
 from control.sources import GAZETTEER_FILE, RECORD_FILE, record_text, source_text
-from control.times import Window, bounded, parse_instant, window_from_words
+from control.times import Window, bounded, iso, parse_instant, window_from_words
 
 #: Fields an [[event]] table may have.
 EVENT_FIELDS = {
@@ -53,12 +53,15 @@ def toml_line(text: str, table: str, index: int, key: str | None = None) -> int:
 def load_toml(path: Path | str, text: str | None = None) -> dict[str, Any]:
     """Parse TOML, turning a syntax error into ``file:line: message``."""
     if text is None:
-        try:
-            text = Path(path).read_text("utf-8")
-        except OSError as exc:
-            raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+        from control.textio import read_text  # size cap, binary and non-UTF-8 files refused
+
+        text = read_text(path, str(path))
     try:
         return tomllib.loads(text)
+    except RecursionError:  # tomllib recurses once per level of [ or {
+        raise UserError(
+            f"{path}:1: malformed TOML (nested too deeply); flatten the arrays or tables"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         line = f":{m.group(1)}" if m else f":{max(1, len(text.splitlines()))}"
@@ -77,6 +80,8 @@ class Context:
     scenario: str | None = None
     #: report time for events that give none (a scenario's default), before ``published``
     reported_default: datetime | None = None
+    #: where the ledger's record begins (the gazetteer's baseline): nothing is dated before it
+    baseline: datetime | None = None
 
 
 def _opt_str(table: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -154,16 +159,7 @@ def build_event(table: Mapping[str, Any], ctx: Context, where: str = "event") ->
     if quote not in source_text(file, ctx.base):
         raise UserError(f"{where}: quote is not in {file}: {quote[:60]!r}")
 
-    reported_at = (
-        instant_field(table, "reported_at", where)
-        or ctx.reported_default
-        or ctx.published.get(file)
-        or ctx.now
-    )
-    if reported_at is None:
-        raise UserError(f"{where}: reported_at is required for {file} (when it became known)")
-    if ctx.now is not None and reported_at > ctx.now:
-        raise UserError(f"{where}: reported_at is in the future")
+    reported_at = _reported_at(table, ctx, file, where)
     when = _opt_str(table, "when", where) or ""
     earliest = instant_field(table, "earliest", where)
     latest = instant_field(table, "latest", where)
@@ -180,6 +176,20 @@ def build_event(table: Mapping[str, Any], ctx: Context, where: str = "event") ->
     else:
         raise UserError(f"{where}: say when it happened: when = '...' or earliest and latest")
     window = bounded(window, reported_at, instant_field(table, "not_before", where), where)
+    if ctx.baseline is not None and kind != "correction":
+        if window.latest < ctx.baseline or (window.latest == ctx.baseline and window.earliest < ctx.baseline):
+            raise UserError(
+                f"{where}: the {kind} would lie before the ledger's baseline ({iso(ctx.baseline)}, "
+                f"{GAZETTEER_FILE}): the record begins then; date it at or after the baseline"
+            )
+        if window.earliest < ctx.baseline:  # straddles the baseline: only its part after it
+            window = Window(ctx.baseline, window.latest)
+    for target in targets:
+        if kind == "correction" and ctx.known[target].reported_at > reported_at:
+            raise UserError(
+                f"{where}: reported_at {iso(reported_at)} is before the report it corrects "
+                f"({target!r}, reported {iso(ctx.known[target].reported_at)}): a correction comes after"
+            )
 
     event_id = _opt_str(table, "id", where) or _next_id(ctx, place, kind)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:-]*", event_id):
@@ -205,6 +215,36 @@ def build_event(table: Mapping[str, Any], ctx: Context, where: str = "event") ->
         if _same_report(other, event):
             raise UserError(f"{where}: duplicate event: the same report is already {other.id!r}")
     return event
+
+
+#: Report times may run ahead of the writer's clock by this much (time zones, clock skew), no more.
+FUTURE_SLACK = timedelta(days=1)
+
+
+def _reported_at(table: Mapping[str, Any], ctx: Context, file: str, where: str) -> datetime:
+    """When the report became known: given, or a seed's publication time; 'now' only if said."""
+    given = table.get("reported_at")
+    if isinstance(given, str) and given.strip().casefold() == "now":
+        if ctx.now is None:
+            raise UserError(f"{where}: reported_at 'now' needs a clock (not allowed in the record file)")
+        reported_at: datetime | None = ctx.now
+    else:
+        reported_at = (
+            instant_field(table, "reported_at", where) or ctx.reported_default or ctx.published.get(file)
+        )
+    if reported_at is None:
+        raise UserError(
+            f"{where}: reported_at is required for {file}: when the report became known (its "
+            "publication time, e.g. 2024-12-08T06:00Z), or the word 'now' if it is being published now"
+        )
+    if ctx.baseline is not None and reported_at < ctx.baseline:
+        raise UserError(
+            f"{where}: reported_at {iso(reported_at)} is before the ledger's baseline "
+            f"({iso(ctx.baseline)}, {GAZETTEER_FILE}): the record begins then"
+        )
+    if ctx.now is not None and reported_at > ctx.now + FUTURE_SLACK:
+        raise UserError(f"{where}: reported_at {iso(reported_at)} is more than a day in the future")
+    return reported_at
 
 
 def _same_report(a: Event, b: Event) -> bool:
@@ -295,6 +335,6 @@ def load_record() -> Record:
     as_of = gazetteer.baseline_as_of()
     published = {s["file"]: parse_instant(s["published"], f"{path}: published") for s in data["source"]}
     baseline = baseline_events(as_of)
-    ctx = Context(campaign_start, published, {e.id: e for e in baseline})
+    ctx = Context(campaign_start, published, {e.id: e for e in baseline}, baseline=as_of)
     events = build_events(data.get("event", []), ctx, path, text)
     return Record(campaign_start, published, (*baseline, *events))

@@ -9,11 +9,26 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from control.events import Event
-from control.projection import Snapshot, Transition
+from control.projection import CapitalState, Snapshot, Transition
 from control.times import iso
 
 if TYPE_CHECKING:
     from control.history import History
+
+
+_CONTROL = None
+
+
+def terminal_safe(text: str) -> str:
+    """Text from the ledger is data: escape control characters (ESC, BEL, CR, C1 ...) so a quote
+    or note cannot move the cursor, retitle the terminal or hide lines. Newlines stay; tabs and
+    every other control character become visible ``\\xNN`` / ``\\uNNNN`` escapes."""
+    global _CONTROL
+    if _CONTROL is None:
+        import re
+
+        _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 
 
 def to_json(data: Any) -> str:
@@ -33,25 +48,58 @@ def _short(quote: str, width: int = 96) -> str:
 def holdings_line(snapshot: Snapshot, controller: str = "government") -> str:
     h = snapshot.holding(controller)
     total = len(snapshot.capitals)
-    return f"{controller} holds {h.count} of {total}: {', '.join(h.capitals) or 'none'}"
+    line = f"{controller} holds {h.count} of {total}: {', '.join(h.capitals) or 'none'}"
+    if snapshot.disputed:
+        line += "; disputed: " + ", ".join(f"{d.capital} ({d.label()})" for d in snapshot.disputed)
+    return line
+
+
+def basis_lines(snapshot: Snapshot) -> list[str]:
+    """What the answer rests on, when it is not simply "everything recorded, within the record"."""
+    lines = []
+    if snapshot.recorded_at is not None:
+        lines.append(
+            f"As the store had it at {iso(snapshot.recorded_at)} (reports recorded later are left out)."
+        )
+    if snapshot.before_record:
+        lines.append(
+            f"{iso(snapshot.at)} is before the record begins ({iso(snapshot.record_begins)}): nothing is known."
+        )
+    elif snapshot.carried_forward:
+        lines.append(
+            f"The record ends at {iso(snapshot.record_ends)} (its last report): the state shown is "
+            "carried forward from it."
+        )
+    return lines
+
+
+def _since(c: CapitalState) -> str:
+    if c.since is None:
+        return "before the record begins" if c.status == "unknown" and not c.sources else "since unknown"
+    if c.sources and c.sources[0].kind == "baseline":
+        return f"as of {iso(c.since)} (baseline, before the offensive)"
+    if c.since == c.since_latest:
+        return f"since {iso(c.since)}"
+    return f"since {iso(c.since)} .. {iso(c.since_latest)}"
 
 
 def snapshot_text(snapshot: Snapshot) -> str:
     known = f"as known at {iso(snapshot.known_at)}" if snapshot.known_at else "as known now"
     lines = [
-        f"Control of Syria's 14 provincial capitals at {iso(snapshot.at)}, {known} "
+        f"Control of Syria's {len(snapshot.capitals)} provincial capitals at {iso(snapshot.at)}, {known} "
         f"({snapshot.events_used} events used; Rif Dimashq seat: {snapshot.seat})",
+        *basis_lines(snapshot),
         "",
     ]
     for c in snapshot.capitals:
-        if c.sources and c.sources[0].kind == "baseline":
-            since = f"as of {iso(c.since)} (baseline, before the offensive)"
-        elif c.since == c.since_latest:
-            since = f"since {iso(c.since)}"
-        else:
-            since = f"since {iso(c.since)} .. {iso(c.since_latest)}"
-        who = c.controller or "(nobody)"
-        lines.append(f"{c.governorate:<12} {c.capital:<12} {who:<11} {c.status:<10} {since}")
+        who = "(disputed)" if c.status == "conflicting" else c.controller or "(nobody)"
+        lines.append(f"{c.governorate:<12} {c.capital:<12} {who:<11} {c.status:<10} {_since(c)}")
+        for rival in c.rivals:
+            lines.append(
+                f"    ? {rival.describe()} some time in {iso(rival.window.earliest)} .. "
+                f"{iso(rival.window.latest)} ({', '.join(e.id for e in rival.reports)}): order "
+                "unknown, a rival of the other(s)"
+            )
         for cand in c.candidates:
             lines.append(
                 f"    ? {cand.describe()} some time in {iso(cand.window.earliest)} .. "
@@ -59,6 +107,11 @@ def snapshot_text(snapshot: Snapshot) -> str:
             )
         for e in c.contested_by:
             lines.append(f'    ! {e.kind} by {e.actor} [{e.source.file}] "{_short(e.source.quote, 80)}"')
+        for e in c.lapsed:
+            lines.append(
+                f"    . {e.kind} by {e.actor} ({e.id}) lapsed {iso(e.window.latest + c.horizon)}: "
+                f"nothing followed within {c.horizon.days} days"
+            )
         for ch in c.conflicts:
             said = "; ".join(f"{e.id}: {e.when!r}" for e in ch.reports)
             lines.append(
@@ -70,6 +123,9 @@ def snapshot_text(snapshot: Snapshot) -> str:
     lines += ["", "Holdings (distinct capital cities):"]
     for h in snapshot.holdings:
         lines.append(f"  {h.controller:<11} {h.count:>2}  {', '.join(h.capitals)}")
+    if snapshot.disputed:
+        shown = ", ".join(f"{d.capital} ({d.label()})" for d in snapshot.disputed)
+        lines.append(f"  {'disputed':<11} {len(snapshot.disputed):>2}  {shown}")
     lines += ["", holdings_line(snapshot)]
     return "\n".join(lines) + "\n"
 
@@ -85,7 +141,9 @@ def event_line(event: Event, remark: str = "") -> str:
     text = (
         f"{event.id}: {event.kind}{who}{frm}{tgt}{scope}{tag} at {event.place}\n"
         f"    occurred {when}" + (f" ({event.when!r})" if event.when else "") + "\n"
-        f"    reported {iso(event.reported_at)}  [{event.source.file}]\n"
+        f"    reported {iso(event.reported_at)}  [{event.source.file}]"
+        + (f"  recorded {iso(event.recorded_at)}" if event.recorded_at else "")
+        + "\n"
         f'    "{event.source.quote}"\n'
     )
     if event.note:
@@ -110,6 +168,8 @@ def transitions_text(items: Sequence[Transition]) -> str:
     lines = []
     for t in items:
         mark = " (CONFLICTING REPORTS)" if t.change.conflict else ""
+        if t.disputed:
+            mark += " (RIVAL CHANGE: order unknown, outcome disputed)"
         lines.append(
             f"{iso(t.window.earliest)} .. {iso(t.window.latest)}  {t.governorate}: "
             f"{t.before or '(nobody)'} -> {t.after or '(nobody)'}{mark}"

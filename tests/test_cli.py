@@ -33,8 +33,14 @@ def test_replay_json_has_the_documented_shape_and_is_byte_stable(run):
     assert data["basis"] == {
         "at": "2024-12-08T00:00:00Z",
         "known_at": None,
+        "recorded_at": None,
         "events_used": data["basis"]["events_used"],
         "seat_of_rif_dimashq": "damascus",
+        "record_begins": "2024-11-25T21:00:00Z",
+        "record_ends": data["basis"]["record_ends"],
+        "carried_forward": False,
+        "before_record": False,
+        "contest_horizon_days": 7.0,
     }
     assert data["basis"]["events_used"] > 14
     assert len(data["capitals"]) == 14
@@ -96,11 +102,12 @@ def test_add_appends_a_new_report_that_then_shows_up_in_replay(run, store, tmp_p
     result = run(
         "add", "--kind", "capture", "--place", "Damascus", "--actor", "hts", "--from", "government",
         "--when", "Sunday", "--file", "article.txt", "--quote", "they had taken Damascus",
+        "--reported-at", "now",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert result.output.startswith("added damascus-capture-1")
     added = next(e for e in open_ledger(store).events() if e.id == "damascus-capture-1")
-    assert added.reported_at.isoformat() == "2024-12-09T10:00:00+00:00"  # default: now
+    assert added.reported_at.isoformat() == "2024-12-09T10:00:00+00:00"  # 'now', said explicitly
     assert added.window.earliest.isoformat() == "2024-12-07T21:00:00+00:00"  # Sunday 8 Dec, UTC+3
     after = json.loads(run("replay", "--at", "2024-12-09T12:00Z", "--json").output)
     assert after["holdings"]["government"]["capitals"] == ["Latakia", "Tartus"]

@@ -95,7 +95,10 @@ def test_withdrawal_by_a_force_that_does_not_hold_the_city_changes_nothing(event
 def test_area_reports_never_flip_a_capital(events):
     rif = replay(events, END).capital("Rif Dimashq")
     assert rif.controller == "government"
-    assert rif.status == "contested"  # the denial of the countryside withdrawal
+    # The denial is of the countryside withdrawal (an area report), not of a change of the
+    # capital's control: recorded, but it contests nothing.
+    assert rif.status == "held"
+    assert not rif.contested_by
 
 
 def _correction(target: str, reported: str) -> Event:
