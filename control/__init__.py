@@ -92,28 +92,40 @@ class Ledger:
 
         self.app = open_app(store)
 
-    def events(self) -> list[Event]:
-        return self.app.read()
+    def events(self, recorded_at: datetime | str | None = None) -> list[Event]:
+        """Every stored report (append order), or those the store had at ``recorded_at``."""
+        return self.app.read(recorded_at=_instant(recorded_at))
 
     def replay(
-        self, at: datetime | str, known_at: datetime | str | None = None, seat: str = "damascus"
+        self,
+        at: datetime | str,
+        known_at: datetime | str | None = None,
+        seat: str = "damascus",
+        recorded_at: datetime | str | None = None,
     ) -> Snapshot:
-        """State of every capital at ``at`` as known at ``known_at`` (strings: ISO 8601)."""
+        """State of every capital at ``at`` as known at ``known_at``, as the store had it at
+        ``recorded_at`` (strings: ISO 8601)."""
         from control.projection import replay
 
         when = _instant(at)
         assert when is not None
-        return replay(self.events(), when, _instant(known_at), seat)
+        stored_by = _instant(recorded_at)
+        return replay(self.events(stored_by), when, _instant(known_at), seat, recorded_at=stored_by)
 
-    def history(self, place: str) -> History:
+    def history(
+        self, place: str, known_at: datetime | str | None = None, recorded_at: datetime | str | None = None
+    ) -> History:
         from control.history import history
+        from control.projection import known
 
-        return history(self.events(), place)
+        return history(known(self.events(recorded_at), _instant(known_at)), place)
 
-    def transitions(self, known_at: datetime | str | None = None) -> list[Transition]:
+    def transitions(
+        self, known_at: datetime | str | None = None, recorded_at: datetime | str | None = None
+    ) -> list[Transition]:
         from control.projection import transitions
 
-        return transitions(self.events(), _instant(known_at))
+        return transitions(self.events(recorded_at), _instant(known_at))
 
 
 def open_ledger(store: str | None = None) -> Ledger:

@@ -16,7 +16,7 @@ import click
 
 from control import gazetteer
 from control.errors import UserError
-from control.times import parse_instant
+from control.times import iso, parse_instant
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -89,6 +89,15 @@ def horizon_option(f: F) -> F:
         metavar="DAYS",
         help="A claim or denial that nothing follows stops marking a capital contested after this many days.",
     )(f)
+
+
+def recorded_note(recorded_at: datetime | None) -> None:
+    """Say on stderr that an answer is historical (stdout stays byte-identical to the original)."""
+    if recorded_at is not None:
+        click.echo(
+            f"control: as the store had it at {iso(recorded_at)}; reports recorded later are left out",
+            err=True,
+        )
 
 
 def echo_text(text: str) -> None:
@@ -193,6 +202,7 @@ def replay(
     from control.projection import replay as fold
     from control.render import snapshot_text, to_json
 
+    recorded_note(recorded_at)
     app = open_store(store)
     snapshot = fold(
         app.read(recorded_at=recorded_at),
@@ -227,6 +237,7 @@ def events(
     from control.render import events_text, to_json
 
     name = gazetteer.resolve_place(place, "--place").name if place else None
+    recorded_note(recorded_at)
     app = open_store(store)
     chosen = sorted(known(app.read(recorded_at=recorded_at), known_at), key=canonical_order)
     if name:
@@ -252,6 +263,7 @@ def history(
     from control.render import history_text, to_json
 
     name = gazetteer.resolve_place(place, "PLACE").name
+    recorded_note(recorded_at)
     found = place_history(known(open_store(store).read(recorded_at=recorded_at), known_at), name)
     if as_json:
         click.echo(to_json([h.to_dict() for h in found.entries]), nl=False)
@@ -282,6 +294,7 @@ def changes(
 
     if until is not None and until <= since:
         raise UserError("--until must be after --since")
+    recorded_note(recorded_at)
     found = [
         t
         for t in transitions(open_store(store).read(recorded_at=recorded_at), known_at, seat)

@@ -12,7 +12,7 @@ from typing import Any
 
 from control import gazetteer
 from control.events import Event
-from control.projection import changes, place_state
+from control.projection import DEFAULT_HORIZON, changes, denies_control, place_state, retracting
 from control.times import iso
 
 
@@ -49,21 +49,20 @@ def history(events: Iterable[Event], place: str) -> History:
     """Every event touching one capital, in report order, each with a remark (retracted, ...)."""
     governorate = gazetteer.resolve_place(place)
     all_events = list(events)
-    dropped: dict[str, str] = {}
-    for e in all_events:
-        if e.kind == "correction":
-            for t in e.targets:
-                dropped[t] = e.id
+    dropped = retracting(all_events)
+    overruled = {t for e in all_events if e.kind == "correction" for t in e.targets if t not in dropped}
     mine = [e for e in all_events if e.place == governorate.name]
     live = [e for e in mine if e.id not in dropped and e.kind != "correction"]
     group_of = {r.id: c for c in changes(live) for r in c.reports}
     end_of_record = max((e.window.latest for e in mine), default=None)
     final = place_state(governorate, live, end_of_record, gazetteer.DEFAULT_SEAT) if end_of_record else None
     out: list[HistoryEntry] = []
-    for e in sorted(mine, key=lambda e: (e.reported_at, e.window.earliest, e.id)):
+    for e in sorted(mine, key=lambda e: (e.reported_at, e.window.earliest, e.window.latest, e.id)):
         remarks: list[str] = []
         if e.id in dropped:
             remarks.append(f"retracted by {dropped[e.id]}")
+        elif e.id in overruled:
+            remarks.append("in force again: the correction(s) retracting it were retracted")
         change = group_of.get(e.id)
         if change is not None:
             if change.conflict:
@@ -77,7 +76,17 @@ def history(events: Iterable[Event], place: str) -> History:
                 remarks.append(f"corroborated by {len(change.reports) - 1} other report(s)")
         if e.scope == "area":
             remarks.append("context (area around the capital): does not change control")
-        if e.kind == "denial" and final is not None and final.controller != e.actor:
-            remarks.append("refuted: a later confirmed change went against it")
+        if e.scope == "person":
+            remarks.append("about a person, not the capital's control: contests nothing")
+        elif e.kind in ("denial", "claim") and not denies_control(e, mine):
+            remarks.append("denies no change of the capital's control: contests nothing")
+        elif e.kind in ("denial", "claim") and e.id not in dropped and final is not None:
+            if e.kind == "denial" and final.controller != e.actor:
+                remarks.append("refuted: a later confirmed change went against it")
+            elif e in final.lapsed:
+                remarks.append(
+                    f"lapsed {iso(e.window.latest + DEFAULT_HORIZON)}: nothing followed within "
+                    f"{DEFAULT_HORIZON.days} days"
+                )
         out.append(HistoryEntry(e, "; ".join(remarks)))
     return History(governorate.name, tuple(out))

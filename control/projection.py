@@ -199,11 +199,12 @@ class Snapshot:
         return next(c for c in self.capitals if c.governorate == place)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form. ``recorded_at`` is left out on purpose: an answer asked for "as the
+        store had it at R" is byte for byte the answer the store gave at R."""
         return {
             "basis": {
                 "at": iso(self.at),
                 "known_at": iso(self.known_at),
-                "recorded_at": iso(self.recorded_at),
                 "events_used": self.events_used,
                 "seat_of_rif_dimashq": self.seat,
                 "record_begins": iso(self.record_begins),

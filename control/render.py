@@ -57,13 +57,10 @@ def holdings_line(snapshot: Snapshot, controller: str = "government") -> str:
 def basis_lines(snapshot: Snapshot) -> list[str]:
     """What the answer rests on, when it is not simply "everything recorded, within the record"."""
     lines = []
-    if snapshot.recorded_at is not None:
-        lines.append(
-            f"As the store had it at {iso(snapshot.recorded_at)} (reports recorded later are left out)."
-        )
     if snapshot.before_record:
         lines.append(
-            f"{iso(snapshot.at)} is before the record begins ({iso(snapshot.record_begins)}): nothing is known."
+            f"{iso(snapshot.at)} is before the record begins ({iso(snapshot.record_begins)}): "
+            "nothing is known."
         )
     elif snapshot.carried_forward:
         lines.append(

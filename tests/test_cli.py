@@ -33,7 +33,6 @@ def test_replay_json_has_the_documented_shape_and_is_byte_stable(run):
     assert data["basis"] == {
         "at": "2024-12-08T00:00:00Z",
         "known_at": None,
-        "recorded_at": None,
         "events_used": data["basis"]["events_used"],
         "seat_of_rif_dimashq": "damascus",
         "record_begins": "2024-11-25T21:00:00Z",
