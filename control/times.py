@@ -22,6 +22,10 @@ from control.errors import UserError
 
 SYRIA = timezone(timedelta(hours=3), "Syria")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+#: The years an instant may fall in: a time outside them is a typo (and year 1 or 9999 would
+#: overflow date arithmetic, time zones and chart axes).
+ERA_START = datetime(1900, 1, 1, tzinfo=UTC)
+ERA_END = datetime(2100, 1, 1, tzinfo=UTC)
 MONTHS = (
     "january", "february", "march", "april", "may", "june", "july",
     "august", "september", "october", "november", "december",
@@ -29,13 +33,16 @@ MONTHS = (
 
 
 def parse_instant(text: str, where: str = "time") -> datetime:
-    """An aware UTC datetime from ISO 8601 with ``Z`` or an offset, or a bare date (00:00Z)."""
+    """An aware UTC datetime from ISO 8601 with ``Z`` or an offset, or a bare date (00:00Z).
+
+    Instants outside the years 1900-2099 are refused (see :data:`ERA_START`)."""
     raw = text.strip()
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
         try:
-            return datetime.combine(date.fromisoformat(raw), time(0), tzinfo=UTC)
+            value = datetime.combine(date.fromisoformat(raw), time(0), tzinfo=UTC)
         except ValueError as exc:
-            raise UserError(f"{where}: {text!r} is not a valid date ({exc})") from None
+            raise UserError(f"{where}: {text!r} is not a valid date ({exc}); use e.g. 2024-12-08") from None
+        return in_era(value, text, where)
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
@@ -45,7 +52,25 @@ def parse_instant(text: str, where: str = "time") -> datetime:
         ) from None
     if value.tzinfo is None or value.utcoffset() is None:
         raise UserError(f"{where}: {text!r} has no time zone; add Z (UTC) or an offset such as +03:00")
-    return value.astimezone(UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+03:00 is before the first representable instant
+        raise _out_of_era(text, where) from None
+    return in_era(value, text, where)
+
+
+def in_era(value: datetime, text: str, where: str) -> datetime:
+    """``value`` if it lies in the years the ledger can use, else a :class:`UserError`."""
+    if not ERA_START <= value < ERA_END:
+        raise _out_of_era(text, where)
+    return value
+
+
+def _out_of_era(text: str, where: str) -> UserError:
+    return UserError(
+        f"{where}: {text!r} is outside the years {ERA_START.year}-{ERA_END.year - 1}; "
+        "give a time near the record (November-December 2024)"
+    )
 
 
 def iso(value: datetime | None) -> str | None:
@@ -80,16 +105,23 @@ def _syria_day(day: date) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
 
 
-def _named_date(text: str, year: int) -> date | None:
-    m = re.fullmatch(r"([a-z]+)\s+(\d{1,2})(?:st|nd|rd|th)?", text) or None
-    if m and m.group(1) in MONTHS:
-        return date(year, MONTHS.index(m.group(1)) + 1, int(m.group(2)))
-    m = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)", text)
-    if m and m.group(2) in MONTHS:
-        return date(year, MONTHS.index(m.group(2)) + 1, int(m.group(1)))
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return date.fromisoformat(text)
-    return None
+def _named_date(text: str, year: int, words: str = "", where: str = "when") -> date | None:
+    """The date "December 6", "6 December" or "2024-12-06" names (in ``year``), or None."""
+    try:
+        m = re.fullmatch(r"([a-z]+)\s+(\d{1,2})(?:st|nd|rd|th)?", text) or None
+        if m and m.group(1) in MONTHS:
+            return date(year, MONTHS.index(m.group(1)) + 1, int(m.group(2)))
+        m = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)", text)
+        if m and m.group(2) in MONTHS:
+            return date(year, MONTHS.index(m.group(2)) + 1, int(m.group(1)))
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return None
+        day = date.fromisoformat(text)
+    except ValueError as exc:  # February 30, December 32
+        raise UserError(
+            f"{where}: {words or text!r} is not a date of the calendar ({exc}); check the day"
+        ) from None
+    return in_era(datetime.combine(day, time(0), tzinfo=UTC), words or text, where).date()
 
 
 def window_from_words(
@@ -115,11 +147,11 @@ def window_from_words(
     elif text in ("by report", "before report"):
         start, end = campaign_start, reported_at
     elif text.startswith("by "):
-        day = _named_date(text[3:], report_day.year)
+        day = _named_date(text[3:], report_day.year, words, where)
         if day is not None:
             start, end = campaign_start, _syria_day(day)[1]
     else:
-        day = _named_date(text, report_day.year)
+        day = _named_date(text, report_day.year, words, where)
         if day is not None:
             start, end = _syria_day(day)
     if start is None or end is None:
