@@ -161,10 +161,9 @@ def _with_defaults(table: dict[str, Any], path: Path, description: str) -> dict[
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text("utf-8")
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+    from control.textio import read_text  # size cap, binary and non-UTF-8 files refused
+
+    return read_text(path, str(path))
 
 
 def directories(extra: Path | None = None) -> list[Path]:
@@ -204,7 +203,7 @@ def find(name_or_path: str, directory: Path | None = None) -> Path:
     """The file of a scenario given by name (see :func:`directories`) or by path."""
     if name_or_path.endswith(".toml"):
         path = Path(name_or_path)
-        if not path.is_file():
+        if not path.exists():
             raise UserError(f"NAME: no scenario file {name_or_path!r}")
         return path
     names = catalogue(directory)

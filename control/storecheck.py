@@ -123,7 +123,8 @@ def check_postgres(address: str) -> None:
     timeout = parse_qs(url.query).get("connect_timeout", ["5"])[0]
     if not timeout.isdigit():
         raise UserError(f"{OPTION}: connect_timeout {timeout!r} is not a number of seconds; e.g. 5")
-    probe(host, port, user, unquote(url.password or ""), dbname, int(timeout))
+    shown = address.replace(f":{url.password}@", ":***@") if url.password else address
+    probe(shown, host, port, user, unquote(url.password or ""), dbname, int(timeout))
 
 
 def _parse(address: str) -> ParseResult:
@@ -149,9 +150,10 @@ def _bad_port(raw: str) -> UserError:
     )
 
 
-def probe(host: str, port: int, user: str, password: str, dbname: str, timeout: int) -> None:
+def probe(shown: str, host: str, port: int, user: str, password: str, dbname: str, timeout: int) -> None:
     """Connect once, directly: a refused password is "authentication failed" at once, not a pool
-    timeout; an unreachable server or a missing database is said plainly."""
+    timeout; an unreachable server or a missing database is said plainly. ``shown`` is the
+    address without its password, for messages."""
     import psycopg
 
     try:
@@ -159,19 +161,15 @@ def probe(host: str, port: int, user: str, password: str, dbname: str, timeout: 
             host=host, port=port, user=user, password=password, dbname=dbname, connect_timeout=max(1, timeout)
         )
     except psycopg.OperationalError as exc:
-        raise UserError(_explain(str(exc), host, port, user, dbname)) from None
+        raise UserError(f"{OPTION}: cannot use {shown}: {_explain(str(exc), user, dbname)}") from None
     connection.close()
 
 
-def _explain(message: str, host: str, port: int, user: str, dbname: str) -> str:
-    where = f"{host}:{port}"
+def _explain(message: str, user: str, dbname: str) -> str:
     lowered = message.casefold()
     if "authentication failed" in lowered or "no password supplied" in lowered:
-        return (
-            f"{OPTION}: authentication failed for user {user!r} at {where}; "
-            "check the user name and password in the URL"
-        )
+        return f"authentication failed for user {user!r}; check the user name and password in the URL"
     if "does not exist" in lowered and "database" in lowered:
-        return f"{OPTION}: database {dbname!r} does not exist at {where}; create it or name another"
+        return f"database {dbname!r} does not exist; create it or name another"
     first = next((line.strip() for line in message.splitlines() if line.strip()), "no answer")
-    return f"{OPTION}: cannot connect to PostgreSQL at {where} ({first[:160]}); is the server running there?"
+    return f"{first[:200]}; is the server running there?"
