@@ -170,14 +170,16 @@ def new(name: str, at: datetime, directory: Path | None, store: str | None) -> N
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
         raise UserError("NAME: use lowercase letters, digits and '-'")
+    from control.files import writable_target, write_atomically
+
     folder = directory or Path("scenarios")
     path = folder / f"{name}.toml"
-    if path.exists():
+    if path.exists() or path.is_symlink():
         raise UserError(f"NAME: {path} already exists; choose another name")
-    if not folder.is_dir():
-        raise UserError(f"--dir: folder {str(folder)!r} does not exist")
+    writable_target(path, "--dir")  # the folder is created if its parent exists
     snapshot = replay(open_store(store).read(), at)
-    path.write_text(starter(name, snapshot), "utf-8")
+    text = starter(name, snapshot)
+    write_atomically(path, lambda temp: Path(temp).write_text(text, "utf-8"), "--dir")
     click.echo(f"wrote {path}")
 
 
