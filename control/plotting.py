@@ -77,9 +77,24 @@ def figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), dpi=110, layout="constrained")
 
 
+#: At most this many day ticks (every day, or every few days, up to twice as many days); longer
+#: ranges get matplotlib's automatic date ticks.
+MAX_DAY_TICKS = 16
+
+
 def _date_axis(ax: Axes) -> None:
-    ax.xaxis.set_major_locator(mdates.DayLocator(tz=SYRIA))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%-d %b", tz=SYRIA))
+    """Day ticks in Damascus time for the record's weeks; for a longer range, a bounded automatic
+    locator (a DayLocator over years would ask for thousands of ticks and grind for minutes)."""
+    lo, hi = ax.get_xlim()
+    days = hi - lo  # matplotlib date numbers are days
+    if days <= 2 * MAX_DAY_TICKS:
+        interval = max(1, -(-int(days) // MAX_DAY_TICKS))
+        ax.xaxis.set_major_locator(mdates.DayLocator(interval=interval, tz=SYRIA))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%-d %b", tz=SYRIA))
+    else:
+        locator = mdates.AutoDateLocator(tz=SYRIA, minticks=3, maxticks=9)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=SYRIA))
     for label in ax.get_xticklabels():
         label.set_rotation(0)
 
@@ -318,26 +333,28 @@ def styled(build: Any) -> Figure:
 # --- whole figures, as the CLI and `control demo` draw them -----------------------------------
 
 
-def holdings_figure(series: HoldingsSeries, overlay: HoldingsSeries | None = None, label: str = "") -> Figure:
+def holdings_figure(
+    series: HoldingsSeries, overlay: HoldingsSeries | None = None, label: str = "", title: str = ""
+) -> Figure:
     def build() -> Figure:
         fig = figure(11, 5.6)
         ax = fig.add_subplot()
         plot_holdings(ax, series, overlay, label or "scenario")
-        title = "Provincial capitals held, 26 Nov - 8 Dec 2024"
-        if overlay is not None:
-            title += f": record vs scenario {label}"
-        ax.set_title(title, loc="left")
+        heading = title or "Provincial capitals held, 26 Nov - 8 Dec 2024"
+        if overlay is not None and not title:
+            heading += f": record vs SCENARIO {label}"
+        ax.set_title(heading, loc="left")
         return fig
 
     return styled(build)
 
 
-def timeline_figure(rows: Sequence[Row]) -> Figure:
+def timeline_figure(rows: Sequence[Row], title: str = "") -> Figure:
     def build() -> Figure:
         fig = figure(11, 6.2)
         ax = fig.add_subplot()
         plot_timeline(ax, rows)
-        ax.set_title("Who held each capital, in the order the government lost them", loc="left")
+        ax.set_title(title or "Who held each capital, in the order the government lost them", loc="left")
         return fig
 
     return styled(build)
