@@ -24,6 +24,10 @@ from control.streams import stream_id
 from control.times import iso
 
 
+class DuplicateId(ValueError):
+    """The ledger already holds this id: another writer got there between read and append."""
+
+
 class Ledger(Aggregate):
     """An append-only list of reports with unique ids."""
 
@@ -98,7 +102,7 @@ class Ledger(Aggregate):
     def report(self, event: Event, recorded_at: datetime) -> None:
         """Append one report; a duplicate id is refused (events are never replaced)."""
         if event.id in self.ids:
-            raise ValueError(f"duplicate event id {event.id!r}")
+            raise DuplicateId(f"duplicate event id {event.id!r}")
         stamp = max(iso(recorded_at) or "", self.last_recorded)
         self.trigger_event(EVENT_CLASSES[event.kind], report=event.report_dict(), recorded_at=stamp)
 

@@ -33,6 +33,7 @@ from control.errors import UserError
 from control.events import Event
 from control.sources import record_digest
 from control.streams import stream_id
+from control.writelock import writer_lock
 
 if TYPE_CHECKING:
     from control.domain import Ledger
@@ -89,6 +90,7 @@ class LedgerApp(Application):
     def __init__(self, env: Mapping[str, str] | None = None, clock: Callable[[], datetime] | None = None):
         super().__init__(env)
         self.clock = clock or _utc_now
+        self.env_settings: Mapping[str, str] = dict(env or {})
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -209,13 +211,15 @@ def retrying(app: LedgerApp | None, action: Callable[[], T], store: str) -> T:
     A lost optimistic-concurrency race (IntegrityError) or a busy store is retried with jittered
     back-off until ``WRITE_DEADLINE``; then one clear message. Nothing is written by a failed try.
     """
+    from control.domain import DuplicateId
+
     deadline = time.monotonic() + WRITE_DEADLINE
     attempts = 0
     while True:
         attempts += 1
         try:
             return action()
-        except IntegrityError:
+        except (IntegrityError, DuplicateId):  # lost a race: re-read, re-validate, try again
             reason = "other writers kept appending to the ledger at the same moment"
         except (OperationalError, InternalError, ProgrammingError, DatabaseError) as exc:
             text = str(exc).casefold()
@@ -254,8 +258,11 @@ def open_app(store: str | None = None, clock: Callable[[], datetime] | None = No
     def first_use() -> LedgerApp:
         if not holder:
             holder.append(LedgerApp(env=env, clock=clock))
-        holder[0].sync_record()
-        return holder[0]
+        app = holder[0]
+        if app.stored_digest(RECORD) != record_digest():  # first use, or the record grew
+            with writer_lock(env, time.monotonic() + WRITE_DEADLINE, _public(where)):
+                app.sync_record()
+        return app
 
     try:
         return retrying(None, first_use, where)
@@ -319,4 +326,6 @@ def add_reports(
         app.append(RECORD, events)
         return events
 
-    return retrying(app, attempt, store or "store")
+    label = _public(store or "store")
+    with writer_lock(app.env_settings, time.monotonic() + WRITE_DEADLINE, label):
+        return retrying(app, attempt, store or "store")
