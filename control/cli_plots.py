@@ -332,11 +332,6 @@ def demo(out_dir: Path, seat: str, store: str | None) -> None:
     from control.render import holdings_line
     from control.times import parse_instant
 
-    if not out_dir.exists():
-        if not out_dir.parent.is_dir():
-            raise UserError(f"--out-dir: folder {str(out_dir.parent)!r} does not exist; create it first")
-        out_dir.mkdir()
-    events = open_store(store).read()
     end = parse_instant(END_OF_RECORD)
     known = parse_instant("2024-12-07T18:00Z")
     charts = {
@@ -346,6 +341,10 @@ def demo(out_dir: Path, seat: str, store: str | None) -> None:
         "map-daily": ("map", end, None, "1d"),
         "known-vs-actual": ("known-vs-actual", parse_instant("2024-12-07T23:00Z"), known, None),
     }
+    for stem in charts:  # every target, before any work (the folder is created on first write)
+        for fmt in ("png", "svg"):
+            writable_target(out_dir / f"{stem}.{fmt}", "--out-dir")
+    events = open_store(store).read()
     for stem, (kind, at, known_at, every) in charts.items():
         lo = parse_instant("2024-11-27T00:00Z") if every else DEFAULT_FROM
         hi = parse_instant("2024-12-08T00:00Z") if every else DEFAULT_TO

@@ -195,6 +195,8 @@ CASES = [
     Case("export-out-missing-grandparent", ("export", "--format", "csv", "--out", "a/b/x.csv"), "does not exist"),
     Case("scenario-new-missing-grandparent", ("scenario", "new", "mine", "--at", END, "--dir", "a/b"), "does not exist"),
     Case("demo-out-dir-missing-grandparent", ("demo", "--out-dir", "a/b"), "does not exist"),
+    Case("demo-out-dir-device", ("demo", "--out-dir", "/dev/null"), "--out-dir: '/dev/null' is not a folder"),
+    Case("demo-target-fifo", ("demo", "--out-dir", "."), "not a regular file", fifo("map.svg")),
     Case("chart-gif-not-gif", ("chart", "map", "--gif", "--out", "m.png"), "--out"),
     Case("export-format-xlsx", ("export", "--format", "xlsx"), "'xlsx'"),
     # --- chart ranges and frames -------------------------------------------------------------
@@ -228,10 +230,11 @@ def loaded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def tree(folder: Path) -> dict[str, tuple]:
     """Every entry under ``folder``: kind, and for files inode and content hash (a replaced or
-    changed file shows). SQLite's transient -wal/-shm files are left out; pipes never opened."""
+    changed file shows). The store's own sidecars (SQLite's -wal/-shm, the writers' lock file)
+    are left out; pipes are never opened."""
     entries: dict[str, tuple] = {}
     for path in sorted(folder.rglob("*")):
-        if path.name.endswith(("-wal", "-shm", "-journal")):
+        if path.name in ("control.db-wal", "control.db-shm", "control.db-journal", "control.db.lock"):
             continue
         info = path.lstat()
         key = str(path.relative_to(folder))
