@@ -49,7 +49,7 @@ def test_inside_a_change_window_the_capital_is_uncertain_and_keeps_its_last_cont
     assert [c.new_controller for c in aleppo.candidates] == ["hts"]
     after = replay(events, parse_instant("2024-12-02T00:00Z")).capital("Aleppo")
     assert (after.controller, after.status) == ("hts", "held")
-    assert {e.id for e in after.sources} == {"aleppo-capture-000", "aleppo-capture-001"}
+    assert {e.id for e in after.sources} >= {"aleppo-capture-000", "aleppo-capture-001"}
 
 
 def test_corroborating_reports_narrow_the_window(events):
@@ -57,7 +57,9 @@ def test_corroborating_reports_narrow_the_window(events):
     # "Thursday" (001) inside "by December 6" (001 caption) inside "by report" (000).
     assert hama.since == parse_instant("2024-12-05T00:00+03:00")
     assert hama.since_latest == parse_instant("2024-12-06T00:00+03:00")
-    assert len(hama.sources) == 3
+    assert {"hama-capture-001", "hama-capture-001-caption", "hama-capture-000"} <= {
+        e.id for e in hama.sources
+    }
 
 
 def test_homs_conflict_is_reconciled_explicitly(events):
@@ -73,8 +75,9 @@ def test_denials_contest_but_never_flip_control(events):
     snap = replay(events, END)
     damascus = snap.capital("Damascus")
     assert (damascus.controller, damascus.status) == ("government", "contested")
-    kinds = {e.kind for e in damascus.contested_by}
-    assert kinds == {"denial", "claim"}
+    # The rebels' claims of encirclement contest it; the denials that Assad fled are about a
+    # person (scope "person") and the "security ring" is the controller's own claim: neither does.
+    assert {(e.kind, e.actor) for e in damascus.contested_by} == {("claim", "hts")}
     without_statements = [e for e in events if e.kind not in ("denial", "claim")]
     assert replay(without_statements, END).capital("Damascus").status == "held"
     assert replay(without_statements, END).holding("government") == snap.holding("government")
@@ -152,10 +155,21 @@ def test_a_denial_contradicted_by_a_later_confirmed_change_is_shown_as_refuted(e
         reported_at=at,
         source=Source("002_83a5accc3178cb06.txt", "imminent entry into Damascus"),
     )
-    before = {h.event.id: h.remark for h in history(events, "Damascus").entries}
-    after = {h.event.id: h.remark for h in history([*events, fall], "Damascus").entries}
-    assert "refuted" not in before["damascus-denial-000"]
-    assert "refuted" in after["damascus-denial-000"]
-    state = replay([*events, fall], at).capital("Damascus")
+    said = parse_instant("2024-12-07T20:00Z")
+    denial = Event(
+        id="damascus-no-fall",
+        kind="denial",
+        place="Damascus",
+        actor="government",
+        window=Window(said, said),
+        reported_at=said,
+        source=Source("002_83a5accc3178cb06.txt", "Damascus remains stable and secured"),
+    )
+    before = {h.event.id: h.remark for h in history([*events, denial], "Damascus").entries}
+    after = {h.event.id: h.remark for h in history([*events, denial, fall], "Damascus").entries}
+    assert "refuted" not in before["damascus-no-fall"]
+    assert "refuted" in after["damascus-no-fall"]
+    assert "about a person" in after["damascus-denial-000-r"]
+    state = replay([*events, denial, fall], at).capital("Damascus")
     # The later change settles the denials; the new holder's own claims contest nothing.
     assert (state.controller, state.status, state.contested_by) == ("hts", "held", ())
