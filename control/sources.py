@@ -59,6 +59,8 @@ def source_text(name: str, base: Path | None = None) -> str:
     if name == GAZETTEER_FILE:
         return gazetteer.raw_text()
     path = Path(name) if base is None else base / name
-    if path.is_file():
-        return path.read_text("utf-8")
+    if path.exists():
+        from control.textio import read_text  # size cap, binary and non-UTF-8 files refused
+
+        return read_text(path, "source file")
     raise UserError(f"source file {name!r} not found: name a seed ({', '.join(seed_names())}) or a text file")

@@ -160,11 +160,11 @@ def test_holdings_overlay_of_a_scenario(run, tmp_path):
 BAD = [
     (["chart", "pie"], "KIND", "unknown chart 'pie'"),
     (["chart", "holdings", "--from", "2024-12-05", "--to", "2024-12-01"], "--from", "before --to"),
-    (["chart", "holdings", "--out", "nowhere/x.png"], "--out", "does not exist"),
+    (["chart", "holdings", "--out", "nowhere/deeper/x.png"], "--out", "does not exist"),
     (["chart", "holdings", "--out", "x.png", "--format", "bmp"], "--format", "unknown format 'bmp'"),
     (["chart", "holdings", "--out", "x.tiff"], "--out", "cannot tell the format"),
     (["chart", "map", "--every", "soon"], "--every", "not an interval"),
-    (["chart", "timeline", "--scenario", "homs-held"], "NAME", "did you mean 'homs-holds'"),
+    (["chart", "timeline", "--scenario", "homs-held"], "--scenario", "did you mean 'homs-holds'"),
     (["chart", "known-vs-actual"], "--known-at", "required"),
     (["export", "--format", "xlsx"], "--format", "'xlsx'"),
     (["export", "--events", "--format", "geojson"], "--format", "'geojson'"),
