@@ -293,7 +293,9 @@ def changes(
     from control.render import to_json, transitions_text
 
     if until is not None and until <= since:
-        raise UserError("--until must be after --since")
+        raise UserError(
+            "--until must be after --since; give an --until later than --since, or leave it out (open end)"
+        )
     recorded_note(recorded_at)
     found = [
         t

@@ -19,13 +19,10 @@ from typing import Any, ClassVar
 
 from eventsourcing.domain import Aggregate
 
-from control.events import Event
+from control.errors import DuplicateId
+from control.events import REPORT_VERSION, Event
 from control.streams import stream_id
 from control.times import iso
-
-
-class DuplicateId(ValueError):
-    """The ledger already holds this id: another writer got there between read and append."""
 
 
 class Ledger(Aggregate):
@@ -38,7 +35,7 @@ class Ledger(Aggregate):
     class Reported(Aggregate.Event):
         """Base of every report event: the report's fields, as stored, and when it was stored."""
 
-        class_version = 2
+        class_version = REPORT_VERSION
         kind: ClassVar[str] = ""
         report: dict[str, Any]
         recorded_at: str

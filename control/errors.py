@@ -3,3 +3,8 @@
 
 class UserError(ValueError):
     """Bad input from a user: the message names the option or file:line at fault."""
+
+
+class DuplicateId(ValueError):
+    """The ledger already holds this id: another writer got there between read and append
+    (a lost race, retried; never shown to a user as such)."""

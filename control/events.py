@@ -12,6 +12,11 @@ from typing import Any, NamedTuple
 
 from control.times import Window, iso, parse_instant
 
+#: The stored version of every report event class (``class_version`` in control.domain). Reads
+#: decode events at this version directly; older ones go through eventsourcing's mapper, which
+#: upcasts them (``upcast_v1_v2``). One constant, so the two can never disagree.
+REPORT_VERSION = 2
+
 #: kind -> what it does. "baseline" is who held the capital on 26 Nov 2024 (from the gazetteer).
 KINDS: dict[str, str] = {
     "baseline": "who held the capital before the offensive",

@@ -9,7 +9,6 @@ validates reports completely before writing, so a bad report writes nothing.
 from __future__ import annotations
 
 import os
-import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -29,8 +28,8 @@ from eventsourcing.persistence import (
     ProgrammingError,
 )
 
-from control.errors import UserError
-from control.events import Event
+from control.errors import DuplicateId, UserError
+from control.events import REPORT_VERSION, Event
 from control.sources import record_digest
 from control.streams import stream_id
 from control.writelock import writer_lock
@@ -112,15 +111,25 @@ class LedgerApp(Application):
     def payloads(self, name: str) -> list[tuple[str, dict[str, Any]]]:
         """(topic, state) of every stored event of ledger ``name``, read in bulk.
 
-        Reads the recorder directly (no aggregate is rebuilt) but decodes each event through
-        eventsourcing's mapper, so older stored versions are upcast. Always read afresh: another
-        process may have written since.
+        Reads the recorder directly (no aggregate is rebuilt). A report stored at the current
+        version (``REPORT_VERSION``) is decoded as it is; anything older goes through
+        eventsourcing's mapper, which upcasts it. The domain classes (slow to import) are loaded
+        only then. Always read afresh: another process may have written since.
         """
-        to_domain = self.mapper.to_domain_event
-        return [
-            (stored.topic, to_domain(stored).__dict__)
-            for stored in self.recorder.select_events(stream_id(name))
-        ]
+        mapper = self.mapper
+        decode = mapper.transcoder.decode
+        out = []
+        for stored in self.recorder.select_events(stream_id(name)):
+            state = stored.state
+            if mapper.cipher:
+                state = mapper.cipher.decrypt(state)
+            if mapper.compressor:
+                state = mapper.compressor.decompress(state)
+            decoded = decode(state)
+            if "report" in decoded and decoded.get("class_version", 1) != REPORT_VERSION:
+                decoded = dict(mapper.to_domain_event(stored).__dict__)  # upcast
+            out.append((stored.topic, decoded))
+        return out
 
     def read(self, name: str = RECORD, recorded_at: datetime | None = None) -> list[Event]:
         """Every report in ledger ``name`` in append order, each with its ``recorded_at``;
@@ -211,8 +220,6 @@ def retrying(app: LedgerApp | None, action: Callable[[], T], store: str) -> T:
     A lost optimistic-concurrency race (IntegrityError) or a busy store is retried with jittered
     back-off until ``WRITE_DEADLINE``; then one clear message. Nothing is written by a failed try.
     """
-    from control.domain import DuplicateId
-
     deadline = time.monotonic() + WRITE_DEADLINE
     attempts = 0
     while True:
@@ -235,6 +242,8 @@ def retrying(app: LedgerApp | None, action: Callable[[], T], store: str) -> T:
                 f"{WRITE_DEADLINE:.0f} s: {reason}; nothing was written. Wait for the other "
                 "process to finish (or stop it) and try again"
             )
+        import random
+
         time.sleep(random.uniform(0.005, min(0.02 * 2 ** min(attempts, 5), 0.4, left)))
 
 

@@ -10,8 +10,6 @@ writer that gives up can say who is in the way. Readers never take it.
 from __future__ import annotations
 
 import os
-import random
-import socket
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -24,6 +22,8 @@ PG_LOCK_CLASS = 0x7C0117
 
 
 def _holder_text() -> str:
+    import socket
+
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return f"control (pid {os.getpid()} on {socket.gethostname()}, since {stamp})"
 
@@ -63,7 +63,7 @@ def _file_lock(path: str, deadline: float, label: str) -> Iterator[None]:
                         f"--store: {label} is busy: {holder} is writing to it; nothing was written. "
                         "Wait for it to finish (or stop it) and try again"
                     ) from None
-                time.sleep(random.uniform(0.005, 0.03))
+                time.sleep(0.005 + (os.getpid() % 7) * 0.004)
         os.ftruncate(fd, 0)
         os.pwrite(fd, _holder_text().encode(), 0)
         try:
@@ -114,7 +114,7 @@ def _pg_lock(env: Mapping[str, str], deadline: float, label: str) -> Iterator[No
                     f"--store: {label} is busy: {holder} is writing to it; nothing was written. "
                     "Wait for it to finish (or stop it) and try again"
                 )
-            time.sleep(random.uniform(0.005, 0.03))
+            time.sleep(0.005 + (os.getpid() % 7) * 0.004)
         yield
     finally:
         conn.close()  # ends the session: the advisory lock is released with it
