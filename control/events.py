@@ -16,6 +16,8 @@ from control.times import Window, iso, parse_instant
 #: decode events at this version directly; older ones go through eventsourcing's mapper, which
 #: upcasts them (``upcast_v1_v2``). One constant, so the two can never disagree.
 REPORT_VERSION = 2
+#: The version of every other stored event class (ledger opened, record loaded, scenario branch).
+OTHER_VERSION = 1
 
 #: kind -> what it does. "baseline" is who held the capital on 26 Nov 2024 (from the gazetteer).
 KINDS: dict[str, str] = {

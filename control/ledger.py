@@ -29,7 +29,7 @@ from eventsourcing.persistence import (
 )
 
 from control.errors import DuplicateId, UserError
-from control.events import REPORT_VERSION, Event
+from control.events import OTHER_VERSION, REPORT_VERSION, Event
 from control.sources import record_digest
 from control.streams import stream_id
 from control.writelock import writer_lock
@@ -111,25 +111,29 @@ class LedgerApp(Application):
     def payloads(self, name: str) -> list[tuple[str, dict[str, Any]]]:
         """(topic, state) of every stored event of ledger ``name``, read in bulk.
 
-        Reads the recorder directly (no aggregate is rebuilt). A report stored at the current
-        version (``REPORT_VERSION``) is decoded as it is; anything older goes through
-        eventsourcing's mapper, which upcasts it. The domain classes (slow to import) are loaded
-        only then. Always read afresh: another process may have written since.
+        Reads the recorder directly (no aggregate is rebuilt); see :meth:`decoded`. Always read
+        afresh: another process may have written since.
         """
+        return [
+            (stored.topic, self.decoded(stored)) for stored in self.recorder.select_events(stream_id(name))
+        ]
+
+    def decoded(self, stored: Any) -> dict[str, Any]:
+        """One stored event's state. An event stored at its class's current version (reports:
+        ``REPORT_VERSION``; every other class: 1) is decoded as it is; anything older goes
+        through eventsourcing's mapper, which upcasts it. The domain classes (slow to import)
+        are loaded only then."""
         mapper = self.mapper
-        decode = mapper.transcoder.decode
-        out = []
-        for stored in self.recorder.select_events(stream_id(name)):
-            state = stored.state
-            if mapper.cipher:
-                state = mapper.cipher.decrypt(state)
-            if mapper.compressor:
-                state = mapper.compressor.decompress(state)
-            decoded = decode(state)
-            if "report" in decoded and decoded.get("class_version", 1) != REPORT_VERSION:
-                decoded = dict(mapper.to_domain_event(stored).__dict__)  # upcast
-            out.append((stored.topic, decoded))
-        return out
+        state = stored.state
+        if mapper.cipher:
+            state = mapper.cipher.decrypt(state)
+        if mapper.compressor:
+            state = mapper.compressor.decompress(state)
+        decoded: dict[str, Any] = mapper.transcoder.decode(state)
+        current = REPORT_VERSION if "report" in decoded else OTHER_VERSION
+        if decoded.get("class_version", 1) != current:
+            decoded = dict(mapper.to_domain_event(stored).__dict__)  # upcast
+        return decoded
 
     def read(self, name: str = RECORD, recorded_at: datetime | None = None) -> list[Event]:
         """Every report in ledger ``name`` in append order, each with its ``recorded_at``;
@@ -145,9 +149,14 @@ class LedgerApp(Application):
         return out
 
     def stored_digest(self, name: str = RECORD) -> str:
-        """Digest of the record files last checked into ledger ``name`` ("" if never)."""
-        digests = [state["digest"] for _, state in self.payloads(name) if "digest" in state]
-        return digests[-1] if digests else ""
+        """Digest of the record files last checked into ledger ``name`` ("" if never).
+
+        Only the newest ``RecordLoaded`` event is decoded (found by its topic, newest first).
+        """
+        for stored in self.recorder.select_events(stream_id(name), desc=True):
+            if stored.topic.endswith(".RecordLoaded") or stored.topic.endswith(":Ledger.RecordLoaded"):
+                return str(self.decoded(stored)["digest"])
+        return ""
 
     def append(self, name: str, events: Sequence[Event], digest: str | None = None) -> int:
         """Append ``events`` to ledger ``name`` in one transaction; returns how many.

@@ -68,3 +68,18 @@ def test_replay_example_lines_appear_in_real_output(run):
     for line in shown:
         if line.strip() and line.strip() != "...":
             assert line in output, line
+
+
+def test_the_add_example_runs_as_written(run, tmp_path):
+    import shlex
+
+    start = README.index("### Adding a report")
+    block = README[start:].split("```")[1]
+    commands = [line.removeprefix("$ ") for line in block.splitlines() if line.startswith("$ ")]
+    expected = [line for line in block.splitlines() if line.strip() and not line.startswith("$ ")]
+    echo, add = commands
+    words = shlex.split(echo.split(">")[0])
+    (tmp_path / echo.split(">")[1].strip()).write_text(" ".join(words[1:]) + "\n")
+    result = run(*shlex.split(add)[1:])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == expected

@@ -77,8 +77,12 @@ def test_event_classes_are_explicit_and_versioned():
     for cls in EVENT_CLASSES.values():
         assert cls.class_version == 2  # v2: recorded_at; v1 upcast by upcast_v1_v2
         assert callable(cls.upcast_v1_v2)
-    for cls in (Ledger.Opened, Ledger.RecordLoaded):
-        assert cls.class_version == 1
+    from control.domain import Branch
+    from control.events import OTHER_VERSION, REPORT_VERSION
+
+    assert REPORT_VERSION == 2
+    for cls in (Ledger.Opened, Ledger.RecordLoaded, Branch.Started, Branch.Defined):
+        assert cls.class_version == OTHER_VERSION == 1  # the fast read path relies on these
 
 
 def test_stored_kinds_use_their_own_event_class(store):
