@@ -43,6 +43,18 @@ STORE_ENV = "CONTROL_STORE"
 RECORD = "record"
 #: A writer gives up after this long in all (busy waits and retries included).
 WRITE_DEADLINE = 10.0
+
+
+def write_deadline() -> float:
+    """The instant (time.monotonic) a write starting now must give up by. ``$CONTROL_WRITE_DEADLINE``
+    (seconds, 0.1-60) overrides the 10 s default, for tests and slow shared servers."""
+    try:
+        seconds = float(os.environ.get("CONTROL_WRITE_DEADLINE", WRITE_DEADLINE))
+    except ValueError:
+        seconds = WRITE_DEADLINE
+    return time.monotonic() + min(max(seconds, 0.1), 60.0)
+
+
 #: The longest one busy wait on a lock may take (seconds; whole seconds for eventsourcing).
 LOCK_TIMEOUT = 3
 
@@ -223,13 +235,15 @@ _TRANSIENT = (
 T = TypeVar("T")
 
 
-def retrying(app: LedgerApp | None, action: Callable[[], T], store: str) -> T:
+def retrying(app: LedgerApp | None, action: Callable[[], T], store: str, deadline: float | None = None) -> T:
     """Run a write ``action`` (read, validate, append), retrying races with other writers.
 
     A lost optimistic-concurrency race (IntegrityError) or a busy store is retried with jittered
     back-off until ``WRITE_DEADLINE``; then one clear message. Nothing is written by a failed try.
     """
-    deadline = time.monotonic() + WRITE_DEADLINE
+    if deadline is None:
+        deadline = write_deadline()
+    allowed = deadline - time.monotonic()
     attempts = 0
     while True:
         attempts += 1
@@ -248,7 +262,7 @@ def retrying(app: LedgerApp | None, action: Callable[[], T], store: str) -> T:
         if left <= (LOCK_TIMEOUT if "locked" in reason else 0.05):
             raise UserError(
                 f"--store: {_public(store)}: gave up after {attempts} attempt(s) in "
-                f"{WRITE_DEADLINE:.0f} s: {reason}; nothing was written. Wait for the other "
+                f"{allowed:.0f} s: {reason}; nothing was written. Wait for the other "
                 "process to finish (or stop it) and try again"
             )
         import random
@@ -278,7 +292,7 @@ def open_app(store: str | None = None, clock: Callable[[], datetime] | None = No
             holder.append(LedgerApp(env=env, clock=clock))
         app = holder[0]
         if app.stored_digest(RECORD) != record_digest():  # first use, or the record grew
-            with writer_lock(env, time.monotonic() + WRITE_DEADLINE, _public(where)):
+            with writer_lock(env, write_deadline(), _public(where)):
                 app.sync_record()
         return app
 
@@ -345,5 +359,6 @@ def add_reports(
         return events
 
     label = _public(store or "store")
-    with writer_lock(app.env_settings, time.monotonic() + WRITE_DEADLINE, label):
-        return retrying(app, attempt, store or "store")
+    deadline = write_deadline()  # one deadline for waiting in line and for retries
+    with writer_lock(app.env_settings, deadline, label):
+        return retrying(app, attempt, store or "store", deadline)

@@ -87,3 +87,73 @@ def test_sixteen_writers_on_a_fresh_postgres_store(tmp_path):
     finally:
         with psycopg.connect(PG_URL, autocommit=True) as con:
             con.execute(f"drop schema {schema} cascade")
+
+
+HOLD = """
+import sqlite3, sys, time
+from control.ledger import store_env
+from control.writelock import writer_lock
+kind, store = sys.argv[1], sys.argv[2]
+if kind == "foreign":  # another program holding a write transaction on the SQLite file
+    con = sqlite3.connect(store, isolation_level=None)
+    con.execute("BEGIN EXCLUSIVE")
+    print("locked", flush=True)
+    time.sleep(30)
+else:  # another control writer, in the middle of its write
+    with writer_lock(store_env(store), time.monotonic() + 5, store):
+        print("locked", flush=True)
+        time.sleep(30)
+"""
+
+
+@pytest.mark.parametrize("holder", ["foreign", "control"])
+def test_a_locked_store_is_a_clear_message_within_the_deadline(tmp_path, holder, fingerprint):
+    store = str(tmp_path / "busy.db")
+    open_ledger(store)
+    (tmp_path / "a.txt").write_text("HTS claimed Tartus.\n")
+    before = fingerprint(store)
+    lock = subprocess.Popen([sys.executable, "-c", HOLD, holder, store], stdout=subprocess.PIPE, text=True)
+    try:
+        assert lock.stdout is not None and lock.stdout.readline().strip() == "locked"
+        start = time.monotonic()
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "control",
+                "add",
+                "--store",
+                store,
+                "--kind",
+                "claim",
+                "--place",
+                "Tartus",
+                "--actor",
+                "hts",
+                "--when",
+                "by report",
+                "--reported-at",
+                "2024-12-08T00:00Z",
+                "--file",
+                str(tmp_path / "a.txt"),
+                "--quote",
+                "HTS claimed Tartus",
+            ],
+            env=os.environ | {"CONTROL_WRITE_DEADLINE": "1"},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        took = time.monotonic() - start
+    finally:
+        lock.kill()
+        lock.wait()
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert "nothing was written" in line and "try again" in line
+    if holder == "control":
+        assert f"control (pid {lock.pid} on" in line  # says who holds it
+    else:
+        assert "locked" in line
+    assert took < 8
+    assert fingerprint(store) == before
