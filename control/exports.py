@@ -17,11 +17,11 @@ from control.times import iso
 
 STATE_COLUMNS = [
     "governorate", "capital", "controller", "status", "since", "since_latest", "lat", "lon",
-    "at", "known_at", "events", "files",
+    "at", "known_at", "events", "files", "record_ends", "carried_forward",
 ]  # fmt: skip
 EVENT_COLUMNS = [
     "id", "kind", "place", "actor", "previous", "targets", "scope", "earliest", "latest", "when",
-    "reported_at", "file", "quote", "note", "scenario",
+    "reported_at", "recorded_at", "file", "quote", "note", "scenario",
 ]  # fmt: skip
 
 
@@ -44,6 +44,9 @@ def _state_rows(snapshot: Snapshot) -> list[dict[str, Any]]:
                 "known_at": iso(snapshot.known_at),
                 "events": ";".join(e.id for e in c.sources),
                 "files": ";".join(sorted({e.source.file for e in c.sources})),
+                # past the last report the state is carried forward from it: every row says so
+                "record_ends": iso(snapshot.record_ends),
+                "carried_forward": "yes" if snapshot.carried_forward else "no",
             }
         )
     return rows
@@ -73,7 +76,8 @@ def state(snapshot: Snapshot, fmt: str) -> str:
         }
         for row in rows
     ]
-    return to_json({"type": "FeatureCollection", "features": features})
+    basis = snapshot.to_dict()["basis"]  # a foreign member: what the map rests on (RFC 7946 6.1)
+    return to_json({"type": "FeatureCollection", "basis": basis, "features": features})
 
 
 def events(items: Sequence[Event], fmt: str) -> str:
