@@ -489,6 +489,20 @@ def _holder_order(holder: str | None) -> tuple[bool, str]:
     return (holder is None, holder or "")
 
 
+def _baseline_and_changes(events: Sequence[Event]) -> tuple[Event | None, list[Change]]:
+    """One capital's baseline (None if retracted) and its changes, windows clamped to start at
+    the baseline (events stored before windows were bounded by it are clamped, never dropped)."""
+    baselines = [e for e in events if e.kind == "baseline"]
+    base = max(baselines, key=lambda e: (e.window.earliest, e.actor or "", e.id)) if baselines else None
+    found = changes(events)
+    if base is None:
+        return None, found
+    origin = base.window.earliest
+    return base, [
+        c._replace(window=Window(max(c.window.earliest, origin), max(c.window.latest, origin))) for c in found
+    ]
+
+
 def place_state(
     governorate: gazetteer.Governorate,
     events: Sequence[Event],
@@ -498,17 +512,9 @@ def place_state(
 ) -> CapitalState:
     """Fold one capital's (already filtered) events into its state at ``at``."""
     capital = governorate.seat(seat)
-    baselines = [e for e in events if e.kind == "baseline"]
-    base = max(baselines, key=lambda e: (e.window.earliest, e.actor or "", e.id)) if baselines else None
+    base, all_changes = _baseline_and_changes(events)
     if base is not None and at < base.window.earliest:
         return CapitalState(governorate.name, capital, None, "unknown", None, None, ())
-    origin = base.window.earliest if base is not None else None
-    all_changes = changes(events)
-    if origin is not None:  # stored before windows were bounded by the baseline: clamp, never drop
-        all_changes = [
-            c._replace(window=Window(max(c.window.earliest, origin), max(c.window.latest, origin)))
-            for c in all_changes
-        ]
     complete = [c for c in all_changes if c.window.latest <= at]
     holders: frozenset[str | None] = frozenset({base.actor if base else None})
     since: Window | None = base.window if base else None
@@ -687,16 +693,8 @@ def transitions(
     out: list[Transition] = []
     for g in gazetteer.governorates():
         mine = _deciding_events(g, by_place, seat)
-        base = [e for e in mine if e.kind == "baseline"]
-        start = max(base, key=lambda e: (e.window.earliest, e.actor or "", e.id)) if base else None
+        start, found = _baseline_and_changes(mine)
         holders: frozenset[str | None] = frozenset({start.actor if start else None})
-        found = changes(mine)
-        if start is not None:
-            origin = start.window.earliest
-            found = [
-                c._replace(window=Window(max(c.window.earliest, origin), max(c.window.latest, origin)))
-                for c in found
-            ]
         for cluster in _clusters(found):
             after = _outcomes(cluster, holders)
             if len(holders) == 1 and len(after) == 1:
