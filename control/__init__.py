@@ -93,7 +93,12 @@ class Ledger:
         self.app = open_app(store)
 
     def events(self, recorded_at: datetime | str | None = None) -> list[Event]:
-        """Every stored report (append order), or those the store had at ``recorded_at``."""
+        """Every stored report (append order), or those the store had at ``recorded_at``.
+
+        Also makes this ledger's gazetteer the one in use (places, aliases, controllers)."""
+        from control import gazetteer
+
+        gazetteer.use(self.app.gazetteer)
         return self.app.read(recorded_at=_instant(recorded_at))
 
     def replay(

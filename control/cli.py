@@ -131,6 +131,7 @@ LAZY_COMMANDS = {
     "demo": "control.cli_plots",
     "export": "control.cli_plots",
     "scenario": "control.cli_scenarios",
+    "gazetteer": "control.cli_gazetteer",
 }
 
 
@@ -183,6 +184,8 @@ def cli() -> None:
 @recorded_at_option
 @horizon_option
 @seat_option
+@click.option("--place", "places", multiple=True, help="Only this place (any alias; repeatable).")
+@click.option("--controller", help="Only places this controller holds (or may hold, if disputed).")
 @json_option
 @store_option
 def replay(
@@ -191,6 +194,8 @@ def replay(
     recorded_at: datetime | None,
     contest_horizon: int,
     seat: str,
+    places: tuple[str, ...],
+    controller: str | None,
     as_json: bool,
     store: str | None,
 ) -> None:
@@ -212,10 +217,29 @@ def replay(
         recorded_at=recorded_at,
         horizon=timedelta(days=contest_horizon),
     )
+    snapshot = _filtered(snapshot, places, controller)
     if as_json:
         click.echo(to_json(snapshot.to_dict()), nl=False)
     else:
         echo_text(snapshot_text(snapshot))
+
+
+def _filtered(snapshot: Any, places: tuple[str, ...], controller: str | None) -> Any:
+    """The snapshot narrowed to some places; holdings stay those of every place."""
+    if not places and not controller:
+        return snapshot
+    import dataclasses
+
+    names = {gazetteer.resolve_place(p, "--place").name for p in places}
+    if controller:
+        gazetteer.check_controller(controller, "--controller")
+    kept = tuple(
+        c
+        for c in snapshot.capitals
+        if (not names or c.governorate in names)
+        and (not controller or c.controller == controller or controller in c.possible)
+    )
+    return dataclasses.replace(snapshot, capitals=kept, total=len(snapshot.capitals))
 
 
 @cli.command()

@@ -138,6 +138,38 @@ class Branch(Aggregate):
             self.trigger_event(self.Defined, definition=definition)
 
 
+class Atlas(Aggregate):
+    """The gazetteer a ledger is bound to: each version is one ``Defined`` event holding it whole.
+
+    A later version may add places, aliases and controllers (checked before it is stored); the
+    earlier versions stay in the stream as history.
+    """
+
+    class Started(Aggregate.Created):
+        class_version = 1
+        name: str
+
+    class Defined(Aggregate.Event):
+        class_version = 1
+        definition: dict[str, Any]
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Atlas)
+            aggregate.definition = self.definition
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.definition: dict[str, Any] = {}
+
+    @classmethod
+    def start(cls, name: str) -> Atlas:
+        return cls._create(cls.Started, id=stream_id("gazetteer"), name=name)
+
+    def define(self, definition: dict[str, Any]) -> None:
+        if definition != self.definition:
+            self.trigger_event(self.Defined, definition=definition)
+
+
 EVENT_CLASSES: dict[str, type[Ledger.Reported]] = {
     cls.kind: cls
     for cls in (

@@ -36,6 +36,7 @@ from control.writelock import writer_lock
 
 if TYPE_CHECKING:
     from control.domain import Ledger
+    from control.gazetteer import Gazetteer
     from control.record import Context
 
 DEFAULT_STORE = "control.db"
@@ -170,6 +171,52 @@ class LedgerApp(Application):
                 return str(self.decoded(stored)["digest"])
         return ""
 
+    def stored_gazetteer(self) -> Gazetteer | None:
+        """The gazetteer this store is bound to (its latest version), or None: the built-in one."""
+        from control.gazetteer import Gazetteer
+
+        found = [state["definition"] for _, state in self.payloads("gazetteer") if "definition" in state]
+        return Gazetteer.from_dict(found[-1]) if found else None
+
+    def bind_gazetteer(self, gazetteer: Gazetteer, where: str) -> int:
+        """Store ``gazetteer`` (a first version, or a later one that only adds), with baseline
+        events for its new places, in one transaction. Returns the number of places added."""
+        from control.domain import Atlas, Ledger
+        from control.gazetteer import Gazetteer, check_extension
+        from control.record import baseline_events
+
+        stored = self.stored_gazetteer()
+        if stored is None:
+            if any(True for _ in self.recorder.select_events(stream_id(RECORD), limit=1)):
+                raise UserError(
+                    f"{where}: this store already holds a ledger on the built-in Syrian gazetteer "
+                    "(the seed record); use a new store for this gazetteer"
+                )
+            new_places = gazetteer.places
+            version = 1
+        else:
+            check_extension(stored, gazetteer, where)
+            if gazetteer.to_dict() | {"version": 0} == stored.to_dict() | {"version": 0}:
+                return 0
+            known = {p.name for p in stored.places}
+            new_places = tuple(p for p in gazetteer.places if p.name not in known)
+            version = stored.version + 1
+        bound = Gazetteer.from_dict(gazetteer.to_dict() | {"version": version})
+        atlas = self.aggregate(Atlas, "gazetteer") or Atlas.start(bound.name)
+        atlas.define(bound.to_dict())
+        ledger = self.aggregate(Ledger, RECORD) or Ledger.open(RECORD)
+        stamp = self.clock()
+        for event in baseline_events(bound.baseline_as_of, new_places, bound):
+            ledger.report(event, stamp)
+        self.save(atlas, ledger)
+        return len(new_places)
+
+    def aggregate(self, cls: type[Any], name: str) -> Any:
+        try:
+            return self.repository.get(stream_id(name))
+        except AggregateNotFoundError:
+            return None
+
     def append(self, name: str, events: Sequence[Event], digest: str | None = None) -> int:
         """Append ``events`` to ledger ``name`` in one transaction; returns how many.
 
@@ -274,7 +321,9 @@ def resolve_store(store: str | None) -> str:
     return store or os.environ.get(STORE_ENV) or DEFAULT_STORE
 
 
-def open_app(store: str | None = None, clock: Callable[[], datetime] | None = None) -> LedgerApp:
+def open_app(
+    store: str | None = None, clock: Callable[[], datetime] | None = None, sync: bool = True
+) -> LedgerApp:
     """Open the store (default ``control.db``, or ``$CONTROL_STORE``) and sync the record.
 
     First use of a store (creating its tables, loading the record) is idempotent: many processes
@@ -291,6 +340,13 @@ def open_app(store: str | None = None, clock: Callable[[], datetime] | None = No
         if not holder:
             holder.append(LedgerApp(env=env, clock=clock))
         app = holder[0]
+        from control import gazetteer
+
+        bound = app.stored_gazetteer()
+        gazetteer.use(bound)
+        app.gazetteer = bound or gazetteer.builtin()
+        if bound is not None or not sync:  # the seed record syncs only into built-in ledgers
+            return app
         if app.stored_digest(RECORD) != record_digest():  # first use, or the record grew
             with writer_lock(env, write_deadline(), _public(where)):
                 app.sync_record()
@@ -318,21 +374,24 @@ def context(
     extra: Sequence[Event] = (),
 ) -> Context:
     """A validation context that knows every record event (and ``extra`` ones)."""
+    from control import gazetteer
     from control.record import Context, load_record
 
-    record = load_record()
     known = {e.id: e for e in app.read(RECORD)}
     known.update({e.id: e for e in extra})
-    from control.gazetteer import baseline_as_of
-
+    if gazetteer.current().builtin:
+        record = load_record()
+        campaign_start, published = record.campaign_start, record.published
+    else:  # a user's ledger: no seed record; "by report" runs from the baseline
+        campaign_start, published = gazetteer.baseline_as_of(), {}
     return Context(
-        record.campaign_start,
-        record.published,
+        campaign_start,
+        published,
         known,
         now=now,
         base=base,
         scenario=scenario,
-        baseline=baseline_as_of(),
+        baseline=gazetteer.baseline_as_of(),
     )
 
 

@@ -178,6 +178,8 @@ class Snapshot:
     record_ends: datetime | None = None
     record_begins: datetime | None = None
     horizon: timedelta = DEFAULT_HORIZON
+    #: places in the answer before any --place/--controller filter (0: all of ``capitals``)
+    total: int = 0
 
     @property
     def carried_forward(self) -> bool:
@@ -221,7 +223,7 @@ class Snapshot:
                 {"capital": d.capital, "possible_controllers": [p or "(vacated)" for p in d.possible]}
                 for d in self.disputed
             ],
-            "total_capitals": len(self.capitals),
+            "total_capitals": self.total or len(self.capitals),
         }
 
     def to_records(self) -> list[dict[str, Any]]:

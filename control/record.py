@@ -290,21 +290,37 @@ def _blamed_key(message: str) -> str | None:
     return m.group(1) if m else None
 
 
-def baseline_events(as_of: datetime) -> list[Event]:
-    """Who held each capital on 26 Nov 2024, one event each, sourced from the gazetteer."""
-    return [
-        Event(
-            id=f"baseline-{slug(g.name)}",
-            kind="baseline",
-            place=g.name,
-            actor=g.baseline,
-            window=Window(as_of, as_of),
-            reported_at=as_of,
-            source=Source(GAZETTEER_FILE, _baseline_quote(g.name)),
-            note=g.note,
+def baseline_events(
+    as_of: datetime,
+    places: Iterable[gazetteer.Governorate] | None = None,
+    atlas: gazetteer.Gazetteer | None = None,
+) -> list[Event]:
+    """Who held each place when the record begins, one event each, sourced from the gazetteer
+    (the built-in one by default). A place whose baseline controller is unknown gets none."""
+    atlas = atlas or gazetteer.builtin()
+    chosen = atlas.places if places is None else tuple(places)
+    out = []
+    for i, g in enumerate(chosen):
+        if not g.baseline:
+            continue
+        if atlas.builtin:
+            event_id, quote = f"baseline-{slug(g.name)}", _baseline_quote(g.name)
+        else:
+            event_id = f"baseline-{slug(g.id or g.name) or f'place-{i}'}"
+            quote = f"{g.name}: baseline = {g.baseline!r}"
+        out.append(
+            Event(
+                id=event_id,
+                kind="baseline",
+                place=g.name,
+                actor=g.baseline,
+                window=Window(as_of, as_of),
+                reported_at=as_of,
+                source=Source(atlas.source_file, quote),
+                note=g.note,
+            )
         )
-        for g in gazetteer.governorates()
-    ]
+    return out
 
 
 def _baseline_quote(name: str) -> str:
@@ -332,9 +348,10 @@ def load_record() -> Record:
     data = load_toml(path, text)
     settings = data.get("record", {})
     campaign_start = parse_instant(settings["campaign_start"], f"{path}: campaign_start")
-    as_of = gazetteer.baseline_as_of()
+    as_of = gazetteer.builtin().baseline_as_of
     published = {s["file"]: parse_instant(s["published"], f"{path}: published") for s in data["source"]}
     baseline = baseline_events(as_of)
     ctx = Context(campaign_start, published, {e.id: e for e in baseline}, baseline=as_of)
-    events = build_events(data.get("event", []), ctx, path, text)
+    with gazetteer.using(None):  # the seed record is about the built-in gazetteer's places
+        events = build_events(data.get("event", []), ctx, path, text)
     return Record(campaign_start, published, (*baseline, *events))

@@ -47,11 +47,32 @@ def _short(quote: str, width: int = 96) -> str:
 
 def holdings_line(snapshot: Snapshot, controller: str = "government") -> str:
     h = snapshot.holding(controller)
-    total = len(snapshot.capitals)
-    line = f"{controller} holds {h.count} of {total}: {', '.join(h.capitals) or 'none'}"
+    total = snapshot.total or len(snapshot.capitals)
+    line = f"{controller} holds {h.count} of {total}: {_listed(h.capitals, total > COMPACT_ABOVE) or 'none'}"
     if snapshot.disputed:
         line += "; disputed: " + ", ".join(f"{d.capital} ({d.label()})" for d in snapshot.disputed)
     return line
+
+
+def _seat(snapshot: Snapshot) -> str:
+    from control import gazetteer
+
+    if any(p.administered_from for p in gazetteer.current().places):
+        return (
+            f"; Rif Dimashq seat: {snapshot.seat}"
+            if gazetteer.current().builtin
+            else f"; seat: {snapshot.seat}"
+        )
+    return ""
+
+
+def _title(snapshot: Snapshot) -> str:
+    from control import gazetteer
+
+    atlas = gazetteer.current()
+    if len(snapshot.capitals) == len(atlas.places):
+        return atlas.title
+    return f"{len(snapshot.capitals)} of {atlas.title}"
 
 
 def basis_lines(snapshot: Snapshot) -> list[str]:
@@ -70,27 +91,56 @@ def basis_lines(snapshot: Snapshot) -> list[str]:
     return lines
 
 
-def _since(c: CapitalState) -> str:
+def _since(c: CapitalState, before_record: bool = False) -> str:
     if c.since is None:
-        return "before the record begins" if c.status == "unknown" and not c.sources else "since unknown"
+        if before_record:
+            return "before the record begins"
+        return "not known: no baseline and no report of a change yet" if not c.sources else "since unknown"
     if c.sources and c.sources[0].kind == "baseline":
-        return f"as of {iso(c.since)} (baseline, before the offensive)"
+        from control import gazetteer
+
+        when = "before the offensive" if gazetteer.current().builtin else "when the record begins"
+        return f"as of {iso(c.since)} (baseline, {when})"
     if c.since == c.since_latest:
         return f"since {iso(c.since)}"
     return f"since {iso(c.since)} .. {iso(c.since_latest)}"
 
 
-def snapshot_text(snapshot: Snapshot) -> str:
+#: Above this many places, text output is a summary first, then one line per place.
+COMPACT_ABOVE = 40
+
+
+def snapshot_text(snapshot: Snapshot, compact: bool | None = None) -> str:
+    """The state of every place, as text. Small gazetteers: each place with its evidence, then
+    the holdings. Large ones (or ``compact``): the holdings first, then one line per place
+    (``--place`` narrows it down; ``--json`` is always complete)."""
+    if compact is None:
+        compact = len(snapshot.capitals) > COMPACT_ABOVE
     known = f"as known at {iso(snapshot.known_at)}" if snapshot.known_at else "as known now"
     lines = [
-        f"Control of Syria's {len(snapshot.capitals)} provincial capitals at {iso(snapshot.at)}, {known} "
-        f"({snapshot.events_used} events used; Rif Dimashq seat: {snapshot.seat})",
+        f"Control of {_title(snapshot)} at {iso(snapshot.at)}, {known} "
+        f"({snapshot.events_used} events used{_seat(snapshot)})",
         *basis_lines(snapshot),
         "",
     ]
+    summary = ["Holdings (distinct capital cities):"]
+    for h in snapshot.holdings:
+        summary.append(f"  {h.controller:<11} {h.count:>2}  {_listed(h.capitals, compact)}")
+    if snapshot.disputed:
+        shown = ", ".join(f"{d.capital} ({d.label()})" for d in snapshot.disputed)
+        summary.append(f"  {'disputed':<11} {len(snapshot.disputed):>2}  {shown}")
+    if compact:
+        counts: dict[str, int] = {}
+        for c in snapshot.capitals:
+            counts[c.status] = counts.get(c.status, 0) + 1
+        summary.append("Statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        lines += [*summary, ""]
     for c in snapshot.capitals:
         who = "(disputed)" if c.status == "conflicting" else c.controller or "(nobody)"
-        lines.append(f"{c.governorate:<12} {c.capital:<12} {who:<11} {c.status:<10} {_since(c)}")
+        since = _since(c, snapshot.before_record)
+        lines.append(f"{c.governorate:<12} {c.capital:<12} {who:<11} {c.status:<10} {since}")
+        if compact:
+            continue
         for rival in c.rivals:
             lines.append(
                 f"    ? {rival.describe()} some time in {iso(rival.window.earliest)} .. "
@@ -117,14 +167,16 @@ def snapshot_text(snapshot: Snapshot) -> str:
             )
         for e in c.sources:
             lines.append(f'    - [{e.source.file}] "{_short(e.source.quote)}" ({e.id})')
-    lines += ["", "Holdings (distinct capital cities):"]
-    for h in snapshot.holdings:
-        lines.append(f"  {h.controller:<11} {h.count:>2}  {', '.join(h.capitals)}")
-    if snapshot.disputed:
-        shown = ", ".join(f"{d.capital} ({d.label()})" for d in snapshot.disputed)
-        lines.append(f"  {'disputed':<11} {len(snapshot.disputed):>2}  {shown}")
+    if not compact:
+        lines += ["", *summary]
     lines += ["", holdings_line(snapshot)]
     return "\n".join(lines) + "\n"
+
+
+def _listed(names: Sequence[str], compact: bool) -> str:
+    if compact and len(names) > 12:
+        return ", ".join(names[:12]) + f", ... ({len(names) - 12} more)"
+    return ", ".join(names)
 
 
 def event_line(event: Event, remark: str = "") -> str:
