@@ -130,6 +130,7 @@ LAZY_COMMANDS = {
     "chart": "control.cli_plots",
     "demo": "control.cli_plots",
     "export": "control.cli_plots",
+    "page": "control.cli_page",
     "scenario": "control.cli_scenarios",
     "gazetteer": "control.cli_gazetteer",
 }

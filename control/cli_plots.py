@@ -325,7 +325,8 @@ def _gif(events: list[Any], lo: datetime, hi: datetime, known_at: datetime | Non
 @seat_option
 @store_option
 def demo(out_dir: Path, seat: str, store: str | None) -> None:
-    """Load the record and write every chart of it (PNG and SVG) into plots/; print the paths."""
+    """Load the record and write every chart of it (PNG and SVG) and the interactive page
+    (control.html) into plots/; print the paths."""
     from control.chartdata import DEFAULT_FROM, DEFAULT_TO
     from control.plotting import save
     from control.projection import replay
@@ -344,6 +345,7 @@ def demo(out_dir: Path, seat: str, store: str | None) -> None:
     for stem in charts:  # every target, before any work (the folder is created on first write)
         for fmt in ("png", "svg"):
             writable_target(out_dir / f"{stem}.{fmt}", "--out-dir")
+    writable_target(out_dir / "control.html", "--out-dir")  # the interactive page
     events = open_store(store).read()
     for stem, (kind, at, known_at, every) in charts.items():
         lo = parse_instant("2024-11-27T00:00Z") if every else DEFAULT_FROM
@@ -351,6 +353,10 @@ def demo(out_dir: Path, seat: str, store: str | None) -> None:
         figure = draw(kind, events, at, known_at, lo, hi, seat, every)
         for fmt in ("png", "svg"):
             click.echo(str(save(figure, out_dir / f"{stem}.{fmt}", fmt)))
+    from control.cli_page import write_page
+    from control.page import page
+
+    click.echo(str(write_page(out_dir / "control.html", page(events, None, seat), "--out-dir")))
     click.echo(holdings_line(replay(events, end, None, seat)))
 
 
