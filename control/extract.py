@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
+from pathlib import PurePath
 from typing import Any
 
 from control import gazetteer
@@ -386,6 +387,8 @@ def _choose_actor(
     by_government = kind == "denial" or (kind == "claim" and (person or GOVERNMENT_CLAIMS.search(sentence)))
     if by_government or (kind == "withdrawal" and (not rebels or government)):
         return "government", bool(government), None
+    if not rebels and government and not any(h[2] == "rebel" for h in hits):
+        return "government", True, None  # the government retakes a city
     if rebels:
         best = min(rebels, key=lambda h: abs(h[0] - cue_at))
         actor = best[2]
@@ -426,8 +429,9 @@ def resolve_when(
             return None
         from datetime import UTC
 
-        far = datetime(2099, 1, 1, tzinfo=UTC)
-        return window_from_words(words, far, campaign_start, where)
+        # an absolute date: in the campaign's year (the window is not capped by any report)
+        year_end = datetime(campaign_start.year, 12, 31, 12, tzinfo=UTC)
+        return window_from_words(words, year_end, campaign_start, where)
     window = window_from_words(words, published, campaign_start, where)
     window = bounded(window, published, None, where)
     baseline = gazetteer.baseline_as_of()
@@ -611,6 +615,11 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"\w+", text.casefold().replace("’", "'"))
 
 
+def _same_file(a: str, b: str) -> bool:
+    """The same source file: paths in the store are relative to the TOML file that added them."""
+    return a == b or PurePath(a).name == PurePath(b).name
+
+
 def mark(candidates: Sequence[Candidate], events: Iterable[Any]) -> list[Candidate]:
     """Each candidate marked against the store: ``duplicate`` (the same report is already there:
     same file and quote, place, kind, actor, overlapping window), ``corroborates`` (another report
@@ -627,7 +636,9 @@ def mark(candidates: Sequence[Candidate], events: Iterable[Any]) -> list[Candida
             and e.actor == c.actor
             and (c.window is None or e.window.overlaps(c.window) or e.window == c.window)
         ]
-        dupes = [e.id for e in same if e.source.file == c.file and quotes_match(e.source.quote, c.quote)]
+        dupes = [
+            e.id for e in same if _same_file(e.source.file, c.file) and quotes_match(e.source.quote, c.quote)
+        ]
         if dupes:
             out.append(replace(c, status="duplicate", matches=tuple(sorted(dupes))))
             continue
