@@ -336,7 +336,7 @@ def render(data: dict[str, Any]) -> str:
     title = meta["title"] + (f" - SCENARIO {meta['scenario']['name']}" if meta["scenario"] else "")
     values = {
         "title": html.escape(title),
-        "csp": html.escape(csp),
+        "csp": html.escape(csp, quote=False).replace('"', "&quot;"),
         "css": css,
         "script": script,
         "data": embed_json(data),

@@ -1,0 +1,396 @@
+"""``control page``: the data is the fold's answer, the file is self-contained and safe, and in a
+real headless browser (Debian's chromium + chromium-driver, driven by selenium) it shows the right
+state, moves with the keyboard, logs no error and makes no network request.
+
+The browser tests are skipped only outside CI (``CONTROL_TEST_POSTGRES`` unset, as ``.ci/run``
+sets it) when ``/usr/bin/chromium`` is missing; in CI a missing browser fails them. Screenshots are
+saved in ``$CONTROL_TEST_ARTIFACTS`` (default: pytest's temporary folder, ``artifacts/``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from control import page as pages
+from control.projection import known, replay
+from control.times import parse_instant
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1400,1600",
+)
+GOVERNMENT = "#D55E00"
+END = "2024-12-08T00:00Z"
+SCRIPT = "</script><script>alert(1)</script>"
+IMAGE = "<img src=x onerror=alert(1)>"
+
+
+# --- the data is the fold's answer (no browser) -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seed_data() -> dict:
+    from control import record_events
+
+    return pages.build_data(record_events())
+
+
+def test_every_interval_is_the_folds_answer(events, seed_data):
+    """Each hour of the slider (and each instant where anything changes, and just before it): the
+    state the page looks up is the state replay gives, in both worlds; so is the headline."""
+    start = parse_instant("2024-11-25T21:00Z")
+    end = start + timedelta(seconds=seed_data["meta"]["end"] - seed_data["meta"]["start"])
+    instants = {start + timedelta(hours=h) for h in range(int((end - start).total_seconds()) // 3600 + 1)}
+    for name in ("full", "known"):
+        for t in seed_data["worlds"][name]["changes"]:
+            at = parse_instant("1970-01-01T00:00Z") + timedelta(seconds=t)
+            instants |= {at, at - timedelta(seconds=1)}
+    for at in sorted(i for i in instants if start <= i <= end):
+        for name, known_at in (("full", None), ("known", at)):
+            snap = replay(events, at, known_at)
+            world = seed_data["worlds"][name]
+            for i in range(len(snap.capitals)):
+                entry = pages.lookup(world["places"][i], at)
+                assert seed_data["states"][entry[1]] == pages._state(snap, i), (name, at, i)
+            headline = pages.lookup(world["headline"], at)
+            assert headline[1:] == json.loads(json.dumps(pages._headline(snap))), (name, at)
+
+
+def test_headline_counts_and_ranges(seed_data):
+    full = seed_data["worlds"]["full"]["headline"]
+    at = pages.lookup(full, parse_instant(END))
+    assert at[1:4] == [3, 3, 3]
+    assert pages.lookup(full, parse_instant("2024-11-26T12:00Z"))[1] == 10
+    assert any(low < high for _, _, low, high, _ in full), "a change under way shows as a range"
+
+
+def test_embedded_json_cannot_end_its_element():
+    text = pages.embed_json({"quote": f"{SCRIPT} {IMAGE} & \u2028 \u2029 <!-- -->"})
+    assert not re.search("[<>&\u2028\u2029]", text)
+    assert json.loads(text)["quote"] == f"{SCRIPT} {IMAGE} & \u2028 \u2029 <!-- -->"
+
+
+def test_the_page_is_one_small_self_contained_file(seed_data):
+    html = pages.render(seed_data)
+    assert len(html.encode("utf-8")) < 500_000
+    assert html.count("<script") == 2 and '<link rel="stylesheet"' not in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html, re.I)
+    assert "default-src 'none'" in html  # the CSP forbids any network request
+    urls = set(re.findall(r"https?://[^\s\"'<>)]+", html))
+    assert urls <= {"http://www.w3.org/2000/svg"}, urls  # a namespace, not a request
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def test_page_command_writes_the_file(run, tmp_path):
+    result = run("page", "--out", "out/p.html")
+    assert result.exit_code == 0, result.stderr
+    assert result.output.strip() == "out/p.html"
+    assert (tmp_path / "out" / "p.html").read_text("utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_page_command_bad_input_writes_nothing(run, tmp_path):
+    result = run("page", "--out", "/dev/null")
+    assert result.exit_code == 2 and "not a regular file" in result.stderr
+    result = run("page", "--scenario", "homs-held", "--out", "s.html")
+    assert result.exit_code == 2 and "--scenario:" in result.stderr
+    assert not (tmp_path / "s.html").exists()
+
+
+def test_demo_writes_the_page(run, tmp_path):
+    result = run("demo", "--out-dir", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "out" / "control.html").is_file()
+
+
+def test_committed_page_is_what_demo_writes(events):
+    from control import gazetteer
+
+    with gazetteer.using(None):
+        assert (ROOT / "plots" / "control.html").read_text("utf-8") == pages.page(events)
+
+
+# --- in a real browser ------------------------------------------------------------------------
+
+
+def _in_ci() -> bool:
+    return bool(os.environ.get("CONTROL_TEST_POSTGRES"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not _in_ci() and not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium (apt-get install chromium chromium-driver); CI installs it")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    # Record any alert() a page might call (a script that should never run would call it).
+    driver.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {"source": "window.__alerts = []; window.alert = function (m) { window.__alerts.push(String(m)); };"},
+    )
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("CONTROL_TEST_ARTIFACTS") or tmp_path_factory.getbasetemp() / "artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def seed_page(seed_data, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("page") / "control.html"
+    path.write_text(pages.render(seed_data), encoding="utf-8")
+    return path
+
+
+def _open(driver, path: Path, fragment: str = ""):
+    driver.get_log("browser")  # drop what earlier pages logged
+    driver.get_log("performance")
+    driver.get("about:blank")
+    driver.get(path.as_uri() + fragment)
+    for _ in range(100):
+        if driver.execute_script("return document.documentElement.dataset.ready") == "1":
+            return driver
+        time.sleep(0.05)
+    raise AssertionError(f"the page never became ready; browser log: {driver.get_log('browser')}")
+
+
+def _text(driver, element_id: str) -> str:
+    return driver.find_element("id", element_id).text
+
+
+def _government_markers(driver) -> list[str]:
+    """Places whose dot is filled with the government's colour, as the browser computes it."""
+    return driver.execute_script(
+        """
+        var probe = document.createElementNS("http://www.w3.org/2000/svg", "circle");
+        probe.setAttribute("fill", arguments[0]);
+        document.getElementById("map").appendChild(probe);
+        var want = getComputedStyle(probe).fill;
+        probe.remove();
+        return Array.from(document.querySelectorAll("#map .place")).filter(function (g) {
+          return getComputedStyle(g.querySelector(".dot")).fill === want;
+        }).map(function (g) { return g.dataset.place; });
+        """,
+        GOVERNMENT,
+    )
+
+
+def _assert_quiet(driver) -> None:
+    """No console error, no alert, and no network request of any kind."""
+    errors = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    assert errors == [], errors
+    assert driver.execute_script("return window.__alerts") == []
+    assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
+    page_url = driver.current_url.split("#")[0]
+    requested = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            url = message["params"]["request"]["url"]
+            if url.split("#")[0] not in (page_url, "about:blank"):
+                requested.append(url)
+    assert requested == [], requested
+
+
+def test_browser_shows_the_end_of_the_offensive(browser, seed_page, artifacts):
+    _open(browser, seed_page, f"#at={END}")
+    assert _text(browser, "headline") == "Government: 3 of 14"
+    assert sorted(_government_markers(browser)) == ["Damascus", "Latakia", "Tartus"]
+    # Rif Dimashq is counted as Damascus: drawn apart, never as a fourth government capital
+    rif = browser.find_element("css selector", '#map .place[data-place="Rif Dimashq"]')
+    assert "apart" in rif.get_attribute("class")
+    assert "8 Dec 2024, 03:00 Damascus time (00:00 UTC)" in _text(browser, "time")
+    assert "Homs" in _text(browser, "events")  # reports around that time, with their quotes
+    browser.save_screenshot(str(artifacts / "page.png"))
+    assert (artifacts / "page.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _assert_quiet(browser)
+
+
+def test_browser_before_the_offensive(browser, seed_page):
+    _open(browser, seed_page, "#at=2024-11-26T12:00Z")
+    assert _text(browser, "headline") == "Government: 10 of 14"
+    assert len(_government_markers(browser)) == 10
+    _assert_quiet(browser)
+
+
+def test_keyboard_moves_the_slider(browser, seed_page):
+    from selenium.webdriver.common.keys import Keys
+
+    _open(browser, seed_page, f"#at={END}")
+    slider = browser.find_element("id", "slider")
+    slider.send_keys(Keys.ARROW_RIGHT)
+    assert "04:00 Damascus time (01:00 UTC)" in _text(browser, "time")
+    assert browser.current_url.endswith("#at=2024-12-08T01:00Z")
+    slider.send_keys(Keys.SHIFT, Keys.ARROW_LEFT)  # a day back: 7 Dec 01:00Z, Homs not yet lost
+    assert browser.current_url.endswith("#at=2024-12-07T01:00Z")
+    assert _text(browser, "headline") != "Government: 3 of 14"
+    slider.send_keys(Keys.HOME)
+    assert _text(browser, "headline") == "Government: 10 of 14"
+    slider.send_keys(Keys.PAGE_DOWN)  # the next change
+    assert _text(browser, "headline") != "Government: 10 of 14"
+    _assert_quiet(browser)
+
+
+def test_known_at_switch_and_the_url(browser, seed_page):
+    # At 23:00 UTC on 7 December the record says Homs had fallen; what was published by then did not.
+    _open(browser, seed_page, "#at=2024-12-07T18:00Z")
+    full = _text(browser, "headline")
+    browser.find_element("id", "known").click()
+    assert browser.current_url.endswith("#at=2024-12-07T18:00Z&known=1")
+    assert _text(browser, "headline") != full
+    _open(browser, seed_page, "#at=2024-12-07T18:00Z&known=1")
+    assert browser.find_element("id", "known").is_selected()
+    _assert_quiet(browser)
+
+
+def test_clicking_a_capital_shows_its_history(browser, seed_page):
+    _open(browser, seed_page, f"#at={END}")
+    browser.find_element("css selector", '#map .place[data-place="Homs"]').click()
+    assert _text(browser, "place-title") == "Homs"
+    history = browser.find_elements("css selector", "#place-history li")
+    assert len(history) == len(seed_page_history(seed_page, "Homs")) > 5
+    assert "&place=Homs" in browser.current_url
+    _assert_quiet(browser)
+
+
+def seed_page_history(path: Path, place: str) -> list:
+    text = path.read_text("utf-8")
+    data = json.loads(text.split('<script type="application/json" id="data">')[1].split("</script>")[0])
+    return data["history"][place]
+
+
+def test_scenario_is_labelled_and_beside_the_record(browser, run, tmp_path):
+    result = run("page", "--scenario", "homs-holds", "--out", "s.html")
+    assert result.exit_code == 0, result.stderr
+    _open(browser, tmp_path / "s.html", f"#at={END}")
+    assert _text(browser, "scenario-banner").startswith("SCENARIO homs-holds")
+    assert _text(browser, "headline") == "Government: 4 of 14"
+    assert "the record: 3 of 14" in _text(browser, "headline-note")
+    homs = browser.find_element("css selector", '#map .place[data-place="Homs"]')
+    assert homs.get_attribute("data-differs") == "1"
+    _assert_quiet(browser)
+
+
+def test_ledger_text_is_shown_as_text_and_never_runs(browser, run, tmp_path):
+    quote = f"Rebels said {SCRIPT} and {IMAGE} in Homs"
+    (tmp_path / "evil.txt").write_text(f"A report. {quote}. The end.\n", encoding="utf-8")
+    result = run(
+        "add", "--kind", "claim", "--place", "Homs", "--actor", "hts",
+        "--earliest", "2024-12-07T09:00Z", "--latest", "2024-12-07T12:00Z",
+        "--reported-at", "2024-12-07T13:00Z", "--file", "evil.txt", "--quote", quote,
+        "--note", f"note {IMAGE}", "--id", "homs-claim-evil",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    result = run("page", "--out", "evil.html")
+    assert result.exit_code == 0, result.stderr
+    html = (tmp_path / "evil.html").read_text("utf-8")
+    assert SCRIPT not in html and IMAGE not in html
+    _open(browser, tmp_path / "evil.html", "#at=2024-12-07T13:00Z&place=Homs")
+    body = browser.find_element("tag name", "body").text
+    assert quote in body and f"Note: note {IMAGE}" in body
+    assert browser.find_elements("tag name", "img") == []
+    assert len(browser.find_elements("tag name", "script")) == 2
+    browser.find_element("id", "close-place").click()
+    assert quote in _text(browser, "events")
+    _assert_quiet(browser)
+
+
+# --- from a built wheel -----------------------------------------------------------------------
+
+
+def test_the_built_wheel_writes_a_page(tmp_path):
+    """The templates are package data: a wheel installed into a fresh environment writes a page."""
+    source = tmp_path / "src"
+    skip = shutil.ignore_patterns(
+        ".git", ".ci", "tests", "plots", "build", "dist", "*.egg-info", "__pycache__", "*.db*", ".*cache"
+    )
+    shutil.copytree(ROOT, source, ignore=skip)
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(source)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = wheels.glob("territorial_control-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True
+    )
+    python = venv / "bin" / "python"
+    # The dependencies of the running environment, as plain paths (its .pth files, among them an
+    # editable install of this project, are not processed): only the wheel provides `control`.
+    import site
+
+    site_dir = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    (site_dir / "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n", encoding="utf-8")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-index", wheel],
+        check=True,
+        capture_output=True,
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("CONTROL_STORE", "PYTHONPATH")}
+    where = subprocess.run(
+        [str(python), "-c", "import control.page; print(control.page.__file__)"],
+        cwd=work,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert Path(where).is_relative_to(venv), where
+    result = subprocess.run(
+        [str(venv / "bin" / "control"), "page", "--out", "p.html", "--store", str(work / "c.db")],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    text = (work / "p.html").read_text("utf-8")
+    assert text.startswith("<!DOCTYPE html>") and '"total":14' in text
+
+
+def test_page_is_quick(events):
+    start = time.perf_counter()
+    pages.page(known(events, None))
+    assert time.perf_counter() - start < 5
