@@ -395,7 +395,7 @@
       var count = h[1], low = h[2], high = h[3], disputed = h[4];
       var range = low === high ? String(count) : low + "\u2013" + high;
       text = META.main_name + ": " + range + " of " + META.total;
-      if (low !== high) note.push("a change is under way: " + count + " while it lasts, " + low + "\u2013" + high + " as it may turn out");
+      if (low !== high) note.push("changes under way: " + count + " counted until they complete, " + low + "\u2013" + high + " as they turn out");
       disputed.forEach(function (d) {
         note.push(d[0] + " is disputed (" + d[1].map(function (c) { return c ? who(c) : "nobody"; }).join(" or ") + "): counted for nobody");
       });
