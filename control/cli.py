@@ -130,9 +130,11 @@ LAZY_COMMANDS = {
     "chart": "control.cli_plots",
     "demo": "control.cli_plots",
     "export": "control.cli_plots",
+    "extract": "control.cli_extract",
     "page": "control.cli_page",
     "scenario": "control.cli_scenarios",
     "gazetteer": "control.cli_gazetteer",
+    "synth": "control.cli_synth",
 }
 
 
@@ -395,6 +397,19 @@ def _store(store: str | None) -> str:
     from control.ledger import resolve_store
 
     return resolve_store(store)
+
+
+@cli.command()
+@store_option
+def rebuild(store: str | None) -> None:
+    """Rewrite the read model (the indexed table of reports) from the events. Idempotent."""
+    from control.ledger import open_app, resolve_store, write_deadline
+    from control.writelock import writer_lock
+
+    app = open_app(store)
+    with writer_lock(app.env_settings, write_deadline(), resolve_store(store)):
+        rows = app.rebuild_read_model()
+    echo_text(f"read model rebuilt: {rows} report(s)\n")
 
 
 def _read(path: Path) -> str:

@@ -30,8 +30,12 @@ from eventsourcing.persistence import (
 
 from control.errors import DuplicateId, UserError
 from control.events import OTHER_VERSION, REPORT_VERSION, Event
+from control.readmodel import COLUMNS as READ_MODEL_COLUMNS
+from control.readmodel import READ_MODEL_VERSION, RECORDERS, stream_key
+from control.readmodel import row as readmodel_row
 from control.sources import record_digest
 from control.streams import stream_id
+from control.times import iso
 from control.writelock import writer_lock
 
 if TYPE_CHECKING:
@@ -77,11 +81,16 @@ def store_env(store: str) -> dict[str, str]:
         }
         if "schema" in query:
             env["POSTGRES_SCHEMA"] = query["schema"][0]
+        env["APPLICATION_RECORDER_TOPIC"] = RECORDERS["eventsourcing.postgres"]
         return env
     path = Path(store)
     if path.parent and not path.parent.exists():
         raise UserError(f"--store: folder {str(path.parent)!r} does not exist")
-    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(path),
+        "APPLICATION_RECORDER_TOPIC": RECORDERS["eventsourcing.sqlite"],
+    }
 
 
 class LedgerApp(Application):
@@ -103,6 +112,7 @@ class LedgerApp(Application):
         super().__init__(env)
         self.clock = clock or _utc_now
         self.env_settings: Mapping[str, str] = dict(env or {})
+        self._read_model_checked = False
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -150,22 +160,102 @@ class LedgerApp(Application):
 
     def read(self, name: str = RECORD, recorded_at: datetime | None = None) -> list[Event]:
         """Every report in ledger ``name`` in append order, each with its ``recorded_at``;
-        with ``recorded_at``, only those the store had by then (what it would have answered)."""
-        out = []
-        for _, state in self.payloads(name):
-            report = state.get("report")
-            if report is None:
-                continue
-            event = Event.from_dict(report | {"recorded_at": state["recorded_at"]})
-            if recorded_at is None or (event.recorded_at and event.recorded_at <= recorded_at):
-                out.append(event)
-        return out
+        with ``recorded_at``, only those the store had by then (what it would have answered).
+        Read from the read model (one indexed row per report, kept in the events' transaction)."""
+        import json
+
+        if not self._read_model_checked:
+            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        sql = f"SELECT report FROM {self.recorder.table} WHERE stream = %s"
+        params: list[Any] = [stream_key(stream_id(name))]
+        if recorded_at is not None:
+            sql += " AND recorded_at <= %s"
+            params.append(iso(recorded_at))
+        rows = self.recorder.query(sql + " ORDER BY position", params)
+        loads, from_dict = json.loads, Event.from_dict
+        return [from_dict(loads(r[0])) for r in rows]
+
+    def read_events(self, name: str = RECORD) -> list[Event]:
+        """Every report in ledger ``name``, decoded from the events themselves (not the read
+        model): what the read model is checked and rebuilt against."""
+        return [
+            Event.from_dict(state["report"] | {"recorded_at": state["recorded_at"]})
+            for _, state in self.payloads(name)
+            if "report" in state
+        ]
+
+    def last_recorded(self, name: str = RECORD) -> str:
+        rows = self.recorder.query(
+            f"SELECT MAX(recorded_at) FROM {self.recorder.table} WHERE stream = %s",
+            [stream_key(stream_id(name))],
+        )
+        return str(rows[0][0] or "") if rows else ""
+
+    def ensure_read_model(self, where: str) -> bool:
+        """Rebuild the read model if this store has none yet, or an older one. True if rebuilt."""
+        self._read_model_checked = True
+        if self._read_model_current():
+            return False
+        with writer_lock(self.env_settings, write_deadline(), _public(where)):
+            if self._read_model_current():  # another process did it meanwhile
+                return False
+            self.rebuild_read_model()
+        return True
+
+    def _read_model_current(self) -> bool:
+        rows = self.recorder.query(f"SELECT value FROM {self.recorder.meta} WHERE key = %s", ["version"])
+        return bool(rows) and rows[0][0] == READ_MODEL_VERSION
+
+    def rebuild_read_model(self) -> int:
+        """Rewrite the read model from the events (through the mapper: older versions are upcast),
+        in one transaction. Idempotent. Returns the number of rows."""
+        sid = stream_id(RECORD)
+        rows = []
+        for stored in self.recorder.select_events(sid):
+            state = self.decoded(stored)
+            if "report" in state:
+                rows.append(
+                    readmodel_row(
+                        stream_key(sid), stored.originator_version, state["report"], state["recorded_at"]
+                    )
+                )
+        table, meta = self.recorder.table, self.recorder.meta
+        marks = ",".join(["%s"] * len(READ_MODEL_COLUMNS))
+        digest = self._latest_digest_from_events(RECORD)
+        digest_key = f"digest:{stream_key(sid)}"
+        self.recorder.execute_script(
+            [
+                (f"DELETE FROM {table}", ()),
+                (f"DELETE FROM {meta} WHERE key IN (%s, %s)", ("version", digest_key)),
+                (f"INSERT INTO {meta} (key, value) VALUES (%s, %s)", ("version", READ_MODEL_VERSION)),
+                *(
+                    [(f"INSERT INTO {meta} (key, value) VALUES (%s, %s)", (digest_key, digest))]
+                    if digest
+                    else []
+                ),
+            ],
+            (f"INSERT INTO {table} VALUES ({marks})", rows) if rows else (),
+        )
+        return len(rows)
 
     def stored_digest(self, name: str = RECORD) -> str:
         """Digest of the record files last checked into ledger ``name`` ("" if never).
 
         Only the newest ``RecordLoaded`` event is decoded (found by its topic, newest first).
         """
+        return self._latest_digest(name)
+
+    def _latest_digest(self, name: str = RECORD) -> str:
+        """From the read model's meta table (written with the RecordLoaded event): O(1)."""
+        if not self._read_model_checked:
+            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        rows = self.recorder.query(
+            f"SELECT value FROM {self.recorder.meta} WHERE key = %s",
+            [f"digest:{stream_key(stream_id(name))}"],
+        )
+        return str(rows[0][0]) if rows else ""
+
+    def _latest_digest_from_events(self, name: str = RECORD) -> str:
         for stored in self.recorder.select_events(stream_id(name), desc=True):
             if stored.topic.endswith(".RecordLoaded") or stored.topic.endswith(":Ledger.RecordLoaded"):
                 return str(self.decoded(stored)["digest"])
@@ -220,19 +310,47 @@ class LedgerApp(Application):
     def append(self, name: str, events: Sequence[Event], digest: str | None = None) -> int:
         """Append ``events`` to ledger ``name`` in one transaction; returns how many.
 
-        Raises eventsourcing's IntegrityError if another writer appended first (see
-        :func:`retrying`): the caller re-reads, re-validates and tries again.
+        O(1) in the ledger's size: the stream's head and the last recorded time are read by
+        index, no aggregate is rebuilt. Raises eventsourcing's IntegrityError if another writer
+        appended first or an id is taken (see :func:`retrying`): the caller re-reads,
+        re-validates and tries again.
         """
-        from control.domain import Ledger
+        from control.domain import EVENT_CLASSES, Ledger
 
-        ledger = self.ledger(name) or Ledger.open(name)
-        stamp = self.clock()
+        sid = stream_id(name)
+        head = list(self.recorder.select_events(sid, desc=True, limit=1))
+        new: list[Any] = []
+        if head:
+            version = head[0].originator_version
+        else:
+            opened = Ledger.open(name)
+            new.extend(opened.collect_events())
+            version = opened.version
+        stamp = max(iso(self.clock()) or "", self.last_recorded(name))
         for event in events:
-            ledger.report(event, stamp)
-        if digest is not None:
-            ledger.record_loaded(digest)
-        if ledger.pending_events:
-            self.save(ledger)
+            version += 1
+            cls = EVENT_CLASSES[event.kind]
+            new.append(
+                cls(
+                    originator_id=sid,
+                    originator_version=version,
+                    timestamp=cls.create_timestamp(),
+                    report=event.report_dict(),
+                    recorded_at=stamp,
+                )
+            )
+        if digest is not None and (events or digest != self._latest_digest(name)):
+            version += 1
+            new.append(
+                Ledger.RecordLoaded(
+                    originator_id=sid,
+                    originator_version=version,
+                    timestamp=Ledger.RecordLoaded.create_timestamp(),
+                    digest=digest,
+                )
+            )
+        if new:
+            self.recorder.insert_events([self.mapper.to_stored_event(e) for e in new])
         return len(events)
 
     def forget(self) -> None:
@@ -342,12 +460,20 @@ def open_app(
         app = holder[0]
         from control import gazetteer
 
+        if not app._read_model_current():  # first use (or an older store): one turn at the lock
+            app._read_model_checked = True
+            with writer_lock(env, write_deadline(), _public(where)):
+                if not app._read_model_current():
+                    app.rebuild_read_model()
+                if sync and app.stored_gazetteer() is None and app.stored_digest(RECORD) != record_digest():
+                    app.sync_record()
+        app._read_model_checked = True
         bound = app.stored_gazetteer()
         gazetteer.use(bound)
         app.gazetteer = bound or gazetteer.builtin()
         if bound is not None or not sync:  # the seed record syncs only into built-in ledgers
             return app
-        if app.stored_digest(RECORD) != record_digest():  # first use, or the record grew
+        if app.stored_digest(RECORD) != record_digest():  # the record grew
             with writer_lock(env, write_deadline(), _public(where)):
                 app.sync_record()
         return app
@@ -366,6 +492,68 @@ def _public(store: str) -> str:
     return store
 
 
+class KnownReports:
+    """What validation asks of the ledger (is this id taken? which event is it? is the same
+    report already there? the next free number for an id stem?), answered by index from the read
+    model, plus the events validated earlier in the same batch. O(log n) per question."""
+
+    def __init__(self, app: LedgerApp, name: str = RECORD, extra: Sequence[Event] = ()) -> None:
+        self.app = app
+        self.stream = stream_key(stream_id(name))
+        self.local: dict[str, Event] = {e.id: e for e in extra}
+
+    def _rows(self, where: str, params: Sequence[Any]) -> list[Event]:
+        import json
+
+        rows = self.app.recorder.query(
+            f"SELECT report FROM {self.app.recorder.table} WHERE stream = %s AND {where}",
+            [self.stream, *params],
+        )
+        return [Event.from_dict(json.loads(r[0])) for r in rows]
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self.local or bool(self._rows("id = %s", [event_id]))
+
+    def __getitem__(self, event_id: str) -> Event:
+        if event_id in self.local:
+            return self.local[event_id]
+        found = self._rows("id = %s", [event_id])
+        if not found:
+            raise KeyError(event_id)
+        return found[0]
+
+    def __setitem__(self, event_id: str, event: Event) -> None:
+        self.local[event_id] = event
+
+    def values(self) -> list[Event]:
+        return list(self.local.values())
+
+    def similar(self, event: Event) -> list[Event]:
+        """Stored or batch events with the same place, kind, actor, window and file."""
+        stored = self._rows(
+            "place = %s AND kind = %s AND actor = %s AND earliest = %s AND latest = %s AND file = %s",
+            [
+                event.place,
+                event.kind,
+                event.actor or "",
+                iso(event.window.earliest),
+                iso(event.window.latest),
+                event.source.file,
+            ],
+        )
+        return [*stored, *self.local.values()]
+
+    def next_free(self, stem: str) -> int:
+        """One more than the highest n of stored ids ``stem-n`` (1 if none)."""
+        rows = self.app.recorder.query(
+            f"SELECT id FROM {self.app.recorder.table} WHERE stream = %s AND id LIKE %s",
+            [self.stream, stem.replace("%", "").replace("_", "") + "-%"],
+        )
+        tails = [r[0][len(stem) + 1 :] for r in rows]
+        numbers = [int(t) for t in tails if t.isdigit() and str(int(t)) == t]
+        return max(numbers, default=0) + 1
+
+
 def context(
     app: LedgerApp,
     now: datetime,
@@ -377,8 +565,7 @@ def context(
     from control import gazetteer
     from control.record import Context, load_record
 
-    known = {e.id: e for e in app.read(RECORD)}
-    known.update({e.id: e for e in extra})
+    known = KnownReports(app, RECORD, extra)
     if gazetteer.current().builtin:
         record = load_record()
         campaign_start, published = record.campaign_start, record.published

@@ -74,7 +74,8 @@ class Context:
 
     campaign_start: datetime
     published: Mapping[str, datetime] = field(default_factory=dict)
-    known: dict[str, Event] = field(default_factory=dict)
+    #: ids known to the ledger: a dict, or the store's index (control.ledger.KnownReports)
+    known: Any = field(default_factory=dict)
     now: datetime | None = None
     base: Path | None = None
     scenario: str | None = None
@@ -211,7 +212,8 @@ def build_event(table: Mapping[str, Any], ctx: Context, where: str = "event") ->
         note=_opt_str(table, "note", where) or "",
         scenario=ctx.scenario,
     )
-    for other in ctx.known.values():
+    similar = getattr(ctx.known, "similar", None)
+    for other in similar(event) if similar else ctx.known.values():
         if _same_report(other, event):
             raise UserError(f"{where}: duplicate event: the same report is already {other.id!r}")
     return event
@@ -258,7 +260,8 @@ def _same_report(a: Event, b: Event) -> bool:
 
 def _next_id(ctx: Context, place: str, kind: str) -> str:
     stem = f"{slug(place)}-{kind}"
-    n = 1
+    next_free = getattr(ctx.known, "next_free", None)
+    n = next_free(stem) if next_free else 1
     while f"{stem}-{n}" in ctx.known:
         n += 1
     return f"{stem}-{n}"

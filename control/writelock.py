@@ -94,27 +94,28 @@ def _pg_lock(env: Mapping[str, str], deadline: float, label: str) -> Iterator[No
         application_name=_holder_text()[:63],
     )
     try:
-        while True:
-            row = conn.execute("select pg_try_advisory_lock(%s, %s)", (PG_LOCK_CLASS, key)).fetchone()
-            if row and row[0]:
-                break
-            if time.monotonic() >= deadline:
-                found = conn.execute(
-                    "select a.application_name, a.pid, a.client_addr from pg_locks l "
-                    "join pg_stat_activity a on a.pid = l.pid where l.locktype = 'advisory' "
-                    "and l.classid = %s and l.objid = %s and l.granted limit 1",
-                    (PG_LOCK_CLASS, key),
-                ).fetchone()
-                holder = (
-                    f"{found[0] or 'a client'} (server pid {found[1]}, from {found[2] or 'local socket'})"
-                    if found
-                    else "another writer"
-                )
-                raise UserError(
-                    f"--store: {label} is busy: {holder} is writing to it; nothing was written. "
-                    "Wait for it to finish (or stop it) and try again"
-                )
-            time.sleep(0.005 + (os.getpid() % 7) * 0.004)
+        # Wait in the server's queue (no polling), at most until the deadline.
+        left_ms = max(int((deadline - time.monotonic()) * 1000), 1)
+        conn.execute(f"SET lock_timeout = {left_ms}")
+        try:
+            conn.execute("select pg_advisory_lock(%s, %s)", (PG_LOCK_CLASS, key))
+        except psycopg.errors.LockNotAvailable:
+            conn.execute("SET lock_timeout = 0")
+            found = conn.execute(
+                "select a.application_name, a.pid, a.client_addr from pg_locks l "
+                "join pg_stat_activity a on a.pid = l.pid where l.locktype = 'advisory' "
+                "and l.classid = %s and l.objid = %s and l.granted limit 1",
+                (PG_LOCK_CLASS, key),
+            ).fetchone()
+            holder = (
+                f"{found[0] or 'a client'} (server pid {found[1]}, from {found[2] or 'local socket'})"
+                if found
+                else "another writer"
+            )
+            raise UserError(
+                f"--store: {label} is busy: {holder} is writing to it; nothing was written. "
+                "Wait for it to finish (or stop it) and try again"
+            ) from None
         yield
     finally:
         conn.close()  # ends the session: the advisory lock is released with it

@@ -59,6 +59,7 @@ def test_loading_the_record_twice_adds_nothing(store, fingerprint):
 
 def test_a_stored_record_event_is_never_rewritten(store, events, fingerprint):
     app = LedgerApp(env=store_env(store))
+    app.ensure_read_model(store)
     hama = next(e for e in events if e.id == "hama-capture-001")
     tampered = hama._replace(source=Source(hama.source.file, "Hama"))
     app.append(RECORD, [tampered])

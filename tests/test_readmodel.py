@@ -1,0 +1,97 @@
+"""The read model: the same answers as the pure fold over the events, rebuilt idempotently, and
+never out of step with the events (written in their transaction; a killed writer is tested)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_properties import BASE, INSTANTS, START, ledgers
+
+from control.ledger import RECORD, LedgerApp, open_app, store_env
+from control.projection import replay, transitions
+
+
+def _answers(events, at, known_at, recorded_at):
+    snap = replay(events, at, known_at, recorded_at=recorded_at).to_dict()
+    moves = [t.to_dict() for t in transitions(events, known_at)]
+    return json.dumps([snap, moves], sort_keys=True)
+
+
+@settings(max_examples=25, deadline=None)
+@given(ledgers(), INSTANTS, INSTANTS, st.integers(min_value=0, max_value=3), st.data())
+def test_the_read_model_answers_as_the_fold_over_the_events(
+    tmp_path_factory, events, at, known_at, cut, data
+):
+    store = str(tmp_path_factory.mktemp("rm") / "s.db")
+    stamps = iter(START + timedelta(days=400 + i) for i in range(10))
+    app = LedgerApp(env=store_env(store), clock=lambda: next(stamps))
+    app.ensure_read_model(store)
+    app.append(RECORD, BASE)
+    batches = [events[i::3] for i in range(3)]  # three transactions, three recorded times
+    for batch in batches:
+        if batch:
+            app.append(RECORD, batch)
+    from_events = app.read_events()
+    from_model = app.read()
+    assert from_model == from_events
+    recorded_at = START + timedelta(days=400 + cut, hours=1)
+    assert _answers(app.read(recorded_at=recorded_at), at, known_at, recorded_at) == _answers(
+        [e for e in from_events if e.recorded_at <= recorded_at], at, known_at, recorded_at
+    )
+
+
+def _rows(app: LedgerApp):
+    return app.recorder.query(f"SELECT * FROM {app.recorder.table} ORDER BY stream, position")
+
+
+def test_rebuilding_is_idempotent(store, run):
+    run("replay")
+    app = open_app(store)
+    before = _rows(app)
+    assert run("rebuild").output == f"read model rebuilt: {len(before)} report(s)\n"
+    assert _rows(app) == before
+    assert run("rebuild").exit_code == 0 and _rows(app) == before
+
+
+WRITER = """
+import sys
+from control.ledger import open_app, RECORD
+from control.events import Event, Source
+from control.times import Window, parse_instant
+app = open_app(sys.argv[1])
+t = parse_instant("2024-12-01T00:00Z")
+n = 0
+print("ready", flush=True)
+while True:
+    batch = [
+        Event(f"k{n}-{i}", "claim", "Tartus", Window(t, t), t, Source("synth", f"q{n}-{i}"), actor="hts")
+        for i in range(50)
+    ]
+    app.append(RECORD, batch)
+    n += 1
+"""
+
+
+def test_a_writer_killed_mid_append_leaves_events_and_read_model_in_step(tmp_path):
+    store = str(tmp_path / "k.db")
+    for delay in (0.3, 0.7, 1.1):
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, store], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        app = open_app(store)
+        events = app.read_events()
+        assert app.read() == events
+        assert len(events) > len(BASE)
+        rows = _rows(app)
+        app.rebuild_read_model()
+        assert _rows(app) == rows
