@@ -126,7 +126,7 @@ def test_demo_writes_every_chart_as_png_and_svg(run, tmp_path):
     assert result.exit_code == 0, result.stderr
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     stems = {"holdings", "timeline", "map", "map-daily", "known-vs-actual"}
-    assert written == sorted(f"{s}.{f}" for s in stems for f in ("png", "svg"))
+    assert written == sorted([*(f"{s}.{f}" for s in stems for f in ("png", "svg")), "control.html"])
     assert result.output.splitlines()[-1] == "government holds 3 of 14: Damascus, Latakia, Tartus"
 
 
