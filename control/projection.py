@@ -38,6 +38,8 @@ Rules (README "Rules of the fold" has the reader's version):
 
 from __future__ import annotations
 
+import heapq
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -323,34 +325,106 @@ def _content_order(e: Event) -> tuple[Any, ...]:
 
 
 def changes(events: Sequence[Event]) -> list[Change]:
-    """Group one capital's change reports into corroborated changes (see module rules)."""
+    """Group one capital's change reports into corroborated changes (see module rules).
+
+    Reports are taken in content order; each joins the last group of its change (same capital,
+    same new controller) unless another change lies certainly between that group's window and the
+    report, else it starts a new group. Only the last group of each change can still grow, so
+    every other group is final ("frozen"): the "certainly between" question is answered from an
+    index of the frozen groups (those ending by the report's start, by group order, keeping the
+    latest start) plus the few growing groups, in O(log n) per report instead of a scan.
+    """
     reports = sorted((e for e in events if e.changes_control), key=_content_order)
-    groups: list[list[Event]] = []
-    merged: list[Window] = []
+    groups: _Groups = _Groups(len(reports))
+    last_of: dict[tuple[str, str | None, str | None], int] = {}
     for report in reports:
         key = _change_key(report)
-        home = None
-        for i in range(len(groups) - 1, -1, -1):
-            if _change_key(groups[i][0]) == key:
-                home = i
-                break
+        home = last_of.get(key)
+        if home is not None and not groups.between(home, report.window.earliest):
+            groups.append(home, report)
+            continue
         if home is not None:
-            # Another change certainly between the group's (corroborated) window and this report:
-            # this is a new change by the same actor (a recapture), not the same one.
-            end = merged[home].latest
-            between = any(
-                _change_key(groups[j][0]) != key
-                and merged[j].earliest >= end
-                and merged[j].latest <= report.window.earliest
-                for j in range(home + 1, len(groups))
-            )
-            if not between:
-                groups[home].append(report)
-                merged[home] = _merge(groups[home]).window
-                continue
-        groups.append([report])
-        merged.append(report.window)
-    return [_merge(g) for g in groups]
+            groups.freeze(home)
+        last_of[key] = groups.new(report)
+    return [_merge(g) for g in groups.reports]
+
+
+class _Groups:
+    """The groups of :func:`changes` as they are built, with what "certainly between" needs."""
+
+    def __init__(self, size: int) -> None:
+        self.reports: list[list[Event]] = []
+        self.start: list[datetime] = []  # latest start of the group's reports
+        self.end: list[datetime] = []  # earliest end
+        self.cap: list[datetime] = []  # first report time
+        self.window: list[Window | None] = []  # the merged window, None while out of date
+        self.growing: set[int] = set()
+        self.pending: list[tuple[datetime, int]] = []  # frozen groups, by merged end (a heap)
+        self.size = size
+        # Fenwick tree over reversed group indices: max merged start among the frozen groups
+        # whose merged end is at most the current report's start (reports come by start).
+        self.tree: list[datetime | None] = [None] * (size + 1)
+
+    def new(self, report: Event) -> int:
+        index = len(self.reports)
+        self.reports.append([report])
+        self.start.append(report.window.earliest)
+        self.end.append(report.window.latest)
+        self.cap.append(report.reported_at)
+        self.window.append(None)
+        self.growing.add(index)
+        return index
+
+    def append(self, index: int, report: Event) -> None:
+        self.reports[index].append(report)
+        self.start[index] = max(self.start[index], report.window.earliest)
+        self.end[index] = min(self.end[index], report.window.latest)
+        self.cap[index] = min(self.cap[index], report.reported_at)
+        self.window[index] = None
+
+    def merged(self, index: int) -> Window:
+        """``_merge(group).window``, computed once per change of the group."""
+        window = self.window[index]
+        if window is None:
+            start, end = self.start[index], self.end[index]
+            if end < start or (end == start and len(self.reports[index]) > 1):
+                window = _merge(self.reports[index]).window  # a conflict: each report narrowed
+            else:
+                window = Window(start, max(min(end, self.cap[index]), start))
+            self.window[index] = window
+        return window
+
+    def freeze(self, index: int) -> None:
+        self.growing.discard(index)
+        heapq.heappush(self.pending, (self.merged(index).latest, index))
+
+    def between(self, home: int, until: datetime) -> bool:
+        """Is a group after ``home`` certainly between ``home``'s window and ``until``?
+
+        Groups after ``home`` are all of other changes (``home`` is its change's last group).
+        """
+        while self.pending and self.pending[0][0] <= until:
+            _, index = heapq.heappop(self.pending)
+            start = self.merged(index).earliest
+            i = self.size - index
+            while i <= self.size:
+                best = self.tree[i]
+                if best is None or best < start:
+                    self.tree[i] = start
+                i += i & -i
+        latest_start: datetime | None = None
+        i = self.size - home - 1  # reversed indices 1 .. size - home - 1 are the groups after home
+        while i > 0:
+            best = self.tree[i]
+            if best is not None and (latest_start is None or best > latest_start):
+                latest_start = best
+            i -= i & -i
+        for index in self.growing:
+            if index > home:
+                window = self.merged(index)
+                if window.latest <= until and (latest_start is None or window.earliest > latest_start):
+                    latest_start = window.earliest
+        return latest_start is not None and latest_start >= self.merged(home).latest
 
 
 def _change_key(event: Event) -> tuple[str, str | None, str | None]:
@@ -583,12 +657,45 @@ def place_state(
 
 def denies_control(event: Event, place_events: Sequence[Event]) -> bool:
     """Does this statement bear on the capital's control (rather than a person or the area)?"""
+    return _bears_on_control(event, _control_ids(place_events))
+
+
+def _control_ids(place_events: Iterable[Event]) -> dict[str, bool]:
+    """Event id -> does that event change control (the last event of an id decides)."""
+    return {e.id: e.changes_control for e in place_events}
+
+
+def _bears_on_control(event: Event, control: dict[str, bool]) -> bool:
+    """:func:`denies_control`, given :func:`_control_ids` of the capital's events."""
     if event.scope != "city":
         return False
     if event.kind == "claim" or not event.targets:
         return True
-    by_id = {e.id: e for e in place_events}
-    return any(t in by_id and by_id[t].changes_control for t in event.targets)
+    return any(control.get(t, False) for t in event.targets)
+
+
+def _first_reported(change: Change) -> datetime:
+    return min(e.reported_at for e in change.reports)
+
+
+class _Settling(NamedTuple):
+    """Complete changes by first report, with the latest end of those reported after each:
+    "a change reported after a statement, ending after its start" in O(log n)."""
+
+    firsts: list[datetime]
+    latest_after: list[datetime]
+
+    @classmethod
+    def of(cls, complete: Iterable[Change]) -> _Settling:
+        pairs = sorted((_first_reported(c), c.window.latest) for c in complete)
+        latest_after = [p[1] for p in pairs]
+        for i in range(len(latest_after) - 2, -1, -1):
+            latest_after[i] = max(latest_after[i], latest_after[i + 1])
+        return cls([p[0] for p in pairs], latest_after)
+
+    def settles(self, statement: Event) -> bool:
+        i = bisect_right(self.firsts, statement.reported_at)
+        return i < len(self.firsts) and self.latest_after[i] > statement.window.earliest
 
 
 def _contests(
@@ -599,20 +706,24 @@ def _contests(
     horizon: timedelta,
 ) -> tuple[list[Event], list[Event]]:
     """Statements contesting the capital at ``at``, and those that lapsed unanswered."""
-    statements = [
+    said = [
         e
         for e in events
         if e.kind in ("denial", "claim")
         and e.window.latest <= at
         and (e.kind == "denial" or e.actor != controller)
-        and denies_control(e, events)
+        and e.scope == "city"
     ]
+    if not said:
+        return [], []
+    control = _control_ids(events)
+    statements = [e for e in said if _bears_on_control(e, control)]
     if not statements:
         return [], []
-    settled_by = [c for c in all_changes if c.window.latest <= at]
+    settling = _Settling.of(c for c in all_changes if c.window.latest <= at)
     contested, lapsed = [], []
     for e in statements:
-        if any(c.first_reported > e.reported_at and c.window.latest > e.window.earliest for c in settled_by):
+        if settling.settles(e):
             continue
         (contested if at < e.window.latest + horizon else lapsed).append(e)
     return contested, lapsed
