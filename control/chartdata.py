@@ -1,8 +1,10 @@
 """Chart data: pure functions from events to the series the charts draw (no matplotlib here).
 
-Every figure is computed by replaying the ledger at the instants where anything can change (the
-edges of change windows and statements), so a chart shows exactly what ``control replay`` would
-say at any moment, uncertain windows included.
+Every figure is read from each capital's step function (``projection.capital_phases``: one sweep
+over the capital's own events, with a step wherever anything can change for it: the edges of its
+change windows, its statements and their lapses), so a chart shows exactly what
+``control replay`` would say at any moment, uncertain windows included, at a cost that grows with
+the ledger, not with the ledger times the number of steps (tested against replay at every step).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import datetime, timedelta
 
 from control import gazetteer
 from control.events import Event
-from control.projection import Snapshot, Transition, known, replay, transitions
+from control.projection import Phase, Snapshot, Transition, capital_phases, known, transitions
 from control.times import parse_instant
 
 DEFAULT_FROM = parse_instant("2024-11-26T00:00Z")
@@ -78,17 +80,52 @@ def holdings_series(
     known_at: datetime | None = None,
     seat: str = gazetteer.DEFAULT_SEAT,
 ) -> HoldingsSeries:
-    """How many capitals each controller holds, stepping where the ledger says control changed."""
+    """How many capitals each controller holds, stepping where the ledger says control changed.
+
+    Each capital's phases come from one sweep over its own events (``capital_phases``); the
+    series combines those step functions, so it costs what the capitals' own reports cost, not
+    one replay of the whole ledger per step."""
     moves = transitions(events, known_at, seat)
     times = _edges(moves, start, end)
-    snaps = [replay(events, t, known_at, seat) for t in times]
-    names = sorted({h.controller for s in snaps for h in s.holdings}, key=lambda n: (n != "government", n))
-    counts = {n: tuple(s.holding(n).count for s in snaps) for n in names}
-    counts.setdefault("government", tuple(0 for _ in times))
-    low = tuple(
-        len({c.capital for c in s.capitals if c.controller == "government" and c.status != "uncertain"})
-        for s in snaps
+    steps = capital_phases(events, start, end, known_at, seat)
+    updates = sorted(
+        ((t, i, phase) for i, (_, pairs) in enumerate(steps) for t, phase in pairs),
+        key=lambda u: (u[0], u[1]),
     )
+    capitals = [g.seat(seat) for g, _ in steps]
+    current: list[Phase | None] = [None] * len(steps)
+    held: dict[str, dict[str, int]] = {}  # controller -> capital city -> capitals counted there
+    low: dict[str, int] = {}  # the government's cities not under way to change
+
+    def count(phase: Phase | None, capital: str, delta: int) -> None:
+        if phase is None or phase.controller is None:
+            return
+        cities = held.setdefault(phase.controller, {})
+        cities[capital] = cities.get(capital, 0) + delta
+        if not cities[capital]:
+            del cities[capital]
+        if phase.controller == "government" and phase.status != "uncertain":
+            low[capital] = low.get(capital, 0) + delta
+            if not low[capital]:
+                del low[capital]
+
+    rows: list[dict[str, int]] = []
+    lows: list[int] = []
+    final: tuple[str, ...] = ()
+    u = 0
+    for t in times:
+        while u < len(updates) and updates[u][0] <= t:
+            _, i, phase = updates[u]
+            u += 1
+            count(current[i], capitals[i], -1)
+            current[i] = phase
+            count(phase, capitals[i], +1)
+        rows.append({name: len(cities) for name, cities in held.items() if cities})
+        lows.append(len(low))
+        final = tuple(sorted(held.get("government", {})))
+    names = sorted({n for row in rows for n in row}, key=lambda n: (n != "government", n))
+    counts = {n: tuple(row.get(n, 0) for row in rows) for n in names}
+    counts.setdefault("government", tuple(0 for _ in times))
     uncertain = tuple(
         (max(t.window.earliest, start), min(t.window.latest, end), t.governorate)
         for t in moves
@@ -102,12 +139,25 @@ def holdings_series(
     return HoldingsSeries(
         times=tuple(times),
         counts=counts,
-        government_low=low,
+        government_low=tuple(lows),
         uncertain=uncertain,
         losses=losses,
-        total=len(snaps[-1].capitals),
-        final=snaps[-1].holding("government").capitals,
+        total=len(steps),
+        final=final,
     )
+
+
+def _phases_at(pairs: Sequence[tuple[datetime, Phase]], times: Sequence[datetime]) -> list[Phase | None]:
+    """A step function (sorted ``(instant, phase)`` pairs) read at sorted ``times``."""
+    out: list[Phase | None] = []
+    phase: Phase | None = None
+    k = 0
+    for t in times:
+        while k < len(pairs) and pairs[k][0] <= t:
+            phase = pairs[k][1]
+            k += 1
+        out.append(phase)
+    return out
 
 
 @dataclass(frozen=True)
@@ -150,23 +200,25 @@ def timeline_rows(
     statements = [e for e in visible if e.kind in ("denial", "claim") and start <= e.window.latest <= end]
     edges = set(_edges(moves, start, end)) | {e.window.latest for e in statements}
     times = sorted(edges)
-    snaps = [replay(events, t, known_at, seat) for t in times]
+    lost_at: dict[str, list[datetime]] = {}
+    for t in moves:
+        if t.before == "government":
+            lost_at.setdefault(t.governorate, []).append(t.window.latest)
+    marked: dict[str, list[Event]] = {}
+    for e in sorted(statements, key=lambda e: (e.window.latest, e.id)):
+        marked.setdefault(e.place, []).append(e)
     rows = []
-    for index, g in enumerate(gazetteer.governorates()):
+    for g, pairs in capital_phases(events, start, end, known_at, seat):
         segments: list[Segment] = []
-        for t0, t1, snap in zip(times, times[1:], snaps, strict=False):
-            state = snap.capitals[index]
+        for t0, t1, state in zip(times, times[1:], _phases_at(pairs, times), strict=False):
+            assert state is not None  # every capital has a phase from ``start`` on
             last = segments[-1] if segments else None
             if last and (last.controller, last.status) == (state.controller, state.status):
                 segments[-1] = Segment(last.start, t1, last.controller, last.status)
             else:
                 segments.append(Segment(t0, t1, state.controller, state.status))
-        lost = [t.window.latest for t in moves if t.governorate == g.name and t.before == "government"]
-        markers = tuple(
-            Marker(e.window.latest, e.kind, e.actor, e.id)
-            for e in sorted(statements, key=lambda e: (e.window.latest, e.id))
-            if e.place == g.name
-        )
+        lost = lost_at.get(g.name, [])
+        markers = tuple(Marker(e.window.latest, e.kind, e.actor, e.id) for e in marked.get(g.name, ()))
         rows.append(Row(g.name, g.seat(seat), tuple(segments), markers, min(lost) if lost else None))
     start_holder = {r.governorate: r.segments[0].controller if r.segments else None for r in rows}
 

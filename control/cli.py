@@ -260,19 +260,20 @@ def events(
 ) -> None:
     """Every event in the ledger, in canonical order (report time, window, id): id, kind, window,
     report time, recorded time, file and exact quote."""
-    from control.projection import canonical_order, known
-    from control.render import events_text, to_json
+    from control.render import event_line, json_lines, terminal_safe
 
-    name = gazetteer.resolve_place(place, "--place").name if place else None
     recorded_note(recorded_at)
     app = open_store(store)
-    chosen = sorted(known(app.read(recorded_at=recorded_at), known_at), key=canonical_order)
-    if name:
-        chosen = [e for e in chosen if e.place == name]
+    name = gazetteer.resolve_place(place, "--place").name if place else None
+    # Streamed from the read model in canonical order: never the whole ledger in memory.
+    chosen = app.iter_reports(recorded_at=recorded_at, known_at=known_at, place=name)
+    write = sys.stdout.write
     if as_json:
-        click.echo(to_json([e.to_dict() for e in chosen]), nl=False)
+        for chunk in json_lines(e.to_dict() for e in chosen):
+            write(chunk)
     else:
-        echo_text(events_text(chosen))
+        for i, e in enumerate(chosen):
+            write(("\n" if i else "") + terminal_safe(event_line(e)))
 
 
 @cli.command()
@@ -289,9 +290,10 @@ def history(
     from control.projection import known
     from control.render import history_text, to_json
 
-    name = gazetteer.resolve_place(place, "PLACE").name
     recorded_note(recorded_at)
-    found = place_history(known(open_store(store).read(recorded_at=recorded_at), known_at), name)
+    app = open_store(store)  # first: the store says which gazetteer names the places
+    name = gazetteer.resolve_place(place, "PLACE").name
+    found = place_history(known(app.read(recorded_at=recorded_at), known_at), name)
     if as_json:
         click.echo(to_json([h.to_dict() for h in found.entries]), nl=False)
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -174,6 +174,33 @@ class LedgerApp(Application):
         rows = self.recorder.query(sql + " ORDER BY position", params)
         loads, from_dict = json.loads, Event.from_dict
         return [from_dict(loads(r[0])) for r in rows]
+
+    def iter_reports(
+        self,
+        name: str = RECORD,
+        recorded_at: datetime | None = None,
+        known_at: datetime | None = None,
+        place: str | None = None,
+        canonical: bool = True,
+    ) -> Iterator[Event]:
+        """Reports as they are read from the read model (bounded memory), filtered in SQL, in
+        canonical order (report time, window, id) or append order."""
+        import json
+
+        if not self._read_model_checked:
+            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        sql = f"SELECT report FROM {self.recorder.table} WHERE stream = %s"
+        params: list[Any] = [stream_key(stream_id(name))]
+        for column, value in (("recorded_at", recorded_at), ("reported_at", known_at)):
+            if value is not None:
+                sql += f" AND {column} <= %s"
+                params.append(iso(value))
+        if place is not None:
+            sql += " AND place = %s"
+            params.append(place)
+        sql += " ORDER BY reported_at, earliest, latest, id" if canonical else " ORDER BY position"
+        for r in self.recorder.query_iter(sql, params):
+            yield Event.from_dict(json.loads(r[0]))
 
     def read_events(self, name: str = RECORD) -> list[Event]:
         """Every report in ledger ``name``, decoded from the events themselves (not the read

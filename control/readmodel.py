@@ -19,7 +19,7 @@ before the read model existed is rebuilt on first use (the version in ``control_
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -120,6 +120,17 @@ class SQLiteReportsRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(sql.replace("%s", "?"), tuple(params))
             return [tuple(r) for r in c.fetchall()]
+
+    def query_iter(self, sql: str, params: Sequence[Any] = (), size: int = 2000) -> Iterator[tuple[Any, ...]]:
+        """Rows as they are read (bounded memory), for streaming output."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(sql.replace("%s", "?"), tuple(params))
+            while True:
+                chunk = c.sqlite_cursor.fetchmany(size)
+                if not chunk:
+                    return
+                for r in chunk:
+                    yield tuple(r)
 
     def execute_script(
         self, statements: Sequence[tuple[str, Sequence[Any]]], many: Sequence[Any] = ()

@@ -3,7 +3,7 @@ stores, so SQLite users never import psycopg."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -59,6 +59,20 @@ class PostgresReportsRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(sql, tuple(params))  # type: ignore[arg-type]
             return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in curs.fetchall()]
+
+    def query_iter(self, sql: str, params: Sequence[Any] = (), size: int = 2000) -> Iterator[tuple[Any, ...]]:
+        """Rows as they are read, through a server-side cursor (bounded memory)."""
+        with (
+            self.datastore.transaction(commit=False) as curs,
+            curs.connection.cursor(name="control_stream") as named,
+        ):
+            named.execute(sql, tuple(params))  # type: ignore[arg-type]
+            while True:
+                chunk = named.fetchmany(size)
+                if not chunk:
+                    return
+                for r in chunk:
+                    yield tuple(r.values()) if isinstance(r, dict) else tuple(r)
 
     def execute_script(
         self, statements: Sequence[tuple[str, Sequence[Any]]], many: Sequence[Any] = ()

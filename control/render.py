@@ -5,7 +5,7 @@ JSON is byte-stable: keys sorted, lists in a fixed order, two-space indent, trai
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from control.events import Event
@@ -29,6 +29,18 @@ def terminal_safe(text: str) -> str:
 
         _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
     return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
+def json_lines(items: Iterable[Any]) -> Iterator[str]:
+    """A JSON list written item by item: byte for byte ``to_json(list(items))``, in bounded memory."""
+    import json
+
+    first = True
+    for item in items:
+        text = json.dumps(item, sort_keys=True, indent=2, ensure_ascii=False)
+        yield ("[\n" if first else ",\n") + "\n".join("  " + line for line in text.split("\n"))
+        first = False
+    yield "[]\n" if first else "\n]\n"
 
 
 def to_json(data: Any) -> str:

@@ -95,3 +95,20 @@ def test_a_writer_killed_mid_append_leaves_events_and_read_model_in_step(tmp_pat
         rows = _rows(app)
         app.rebuild_read_model()
         assert _rows(app) == rows
+
+
+def test_streamed_json_is_byte_for_byte_the_whole_list():
+    from control.render import json_lines, to_json
+
+    for items in ([], [{"a": 1}], [{"b": [1, 2], "a": "x\ny"}, {"c": None}], [[1, {"z": 2}], "s"]):
+        assert "".join(json_lines(items)) == to_json(items)
+
+
+def test_events_stream_in_canonical_order_from_the_read_model(run, store):
+    from control.projection import canonical_order
+    from control.render import to_json
+
+    out = run("events", "--json").output
+    app = open_app(store)
+    expected = sorted(app.read_events(), key=canonical_order)
+    assert out == to_json([e.to_dict() for e in expected])
