@@ -102,19 +102,22 @@ class Event(NamedTuple):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Event:
+        get = data.get
+        window = data["window"]
+        recorded = get("recorded_at")
         return cls(
-            id=data["id"],
-            kind=data["kind"],
-            place=data["place"],
-            actor=data.get("actor"),
-            previous=data.get("previous"),
-            targets=tuple(data.get("targets") or ()),
-            scope=data.get("scope") or "city",
-            window=Window(parse_instant(data["window"]["earliest"]), parse_instant(data["window"]["latest"])),
-            when=data.get("when", ""),
-            reported_at=parse_instant(data["reported_at"]),
-            source=Source(data["file"], data["quote"]),
-            note=data.get("note", ""),
-            scenario=data.get("scenario"),
-            recorded_at=parse_instant(data["recorded_at"]) if data.get("recorded_at") else None,
+            data["id"],
+            data["kind"],
+            data["place"],
+            Window(parse_instant(window["earliest"]), parse_instant(window["latest"])),
+            parse_instant(data["reported_at"]),
+            Source(data["file"], data["quote"]),
+            get("actor"),
+            get("previous"),
+            tuple(get("targets") or ()),
+            get("scope") or "city",
+            get("when", ""),
+            get("note", ""),
+            get("scenario"),
+            parse_instant(recorded) if recorded else None,
         )

@@ -12,7 +12,14 @@ from typing import Any
 
 from control import gazetteer
 from control.events import Event
-from control.projection import DEFAULT_HORIZON, changes, denies_control, place_state, retracting
+from control.projection import (
+    DEFAULT_HORIZON,
+    _bears_on_control,
+    _control_ids,
+    changes,
+    place_state,
+    retracting,
+)
 from control.times import iso
 
 
@@ -54,8 +61,10 @@ def history(events: Iterable[Event], place: str) -> History:
     mine = [e for e in all_events if e.place == governorate.name]
     live = [e for e in mine if e.id not in dropped and e.kind != "correction"]
     group_of = {r.id: c for c in changes(live) for r in c.reports}
+    control = _control_ids(mine)  # once, not once per statement
     end_of_record = max((e.window.latest for e in mine), default=None)
     final = place_state(governorate, live, end_of_record, gazetteer.DEFAULT_SEAT) if end_of_record else None
+    lapsed = set(final.lapsed) if final is not None else set()
     out: list[HistoryEntry] = []
     for e in sorted(mine, key=lambda e: (e.reported_at, e.window.earliest, e.window.latest, e.id)):
         remarks: list[str] = []
@@ -78,12 +87,12 @@ def history(events: Iterable[Event], place: str) -> History:
             remarks.append("context (area around the capital): does not change control")
         if e.scope == "person":
             remarks.append("about a person, not the capital's control: contests nothing")
-        elif e.kind in ("denial", "claim") and not denies_control(e, mine):
+        elif e.kind in ("denial", "claim") and not _bears_on_control(e, control):
             remarks.append("denies no change of the capital's control: contests nothing")
         elif e.kind in ("denial", "claim") and e.id not in dropped and final is not None:
             if e.kind == "denial" and final.controller != e.actor:
                 remarks.append("refuted: a later confirmed change went against it")
-            elif e in final.lapsed:
+            elif e in lapsed:
                 remarks.append(
                     f"lapsed {iso(e.window.latest + DEFAULT_HORIZON)}: nothing followed within "
                     f"{DEFAULT_HORIZON.days} days"
