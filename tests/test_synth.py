@@ -180,9 +180,6 @@ def test_synth_refuses_a_store_that_already_holds_a_ledger(
     assert refused.exit_code == 2 and "seed record" in refused.stderr
 
 
-@pytest.mark.xfail(
-    reason="cli.py resolves PLACE before opening the store, so a user gazetteer's places are unknown"
-)
 def test_history_and_events_by_place_on_a_user_gazetteer(synth_store: str) -> None:
     assert run_on(synth_store, "history", "Place 0001").stdout.startswith("History of Place 0001")
     events = json.loads(run_on(synth_store, "events", "--place", "Place 0001", "--json").stdout)
