@@ -57,7 +57,7 @@ def synthetic(n: int, seed: int = 1) -> list[Event]:
 
     while len(out) < n:
         place = rnd.choice(places)
-        clock[place] += timedelta(minutes=rnd.randint(6 * 60, 72 * 60))
+        clock[place] += timedelta(minutes=rnd.randint(2 * 60, 24 * 60))
         true = clock[place]
         now = holder[place]
         roll = rnd.random()
