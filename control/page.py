@@ -83,24 +83,6 @@ def _edges(events: Sequence[Event], start: datetime, end: datetime) -> list[date
     return sorted(found)
 
 
-def _state(snapshot: Snapshot, index: int) -> dict[str, Any]:
-    c = snapshot.capitals[index]
-    return {
-        "controller": c.controller,
-        "status": c.status,
-        "since": iso(c.since),
-        "since_latest": iso(c.since_latest),
-        "sources": [e.id for e in c.sources],
-        "candidates": [
-            {"controller": ch.new_controller, "change": ch.describe(), "events": [e.id for e in ch.reports]}
-            for ch in c.candidates
-        ],
-        "possible": list(c.possible),
-        "contested_by": [e.id for e in c.contested_by],
-        "lapsed": [e.id for e in c.lapsed],
-    }
-
-
 def _headline(snapshot: Snapshot, main: str = GOVERNMENT) -> list[Any]:
     """[count, low, high, disputed]: the government's holdings, and the range while changes are
     under way (low: as if every change away from it had happened; high: every change to it)."""
@@ -132,6 +114,47 @@ class _Table:
         return self.index[key]
 
 
+def place_groups(events: Sequence[Event], seat: str) -> list[list[Event]]:
+    """For each place of the gazetteer, the events its answer depends on: its own, the
+    corrections that touch them (through chains of corrections too), and, where the capital
+    counted is another place's city (Rif Dimashq as Damascus), that place's too."""
+    by_id = {e.id: e for e in events}
+    places_of: dict[str, set[str]] = {}
+
+    def touched(cid: str) -> set[str]:
+        stack, order = [cid], []
+        while stack:  # depth-first, without recursion: chains of corrections may be long
+            top = stack.pop()
+            if top in places_of or top in order:
+                continue
+            order.append(top)
+            stack.extend(t for t in by_id[top].targets if t in by_id and by_id[t].kind == "correction")
+        for c in reversed(order):
+            found: set[str] = set()
+            for t in by_id[c].targets:
+                target = by_id.get(t)
+                if target is None:
+                    continue
+                found |= places_of.get(t, set()) if target.kind == "correction" else {target.place}
+            places_of[c] = found
+        return places_of[cid]
+
+    own: dict[str, list[Event]] = {}
+    for e in events:
+        for place in touched(e.id) if e.kind == "correction" else (e.place,):
+            own.setdefault(place, []).append(e)
+    out = []
+    for g in gazetteer.governorates():
+        mine = list(own.get(g.name, []))
+        city = g.seat(seat)
+        if city != g.capital:
+            host = next((h for h in gazetteer.governorates() if h.capital == city), None)
+            if host is not None:
+                mine += own.get(host.name, [])
+        out.append(mine)
+    return out
+
+
 def world_intervals(
     events: Sequence[Event],
     times: Sequence[datetime],
@@ -141,30 +164,100 @@ def world_intervals(
     table: _Table,
     main: str = GOVERNMENT,
 ) -> dict[str, Any]:
-    """Per-place interval lists (and the headline's) from a replay at each instant of ``times``.
+    """Per-place interval lists (and the headline's), from the fold of each place's own events at
+    each of its own breakpoints (so the cost grows with each place's reports, not with the whole
+    ledger per instant), combined into the headline by one sweep in time order.
 
     ``as_known``: at each instant, only what had been reported by then (and by ``known_at``).
     """
-    places: list[list[list[int]]] = [[] for _ in gazetteer.governorates()]
+    from control.projection import _by_place, _deciding_events, live_events, place_state
+
+    start, end = times[0], times[-1]
+    places = gazetteer.governorates()
+    steps: list[tuple[datetime, int, Any]] = []  # (when, place index, CapitalState)
+    intervals: list[list[list[int]]] = [[] for _ in places]
+    for index, (g, mine) in enumerate(zip(places, place_groups(known(events, known_at), seat), strict=True)):
+        edges = {start}
+        for e in mine:
+            for t in (e.window.earliest, e.window.latest, e.window.latest + DEFAULT_HORIZON, e.reported_at):
+                if start < t < end:
+                    edges.add(t)
+        last = None
+        for t in sorted(edges):
+            k = (t if known_at is None else min(t, known_at)) if as_known else known_at
+            deciding = _deciding_events(g, _by_place(live_events(mine, k)), seat)
+            state = place_state(g, deciding, t, seat, DEFAULT_HORIZON)
+            code = table.add(_state(state))
+            if code != last:
+                intervals[index].append([_seconds(t), code])
+                steps.append((t, index, state))
+                last = code
+    # The headline: per city, how many of its places count for `main`, by one sweep.
+    held: dict[str, int] = {}
+    certain: dict[str, int] = {}
+    possible: dict[str, int] = {}
+    disputed: dict[str, dict[int, tuple[Any, ...]]] = {}
+    current: dict[int, Any] = {}
     headline: list[list[Any]] = []
     changes: list[int] = []
-    for t in times:
-        k = t if as_known else known_at
-        if as_known and known_at is not None:
-            k = min(t, known_at)
-        snap = replay(events, t, k, seat)
-        moved = False
-        for i in range(len(snap.capitals)):
-            state = table.add(_state(snap, i))
-            if not places[i] or places[i][-1][1] != state:
-                places[i].append([_seconds(t), state])
-                moved = True
-        line = _headline(snap, main)
+
+    def count(state: Any, sign: int) -> None:
+        city = state.capital
+        if state.controller == main and state.status != "conflicting":
+            held[city] = held.get(city, 0) + sign
+            possible[city] = possible.get(city, 0) + sign
+            if state.status != "uncertain":
+                certain[city] = certain.get(city, 0) + sign
+        elif state.status == "uncertain" and any(ch.new_controller == main for ch in state.candidates):
+            possible[city] = possible.get(city, 0) + sign
+
+    steps.sort(key=lambda step: (step[0], step[1]))
+    for n, (t, index, state) in enumerate(steps):
+        if index in current:
+            count(current[index], -1)
+            disputed.get(current[index].capital, {}).pop(index, None)
+        current[index] = state
+        count(state, +1)
+        if state.status == "conflicting":
+            disputed.setdefault(state.capital, {})[index] = state.possible
+        if n + 1 < len(steps) and steps[n + 1][0] == t:
+            continue  # finish every place that changes at this instant first
+        total = sum(1 for v in held.values() if v > 0)
+        line = [
+            total,
+            min(total, sum(1 for v in certain.values() if v > 0)),
+            max(total, sum(1 for v in possible.values() if v > 0)),
+            [
+                [
+                    city,
+                    sorted({p for poss in found.values() for p in poss}, key=lambda p: (p is None, p or "")),
+                ]
+                for city, found in sorted(disputed.items())
+                if found
+            ],
+        ]
         if not headline or headline[-1][1:] != line:
             headline.append([_seconds(t), *line])
-        if moved and t != times[0]:
+        if t != start:
             changes.append(_seconds(t))
-    return {"places": places, "headline": headline, "changes": changes}
+    return {"places": intervals, "headline": headline, "changes": sorted(set(changes))}
+
+
+def _state(c: Any) -> dict[str, Any]:
+    return {
+        "controller": c.controller,
+        "status": c.status,
+        "since": iso(c.since),
+        "since_latest": iso(c.since_latest),
+        "sources": [e.id for e in c.sources],
+        "candidates": [
+            {"controller": ch.new_controller, "change": ch.describe(), "events": [e.id for e in ch.reports]}
+            for ch in c.candidates
+        ],
+        "possible": list(c.possible),
+        "contested_by": [e.id for e in c.contested_by],
+        "lapsed": [e.id for e in c.lapsed],
+    }
 
 
 def _event(e: Event) -> dict[str, Any]:
@@ -240,8 +333,8 @@ def build_data(
             }
         )
     by_place = {
-        g.name: [[h.event.id, h.remark] for h in history(world, g.name).entries]
-        for g in gazetteer.governorates()
+        g.name: [[h.event.id, h.remark] for h in history(mine, g.name).entries]
+        for g, mine in zip(gazetteer.governorates(), place_groups(world, "douma"), strict=True)
     }
     total = getattr(replay(world, begins, known_at, seat), "total", 0) or len(places)
     return {
