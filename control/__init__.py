@@ -1,7 +1,7 @@
 """territorial-control: an event-sourced ledger of who controls Syria's 14 provincial capitals.
 
-Data flows one way: ``seeds/`` text -> :mod:`control.record` (validated events with provenance)
--> :mod:`control.ledger` (eventsourcing store) -> :mod:`control.projection` (pure fold) ->
+Data flows one way: ``seeds/`` text -> :mod:`control.ingest.record` (validated events with provenance)
+-> :mod:`control.store.ledger` (eventsourcing store) -> :mod:`control.fold.projection` (pure fold) ->
 charts and the CLI. The names below are the Python API for notebooks::
 
     import control
@@ -17,9 +17,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from control.events import Event
-    from control.history import History
-    from control.projection import Snapshot, Transition
+    from control.fold.history import History
+    from control.fold.projection import Snapshot, Transition
+    from control.model.events import Event
 
 __all__ = [
     "CapitalState",
@@ -42,19 +42,19 @@ __all__ = [
 
 
 _LAZY = {
-    "UserError": "control.errors",
-    "Event": "control.events",
-    "Source": "control.events",
-    "CapitalState": "control.projection",
-    "Holdings": "control.projection",
-    "Snapshot": "control.projection",
-    "Transition": "control.projection",
-    "replay": "control.projection",
-    "transitions": "control.projection",
-    "History": "control.history",
-    "history": "control.history",
-    "Window": "control.times",
-    "parse_instant": "control.times",
+    "UserError": "control.model.errors",
+    "Event": "control.model.events",
+    "Source": "control.model.events",
+    "CapitalState": "control.fold.projection",
+    "Holdings": "control.fold.projection",
+    "Snapshot": "control.fold.projection",
+    "Transition": "control.fold.projection",
+    "replay": "control.fold.projection",
+    "transitions": "control.fold.projection",
+    "History": "control.fold.history",
+    "history": "control.fold.history",
+    "Window": "control.model.times",
+    "parse_instant": "control.model.times",
 }
 
 
@@ -72,14 +72,14 @@ def __getattr__(name: str) -> Any:
 def _instant(value: datetime | str | None) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
-    from control.times import parse_instant
+    from control.model.times import parse_instant
 
     return parse_instant(value)
 
 
 def record_events() -> list[Event]:
     """The seed record's events (baseline first), straight from ``seeds/record.toml``."""
-    from control.record import load_record
+    from control.ingest.record import load_record
 
     return list(load_record().events)
 
@@ -88,7 +88,7 @@ class Ledger:
     """A handle on a store: the record's events plus anything added with ``control add``."""
 
     def __init__(self, store: str | None = None) -> None:
-        from control.ledger import open_app
+        from control.store.ledger import open_app
 
         self.app = open_app(store)
 
@@ -96,7 +96,7 @@ class Ledger:
         """Every stored report (append order), or those the store had at ``recorded_at``.
 
         Also makes this ledger's gazetteer the one in use (places, aliases, controllers)."""
-        from control import gazetteer
+        from control.model import gazetteer
 
         gazetteer.use(self.app.gazetteer)
         return self.app.read(recorded_at=_instant(recorded_at))
@@ -110,7 +110,7 @@ class Ledger:
     ) -> Snapshot:
         """State of every capital at ``at`` as known at ``known_at``, as the store had it at
         ``recorded_at`` (strings: ISO 8601)."""
-        from control.projection import replay
+        from control.fold.projection import replay
 
         when = _instant(at)
         assert when is not None
@@ -120,15 +120,15 @@ class Ledger:
     def history(
         self, place: str, known_at: datetime | str | None = None, recorded_at: datetime | str | None = None
     ) -> History:
-        from control.history import history
-        from control.projection import known
+        from control.fold.history import history
+        from control.fold.projection import known
 
         return history(known(self.events(recorded_at), _instant(known_at)), place)
 
     def transitions(
         self, known_at: datetime | str | None = None, recorded_at: datetime | str | None = None
     ) -> list[Transition]:
-        from control.projection import transitions
+        from control.fold.projection import transitions
 
         return transitions(self.events(recorded_at), _instant(known_at))
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from control import record_events
 from control.cli import cli
-from control.events import Event
+from control.model.events import Event
 
 
 @pytest.fixture

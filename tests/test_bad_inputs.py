@@ -216,7 +216,7 @@ CASES = [
 @pytest.fixture(scope="session")
 def loaded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store loaded with the record once per session, copied whole (SQLite's backup API)."""
-    from control.ledger import open_app
+    from control.store.ledger import open_app
 
     folder = tmp_path_factory.mktemp("loaded")
     open_app(str(folder / "live.db"))
@@ -309,8 +309,8 @@ def test_chart_and_scenario_new_create_their_folder_when_its_parent_exists(run, 
 
 
 def test_titles_say_scenario_known_at_and_recorded_at(events):
-    from control.cli_plots import draw
-    from control.times import parse_instant
+    from control.cli.plots import draw
+    from control.model.times import parse_instant
 
     at, known = parse_instant(END), parse_instant("2024-12-07T18:00Z")
     lo, hi = parse_instant("2024-11-27"), parse_instant(END)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from control.chartdata import holdings_series, map_points, timeline_rows
-from control.projection import replay, transitions
-from control.times import parse_instant
+from control.fold.projection import replay, transitions
+from control.model.times import parse_instant
+from control.views.chartdata import holdings_series, map_points, timeline_rows
 
 BASELINE = Path(__file__).parent / "baseline"
 END = parse_instant("2024-12-08T00:00Z")

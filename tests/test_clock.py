@@ -10,8 +10,8 @@ from pathlib import Path
 from freezegun import freeze_time
 
 from control import open_ledger, parse_instant
-from control.ledger import LedgerApp, store_env
-from control.streams import RECORD_STREAM
+from control.store.ledger import LedgerApp, store_env
+from control.store.streams import RECORD_STREAM
 
 FIXTURES = Path(__file__).parent / "fixtures"
 QUESTIONS = [
@@ -56,7 +56,7 @@ def test_recorded_at_never_decreases_in_commit_order_even_if_a_clock_runs_back(t
     app = LedgerApp(env=store_env(store), clock=lambda: parse_instant(next(times)))
     app.sync_record()
     (tmp_path / "a.txt").write_text("HTS claimed Tartus.\n")
-    from control.ledger import add_reports
+    from control.store.ledger import add_reports
 
     table = {
         "kind": "claim", "place": "Tartus", "actor": "hts", "when": "by report", "file": "a.txt",

@@ -91,8 +91,8 @@ def test_sixteen_writers_on_a_fresh_postgres_store(tmp_path):
 
 HOLD = """
 import sqlite3, sys, time
-from control.ledger import store_env
-from control.writelock import writer_lock
+from control.store.ledger import store_env
+from control.store.writelock import writer_lock
 kind, store = sys.argv[1], sys.argv[2]
 if kind == "foreign":  # another program holding a write transaction on the SQLite file
     con = sqlite3.connect(store, isolation_level=None)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from control import extract as rules
-from control.record import load_record
-from control.sources import seed_names, seed_text
-from control.times import parse_instant
+from control.ingest import extract as rules
+from control.ingest.record import load_record
+from control.ingest.sources import seed_names, seed_text
+from control.model.times import parse_instant
 
 ARTICLES = Path(__file__).parent / "articles"
 START = parse_instant("2024-11-27T00:00+03:00")

@@ -21,11 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from control import gazetteer
-from control.chartdata import Row, Segment, holdings_series, timeline_rows
-from control.errors import UserError
-from control.events import Event, Source
-from control.projection import (
+from control.fold.projection import (
     DEFAULT_HORIZON,
     Change,
     _contests,
@@ -40,8 +36,12 @@ from control.projection import (
     replay,
     transitions,
 )
-from control.record import baseline_events
-from control.times import Window, iso, parse_instant
+from control.ingest.record import baseline_events
+from control.model import gazetteer
+from control.model.errors import UserError
+from control.model.events import Event, Source
+from control.model.times import Window, iso, parse_instant
+from control.views.chartdata import Row, Segment, holdings_series, timeline_rows
 
 START = parse_instant("2024-11-27T00:00Z")
 BASE = baseline_events(gazetteer.baseline_as_of())

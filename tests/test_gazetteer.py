@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from control import gazetteer, open_ledger
+from control import open_ledger
+from control.model import gazetteer
 
 REGION = """\
 [gazetteer]
@@ -88,7 +89,8 @@ def test_a_ledger_over_a_user_gazetteer(run, tmp_path, store):
         "--reported-at", "2024-02-07T10:00Z", "--file", "note.txt", "--quote", "Rebels took Alfa",
     )  # fmt: skip
     assert bad_actor.exit_code == 2 and "unknown controller 'hts'" in bad_actor.output
-    only = run("replay", "--at", "2024-03-01T00:00Z", "--controller", "kurds").output
+    result = run("replay", "--at", "2024-03-01T00:00Z", "--controller", "kurds")
+    only = result.output
     assert "Beta" in only and "\nAlpha " not in only
 
 

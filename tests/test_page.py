@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from control import page as pages
-from control.projection import known, replay
-from control.times import parse_instant
+from control.fold.projection import known, replay
+from control.model.times import parse_instant
+from control.views import page as pages
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -124,7 +124,7 @@ def test_demo_writes_the_page(run, tmp_path):
 
 
 def test_committed_page_is_what_demo_writes(events):
-    from control import gazetteer
+    from control.model import gazetteer
 
     with gazetteer.using(None):
         assert (ROOT / "plots" / "control.html").read_text("utf-8") == pages.page(events)
@@ -370,7 +370,7 @@ def test_the_built_wheel_writes_a_page(tmp_path):
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("CONTROL_STORE", "PYTHONPATH")}
     where = subprocess.run(
-        [str(python), "-c", "import control.page; print(control.page.__file__)"],
+        [str(python), "-c", "import control.views.page; print(control.views.page.__file__)"],
         cwd=work,
         env=env,
         check=True,

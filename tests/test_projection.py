@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from control.events import Event, Source
-from control.projection import replay, transitions
-from control.render import to_json
-from control.times import Window, parse_instant
+from control.fold.projection import replay, transitions
+from control.model.events import Event, Source
+from control.model.times import Window, parse_instant
+from control.views.render import to_json
 
 END = parse_instant("2024-12-08T00:00Z")
 
@@ -142,7 +142,7 @@ def test_government_transitions_take_it_from_ten_to_three(events):
 
 
 def test_a_denial_contradicted_by_a_later_confirmed_change_is_shown_as_refuted(events):
-    from control.history import history
+    from control.fold.history import history
 
     at = parse_instant("2024-12-08T06:00Z")
     fall = Event(

@@ -15,11 +15,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from control.events import Event, Source
-from control.gazetteer import baseline_as_of
-from control.projection import replay, transitions
-from control.record import baseline_events
-from control.times import Window, iso, parse_instant
+from control.fold.projection import replay, transitions
+from control.ingest.record import baseline_events
+from control.model.events import Event, Source
+from control.model.gazetteer import baseline_as_of
+from control.model.times import Window, iso, parse_instant
 
 START = parse_instant("2024-11-27T00:00Z")
 PLACES = ("Latakia", "Tartus", "Homs")

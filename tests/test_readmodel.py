@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_properties import BASE, INSTANTS, START, ledgers
 
-from control.ledger import RECORD, LedgerApp, open_app, store_env
-from control.projection import replay, transitions
+from control.fold.projection import replay, transitions
+from control.store.ledger import RECORD, LedgerApp, open_app, store_env
 
 
 def _answers(events, at, known_at, recorded_at):
@@ -63,9 +63,9 @@ def test_rebuilding_is_idempotent(store, run):
 
 WRITER = """
 import sys
-from control.ledger import open_app, RECORD
-from control.events import Event, Source
-from control.times import Window, parse_instant
+from control.store.ledger import open_app, RECORD
+from control.model.events import Event, Source
+from control.model.times import Window, parse_instant
 app = open_app(sys.argv[1])
 t = parse_instant("2024-12-01T00:00Z")
 n = 0
@@ -98,15 +98,15 @@ def test_a_writer_killed_mid_append_leaves_events_and_read_model_in_step(tmp_pat
 
 
 def test_streamed_json_is_byte_for_byte_the_whole_list():
-    from control.render import json_lines, to_json
+    from control.views.render import json_lines, to_json
 
     for items in ([], [{"a": 1}], [{"b": [1, 2], "a": "x\ny"}, {"c": None}], [[1, {"z": 2}], "s"]):
         assert "".join(json_lines(items)) == to_json(items)
 
 
 def test_events_stream_in_canonical_order_from_the_read_model(run, store):
-    from control.projection import canonical_order
-    from control.render import to_json
+    from control.fold.projection import canonical_order
+    from control.views.render import to_json
 
     out = run("events", "--json").output
     app = open_app(store)

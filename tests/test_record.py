@@ -1,4 +1,4 @@
-"""The seed record: every event sourced, quoted exactly, and timed by the rules of control.times."""
+"""The seed record: every event sourced, quoted exactly, and timed by the rules of control.model.times."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from control.errors import UserError
-from control.events import KINDS
-from control.record import load_record
-from control.sources import GAZETTEER_FILE, seed_names, source_text
-from control.times import SYRIA, parse_instant, window_from_words
+from control.ingest.record import load_record
+from control.ingest.sources import GAZETTEER_FILE, seed_names, source_text
+from control.model.errors import UserError
+from control.model.events import KINDS
+from control.model.times import SYRIA, parse_instant, window_from_words
 
 CAMPAIGN = datetime(2024, 11, 27, tzinfo=SYRIA)
 SATURDAY_EVENING = datetime(2024, 12, 7, 17, 0, tzinfo=UTC)
@@ -70,7 +70,7 @@ def test_homs_reports_disagree_on_the_day(events):
     ],
 )
 def test_windows_from_words_are_days_in_syrian_time(words, start, end):
-    from control.times import bounded
+    from control.model.times import bounded
 
     reported = parse_instant("2024-12-07T20:00Z")
     window = bounded(window_from_words(words, reported, CAMPAIGN), reported, None, "test")

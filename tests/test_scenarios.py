@@ -10,11 +10,19 @@ from pathlib import Path
 import pytest
 
 from control import open_ledger, record_events
-from control.ledger import open_app
-from control.projection import replay
-from control.render import to_json
-from control.scenario import PROJECT_SCENARIOS, evaluate, find, load, run, stored_definition, stored_world
-from control.times import parse_instant
+from control.fold.projection import replay
+from control.model.times import parse_instant
+from control.store.ledger import open_app
+from control.views.render import to_json
+from control.whatif.scenario import (
+    PROJECT_SCENARIOS,
+    evaluate,
+    find,
+    load,
+    run,
+    stored_definition,
+    stored_world,
+)
 
 END = "2024-12-08T00:00Z"
 SHIPPED = sorted(p.stem for p in PROJECT_SCENARIOS.glob("*.toml"))

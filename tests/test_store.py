@@ -14,13 +14,13 @@ from collections.abc import Iterator
 import pytest
 
 from control import open_ledger, record_events, replay
-from control.errors import UserError
-from control.events import Event, Source
-from control.ledger import RECORD, LedgerApp, open_app, store_env
-from control.render import to_json
-from control.streams import RECORD_STREAM, derived_namespace, stream_id
-from control.streams import STREAM_NAMESPACE as PINNED
-from control.times import parse_instant
+from control.model.errors import UserError
+from control.model.events import Event, Source
+from control.model.times import parse_instant
+from control.store.ledger import RECORD, LedgerApp, open_app, store_env
+from control.store.streams import RECORD_STREAM, derived_namespace, stream_id
+from control.store.streams import STREAM_NAMESPACE as PINNED
+from control.views.render import to_json
 
 INSTANTS = ["2024-11-26", "2024-11-29T00:00Z", "2024-12-06T12:00Z", "2024-12-07T23:00Z", "2024-12-08T00:00Z"]
 PG_URL = os.environ.get("CONTROL_TEST_POSTGRES")
@@ -70,7 +70,7 @@ def test_a_stored_record_event_is_never_rewritten(store, events, fingerprint):
 
 
 def test_event_classes_are_explicit_and_versioned():
-    from control.domain import EVENT_CLASSES, Ledger
+    from control.store.domain import EVENT_CLASSES, Ledger
 
     assert set(EVENT_CLASSES) == {
         "baseline", "capture", "withdrawal", "handover", "denial", "claim", "correction",
@@ -78,8 +78,8 @@ def test_event_classes_are_explicit_and_versioned():
     for cls in EVENT_CLASSES.values():
         assert cls.class_version == 2  # v2: recorded_at; v1 upcast by upcast_v1_v2
         assert callable(cls.upcast_v1_v2)
-    from control.domain import Branch
-    from control.events import OTHER_VERSION, REPORT_VERSION
+    from control.model.events import OTHER_VERSION, REPORT_VERSION
+    from control.store.domain import Branch
 
     assert REPORT_VERSION == 2
     for cls in (Ledger.Opened, Ledger.RecordLoaded, Branch.Started, Branch.Defined):

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 import control as control_api
-from control import gazetteer
 from control.cli import cli
-from control.projection import retracted_ids
-from control.synth import BASELINE, END, synth_events, synth_gazetteer
+from control.fold.projection import retracted_ids
+from control.ingest.synth import BASELINE, END, synth_events, synth_gazetteer
+from control.model import gazetteer
 
 PLACES, EVENTS, SEED = 50, 2000, 7
 

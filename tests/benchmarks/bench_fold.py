@@ -29,10 +29,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from control import gazetteer
-from control.events import Event, Source
-from control.record import baseline_events
-from control.times import Window
+from control.ingest.record import baseline_events
+from control.model import gazetteer
+from control.model.events import Event, Source
+from control.model.times import Window
 
 ACTORS = ("government", "hts", "sna", "sdf", "southern", "druze")
 
@@ -112,8 +112,8 @@ def timed(step: Callable[[], object]) -> float:
 
 
 def main() -> None:
-    from control.chartdata import holdings_series
-    from control.projection import replay, transitions
+    from control.fold.projection import replay, transitions
+    from control.views.chartdata import holdings_series
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])

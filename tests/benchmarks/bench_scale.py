@@ -43,7 +43,7 @@ BASELINE_SAVE = r"""
 import sys, time
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from control.synth import synth_events
+from control.ingest.synth import synth_events
 
 path, places, count, seed, batch = sys.argv[1], *map(int, sys.argv[2:6])
 
@@ -71,10 +71,10 @@ print(time.perf_counter() - start)
 
 FULL_PASS = r"""
 import sys, time
-from control.ledger import open_app
-from control.times import parse_instant
+from control.store.ledger import open_app
+from control.model.times import parse_instant
 app = open_app(sys.argv[1], sync=False)
-from control.projection import replay
+from control.fold.projection import replay
 start = time.perf_counter()
 events = app.read()
 snap = replay(events, parse_instant(sys.argv[2]))
@@ -83,10 +83,10 @@ print(time.perf_counter() - start, len(events))
 
 LIBRARY_DECODE = r"""
 import sys, time
-from control.ledger import open_app
-from control.streams import stream_id
+from control.store.ledger import open_app
+from control.store.streams import stream_id
 app = open_app(sys.argv[1], sync=False)
-import control.domain  # the event classes the mapper decodes into
+import control.store.domain  # the event classes the mapper decodes into
 start = time.perf_counter()
 decoded = [app.mapper.to_domain_event(s) for s in app.recorder.select_events(stream_id("record"))]
 print(time.perf_counter() - start, len(decoded))

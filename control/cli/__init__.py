@@ -1,0 +1,443 @@
+"""The ``control`` command: a thin click layer over the store, the fold and the views.
+
+The core commands (replay, events, history, changes, add, rebuild) live here; each other command
+group is a module of its own, imported only when used (plots, scenarios, places for
+``gazetteer``, extract, page, synth), so matplotlib stays off the replay path and every command
+starts fast. Every user mistake becomes one line on stderr and exit status 2; nothing is written
+on error.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from control.model import gazetteer
+from control.model.errors import UserError
+from control.model.times import iso, parse_instant
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+TIME_HELP = (
+    "ISO 8601 with Z or an offset (2024-12-08T00:00Z, 2024-12-08T03:00+03:00), or a bare date "
+    "(2024-12-08 = 00:00 UTC that day). Times without a zone are refused."
+)
+
+
+def now() -> datetime:
+    """The current instant (aware UTC); tests freeze it with freezegun."""
+    return datetime.now(UTC)
+
+
+class Instant(click.ParamType):
+    """A click parameter type for aware instants (click.DateTime rejects a trailing Z)."""
+
+    name = "TIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        label = f"--{param.name.replace('_', '-')}" if param and param.name else "time"
+        try:
+            return parse_instant(value, label)
+        except UserError as exc:
+            self.fail(str(exc).removeprefix(f"{label}: "), param, ctx)
+
+
+INSTANT = Instant()
+
+
+def store_option(f: F) -> F:
+    return click.option(
+        "--store",
+        metavar="PATH|URL",
+        envvar="CONTROL_STORE",
+        help="Event store: a SQLite file (default control.db here) or postgresql://user@host/db. "
+        "Env: CONTROL_STORE.",
+    )(f)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Byte-stable JSON output.")(f)
+
+
+def known_at_option(f: F) -> F:
+    return click.option(
+        "--known-at",
+        type=INSTANT,
+        help="Use only reports published at or before this time. " + TIME_HELP,
+    )(f)
+
+
+def recorded_at_option(f: F) -> F:
+    return click.option(
+        "--recorded-at",
+        type=INSTANT,
+        help="Answer exactly as the store would have at this time (its own clock): reports "
+        "recorded later are left out. " + TIME_HELP,
+    )(f)
+
+
+def horizon_option(f: F) -> F:
+    return click.option(
+        "--contest-horizon",
+        type=click.IntRange(0, 3650),
+        default=7,
+        show_default=True,
+        metavar="DAYS",
+        help="A claim or denial that nothing follows stops marking a capital contested after this many days.",
+    )(f)
+
+
+def recorded_note(recorded_at: datetime | None) -> None:
+    """Say on stderr that an answer is historical (stdout stays byte-identical to the original)."""
+    if recorded_at is not None:
+        click.echo(
+            f"control: as the store had it at {iso(recorded_at)}; reports recorded later are left out",
+            err=True,
+        )
+
+
+def echo_text(text: str) -> None:
+    """Print text output: ledger text is data, so control characters are escaped."""
+    from control.views.render import terminal_safe
+
+    click.echo(terminal_safe(text), nl=False)
+
+
+def seat_option(f: F) -> F:
+    return click.option(
+        "--seat",
+        type=click.Choice(gazetteer.SEAT_SETTINGS),
+        default=gazetteer.DEFAULT_SEAT,
+        show_default=True,
+        help="Capital counted for Rif Dimashq: Damascus (it is administered from there) or Douma "
+        "(its official seat).",
+    )(f)
+
+
+def open_store(store: str | None) -> Any:
+    from control.store.ledger import open_app
+
+    return open_app(store)
+
+
+#: Commands defined in their own modules, imported only when used (matplotlib stays off the
+#: replay path, and every command starts fast).
+LAZY_COMMANDS = {
+    "chart": "control.cli.plots",
+    "demo": "control.cli.plots",
+    "export": "control.cli.plots",
+    "extract": "control.cli.extract",
+    "page": "control.cli.page",
+    "scenario": "control.cli.scenarios",
+    "gazetteer": "control.cli.places",
+    "synth": "control.cli.synth",
+}
+
+
+class ControlGroup(click.Group):
+    """A click group whose every user mistake is one line on stderr, exit status 2."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        import importlib.util
+
+        present = {name for name, module in LAZY_COMMANDS.items() if importlib.util.find_spec(module)}
+        return sorted({*super().list_commands(ctx), *present})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in LAZY_COMMANDS:
+            import importlib
+
+            module = importlib.import_module(LAZY_COMMANDS[cmd_name])
+            command = next((c for c in module.COMMANDS if c.name == cmd_name), None)
+        return command
+
+    def main(self, args: Any = None, prog_name: str | None = None, *rest: Any, **extra: Any) -> Any:
+        standalone = extra.pop("standalone_mode", True)
+        try:
+            result = super().main(args, prog_name or "control", *rest, standalone_mode=False, **extra)
+        except UserError as exc:
+            message, code = str(exc), 2
+        except click.ClickException as exc:
+            message, code = exc.format_message(), exc.exit_code
+        except click.exceptions.Abort:
+            message, code = "aborted", 1
+        else:
+            if not standalone:
+                return result
+            sys.exit(result if isinstance(result, int) else 0)
+        click.echo(f"control: error: {message}", err=True)
+        sys.exit(code)
+
+
+@click.group(cls=ControlGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="territorial-control")
+def cli() -> None:
+    """Who controlled each of Syria's 14 provincial capitals, at any moment, as known at any
+    moment, with the source of every claim (rebel offensive of 27 Nov - 8 Dec 2024)."""
+
+
+@cli.command()
+@click.option("--at", type=INSTANT, help="Instant to replay to (default: now). " + TIME_HELP)
+@known_at_option
+@recorded_at_option
+@horizon_option
+@seat_option
+@click.option("--place", "places", multiple=True, help="Only this place (any alias; repeatable).")
+@click.option("--controller", help="Only places this controller holds (or may hold, if disputed).")
+@json_option
+@store_option
+def replay(
+    at: datetime | None,
+    known_at: datetime | None,
+    recorded_at: datetime | None,
+    contest_horizon: int,
+    seat: str,
+    places: tuple[str, ...],
+    controller: str | None,
+    as_json: bool,
+    store: str | None,
+) -> None:
+    """State of every capital at --at (valid time), as known at --known-at (report time), as
+    recorded by --recorded-at (the store's clock): controller, status (held, uncertain,
+    conflicting, contested, vacated, unknown), since when, and the sources."""
+    from datetime import timedelta
+
+    from control.fold.projection import replay as fold
+    from control.views.render import snapshot_text, to_json
+
+    recorded_note(recorded_at)
+    app = open_store(store)
+    snapshot = fold(
+        app.read(recorded_at=recorded_at),
+        at or now(),
+        known_at,
+        seat,
+        recorded_at=recorded_at,
+        horizon=timedelta(days=contest_horizon),
+    )
+    snapshot = _filtered(snapshot, places, controller)
+    if as_json:
+        click.echo(to_json(snapshot.to_dict()), nl=False)
+    else:
+        echo_text(snapshot_text(snapshot))
+
+
+def _filtered(snapshot: Any, places: tuple[str, ...], controller: str | None) -> Any:
+    """The snapshot narrowed to some places; holdings stay those of every place."""
+    if not places and not controller:
+        return snapshot
+    import dataclasses
+
+    names = {gazetteer.resolve_place(p, "--place").name for p in places}
+    if controller:
+        gazetteer.check_controller(controller, "--controller")
+    kept = tuple(
+        c
+        for c in snapshot.capitals
+        if (not names or c.governorate in names)
+        and (not controller or c.controller == controller or controller in c.possible)
+    )
+    return dataclasses.replace(snapshot, capitals=kept, total=len(snapshot.capitals))
+
+
+@cli.command()
+@click.option("--place", help="Only events about this capital or governorate (any alias).")
+@known_at_option
+@recorded_at_option
+@json_option
+@store_option
+def events(
+    place: str | None,
+    known_at: datetime | None,
+    recorded_at: datetime | None,
+    as_json: bool,
+    store: str | None,
+) -> None:
+    """Every event in the ledger, in canonical order (report time, window, id): id, kind, window,
+    report time, recorded time, file and exact quote."""
+    from control.views.render import event_line, json_lines, terminal_safe
+
+    recorded_note(recorded_at)
+    app = open_store(store)
+    name = gazetteer.resolve_place(place, "--place").name if place else None
+    # Streamed from the read model in canonical order: never the whole ledger in memory.
+    chosen = app.iter_reports(recorded_at=recorded_at, known_at=known_at, place=name)
+    write = sys.stdout.write
+    if as_json:
+        for chunk in json_lines(e.to_dict() for e in chosen):
+            write(chunk)
+    else:
+        for i, e in enumerate(chosen):
+            write(("\n" if i else "") + terminal_safe(event_line(e)))
+
+
+@cli.command()
+@click.argument("place")
+@known_at_option
+@recorded_at_option
+@json_option
+@store_option
+def history(
+    place: str, known_at: datetime | None, recorded_at: datetime | None, as_json: bool, store: str | None
+) -> None:
+    """Every event touching one capital, in report order, with sources, conflicts, corrections."""
+    from control.fold.history import history as place_history
+    from control.fold.projection import known
+    from control.views.render import history_text, to_json
+
+    recorded_note(recorded_at)
+    app = open_store(store)  # first: the store says which gazetteer names the places
+    name = gazetteer.resolve_place(place, "PLACE").name
+    found = place_history(known(app.read(recorded_at=recorded_at), known_at), name)
+    if as_json:
+        click.echo(to_json([h.to_dict() for h in found.entries]), nl=False)
+    else:
+        echo_text(history_text(found))
+
+
+@cli.command()
+@click.option("--since", type=INSTANT, required=True, help="Start of the period. " + TIME_HELP)
+@click.option("--until", type=INSTANT, help="End of the period (default: open). " + TIME_HELP)
+@known_at_option
+@recorded_at_option
+@seat_option
+@json_option
+@store_option
+def changes(
+    since: datetime,
+    until: datetime | None,
+    known_at: datetime | None,
+    recorded_at: datetime | None,
+    seat: str,
+    as_json: bool,
+    store: str | None,
+) -> None:
+    """Changes of control whose occurrence window overlaps [--since, --until)."""
+    from control.fold.projection import transitions
+    from control.views.render import to_json, transitions_text
+
+    if until is not None and until <= since:
+        raise UserError(
+            "--until must be after --since; give an --until later than --since, or leave it out (open end)"
+        )
+    recorded_note(recorded_at)
+    found = [
+        t
+        for t in transitions(open_store(store).read(recorded_at=recorded_at), known_at, seat)
+        if t.window.latest >= since and (until is None or t.window.earliest < until)
+    ]
+    if as_json:
+        click.echo(to_json([t.to_dict() for t in found]), nl=False)
+    else:
+        echo_text(transitions_text(found))
+
+
+@cli.command()
+@click.option(
+    "--toml",
+    "toml_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read [[event]] tables from this file instead of options.",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["capture", "withdrawal", "handover", "denial", "claim", "correction"]),
+)
+@click.option("--place", help="Capital or governorate (any alias).")
+@click.option("--actor", help="Who acts: " + ", ".join(gazetteer.CONTROLLERS) + ".")
+@click.option("--from", "previous", help="Previous controller (capture, handover).")
+@click.option("--when", help="The report's words: Saturday, last week, December 6, by report ...")
+@click.option("--earliest", help="Window start instead of --when. " + TIME_HELP)
+@click.option("--latest", help="Window end (exclusive) instead of --when.")
+@click.option("--not-before", help="Lower bound on the window.")
+@click.option(
+    "--reported-at",
+    help="When the report became known (its publication), or 'now'. Required unless --file is a "
+    "seed (whose publication time the record knows).",
+)
+@click.option("--file", "source_file", help="Source: a seed file name or a text file path.")
+@click.option("--quote", help="Exact words from the source file.")
+@click.option("--target", "targets", multiple=True, help="Event id denied or retracted (repeatable).")
+@click.option(
+    "--scope",
+    type=click.Choice(["city", "area", "person"]),
+    default=None,
+    help="city (default), area (context) or person (a statement about a person: contests nothing).",
+)
+@click.option("--id", "event_id", help="Event id (default: <place>-<kind>-<n>).")
+@click.option("--note", help="Editor's note.")
+@store_option
+def add(toml_file: Path | None, store: str | None, **options: Any) -> None:
+    """Append new report(s) to the record: validated first, nothing written on any error."""
+    from control.ingest.record import load_toml
+    from control.store.ledger import add_reports
+
+    app = open_store(store)
+    if toml_file is not None:
+        given = [k for k, v in options.items() if v not in (None, ())]
+        if given:
+            raise UserError(f"--toml: give reports either in the file or as options, not both ({given[0]})")
+        text = _read(toml_file)
+        data = load_toml(toml_file, text)
+        tables = data.get("event")
+        if not isinstance(tables, list) or not tables:
+            raise UserError(f"{toml_file}:1: no [[event]] tables")
+        added = add_reports(app, tables, now(), str(toml_file), text, toml_file.parent, _store(store))
+    else:
+        table = _options_table(options)
+        added = add_reports(app, [table], now(), "options", store=_store(store))
+    for e in added:
+        echo_text(f"added {e.id}: {e.kind} {e.actor or ''} at {e.place}\n".replace("  ", " "))
+
+
+def _store(store: str | None) -> str:
+    from control.store.ledger import resolve_store
+
+    return resolve_store(store)
+
+
+@cli.command()
+@store_option
+def rebuild(store: str | None) -> None:
+    """Rewrite the read model (the indexed table of reports) from the events. Idempotent."""
+    from control.store.ledger import open_app, resolve_store, write_deadline
+    from control.store.writelock import writer_lock
+
+    app = open_app(store)
+    with writer_lock(app.env_settings, write_deadline(), resolve_store(store)):
+        rows = app.rebuild_read_model()
+    echo_text(f"read model rebuilt: {rows} report(s)\n")
+
+
+def _read(path: Path) -> str:
+    from control.ingest.textio import read_text  # size cap, binary and non-UTF-8 files refused
+
+    return read_text(path, "--toml")
+
+
+def _options_table(options: dict[str, Any]) -> dict[str, Any]:
+    names = {
+        "kind": "kind", "place": "place", "actor": "actor", "previous": "from", "when": "when",
+        "earliest": "earliest", "latest": "latest", "not_before": "not_before",
+        "reported_at": "reported_at", "source_file": "file", "quote": "quote", "scope": "scope",
+        "event_id": "id", "note": "note",
+    }  # fmt: skip
+    table = {names[k]: v for k, v in options.items() if k in names and v is not None}
+    if options.get("targets"):
+        table["targets"] = list(options["targets"])
+    if "kind" not in table:
+        raise UserError("--kind is required (or give --toml FILE)")
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="control")

@@ -1,0 +1,80 @@
+"""``control gazetteer``: bind a ledger to the places it covers (a user's file), or show them.
+
+A store is bound to one gazetteer by storing it: ``load`` on a new store stores version 1 with a
+baseline event per place; on a store already bound, a later version may only add places,
+aliases and controllers (history is never rewritten). A store that already holds the seed record
+stays on the built-in Syrian gazetteer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from control.cli import echo_text, json_option, store_option
+from control.model.errors import UserError
+
+
+@click.group()
+def gazetteer() -> None:
+    """The places this ledger covers: load a gazetteer file, or show the one in use."""
+
+
+@gazetteer.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@store_option
+def load(file: Path, store: str | None) -> None:
+    """Bind the store to the gazetteer in FILE (TOML: [gazetteer], [controllers], [[place]])."""
+    from control.model.gazetteer import load_file
+    from control.store.ledger import open_app, resolve_store, retrying, write_deadline
+    from control.store.writelock import writer_lock
+
+    atlas = load_file(file)  # every error names file:line, before the store is touched
+    where = resolve_store(store)
+    app = open_app(where, sync=False)
+    label = str(file)
+    deadline = write_deadline()
+    with writer_lock(app.env_settings, deadline, where):
+        added = retrying(app, lambda: app.bind_gazetteer(atlas, label), where, deadline)
+    bound = app.stored_gazetteer()
+    if bound is None:
+        raise UserError(f"{label}: the gazetteer could not be stored")
+    if added:
+        echo_text(
+            f"gazetteer {bound.name} version {bound.version}: {added} place(s) added, "
+            f"{len(bound.places)} in all\n"
+        )
+    else:
+        echo_text(f"gazetteer {bound.name} version {bound.version}: unchanged ({len(bound.places)} places)\n")
+
+
+@gazetteer.command("show")
+@json_option
+@store_option
+def show(as_json: bool, store: str | None) -> None:
+    """The gazetteer in use: its places, aliases, baseline controllers and controllers."""
+    from control.store.ledger import open_app
+    from control.views.render import to_json
+
+    atlas = open_app(store).gazetteer
+    if as_json:
+        click.echo(to_json(atlas.to_dict() | {"builtin": atlas.builtin}), nl=False)
+        return
+    from control.model.times import iso
+
+    lines = [
+        f"Gazetteer {atlas.name} (version {atlas.version}{', built in' if atlas.builtin else ''}): "
+        f"{len(atlas.places)} places, baseline as of {iso(atlas.baseline_as_of)}",
+        "Controllers: " + ", ".join(sorted(atlas.controllers)),
+        "",
+    ]
+    for p in atlas.places:
+        extra = f" [{p.pcode}]" if p.pcode else ""
+        lines.append(f"{p.name:<24} {p.baseline or '(unknown)':<12} {p.lat:>8.4f} {p.lon:>9.4f}{extra}")
+        if p.aliases:
+            lines.append(f"    aliases: {', '.join(p.aliases)}")
+    echo_text("\n".join(lines) + "\n")
+
+
+COMMANDS = [gazetteer]

@@ -1,0 +1,403 @@
+"""``control chart``, ``control demo`` and ``control export``: thin wiring of chart data, drawing
+and exports. Imported only when one of these commands runs (matplotlib stays off other paths)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from control.cli import (
+    INSTANT,
+    TIME_HELP,
+    known_at_option,
+    now,
+    open_store,
+    recorded_at_option,
+    seat_option,
+    store_option,
+)
+from control.model.errors import UserError
+from control.views.files import writable_target, write_atomically
+
+KINDS = ("holdings", "timeline", "map", "known-vs-actual")
+END_OF_RECORD = "2024-12-08T00:00Z"
+
+
+#: How far a chart may reach beyond the record, and how long it may be: wider ranges say nothing
+#: more and would make matplotlib draw millions of ticks.
+MARGIN = timedelta(days=366)
+LONGEST = timedelta(days=5 * 366)
+MAX_PANELS = 31
+MAX_FRAMES = 400
+
+
+def _span(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    from control.views.chartdata import DEFAULT_FROM, DEFAULT_TO
+
+    lo, hi = start or DEFAULT_FROM, end or DEFAULT_TO
+    if hi <= lo:
+        from control.model.times import iso
+
+        raise UserError(f"--from: {iso(lo)} is not before --to {iso(hi)}; give a --from before --to")
+    return lo, hi
+
+
+def _within_record(lo: datetime, hi: datetime, events: Sequence[Any]) -> None:
+    """Refuse a chart range far outside the record (a year before its baseline, a year after its
+    last report) or longer than five years."""
+    from control.model.gazetteer import baseline_as_of
+    from control.model.times import iso
+
+    first = baseline_as_of()
+    last = max((e.reported_at for e in events), default=first)
+    if lo < first - MARGIN:
+        raise UserError(
+            f"--from: {iso(lo)} is more than a year before the record begins ({iso(first)}); "
+            f"start on or after {iso(first - MARGIN)}"
+        )
+    if hi > last + MARGIN:
+        raise UserError(
+            f"--to: {iso(hi)} is more than a year after the last report ({iso(last)}); "
+            f"end on or before {iso(last + MARGIN)}"
+        )
+    if hi - lo > LONGEST:
+        raise UserError(f"--from/--to: the period is {(hi - lo).days} days; draw at most 5 years")
+
+
+def _steps(lo: datetime, hi: datetime, every: str, limit: int, what: str) -> list[datetime]:
+    """The instants of a small-multiples or animated map, refused (before any work) if too many."""
+    from control.views.chartdata import daily, parse_step
+
+    step = parse_step(every)
+    count = (hi - lo) // step + 1
+    if count > limit:
+        raise UserError(
+            f"--every: {every} from --from to --to makes {count} {what}, more than {limit}; "
+            "choose a longer interval or a shorter period"
+        )
+    return daily(lo, hi, step)
+
+
+def _basis(known_at: datetime | None, recorded_at: datetime | None = None) -> str:
+    """What a chart's title must say about the clocks it was drawn with ("" for the full record)."""
+    parts = []
+    if known_at is not None:
+        parts.append(f"as known at {_stamp(known_at)}")
+    if recorded_at is not None:
+        parts.append(f"as recorded by {_stamp(recorded_at)}")
+    return ", ".join(parts)
+
+
+def _titled(title: str, scenario: str | None, basis: str) -> str:
+    """``title`` marked with the scenario (a what-if must never pass for the record) and the basis,
+    each on a line of its own."""
+    lines = [f"SCENARIO {scenario} (not the record)"] if scenario else []
+    lines.append(title)
+    if basis:
+        lines.append(basis[0].upper() + basis[1:])
+    return "\n".join(lines)
+
+
+def _out(out: Path | None, fmt: str | None, default_stem: str) -> tuple[Path, str]:
+    from control.views.plotting import FORMATS
+
+    if fmt is not None and fmt not in FORMATS:
+        raise UserError(f"--format: unknown format {fmt!r}; choose {', '.join(FORMATS)}")
+    if out is None:
+        chosen = fmt or "png"
+        return Path("plots") / f"{default_stem}.{chosen}", chosen
+    suffix = out.suffix.lstrip(".").lower()
+    chosen = fmt or suffix or "png"
+    if chosen not in FORMATS:
+        raise UserError(f"--out: cannot tell the format of {str(out)!r}; add --format png|svg|pdf")
+    return out, chosen
+
+
+def draw(
+    kind: str,
+    events: list[Any],
+    at: datetime,
+    known_at: datetime | None,
+    start: datetime,
+    end: datetime,
+    seat: str,
+    every: str | None = None,
+    overlay: tuple[list[Any], str] | None = None,
+    scenario: str | None = None,
+    recorded_at: datetime | None = None,
+) -> Any:
+    """Build the Figure for one chart KIND from ledger events.
+
+    ``scenario`` names the what-if world ``events`` are (titles then say SCENARIO); ``overlay``
+    is a scenario drawn over the record (holdings). Titles say --known-at and --recorded-at.
+    """
+    from control.fold.projection import replay
+    from control.views import chartdata, plotting
+
+    basis = _basis(known_at, recorded_at)
+    if kind == "holdings":
+        series = chartdata.holdings_series(events, start, end, known_at, seat)
+        other = None
+        if overlay is not None:
+            other = chartdata.holdings_series(overlay[0], start, end, known_at, seat)
+        title = f"Provincial capitals held, {_period(start, end)}"
+        if overlay is not None:
+            title += f": record vs SCENARIO {overlay[1]}"
+        return plotting.holdings_figure(
+            series, other, overlay[1] if overlay else "", _titled(title, scenario, basis)
+        )
+    if kind == "timeline":
+        rows = chartdata.timeline_rows(events, start, end, known_at, seat)
+        title = "Who held each capital, in the order the government lost them"
+        return plotting.timeline_figure(rows, _titled(title, scenario, basis))
+    if kind == "map":
+        if every:
+            times = _steps(start, end, every, MAX_PANELS, "panels")
+            panels = [
+                (_stamp(t, short=True), chartdata.map_points(replay(events, t, known_at, seat)))
+                for t in times
+            ]
+            title = "Control of the 14 provincial capitals, day by day"
+            return plotting.map_grid_figure(panels, _titled(title, scenario, basis))
+        snap = replay(events, at, known_at, seat)
+        held = snap.holding("government")
+        title = f"{_stamp(at)}: government holds {held.count} of {len(snap.capitals)}"
+        return plotting.map_figure(chartdata.map_points(snap), _titled(title, scenario, basis))
+    if kind == "known-vs-actual":
+        if known_at is None:
+            raise UserError("--known-at is required for known-vs-actual (the moment of knowledge)")
+        then = replay(events, at, known_at, seat)
+        full = replay(events, at, None, seat)
+        record = "the scenario" if scenario else "the full record"
+        title = f"State at {_stamp(at)}: what was known then vs what {record} says"
+        return plotting.known_vs_actual_figure(
+            chartdata.map_points(then),
+            chartdata.map_points(full),
+            f"as known at {_stamp(known_at)}: government {then.holding('government').count}",
+            f"as {record} says: government {full.holding('government').count}",
+            _titled(title, scenario, _basis(None, recorded_at)),
+        )
+    raise UserError(f"KIND: unknown chart {kind!r}; choose {', '.join(KINDS)}")
+
+
+def _period(start: datetime, end: datetime) -> str:
+    """ "26 Nov - 8 Dec 2024" in Damascus time (the year on both ends when they differ)."""
+    from control.model.times import SYRIA
+
+    lo, hi = start.astimezone(SYRIA), end.astimezone(SYRIA)
+    if lo.year != hi.year:
+        return f"{lo.day} {lo:%b %Y} - {hi.day} {hi:%b %Y}"
+    return f"{lo.day} {lo:%b} - {hi.day} {hi:%b %Y}"
+
+
+def _stamp(instant: datetime, short: bool = False) -> str:
+    """An instant as a reader in Damascus would say it."""
+    from control.model.times import SYRIA
+
+    local = instant.astimezone(SYRIA)
+    if short:
+        return f"{local.day} {local:%b %H:%M}"
+    return f"{local.day} {local:%b %Y %H:%M} Damascus time"
+
+
+@click.command()
+@click.argument("kind", metavar="KIND")
+@click.option("--at", type=INSTANT, help="Instant for map and known-vs-actual (default: now). " + TIME_HELP)
+@known_at_option
+@recorded_at_option
+@click.option("--from", "start", type=INSTANT, help="Start of the period (default 26 Nov 2024).")
+@click.option("--to", "end", type=INSTANT, help="End of the period (default 8 Dec 2024 06:00Z).")
+@click.option("--out", type=click.Path(path_type=Path), help="Output file (default plots/KIND.FORMAT).")
+@click.option("--format", "fmt", help="png, svg or pdf (default: from --out, else png).")
+@click.option("--every", help="map only: small multiples, one panel per interval (1d, 12h).")
+@click.option("--gif", is_flag=True, help="map only: an animated GIF, one frame per --every (default 1d).")
+@click.option(
+    "--scenario",
+    help="A what-if scenario: holdings overlays its government line; other charts draw its world.",
+)
+@seat_option
+@store_option
+def chart(
+    kind: str,
+    at: datetime | None,
+    known_at: datetime | None,
+    recorded_at: datetime | None,
+    start: datetime | None,
+    end: datetime | None,
+    out: Path | None,
+    fmt: str | None,
+    every: str | None,
+    gif: bool,
+    scenario: str | None,
+    seat: str,
+    store: str | None,
+) -> None:
+    """Draw one chart KIND (holdings, timeline, map, known-vs-actual) from the store."""
+    if kind not in KINDS:
+        import difflib
+
+        close = difflib.get_close_matches(kind, KINDS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UserError(f"KIND: unknown chart {kind!r}{hint}; choose {', '.join(KINDS)}")
+    if (every or gif) and kind != "map":
+        raise UserError("--every/--gif: only for the map chart")
+    lo, hi = _span(start, end)
+    if gif:
+        path = out or Path("plots") / "map.gif"
+        if path.suffix.lower() != ".gif":
+            raise UserError(f"--out: an animation is written as .gif, not {str(path)!r}")
+        chosen = "gif"
+    else:
+        path, chosen = _out(out, fmt, kind if not every else "map-daily")
+    writable_target(path)  # before any work: a bad --out costs nothing
+    if every:
+        _steps(lo, hi, every, MAX_FRAMES if gif else MAX_PANELS, "frames" if gif else "panels")
+    app = open_store(store)
+    events = app.read(recorded_at=recorded_at)
+    overlay = None
+    drawn = None
+    if scenario:
+        from control.whatif.scenario import world_events
+
+        try:
+            world = world_events(app, scenario)
+        except UserError as exc:  # the scenario is named by --scenario here, not NAME
+            raise UserError(str(exc).replace("NAME: ", "--scenario: ", 1)) from None
+        branch = [  # the scenario's world as the store had it at --recorded-at
+            e for e in world if recorded_at is None or e.recorded_at is None or e.recorded_at <= recorded_at
+        ]
+        if kind == "holdings":
+            overlay = (branch, scenario)  # record and scenario side by side
+        else:
+            events, drawn = branch, scenario  # the other charts draw the scenario's world itself
+    _within_record(lo, hi, [*events, *(overlay[0] if overlay else ())])
+    if gif:
+        written = _gif(events, lo, hi, known_at, seat, every or "1d", path, drawn, recorded_at)
+        click.echo(str(written))
+        return
+    from control.views.plotting import save
+
+    figure = draw(kind, events, at or now(), known_at, lo, hi, seat, every, overlay, drawn, recorded_at)
+    click.echo(str(save(figure, path, chosen)))
+
+
+def _gif(events: list[Any], lo: datetime, hi: datetime, known_at: datetime | None, seat: str,
+         every: str, path: Path, scenario: str | None = None,
+         recorded_at: datetime | None = None) -> Path:  # fmt: skip
+    """An animation of the map, one frame per interval (matplotlib's Pillow writer)."""
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    from control.fold.projection import replay
+    from control.views import chartdata, plotting
+
+    writable_target(path)
+    times = _steps(lo, hi, every, MAX_FRAMES, "frames")
+    frames = [(t, chartdata.map_points(replay(events, t, known_at, seat))) for t in times]
+    basis = _basis(known_at, recorded_at)
+
+    def build() -> Any:
+        fig = plotting.figure(7.5, 7.2)
+        ax = fig.add_subplot()
+        plotting.map_legend(fig, list(plotting.COLOURS))
+        plotting.attribution(fig)
+
+        def frame(i: int) -> Any:
+            ax.clear()
+            t, points = frames[i]
+            held = sum(p.controller == "government" and p.governorate != "Rif Dimashq" for p in points)
+            title = _titled(f"{_stamp(t)}: government holds {held} of 14", scenario, basis)
+            plotting.plot_map(ax, points, title)
+            return []
+
+        return fig, FuncAnimation(fig, frame, frames=len(frames))
+
+    _fig, animation = plotting.styled(build)
+    return write_atomically(path, lambda temp: animation.save(temp, writer=PillowWriter(fps=1)))
+
+
+@click.command()
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("plots"),
+              show_default=True, help="Folder for the charts (created if missing).")  # fmt: skip
+@seat_option
+@store_option
+def demo(out_dir: Path, seat: str, store: str | None) -> None:
+    """Load the record and write every chart of it (PNG and SVG) and the interactive page
+    (control.html) into plots/; print the paths."""
+    from control.fold.projection import replay
+    from control.model.times import parse_instant
+    from control.views.chartdata import DEFAULT_FROM, DEFAULT_TO
+    from control.views.plotting import save
+    from control.views.render import holdings_line
+
+    end = parse_instant(END_OF_RECORD)
+    known = parse_instant("2024-12-07T18:00Z")
+    charts = {
+        "holdings": ("holdings", end, None, None),
+        "timeline": ("timeline", end, None, None),
+        "map": ("map", end, None, None),
+        "map-daily": ("map", end, None, "1d"),
+        "known-vs-actual": ("known-vs-actual", parse_instant("2024-12-07T23:00Z"), known, None),
+    }
+    for stem in charts:  # every target, before any work (the folder is created on first write)
+        for fmt in ("png", "svg"):
+            writable_target(out_dir / f"{stem}.{fmt}", "--out-dir")
+    writable_target(out_dir / "control.html", "--out-dir")  # the interactive page
+    events = open_store(store).read()
+    for stem, (kind, at, known_at, every) in charts.items():
+        lo = parse_instant("2024-11-27T00:00Z") if every else DEFAULT_FROM
+        hi = parse_instant("2024-12-08T00:00Z") if every else DEFAULT_TO
+        figure = draw(kind, events, at, known_at, lo, hi, seat, every)
+        for fmt in ("png", "svg"):
+            click.echo(str(save(figure, out_dir / f"{stem}.{fmt}", fmt)))
+    from control.cli.page import write_page
+    from control.views.page import page
+
+    click.echo(str(write_page(out_dir / "control.html", page(events, None, seat), "--out-dir")))
+    click.echo(holdings_line(replay(events, end, None, seat)))
+
+
+@click.command()
+@click.option("--at", type=INSTANT, help="State at this instant (default: now). " + TIME_HELP)
+@known_at_option
+@recorded_at_option
+@click.option("--events", "whole_ledger", is_flag=True, help="Export the whole ledger instead.")
+@click.option("--format", "fmt", required=True, help="csv, json or geojson (geojson: state only).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default: stdout).")
+@seat_option
+@store_option
+def export(
+    at: datetime | None,
+    known_at: datetime | None,
+    recorded_at: datetime | None,
+    whole_ledger: bool,
+    fmt: str,
+    out: Path | None,
+    seat: str,
+    store: str | None,
+) -> None:
+    """The state of every capital (csv, json, geojson), or the whole ledger with --events."""
+    from control.fold.projection import known, replay
+    from control.views import exports
+
+    allowed = ("csv", "json") if whole_ledger else ("csv", "json", "geojson")
+    if fmt not in allowed:
+        raise UserError(f"--format: {fmt!r} is not one of {', '.join(allowed)}")
+    if out is not None:
+        writable_target(out)
+    events = open_store(store).read(recorded_at=recorded_at)
+    if whole_ledger:
+        text = exports.events(known(events, known_at, recorded_at), fmt)
+    else:
+        text = exports.state(replay(events, at or now(), known_at, seat, recorded_at=recorded_at), fmt)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    write_atomically(out, lambda temp: Path(temp).write_text(text, encoding="utf-8", newline=""))
+    click.echo(f"wrote {out}")
+
+
+COMMANDS = [chart, demo, export]

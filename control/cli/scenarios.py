@@ -1,0 +1,186 @@
+"""``control scenario``: list, show, run and compare what-if branches, or start a new one.
+
+Thin wiring over :mod:`control.whatif.scenario`; loaded only when a scenario command runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from control.cli import INSTANT, TIME_HELP, json_option, known_at_option, now, open_store, store_option
+from control.model.errors import UserError
+
+DIR_OPTION = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of scenario files (default: ./scenarios, then the project's scenarios/).",
+)
+AT_OPTION = click.option("--at", type=INSTANT, help="Instant to evaluate at (default: now). " + TIME_HELP)
+MEMORY_OPTION = click.option(
+    "--in-memory", is_flag=True, help="Evaluate without touching the store (fast iteration)."
+)
+
+
+@click.group()
+def scenario() -> None:
+    """What-if scenarios: hypothetical events on an isolated branch, compared with the record."""
+
+
+@scenario.command(name="list")
+@DIR_OPTION
+@json_option
+def list_scenarios(directory: Path | None, as_json: bool) -> None:
+    """The scenarios available, by name."""
+    from control.ingest.record import load_toml
+    from control.views.render import to_json
+    from control.whatif.scenario import catalogue
+
+    names = catalogue(directory)
+    if as_json:
+        click.echo(to_json(sorted(names)), nl=False)
+        return
+    for name, path in sorted(names.items()):
+        head = load_toml(path).get("scenario", {})
+        click.echo(f"{name:<24} {head.get('description', '')}")
+
+
+@scenario.command()
+@click.argument("name")
+@DIR_OPTION
+def show(name: str, directory: Path | None) -> None:
+    """A scenario's branch point, suppressions and hypothetical events (validated)."""
+    from control import record_events
+    from control.model.times import iso
+    from control.views.render import event_line
+    from control.whatif.scenario import find, load
+
+    sc = load(find(name, directory), record_events())
+    click.echo(f"{sc.name}: {sc.description}")
+    click.echo(f"file: {sc.path}")
+    click.echo(f"branch point: {iso(sc.branch_at) if sc.branch_at else 'the whole record'}")
+    click.echo(f"suppressed record events: {', '.join(sc.suppress) or 'none'}")
+    click.echo(f"hypothetical events: {len(sc.events)}\n")
+    for event in sc.events:
+        click.echo(event_line(event))
+
+
+def _world(name: str, directory: Path | None, in_memory: bool, store: str | None) -> tuple[list, list, str]:
+    """(record events, scenario world events, scenario name), stored or in memory."""
+    from control import record_events
+    from control.whatif.scenario import find, load, run, stored_world, world
+
+    if in_memory:
+        record = record_events()
+        sc = load(find(name, directory), record)
+        return record, world(sc, record), sc.name
+    app = open_store(store)
+    sc = run(app, name, directory)
+    return app.read(), stored_world(app, sc.name), sc.name
+
+
+def world_options(f: Any) -> Any:
+    """The options of every command that evaluates a scenario's world."""
+    for option in (store_option, json_option, MEMORY_OPTION, DIR_OPTION, known_at_option, AT_OPTION):
+        f = option(f)
+    return click.argument("name")(f)
+
+
+@scenario.command(name="run")
+@world_options
+def run_scenario(
+    name: str,
+    at: datetime | None,
+    known_at: datetime | None,
+    directory: Path | None,
+    in_memory: bool,
+    as_json: bool,
+    store: str | None,
+) -> None:
+    """Store the scenario's branch (replacing any earlier run atomically) and replay it."""
+    from control.fold.projection import replay
+    from control.views.render import snapshot_text, to_json
+
+    _, events, sc_name = _world(name, directory, in_memory, store)
+    snapshot = replay(events, at or now(), known_at)
+    if as_json:
+        click.echo(to_json(snapshot.to_dict() | {"scenario": sc_name}), nl=False)
+    else:
+        click.echo(f"Scenario {sc_name}\n" + snapshot_text(snapshot), nl=False)
+
+
+@scenario.command()
+@world_options
+def compare(
+    name: str,
+    at: datetime | None,
+    known_at: datetime | None,
+    directory: Path | None,
+    in_memory: bool,
+    as_json: bool,
+    store: str | None,
+) -> None:
+    """Record vs scenario at --at: the capitals that differ and the holdings under each."""
+    from control.fold.projection import replay
+    from control.views.render import to_json
+    from control.whatif.scenario import compare as diff
+
+    record, events, sc_name = _world(name, directory, in_memory, store)
+    when = at or now()
+    ours = replay(record, when, known_at)
+    result = diff(ours, replay(events, when, known_at))
+    result["scenario"]["name"] = sc_name
+    if as_json:
+        click.echo(to_json(result), nl=False)
+        return
+    click.echo(f"Record vs scenario {sc_name} at {result['at']}\n")
+    if not result["differences"]:
+        click.echo("No capital differs.")
+    for d in result["differences"]:
+        was, would = d["record"], d["scenario"]
+        click.echo(
+            f"{d['governorate']:<12} record: {was['controller'] or '(nobody)'} ({was['status']})"
+            f"  scenario: {would['controller'] or '(nobody)'} ({would['status']})"
+        )
+    total = len(ours.capitals)
+    for label in ("record", "scenario"):
+        gov = result[label]["holdings"].get("government", {"count": 0, "capitals": []})
+        click.echo(
+            f"\n{label:<8} government holds {gov['count']} of {total}: {', '.join(gov['capitals'])}",
+            nl=False,
+        )
+    click.echo()
+
+
+@scenario.command()
+@click.argument("name")
+@click.option("--at", type=INSTANT, required=True, help="State to write as comments. " + TIME_HELP)
+@DIR_OPTION
+@store_option
+def new(name: str, at: datetime, directory: Path | None, store: str | None) -> None:
+    """Write a starter scenario file NAME.toml with the state at --at as comments."""
+    import re
+
+    from control.fold.projection import replay
+    from control.whatif.scenario import starter
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
+        raise UserError("NAME: use lowercase letters, digits and '-'")
+    from control.views.files import writable_target, write_atomically
+
+    folder = directory or Path("scenarios")
+    path = folder / f"{name}.toml"
+    if path.exists() or path.is_symlink():
+        raise UserError(f"NAME: {path} already exists; choose another name")
+    writable_target(path, "--dir")  # the folder is created if its parent exists
+    snapshot = replay(open_store(store).read(), at)
+    text = starter(name, snapshot)
+    write_atomically(path, lambda temp: Path(temp).write_text(text, "utf-8"), "--dir")
+    click.echo(f"wrote {path}")
+
+
+COMMANDS = [scenario]

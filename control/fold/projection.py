@@ -1,0 +1,1063 @@
+"""The projection: a pure fold from events to who controls each capital at an instant.
+
+No store, no I/O: ``replay(events, at, known_at, recorded_at)`` is a function of its arguments, so
+it is tested without a database and gives the same answer from the record file or from any store.
+No answer depends on the order events were appended or on their ids (property-tested).
+
+Rules (README "Rules of the fold" has the reader's version):
+
+* **Three clocks.** ``recorded_at`` keeps only events the store had learned by then (system
+  time); ``known_at`` only events reported (published) by then; ``at`` is the instant whose state
+  is wanted (valid time).
+* **Corrections** (in force at ``known_at``) retract their targets; a correction retracted by a
+  later correction is no longer in force, so its target is restored. Retracted events stay in
+  history.
+* **Several reports of one change** (same capital, same new controller, no other change certainly
+  between them) corroborate: the change's window is the intersection of theirs. If that is empty
+  they conflict: each report is narrowed by those it agrees with and the change lies in the union
+  of those; in every case the window ends no later than the change's first report.
+* **Order.** A change is certainly before another when its window ends before the other's begins.
+  Changes whose windows overlap are in an order the evidence cannot fix; where the two orders give
+  different outcomes (rival captures by different actors, a capture and a withdrawal by one
+  actor) every order is tried: one outcome is ``held``, several are ``conflicting`` (counted for
+  no controller, every candidate named).
+* **At ``at``**: before a change's window: no effect; inside it: status ``uncertain``, the last
+  confirmed controller stays, the candidate is named; after it: the new controller holds. A
+  withdrawal by a force that no longer holds the capital changes nothing; after a withdrawal with
+  no successor the capital is ``vacated``.
+* **Denials and claims** never flip control. A claim by anyone but the controller, or a denial of
+  a change of control (no targets, or targets that change the capital's control), marks the
+  capital ``contested`` from the moment it was certainly made until a change reported after it
+  settles the matter, or until the contest horizon (default 7 days) passes with nothing following:
+  then it has ``lapsed``, and the answer says so. Statements about a person (``scope = "person"``)
+  and about the surroundings (``scope = "area"``) contest nothing.
+* **Before the baseline** nothing is known ("before the record begins"); **after the last
+  report** the state is carried forward, and the snapshot says from when.
+* Holdings count distinct capital cities per controller; Rif Dimashq's seat is a setting.
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from control.model import gazetteer
+from control.model.events import Event
+from control.model.times import Window, iso
+
+STATUSES = ("held", "uncertain", "conflicting", "contested", "vacated", "unknown")
+#: How long a claim or denial that nothing follows keeps a capital contested.
+DEFAULT_HORIZON = timedelta(days=7)
+#: A cluster of rival changes larger than this is not enumerated order by order (its outcome is
+#: then every outcome one of its changes can give); real records have clusters of two or three.
+MAX_ORDERED = 10
+
+
+class Change(NamedTuple):
+    """One change of control at one capital, as corroborated by one or more reports."""
+
+    place: str
+    kind: str
+    new_controller: str | None
+    actor: str | None
+    window: Window
+    reports: tuple[Event, ...]
+    conflict: bool = False
+
+    @property
+    def first_reported(self) -> datetime:
+        return min(e.reported_at for e in self.reports)
+
+    def describe(self) -> str:
+        if self.kind == "withdrawal":
+            return f"{self.actor} withdrew from {self.place}"
+        return f"{self.new_controller} took {self.place}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "controller": self.new_controller,
+            "change": self.describe(),
+            "window": self.window.to_dict(),
+            "events": [e.id for e in self.reports],
+        }
+
+
+class CapitalState(NamedTuple):
+    """Who held one governorate's capital at the instant asked, and on what evidence.
+
+    ``since`` is ``None`` only when nothing is known (``status == "unknown"``).
+    ``possible`` lists the controllers a ``conflicting`` capital may have (``None``: vacated).
+    """
+
+    governorate: str
+    capital: str
+    controller: str | None
+    status: str
+    since: datetime | None
+    since_latest: datetime | None
+    sources: tuple[Event, ...]
+    candidates: tuple[Change, ...] = ()
+    contested_by: tuple[Event, ...] = ()
+    conflicts: tuple[Change, ...] = ()
+    rivals: tuple[Change, ...] = ()
+    possible: tuple[str | None, ...] = ()
+    lapsed: tuple[Event, ...] = ()
+    horizon: timedelta = DEFAULT_HORIZON
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "governorate": self.governorate,
+            "capital": self.capital,
+            "controller": self.controller,
+            "status": self.status,
+            "since": iso(self.since),
+            "since_latest": iso(self.since_latest),
+            "sources": [_source(e) for e in self.sources],
+            "candidates": [c.to_dict() for c in self.candidates],
+            "rivals": [c.to_dict() for c in self.rivals],
+            "possible_controllers": [p or "(vacated)" for p in self.possible],
+            "contested_by": [_source(e) | {"kind": e.kind, "actor": e.actor} for e in self.contested_by],
+            "lapsed": [
+                _source(e)
+                | {"kind": e.kind, "actor": e.actor, "lapsed_at": iso(e.window.latest + self.horizon)}
+                for e in self.lapsed
+            ],
+            "conflicts": [
+                {
+                    "change": c.describe(),
+                    "window": c.window.to_dict(),
+                    "reports": [
+                        {"event": e.id, "when": e.when, "window": e.window.to_dict()} for e in c.reports
+                    ],
+                    "resolution": "reports' windows do not overlap: using their union, "
+                    "capped at the first report",
+                }
+                for c in self.conflicts
+            ],
+        }
+
+
+def _source(event: Event) -> dict[str, Any]:
+    return {"file": event.source.file, "quote": event.source.quote, "event": event.id}
+
+
+class Holdings(NamedTuple):
+    controller: str
+    capitals: tuple[str, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.capitals)
+
+
+class Disputed(NamedTuple):
+    """A capital city whose controller the evidence cannot decide: counted for nobody."""
+
+    capital: str
+    possible: tuple[str | None, ...]
+
+    def label(self) -> str:
+        return " or ".join(p or "nobody" for p in self.possible)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The state of all capitals at ``at``, as known at ``known_at``, as recorded by ``recorded_at``."""
+
+    at: datetime
+    known_at: datetime | None
+    events_used: int
+    seat: str
+    capitals: tuple[CapitalState, ...]
+    holdings: tuple[Holdings, ...] = field(default=())
+    disputed: tuple[Disputed, ...] = field(default=())
+    recorded_at: datetime | None = None
+    #: report time of the last report used (the record's end as known), None for an empty ledger
+    record_ends: datetime | None = None
+    record_begins: datetime | None = None
+    horizon: timedelta = DEFAULT_HORIZON
+    #: places in the answer before any --place/--controller filter (0: all of ``capitals``)
+    total: int = 0
+
+    @property
+    def carried_forward(self) -> bool:
+        """True when ``at`` is past the last report: the state shown is carried forward from it."""
+        return self.record_ends is not None and self.at > self.record_ends
+
+    @property
+    def before_record(self) -> bool:
+        return self.record_begins is not None and self.at < self.record_begins
+
+    def holding(self, controller: str) -> Holdings:
+        for h in self.holdings:
+            if h.controller == controller:
+                return h
+        return Holdings(controller, ())
+
+    def capital(self, name: str) -> CapitalState:
+        place = gazetteer.resolve_place(name).name
+        return next(c for c in self.capitals if c.governorate == place)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form. ``recorded_at`` is left out on purpose: an answer asked for "as the
+        store had it at R" is byte for byte the answer the store gave at R."""
+        return {
+            "basis": {
+                "at": iso(self.at),
+                "known_at": iso(self.known_at),
+                "events_used": self.events_used,
+                "seat_of_rif_dimashq": self.seat,
+                "record_begins": iso(self.record_begins),
+                "record_ends": iso(self.record_ends),
+                "carried_forward": self.carried_forward,
+                "before_record": self.before_record,
+                "contest_horizon_days": self.horizon / timedelta(days=1),
+            },
+            "capitals": [c.to_dict() for c in self.capitals],
+            "holdings": {
+                h.controller: {"count": h.count, "capitals": list(h.capitals)} for h in self.holdings
+            },
+            "disputed": [
+                {"capital": d.capital, "possible_controllers": [p or "(vacated)" for p in d.possible]}
+                for d in self.disputed
+            ],
+            "total_capitals": self.total or len(self.capitals),
+        }
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat row per capital, for ``pandas.DataFrame(snapshot.to_records())``."""
+        return [
+            {
+                "at": self.at,
+                "known_at": self.known_at,
+                "governorate": c.governorate,
+                "capital": c.capital,
+                "controller": c.controller,
+                "status": c.status,
+                "since": c.since,
+                "since_latest": c.since_latest,
+                "events": ";".join(e.id for e in c.sources),
+                "files": ";".join(sorted({e.source.file for e in c.sources})),
+            }
+            for c in self.capitals
+        ]
+
+
+def canonical_order(event: Event) -> tuple[Any, ...]:
+    """The documented order of every event listing: report time, then window, then id."""
+    return (event.reported_at, event.window.earliest, event.window.latest, event.id)
+
+
+def known(
+    events: Iterable[Event], known_at: datetime | None, recorded_at: datetime | None = None
+) -> list[Event]:
+    """Events reported at or before ``known_at`` and stored by ``recorded_at`` (all if ``None``).
+
+    An event without a recorded time (read from the record file, not a store) counts as recorded.
+    """
+    return [
+        e
+        for e in events
+        if (known_at is None or e.reported_at <= known_at)
+        and (recorded_at is None or e.recorded_at is None or e.recorded_at <= recorded_at)
+    ]
+
+
+def retracting(events: Iterable[Event]) -> dict[str, str]:
+    """Retracted event id -> the correction in force that retracts it.
+
+    A correction is in force unless a correction in force retracts it, so retracting a correction
+    restores its target. Targets always exist before their correction, so the graph has no cycle;
+    it is walked without recursion.
+    """
+    corrections = {e.id: e for e in events if e.kind == "correction"}
+    if not corrections:
+        return {}
+    by_target: dict[str, list[str]] = {}
+    for c in corrections.values():
+        for t in c.targets:
+            by_target.setdefault(t, []).append(c.id)
+    in_force: dict[str, bool] = {}
+
+    def settle(start: str) -> None:
+        stack = [start]
+        while stack:
+            cid = stack[-1]
+            pending = [r for r in by_target.get(cid, ()) if r not in in_force and r != cid]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            in_force[cid] = not any(in_force.get(r, False) for r in by_target.get(cid, ()))
+
+    for cid in sorted(corrections):
+        if cid not in in_force:
+            settle(cid)
+    out: dict[str, str] = {}
+    for target, retractors in by_target.items():
+        live = sorted(r for r in retractors if in_force[r])
+        if live:
+            out[target] = min(live, key=lambda r: (corrections[r].reported_at, r))
+    return out
+
+
+def retracted_ids(events: Iterable[Event]) -> set[str]:
+    return set(retracting(events))
+
+
+def _content_order(e: Event) -> tuple[Any, ...]:
+    """Sort key from an event's content: ids decide only between otherwise identical reports."""
+    return (
+        e.window.earliest,
+        e.window.latest,
+        e.kind,
+        e.actor or "",
+        e.previous or "",
+        e.reported_at,
+        e.source.file,
+        e.source.quote,
+        e.id,
+    )
+
+
+def changes(events: Sequence[Event]) -> list[Change]:
+    """Group one capital's change reports into corroborated changes (see module rules).
+
+    Reports are taken in content order; each joins the last group of its change (same capital,
+    same new controller) unless another change lies certainly between that group's window and the
+    report, else it starts a new group. Only the last group of each change can still grow, so
+    every other group is final ("frozen"): the "certainly between" question is answered from an
+    index of the frozen groups (those ending by the report's start, by group order, keeping the
+    latest start) plus the few growing groups, in O(log n) per report instead of a scan.
+    """
+    reports = sorted((e for e in events if e.changes_control), key=_content_order)
+    groups: _Groups = _Groups(len(reports))
+    last_of: dict[tuple[str, str | None, str | None], int] = {}
+    for report in reports:
+        key = _change_key(report)
+        home = last_of.get(key)
+        if home is not None and not groups.between(home, report.window.earliest):
+            groups.append(home, report)
+            continue
+        if home is not None:
+            groups.freeze(home)
+        last_of[key] = groups.new(report)
+    return [_merge(g) for g in groups.reports]
+
+
+class _Groups:
+    """The groups of :func:`changes` as they are built, with what "certainly between" needs."""
+
+    def __init__(self, size: int) -> None:
+        self.reports: list[list[Event]] = []
+        self.start: list[datetime] = []  # latest start of the group's reports
+        self.end: list[datetime] = []  # earliest end
+        self.cap: list[datetime] = []  # first report time
+        self.window: list[Window | None] = []  # the merged window, None while out of date
+        self.growing: set[int] = set()
+        self.pending: list[tuple[datetime, int]] = []  # frozen groups, by merged end (a heap)
+        self.size = size
+        # Fenwick tree over reversed group indices: max merged start among the frozen groups
+        # whose merged end is at most the current report's start (reports come by start).
+        self.tree: list[datetime | None] = [None] * (size + 1)
+
+    def new(self, report: Event) -> int:
+        index = len(self.reports)
+        self.reports.append([report])
+        self.start.append(report.window.earliest)
+        self.end.append(report.window.latest)
+        self.cap.append(report.reported_at)
+        self.window.append(None)
+        self.growing.add(index)
+        return index
+
+    def append(self, index: int, report: Event) -> None:
+        self.reports[index].append(report)
+        self.start[index] = max(self.start[index], report.window.earliest)
+        self.end[index] = min(self.end[index], report.window.latest)
+        self.cap[index] = min(self.cap[index], report.reported_at)
+        self.window[index] = None
+
+    def merged(self, index: int) -> Window:
+        """``_merge(group).window``, computed once per change of the group."""
+        window = self.window[index]
+        if window is None:
+            start, end = self.start[index], self.end[index]
+            if end < start or (end == start and len(self.reports[index]) > 1):
+                window = _merge(self.reports[index]).window  # a conflict: each report narrowed
+            else:
+                window = Window(start, max(min(end, self.cap[index]), start))
+            self.window[index] = window
+        return window
+
+    def freeze(self, index: int) -> None:
+        self.growing.discard(index)
+        heapq.heappush(self.pending, (self.merged(index).latest, index))
+
+    def between(self, home: int, until: datetime) -> bool:
+        """Is a group after ``home`` certainly between ``home``'s window and ``until``?
+
+        Groups after ``home`` are all of other changes (``home`` is its change's last group).
+        """
+        while self.pending and self.pending[0][0] <= until:
+            _, index = heapq.heappop(self.pending)
+            start = self.merged(index).earliest
+            i = self.size - index
+            while i <= self.size:
+                best = self.tree[i]
+                if best is None or best < start:
+                    self.tree[i] = start
+                i += i & -i
+        latest_start: datetime | None = None
+        i = self.size - home - 1  # reversed indices 1 .. size - home - 1 are the groups after home
+        while i > 0:
+            best = self.tree[i]
+            if best is not None and (latest_start is None or best > latest_start):
+                latest_start = best
+            i -= i & -i
+        for index in self.growing:
+            if index > home:
+                window = self.merged(index)
+                if window.latest <= until and (latest_start is None or window.earliest > latest_start):
+                    latest_start = window.earliest
+        return latest_start is not None and latest_start >= self.merged(home).latest
+
+
+def _change_key(event: Event) -> tuple[str, str | None, str | None]:
+    if event.kind == "withdrawal":
+        return ("withdrawal", None, event.actor)
+    return ("takeover", event.new_controller, None)
+
+
+def _merge(reports: list[Event]) -> Change:
+    first = reports[0]
+    start = max(e.window.earliest for e in reports)
+    end = min(e.window.latest for e in reports)
+    conflict = end < start or (end == start and len(reports) > 1)
+    if conflict:
+        # Each report, narrowed by the reports it agrees with; the change lies in one of them.
+        narrowed = [_agreeing(r, reports) for r in reports]
+        start = min(w.earliest for w in narrowed)
+        end = max(w.latest for w in narrowed)
+    cap = min(e.reported_at for e in reports)
+    end = max(min(end, cap), start)
+    return Change(
+        place=first.place,
+        kind=first.kind if first.kind == "withdrawal" else "capture",
+        new_controller=first.new_controller,
+        actor=first.actor,
+        window=Window(start, end),
+        reports=tuple(sorted(reports, key=_report_order)),
+        conflict=conflict,
+    )
+
+
+def _agreeing(report: Event, reports: list[Event]) -> Window:
+    friends = [e.window for e in reports if e.window.overlaps(report.window)] or [report.window]
+    start = max(w.earliest for w in friends)
+    end = min(w.latest for w in friends)
+    return Window(start, end) if start < end else report.window
+
+
+def _outcome(change: Change, controller: str | None) -> str | None:
+    """Who holds the capital after ``change``, if ``controller`` held it before. A withdrawal by
+    a force that no longer holds it, or a capture by the holder, changes nothing."""
+    if change.kind == "withdrawal":
+        return None if controller == change.actor else controller
+    return change.new_controller
+
+
+def _flips(change: Change, controller: str | None) -> bool:
+    return _outcome(change, controller) != controller
+
+
+def _before(a: Change, b: Change) -> bool:
+    """``a`` certainly happened before ``b`` (its window ends before b's begins)."""
+    return a.window.latest <= b.window.earliest and not b.window.latest <= a.window.earliest
+
+
+def _commute(a: Change, b: Change) -> bool:
+    """Do both orders of ``a`` and ``b`` give the same outcome from any holder?"""
+    if a.kind == "withdrawal" and b.kind == "withdrawal":
+        return True
+    if a.kind == "withdrawal":
+        return a.actor != b.new_controller
+    if b.kind == "withdrawal":
+        return b.actor != a.new_controller
+    return a.new_controller == b.new_controller
+
+
+def _report_order(event: Event) -> tuple[Any, ...]:
+    return (event.reported_at, event.source.file, event.source.quote, event.id)
+
+
+def _change_order(change: Change) -> tuple[Any, ...]:
+    """A linear extension of "certainly before" that uses no id."""
+    return (
+        change.window.latest,
+        change.window.earliest,
+        change.kind != "withdrawal",
+        change.new_controller or "",
+        change.actor or "",
+        tuple(_content_order(e) for e in change.reports),
+    )
+
+
+def _clusters(items: Sequence[Change]) -> list[list[Change]]:
+    """Split changes into runs whose members' order is fixed between runs (interval components)."""
+    ordered = sorted(items, key=lambda c: (c.window.earliest, _change_order(c)))
+    out: list[list[Change]] = []
+    end: datetime | None = None
+    for c in ordered:
+        if (
+            out
+            and end is not None
+            and (c.window.earliest < end or c.window.latest <= end == c.window.earliest)
+        ):
+            out[-1].append(c)
+            end = max(end, c.window.latest)
+        else:
+            out.append([c])
+            end = c.window.latest
+    return [sorted(group, key=_change_order) for group in out]
+
+
+def _outcomes(cluster: Sequence[Change], start: frozenset[str | None]) -> frozenset[str | None]:
+    """Every holder the cluster can leave, over every order the evidence allows."""
+    rivals = any(
+        not _commute(a, b) and not _before(a, b) and not _before(b, a)
+        for i, a in enumerate(cluster)
+        for b in cluster[i + 1 :]
+    )
+    if not rivals:
+        out = set()
+        for holder in start:
+            for c in cluster:
+                holder = _outcome(c, holder)
+            out.add(holder)
+        return frozenset(out)
+    if len(cluster) > MAX_ORDERED:
+        return frozenset({_outcome(c, h) for c in cluster for h in start})
+    n = len(cluster)
+    preds = [frozenset(j for j in range(n) if _before(cluster[j], cluster[i])) for i in range(n)]
+    seen: set[tuple[frozenset[int], str | None]] = set()
+    results: set[str | None] = set()
+    stack = [(frozenset(), h) for h in start]
+    while stack:
+        done, holder = stack.pop()
+        if (done, holder) in seen:
+            continue
+        seen.add((done, holder))
+        if len(done) == n:
+            results.add(holder)
+            continue
+        for i in range(n):
+            if i not in done and preds[i] <= done:
+                stack.append((done | {i}, _outcome(cluster[i], holder)))
+    return frozenset(results)
+
+
+def _holder_order(holder: str | None) -> tuple[bool, str]:
+    return (holder is None, holder or "")
+
+
+def _baseline_and_changes(events: Sequence[Event]) -> tuple[Event | None, list[Change]]:
+    """One capital's baseline (None if retracted) and its changes, windows clamped to start at
+    the baseline (events stored before windows were bounded by it are clamped, never dropped)."""
+    baselines = [e for e in events if e.kind == "baseline"]
+    base = max(baselines, key=lambda e: (e.window.earliest, e.actor or "", e.id)) if baselines else None
+    found = changes(events)
+    if base is None:
+        return None, found
+    origin = base.window.earliest
+    return base, [
+        c._replace(window=Window(max(c.window.earliest, origin), max(c.window.latest, origin))) for c in found
+    ]
+
+
+def place_state(
+    governorate: gazetteer.Governorate,
+    events: Sequence[Event],
+    at: datetime,
+    seat: str,
+    horizon: timedelta = DEFAULT_HORIZON,
+) -> CapitalState:
+    """Fold one capital's (already filtered) events into its state at ``at``."""
+    capital = governorate.seat(seat)
+    base, all_changes = _baseline_and_changes(events)
+    if base is not None and at < base.window.earliest:
+        return CapitalState(governorate.name, capital, None, "unknown", None, None, ())
+    complete = [c for c in all_changes if c.window.latest <= at]
+    holders: frozenset[str | None] = frozenset({base.actor if base else None})
+    since: Window | None = base.window if base else None
+    sources: tuple[Event, ...] = (base,) if base else ()
+    known_start = base is not None
+    rivals: list[Change] = []
+    for cluster in _clusters(complete):
+        after = _outcomes(cluster, holders)
+        if len(holders) == 1 and len(after) == 1:
+            holder = next(iter(holders))
+            for c in cluster:
+                if _flips(c, holder):
+                    holder = _outcome(c, holder)
+                    since, sources = c.window, c.reports
+                    known_start = True
+                elif c.kind != "withdrawal" and holder == c.new_controller:
+                    sources = tuple(sorted({*sources, *c.reports}, key=_report_order))
+            rivals = []
+        elif after != holders:
+            hull = Window(min(c.window.earliest for c in cluster), max(c.window.latest for c in cluster))
+            since, known_start = hull, True
+            sources = tuple(sorted({e for c in cluster for e in c.reports}, key=_report_order))
+            rivals = [c for c in cluster if any(_flips(c, h) for h in holders)] if len(after) > 1 else []
+        holders = after
+    possible = tuple(sorted(holders, key=_holder_order))
+    controller = possible[0] if len(possible) == 1 else None
+    candidates = [
+        c
+        for c in sorted(all_changes, key=_change_order)
+        if c.window.earliest <= at < c.window.latest and any(_flips(c, h) for h in holders)
+    ]
+    contested, lapsed = _contests(events, all_changes, at, controller, horizon)
+    if len(possible) > 1:
+        status = "conflicting"
+    elif candidates:
+        status = "uncertain"
+    elif contested:
+        status = "contested"
+    elif not known_start:
+        status = "unknown"
+    elif controller is None:
+        status = "vacated"
+    else:
+        status = "held"
+    return CapitalState(
+        governorate=governorate.name,
+        capital=capital,
+        controller=controller,
+        status=status,
+        since=since.earliest if since and known_start else None,
+        since_latest=since.latest if since and known_start else None,
+        sources=sources,
+        candidates=tuple(candidates),
+        contested_by=tuple(sorted(contested, key=_report_order)),
+        conflicts=tuple(
+            sorted((c for c in all_changes if c.conflict and c.window.earliest <= at), key=_change_order)
+        ),
+        rivals=tuple(rivals) if len(possible) > 1 else (),
+        possible=possible if len(possible) > 1 else (),
+        lapsed=tuple(sorted(lapsed, key=_report_order)),
+        horizon=horizon,
+    )
+
+
+class Phase(NamedTuple):
+    """A capital's controller and status from one instant on (what the charts draw)."""
+
+    controller: str | None
+    status: str
+
+
+def _fold_step(
+    cluster: Sequence[Change], holders: frozenset[str | None], known_start: bool
+) -> tuple[frozenset[str | None], bool]:
+    """:func:`place_state`'s fold over one cluster, keeping only holders and ``known_start``."""
+    after = _outcomes(cluster, holders)
+    if len(holders) == 1 and len(after) == 1:
+        holder = next(iter(holders))
+        for c in cluster:
+            if _flips(c, holder):
+                holder = _outcome(c, holder)
+                known_start = True
+    elif after != holders:
+        known_start = True
+    return after, known_start
+
+
+def place_phases(
+    events: Sequence[Event],
+    start: datetime,
+    end: datetime,
+    horizon: timedelta = DEFAULT_HORIZON,
+) -> list[tuple[datetime, Phase]]:
+    """One capital's step function on ``[start, end]``: ``(instant, phase)`` pairs, the first at
+    ``start``, then one at each of the capital's own breakpoints up to ``end`` (its baseline,
+    its changes' window edges, its statements' times and their horizon lapses), each phase
+    holding until the next pair. The phase at ``t`` is ``place_state(...)``'s controller and
+    status at ``t`` (property-tested); it is computed in one sweep over the capital's own events,
+    so its cost grows with them, not with the number of breakpoints times the events.
+    """
+    base, all_changes = _baseline_and_changes(events)
+    origin = base.window.earliest if base is not None else None
+    control = _control_ids(events)
+    statements = sorted(
+        (e for e in events if e.kind in ("denial", "claim") and _bears_on_control(e, control)),
+        key=lambda e: e.window.latest,
+    )
+    edges = {start}
+    for c in all_changes:
+        edges.update((c.window.earliest, c.window.latest))
+    for e in statements:
+        edges.update((e.window.latest, e.window.latest + horizon))
+    if origin is not None:
+        edges.add(origin)
+    instants = sorted(t for t in edges if start <= t <= end)
+
+    by_end = sorted(all_changes, key=lambda c: c.window.latest)
+    by_start = sorted(all_changes, key=lambda c: c.window.earliest)
+    # complete changes, clustered as _clusters(complete) would, with the fold after each cluster
+    clusters: list[list[Change]] = []
+    cluster_ends: list[datetime] = []
+    folded: list[tuple[frozenset[str | None], bool]] = []
+    initial: tuple[frozenset[str | None], bool] = (
+        frozenset({base.actor if base else None}),
+        base is not None,
+    )
+    # settling index: complete changes by first report, Fenwick of the latest end (suffix max)
+    firsts = sorted({_first_reported(c) for c in all_changes})
+    tree: list[datetime | None] = [None] * (len(firsts) + 1)
+    live: dict[int, Event] = {}  # statements made, not settled, not lapsed
+    lapse: list[tuple[datetime, int]] = []
+    denials = 0
+    claims: dict[str | None, int] = {}
+    active: list[Change] = []
+    done = begun = said = 0
+    out: list[tuple[datetime, Phase]] = []
+
+    def forget(index: int) -> None:
+        nonlocal denials
+        e = live.pop(index)
+        if e.kind == "denial":
+            denials -= 1
+        else:
+            claims[e.actor] -= 1
+
+    for at in instants:
+        while done < len(by_end) and by_end[done].window.latest <= at:
+            c = by_end[done]
+            done += 1
+            i = bisect_left(cluster_ends, c.window.earliest)
+            regrouped = _clusters([x for group in clusters[i:] for x in group] + [c])
+            del clusters[i:], cluster_ends[i:], folded[i:]
+            state = folded[-1] if folded else initial
+            for group in regrouped:
+                state = _fold_step(group, *state)
+                clusters.append(group)
+                cluster_ends.append(max(x.window.latest for x in group))
+                folded.append(state)
+            first, latest = _first_reported(c), c.window.latest
+            j = len(firsts) - bisect_left(firsts, first)  # reversed: later reports, smaller j
+            while j <= len(firsts):
+                if tree[j] is None or tree[j] < latest:  # type: ignore[operator]
+                    tree[j] = latest
+                j += j & -j
+            for index, e in list(live.items()):
+                if first > e.reported_at and latest > e.window.earliest:
+                    forget(index)
+        while said < len(statements) and statements[said].window.latest <= at:
+            e = statements[said]
+            said += 1
+            if at >= e.window.latest + horizon:
+                continue
+            best: datetime | None = None
+            j = len(firsts) - bisect_right(firsts, e.reported_at)  # changes reported after it
+            while j > 0:
+                if tree[j] is not None and (best is None or tree[j] > best):  # type: ignore[operator]
+                    best = tree[j]
+                j -= j & -j
+            if best is not None and best > e.window.earliest:
+                continue
+            live[said] = e
+            heapq.heappush(lapse, (e.window.latest + horizon, said))
+            if e.kind == "denial":
+                denials += 1
+            else:
+                claims[e.actor] = claims.get(e.actor, 0) + 1
+        while lapse and lapse[0][0] <= at:
+            _, index = heapq.heappop(lapse)
+            if index in live:
+                forget(index)
+        while begun < len(by_start) and by_start[begun].window.earliest <= at:
+            active.append(by_start[begun])
+            begun += 1
+        active = [c for c in active if at < c.window.latest]
+        if origin is not None and at < origin:
+            out.append((at, Phase(None, "unknown")))
+            continue
+        holders, known_start = folded[-1] if folded else initial
+        possible = sorted(holders, key=_holder_order)
+        controller = possible[0] if len(possible) == 1 else None
+        if len(possible) > 1:
+            status = "conflicting"
+        elif any(_flips(c, h) for c in active for h in holders):
+            status = "uncertain"
+        elif denials or sum(claims.values()) - claims.get(controller, 0):
+            status = "contested"
+        elif not known_start:
+            status = "unknown"
+        elif controller is None:
+            status = "vacated"
+        else:
+            status = "held"
+        out.append((at, Phase(controller, status)))
+    return out
+
+
+def denies_control(event: Event, place_events: Sequence[Event]) -> bool:
+    """Does this statement bear on the capital's control (rather than a person or the area)?"""
+    return _bears_on_control(event, _control_ids(place_events))
+
+
+def _control_ids(place_events: Iterable[Event]) -> dict[str, bool]:
+    """Event id -> does that event change control (the last event of an id decides)."""
+    return {e.id: e.changes_control for e in place_events}
+
+
+def _bears_on_control(event: Event, control: dict[str, bool]) -> bool:
+    """:func:`denies_control`, given :func:`_control_ids` of the capital's events."""
+    if event.scope != "city":
+        return False
+    if event.kind == "claim" or not event.targets:
+        return True
+    return any(control.get(t, False) for t in event.targets)
+
+
+def _first_reported(change: Change) -> datetime:
+    return min(e.reported_at for e in change.reports)
+
+
+class _Settling(NamedTuple):
+    """Complete changes by first report, with the latest end of those reported after each:
+    "a change reported after a statement, ending after its start" in O(log n)."""
+
+    firsts: list[datetime]
+    latest_after: list[datetime]
+
+    @classmethod
+    def of(cls, complete: Iterable[Change]) -> _Settling:
+        pairs = sorted((_first_reported(c), c.window.latest) for c in complete)
+        latest_after = [p[1] for p in pairs]
+        for i in range(len(latest_after) - 2, -1, -1):
+            latest_after[i] = max(latest_after[i], latest_after[i + 1])
+        return cls([p[0] for p in pairs], latest_after)
+
+    def settles(self, statement: Event) -> bool:
+        i = bisect_right(self.firsts, statement.reported_at)
+        return i < len(self.firsts) and self.latest_after[i] > statement.window.earliest
+
+
+def _contests(
+    events: Sequence[Event],
+    all_changes: Sequence[Change],
+    at: datetime,
+    controller: str | None,
+    horizon: timedelta,
+) -> tuple[list[Event], list[Event]]:
+    """Statements contesting the capital at ``at``, and those that lapsed unanswered."""
+    said = [
+        e
+        for e in events
+        if e.kind in ("denial", "claim")
+        and e.window.latest <= at
+        and (e.kind == "denial" or e.actor != controller)
+        and e.scope == "city"
+    ]
+    if not said:
+        return [], []
+    control = _control_ids(events)
+    statements = [e for e in said if _bears_on_control(e, control)]
+    if not statements:
+        return [], []
+    settling = _Settling.of(c for c in all_changes if c.window.latest <= at)
+    contested, lapsed = [], []
+    for e in statements:
+        if settling.settles(e):
+            continue
+        (contested if at < e.window.latest + horizon else lapsed).append(e)
+    return contested, lapsed
+
+
+class Transition(NamedTuple):
+    """A change that did flip a capital's controller, with the window it happened in.
+
+    ``disputed``: the change is one of rival changes whose order the evidence cannot fix; the
+    capital's holder after it is one of several (``after`` is then this change's own outcome).
+    """
+
+    governorate: str
+    capital: str
+    before: str | None
+    after: str | None
+    change: Change
+    disputed: bool = False
+
+    @property
+    def window(self) -> Window:
+        return self.change.window
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "governorate": self.governorate,
+            "capital": self.capital,
+            "from": self.before,
+            "to": self.after,
+            "window": self.window.to_dict(),
+            "conflict": self.change.conflict,
+            "disputed": self.disputed,
+            "sources": [_source(e) for e in self.change.reports],
+        }
+
+
+def live_events(
+    events: Iterable[Event], known_at: datetime | None = None, recorded_at: datetime | None = None
+) -> list[Event]:
+    """Known at ``known_at`` (and stored by ``recorded_at``), minus corrections and what they retract."""
+    usable = known(events, known_at, recorded_at)
+    dropped = retracted_ids(usable)
+    return [e for e in usable if e.id not in dropped and e.kind != "correction"]
+
+
+def _by_place(events: Iterable[Event]) -> dict[str, list[Event]]:
+    by_place: dict[str, list[Event]] = {}
+    for event in events:
+        by_place.setdefault(event.place, []).append(event)
+    return by_place
+
+
+def _deciding_events(
+    governorate: gazetteer.Governorate, by_place: dict[str, list[Event]], seat: str
+) -> list[Event]:
+    """The events that decide a governorate's capital. Where the capital counted is another
+    governorate's city (Rif Dimashq counted as Damascus), that city's changes of control decide;
+    the governorate's own reports still contest, and stay in its history."""
+    mine = by_place.get(governorate.name, [])
+    city = governorate.seat(seat)
+    if city == governorate.capital:
+        return mine
+    host = next(g for g in gazetteer.governorates() if g.capital == city)
+    return [e for e in mine if not e.changes_control] + [
+        e for e in by_place.get(host.name, []) if e.changes_control
+    ]
+
+
+def transitions(
+    events: Iterable[Event],
+    known_at: datetime | None = None,
+    seat: str = gazetteer.DEFAULT_SEAT,
+    recorded_at: datetime | None = None,
+) -> list[Transition]:
+    """Every effective change of control in the record, ordered by when it was complete.
+
+    Rival changes (order unfixable, outcomes differ) are all listed, marked ``disputed``.
+    """
+    by_place = _by_place(live_events(events, known_at, recorded_at))
+    out: list[Transition] = []
+    for g in gazetteer.governorates():
+        mine = _deciding_events(g, by_place, seat)
+        start, found = _baseline_and_changes(mine)
+        holders: frozenset[str | None] = frozenset({start.actor if start else None})
+        for cluster in _clusters(found):
+            after = _outcomes(cluster, holders)
+            if len(holders) == 1 and len(after) == 1:
+                holder = next(iter(holders))
+                for c in cluster:
+                    if _flips(c, holder):
+                        nxt = _outcome(c, holder)
+                        out.append(Transition(g.name, g.seat(seat), holder, nxt, c))
+                        holder = nxt
+            elif after != holders:
+                before = next(iter(holders)) if len(holders) == 1 else None
+                for c in cluster:
+                    if any(_flips(c, h) for h in holders):
+                        out.append(
+                            Transition(
+                                g.name, g.seat(seat), before, _outcome(c, before), c, disputed=len(after) > 1
+                            )
+                        )
+            holders = after
+    return sorted(
+        out,
+        key=lambda t: (t.window.latest, t.window.earliest, t.governorate, _change_order(t.change)),
+    )
+
+
+def capital_phases(
+    events: Iterable[Event],
+    start: datetime,
+    end: datetime,
+    known_at: datetime | None = None,
+    seat: str = gazetteer.DEFAULT_SEAT,
+    recorded_at: datetime | None = None,
+    horizon: timedelta = DEFAULT_HORIZON,
+) -> list[tuple[gazetteer.Governorate, list[tuple[datetime, Phase]]]]:
+    """Every capital's step function on ``[start, end]`` (:func:`place_phases`), in gazetteer
+    order: at any ``t`` there, capital ``i``'s phase is that of its last pair at or before ``t``,
+    the controller and status ``replay(events, t, known_at, seat, recorded_at, horizon)`` gives."""
+    by_place = _by_place(live_events(events, known_at, recorded_at))
+    return [
+        (g, place_phases(_deciding_events(g, by_place, seat), start, end, horizon))
+        for g in gazetteer.governorates()
+    ]
+
+
+def replay(
+    events: Iterable[Event],
+    at: datetime,
+    known_at: datetime | None = None,
+    seat: str = gazetteer.DEFAULT_SEAT,
+    recorded_at: datetime | None = None,
+    horizon: timedelta = DEFAULT_HORIZON,
+) -> Snapshot:
+    """State of every capital at ``at`` (valid time) as known at ``known_at`` (report time), as
+    the store had it at ``recorded_at`` (system time)."""
+    usable = known(events, known_at, recorded_at)
+    by_place = _by_place(live_events(usable))
+    states = tuple(
+        place_state(g, _deciding_events(g, by_place, seat), at, seat, horizon)
+        for g in gazetteer.governorates()
+    )
+    cities: dict[str, set[str]] = {}
+    disputed: dict[str, set[str | None]] = {}
+    for state in states:
+        if state.status == "conflicting":
+            disputed.setdefault(state.capital, set()).update(state.possible)
+        elif state.controller:
+            cities.setdefault(state.controller, set()).add(state.capital)
+    holdings = tuple(
+        Holdings(name, tuple(sorted(cities[name])))
+        for name in sorted(cities, key=lambda n: (n != "government", n))
+    )
+    used = sum(1 for e in usable if e.window.earliest <= at)
+    baselines = [e.window.earliest for e in usable if e.kind == "baseline"]
+    return Snapshot(
+        at,
+        known_at,
+        used,
+        seat,
+        states,
+        holdings,
+        disputed=tuple(
+            Disputed(city, tuple(sorted(p, key=_holder_order))) for city, p in sorted(disputed.items())
+        ),
+        recorded_at=recorded_at,
+        record_ends=max((e.reported_at for e in usable), default=None),
+        record_begins=min(baselines, default=None),
+        horizon=horizon,
+    )
+
+
+__all__ = [
+    "CapitalState",
+    "Change",
+    "Disputed",
+    "Holdings",
+    "Snapshot",
+    "Transition",
+    "live_events",
+    "replay",
+    "transitions",
+]

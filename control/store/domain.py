@@ -1,0 +1,184 @@
+"""The write side's domain model: a ledger is an eventsourcing aggregate, one stream of reports.
+
+The record is one ledger; each what-if scenario is another, so a branch can never leak into the
+record. Each kind of report is an explicit, versioned event class (``class_version``); stored
+payloads are plain strings and lists, so the stored form is stable and readable by any tool.
+
+Version 2 of every report event carries ``recorded_at``: the store's own clock (system time),
+taken when the report is appended and never earlier than the ledger's previous ``recorded_at``.
+Appends to one ledger are serialised by its stream version (optimistic concurrency: a writer that
+lost the race re-reads and retries), so ``recorded_at`` never decreases in commit order. Version 1
+events (stored before this clock existed) are upcast by eventsourcing's mapper, through
+``upcast_v1_v2``, from the event's own stored ``timestamp``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from eventsourcing.domain import Aggregate
+
+from control.model.errors import DuplicateId
+from control.model.events import REPORT_VERSION, Event
+from control.model.times import iso
+from control.store.streams import stream_id
+
+
+class Ledger(Aggregate):
+    """An append-only list of reports with unique ids."""
+
+    class Opened(Aggregate.Created):
+        class_version = 1
+        name: str
+
+    class Reported(Aggregate.Event):
+        """Base of every report event: the report's fields, as stored, and when it was stored."""
+
+        class_version = REPORT_VERSION
+        kind: ClassVar[str] = ""
+        report: dict[str, Any]
+        recorded_at: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 events had no ``recorded_at``: the best evidence is the event's own timestamp."""
+            state["recorded_at"] = iso(state["timestamp"])
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Ledger)
+            aggregate.ids.add(self.report["id"])
+            aggregate.last_recorded = max(aggregate.last_recorded, self.recorded_at)
+
+    class BaselineRecorded(Reported):
+        kind = "baseline"
+
+    class CaptureReported(Reported):
+        kind = "capture"
+
+    class WithdrawalReported(Reported):
+        kind = "withdrawal"
+
+    class HandoverReported(Reported):
+        kind = "handover"
+
+    class DenialReported(Reported):
+        kind = "denial"
+
+    class ClaimReported(Reported):
+        kind = "claim"
+
+    class CorrectionReported(Reported):
+        kind = "correction"
+
+    class RecordLoaded(Aggregate.Event):
+        """The seed record (files with this digest) was checked into this ledger."""
+
+        class_version = 1
+        digest: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Ledger)
+            aggregate.record_digest = self.digest
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.ids: set[str] = set()
+        #: the latest recorded_at in the stream (ISO text, so it compares in time order)
+        self.last_recorded = ""
+        self.record_digest = ""
+
+    def record_loaded(self, digest: str) -> None:
+        if digest != self.record_digest:
+            self.trigger_event(self.RecordLoaded, digest=digest)
+
+    @classmethod
+    def open(cls, name: str) -> Ledger:
+        return cls._create(cls.Opened, id=stream_id(name), name=name)
+
+    def report(self, event: Event, recorded_at: datetime) -> None:
+        """Append one report; a duplicate id is refused (events are never replaced)."""
+        if event.id in self.ids:
+            raise DuplicateId(f"duplicate event id {event.id!r}")
+        stamp = max(iso(recorded_at) or "", self.last_recorded)
+        self.trigger_event(EVENT_CLASSES[event.kind], report=event.report_dict(), recorded_at=stamp)
+
+
+class Branch(Aggregate):
+    """A what-if scenario's branch: its whole definition, replaced atomically on every run.
+
+    Each run that finds the scenario file changed appends one ``Defined`` event holding the
+    complete branch (branch point, suppressions, hypothetical reports). One event is one
+    transaction, so a reader sees the old branch or the new one, never a mix; old definitions
+    stay in the stream as history.
+    """
+
+    class Started(Aggregate.Created):
+        class_version = 1
+        name: str
+
+    class Defined(Aggregate.Event):
+        class_version = 1
+        definition: dict[str, Any]
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Branch)
+            aggregate.definition = self.definition
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.definition: dict[str, Any] = {}
+
+    @classmethod
+    def start(cls, name: str) -> Branch:
+        return cls._create(cls.Started, id=stream_id(f"scenario:{name}"), name=name)
+
+    def define(self, definition: dict[str, Any]) -> None:
+        if definition != self.definition:
+            self.trigger_event(self.Defined, definition=definition)
+
+
+class Atlas(Aggregate):
+    """The gazetteer a ledger is bound to: each version is one ``Defined`` event holding it whole.
+
+    A later version may add places, aliases and controllers (checked before it is stored); the
+    earlier versions stay in the stream as history.
+    """
+
+    class Started(Aggregate.Created):
+        class_version = 1
+        name: str
+
+    class Defined(Aggregate.Event):
+        class_version = 1
+        definition: dict[str, Any]
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Atlas)
+            aggregate.definition = self.definition
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.definition: dict[str, Any] = {}
+
+    @classmethod
+    def start(cls, name: str) -> Atlas:
+        return cls._create(cls.Started, id=stream_id("gazetteer"), name=name)
+
+    def define(self, definition: dict[str, Any]) -> None:
+        if definition != self.definition:
+            self.trigger_event(self.Defined, definition=definition)
+
+
+EVENT_CLASSES: dict[str, type[Ledger.Reported]] = {
+    cls.kind: cls
+    for cls in (
+        Ledger.BaselineRecorded,
+        Ledger.CaptureReported,
+        Ledger.WithdrawalReported,
+        Ledger.HandoverReported,
+        Ledger.DenialReported,
+        Ledger.ClaimReported,
+        Ledger.CorrectionReported,
+    )
+}

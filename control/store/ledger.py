@@ -1,0 +1,637 @@
+"""The ledger application: the event store (SQLite file or PostgreSQL) behind every command.
+
+``open_ledger()`` opens the store and brings the seed record into it on first use, idempotently:
+record events already stored are checked, never rewritten (a changed one is an error: events are
+immutable, fix them with a correction), new ones are appended in one transaction. ``add()``
+validates reports completely before writing, so a bad report writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import parse_qs, unquote, urlparse
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import (
+    DatabaseError,
+    DatetimeAsISO,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    JSONTranscoder,
+    OperationalError,
+    ProgrammingError,
+)
+
+from control.ingest.sources import record_digest
+from control.model.errors import DuplicateId, UserError
+from control.model.events import OTHER_VERSION, REPORT_VERSION, Event
+from control.model.times import iso
+from control.store.readmodel import COLUMNS as READ_MODEL_COLUMNS
+from control.store.readmodel import READ_MODEL_VERSION, RECORDERS, stream_key
+from control.store.readmodel import row as readmodel_row
+from control.store.streams import stream_id
+from control.store.writelock import writer_lock
+
+if TYPE_CHECKING:
+    from control.ingest.record import Context
+    from control.model.gazetteer import Gazetteer
+    from control.store.domain import Ledger
+
+DEFAULT_STORE = "control.db"
+STORE_ENV = "CONTROL_STORE"
+RECORD = "record"
+#: A writer gives up after this long in all (busy waits and retries included).
+WRITE_DEADLINE = 10.0
+
+
+def write_deadline() -> float:
+    """The instant (time.monotonic) a write starting now must give up by. ``$CONTROL_WRITE_DEADLINE``
+    (seconds, 0.1-60) overrides the 10 s default, for tests and slow shared servers."""
+    try:
+        seconds = float(os.environ.get("CONTROL_WRITE_DEADLINE", WRITE_DEADLINE))
+    except ValueError:
+        seconds = WRITE_DEADLINE
+    return time.monotonic() + min(max(seconds, 0.1), 60.0)
+
+
+#: The longest one busy wait on a lock may take (seconds; whole seconds for eventsourcing).
+LOCK_TIMEOUT = 3
+
+
+def store_env(store: str) -> dict[str, str]:
+    """eventsourcing settings for a store given as a file path or a ``postgresql://`` URL."""
+    if store.startswith(("postgresql://", "postgres://")):
+        url = urlparse(store)
+        query = parse_qs(url.query)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+            "POSTGRES_HOST": url.hostname or "localhost",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_CONNECT_TIMEOUT": query.get("connect_timeout", ["5"])[0],
+            "POSTGRES_POOL_SIZE": "2",
+        }
+        if "schema" in query:
+            env["POSTGRES_SCHEMA"] = query["schema"][0]
+        env["APPLICATION_RECORDER_TOPIC"] = RECORDERS["eventsourcing.postgres"]
+        return env
+    path = Path(store)
+    if path.parent and not path.parent.exists():
+        raise UserError(f"--store: folder {str(path.parent)!r} does not exist")
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(path),
+        "APPLICATION_RECORDER_TOPIC": RECORDERS["eventsourcing.sqlite"],
+    }
+
+
+class LedgerApp(Application):
+    """eventsourcing Application holding the record and scenario ledgers.
+
+    ``clock`` is the store's own clock (system time for ``recorded_at``); tests inject one.
+    """
+
+    name = "Control"
+    env: Mapping[str, str] = {
+        "AGGREGATE_CACHE_MAXSIZE": "64",
+        "IS_SNAPSHOTTING_ENABLED": "n",
+        # Busy waits are bounded: a writer gives up within WRITE_DEADLINE in all, retries included.
+        "SQLITE_LOCK_TIMEOUT": str(LOCK_TIMEOUT),
+        "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT),
+    }
+
+    def __init__(self, env: Mapping[str, str] | None = None, clock: Callable[[], datetime] | None = None):
+        super().__init__(env)
+        self.clock = clock or _utc_now
+        self.env_settings: Mapping[str, str] = dict(env or {})
+        self._read_model_checked = False
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        # Event timestamps come from datetime.now(); under a test clock (freezegun) that is a
+        # datetime subclass the transcoder would not know. Register whatever class "now" has.
+        now_type = type(datetime.now())
+        if now_type not in transcoder.types:
+            transcoding = type("NowAsISO", (DatetimeAsISO,), {"type": now_type})()
+            transcoder.register(transcoding)
+            transcoder.names[DatetimeAsISO.name] = DatetimeAsISO()
+
+    def ledger(self, name: str) -> Ledger | None:
+        """The aggregate behind a named ledger (for writing), or None if it has no stream yet."""
+        try:
+            return self.repository.get(stream_id(name))
+        except AggregateNotFoundError:
+            return None
+
+    def payloads(self, name: str) -> list[tuple[str, dict[str, Any]]]:
+        """(topic, state) of every stored event of ledger ``name``, read in bulk.
+
+        Reads the recorder directly (no aggregate is rebuilt); see :meth:`decoded`. Always read
+        afresh: another process may have written since.
+        """
+        return [
+            (stored.topic, self.decoded(stored)) for stored in self.recorder.select_events(stream_id(name))
+        ]
+
+    def decoded(self, stored: Any) -> dict[str, Any]:
+        """One stored event's state. An event stored at its class's current version (reports:
+        ``REPORT_VERSION``; every other class: 1) is decoded as it is; anything older goes
+        through eventsourcing's mapper, which upcasts it. The domain classes (slow to import)
+        are loaded only then."""
+        mapper = self.mapper
+        state = stored.state
+        if mapper.cipher:
+            state = mapper.cipher.decrypt(state)
+        if mapper.compressor:
+            state = mapper.compressor.decompress(state)
+        decoded: dict[str, Any] = mapper.transcoder.decode(state)
+        current = REPORT_VERSION if "report" in decoded else OTHER_VERSION
+        if decoded.get("class_version", 1) != current:
+            decoded = dict(mapper.to_domain_event(stored).__dict__)  # upcast
+        return decoded
+
+    def read(self, name: str = RECORD, recorded_at: datetime | None = None) -> list[Event]:
+        """Every report in ledger ``name`` in append order, each with its ``recorded_at``;
+        with ``recorded_at``, only those the store had by then (what it would have answered).
+        Read from the read model (one indexed row per report, kept in the events' transaction)."""
+        import json
+
+        if not self._read_model_checked:
+            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        sql = f"SELECT report FROM {self.recorder.table} WHERE stream = %s"
+        params: list[Any] = [stream_key(stream_id(name))]
+        if recorded_at is not None:
+            sql += " AND recorded_at <= %s"
+            params.append(iso(recorded_at))
+        rows = self.recorder.query(sql + " ORDER BY position", params)
+        loads, from_dict = json.loads, Event.from_dict
+        return [from_dict(loads(r[0])) for r in rows]
+
+    def iter_reports(
+        self,
+        name: str = RECORD,
+        recorded_at: datetime | None = None,
+        known_at: datetime | None = None,
+        place: str | None = None,
+        canonical: bool = True,
+    ) -> Iterator[Event]:
+        """Reports as they are read from the read model (bounded memory), filtered in SQL, in
+        canonical order (report time, window, id) or append order."""
+        import json
+
+        if not self._read_model_checked:
+            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        sql = f"SELECT report FROM {self.recorder.table} WHERE stream = %s"
+        params: list[Any] = [stream_key(stream_id(name))]
+        for column, value in (("recorded_at", recorded_at), ("reported_at", known_at)):
+            if value is not None:
+                sql += f" AND {column} <= %s"
+                params.append(iso(value))
+        if place is not None:
+            sql += " AND place = %s"
+            params.append(place)
+        sql += " ORDER BY reported_at, earliest, latest, id" if canonical else " ORDER BY position"
+        for r in self.recorder.query_iter(sql, params):
+            yield Event.from_dict(json.loads(r[0]))
+
+    def read_events(self, name: str = RECORD) -> list[Event]:
+        """Every report in ledger ``name``, decoded from the events themselves (not the read
+        model): what the read model is checked and rebuilt against."""
+        return [
+            Event.from_dict(state["report"] | {"recorded_at": state["recorded_at"]})
+            for _, state in self.payloads(name)
+            if "report" in state
+        ]
+
+    def last_recorded(self, name: str = RECORD) -> str:
+        rows = self.recorder.query(
+            f"SELECT MAX(recorded_at) FROM {self.recorder.table} WHERE stream = %s",
+            [stream_key(stream_id(name))],
+        )
+        return str(rows[0][0] or "") if rows else ""
+
+    def ensure_read_model(self, where: str) -> bool:
+        """Rebuild the read model if this store has none yet, or an older one. True if rebuilt."""
+        self._read_model_checked = True
+        if self._read_model_current():
+            return False
+        with writer_lock(self.env_settings, write_deadline(), _public(where)):
+            if self._read_model_current():  # another process did it meanwhile
+                return False
+            self.rebuild_read_model()
+        return True
+
+    def _read_model_current(self) -> bool:
+        rows = self.recorder.query(f"SELECT value FROM {self.recorder.meta} WHERE key = %s", ["version"])
+        return bool(rows) and rows[0][0] == READ_MODEL_VERSION
+
+    def rebuild_read_model(self) -> int:
+        """Rewrite the read model from the events (through the mapper: older versions are upcast),
+        in one transaction. Idempotent. Returns the number of rows."""
+        sid = stream_id(RECORD)
+        rows = []
+        for stored in self.recorder.select_events(sid):
+            state = self.decoded(stored)
+            if "report" in state:
+                rows.append(
+                    readmodel_row(
+                        stream_key(sid), stored.originator_version, state["report"], state["recorded_at"]
+                    )
+                )
+        table, meta = self.recorder.table, self.recorder.meta
+        marks = ",".join(["%s"] * len(READ_MODEL_COLUMNS))
+        digest = self._latest_digest_from_events(RECORD)
+        digest_key = f"digest:{stream_key(sid)}"
+        self.recorder.execute_script(
+            [
+                (f"DELETE FROM {table}", ()),
+                (f"DELETE FROM {meta} WHERE key IN (%s, %s)", ("version", digest_key)),
+                (f"INSERT INTO {meta} (key, value) VALUES (%s, %s)", ("version", READ_MODEL_VERSION)),
+                *(
+                    [(f"INSERT INTO {meta} (key, value) VALUES (%s, %s)", (digest_key, digest))]
+                    if digest
+                    else []
+                ),
+            ],
+            (f"INSERT INTO {table} VALUES ({marks})", rows) if rows else (),
+        )
+        return len(rows)
+
+    def stored_digest(self, name: str = RECORD) -> str:
+        """Digest of the record files last checked into ledger ``name`` ("" if never).
+
+        Only the newest ``RecordLoaded`` event is decoded (found by its topic, newest first).
+        """
+        return self._latest_digest(name)
+
+    def _latest_digest(self, name: str = RECORD) -> str:
+        """From the read model's meta table (written with the RecordLoaded event): O(1)."""
+        if not self._read_model_checked:
+            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        rows = self.recorder.query(
+            f"SELECT value FROM {self.recorder.meta} WHERE key = %s",
+            [f"digest:{stream_key(stream_id(name))}"],
+        )
+        return str(rows[0][0]) if rows else ""
+
+    def _latest_digest_from_events(self, name: str = RECORD) -> str:
+        for stored in self.recorder.select_events(stream_id(name), desc=True):
+            if stored.topic.endswith(".RecordLoaded") or stored.topic.endswith(":Ledger.RecordLoaded"):
+                return str(self.decoded(stored)["digest"])
+        return ""
+
+    def stored_gazetteer(self) -> Gazetteer | None:
+        """The gazetteer this store is bound to (its latest version), or None: the built-in one."""
+        from control.model.gazetteer import Gazetteer
+
+        found = [state["definition"] for _, state in self.payloads("gazetteer") if "definition" in state]
+        return Gazetteer.from_dict(found[-1]) if found else None
+
+    def bind_gazetteer(self, gazetteer: Gazetteer, where: str) -> int:
+        """Store ``gazetteer`` (a first version, or a later one that only adds), with baseline
+        events for its new places, in one transaction. Returns the number of places added."""
+        from control.ingest.record import baseline_events
+        from control.model.gazetteer import Gazetteer, check_extension
+        from control.store.domain import Atlas, Ledger
+
+        stored = self.stored_gazetteer()
+        if stored is None:
+            if any(True for _ in self.recorder.select_events(stream_id(RECORD), limit=1)):
+                raise UserError(
+                    f"{where}: this store already holds a ledger on the built-in Syrian gazetteer "
+                    "(the seed record); use a new store for this gazetteer"
+                )
+            new_places = gazetteer.places
+            version = 1
+        else:
+            check_extension(stored, gazetteer, where)
+            if gazetteer.to_dict() | {"version": 0} == stored.to_dict() | {"version": 0}:
+                return 0
+            known = {p.name for p in stored.places}
+            new_places = tuple(p for p in gazetteer.places if p.name not in known)
+            version = stored.version + 1
+        bound = Gazetteer.from_dict(gazetteer.to_dict() | {"version": version})
+        atlas = self.aggregate(Atlas, "gazetteer") or Atlas.start(bound.name)
+        atlas.define(bound.to_dict())
+        ledger = self.aggregate(Ledger, RECORD) or Ledger.open(RECORD)
+        stamp = self.clock()
+        for event in baseline_events(bound.baseline_as_of, new_places, bound):
+            ledger.report(event, stamp)
+        self.save(atlas, ledger)
+        return len(new_places)
+
+    def aggregate(self, cls: type[Any], name: str) -> Any:
+        try:
+            return self.repository.get(stream_id(name))
+        except AggregateNotFoundError:
+            return None
+
+    def append(self, name: str, events: Sequence[Event], digest: str | None = None) -> int:
+        """Append ``events`` to ledger ``name`` in one transaction; returns how many.
+
+        O(1) in the ledger's size: the stream's head and the last recorded time are read by
+        index, no aggregate is rebuilt. Raises eventsourcing's IntegrityError if another writer
+        appended first or an id is taken (see :func:`retrying`): the caller re-reads,
+        re-validates and tries again.
+        """
+        from control.store.domain import EVENT_CLASSES, Ledger
+
+        sid = stream_id(name)
+        head = list(self.recorder.select_events(sid, desc=True, limit=1))
+        new: list[Any] = []
+        if head:
+            version = head[0].originator_version
+        else:
+            opened = Ledger.open(name)
+            new.extend(opened.collect_events())
+            version = opened.version
+        stamp = max(iso(self.clock()) or "", self.last_recorded(name))
+        for event in events:
+            version += 1
+            cls = EVENT_CLASSES[event.kind]
+            new.append(
+                cls(
+                    originator_id=sid,
+                    originator_version=version,
+                    timestamp=cls.create_timestamp(),
+                    report=event.report_dict(),
+                    recorded_at=stamp,
+                )
+            )
+        if digest is not None and (events or digest != self._latest_digest(name)):
+            version += 1
+            new.append(
+                Ledger.RecordLoaded(
+                    originator_id=sid,
+                    originator_version=version,
+                    timestamp=Ledger.RecordLoaded.create_timestamp(),
+                    digest=digest,
+                )
+            )
+        if new:
+            self.recorder.insert_events([self.mapper.to_stored_event(e) for e in new])
+        return len(events)
+
+    def forget(self) -> None:
+        """Drop cached aggregates (after losing a race: the next read sees the winner's events)."""
+        if self.repository.cache is not None:
+            self.repository.cache.clear()
+
+    def sync_record(self) -> int:
+        """Bring the seed record into the store; return how many events were added (0 if in sync).
+
+        Fast path: the ledger remembers the digest of the record files it last checked, so an
+        unchanged record costs one hash, not a parse and validation of every event. Idempotent
+        under concurrent first use: a writer that loses the race re-reads and finds it done.
+        """
+        digest = record_digest()
+        if self.stored_digest(RECORD) == digest:
+            return 0
+        from control.ingest.record import load_record
+
+        record = load_record()
+        stored = {e.id: e for e in self.read(RECORD)}
+        for event in record.events:
+            if event.id in stored and stored[event.id].report_dict() != event.report_dict():
+                raise UserError(
+                    f"seeds/record.toml: event {event.id!r} differs from the one in the store; "
+                    "stored events are immutable: add a correction instead of editing"
+                )
+        missing = [e for e in record.events if e.id not in stored]
+        return self.append(RECORD, missing, digest)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+_TRANSIENT = (
+    "locked",
+    "busy",
+    "concurrently",
+    "deadlock",
+    "lock timeout",
+    "could not serialize",
+    "already exists",
+    "duplicate key",
+)
+
+T = TypeVar("T")
+
+
+def retrying(app: LedgerApp | None, action: Callable[[], T], store: str, deadline: float | None = None) -> T:
+    """Run a write ``action`` (read, validate, append), retrying races with other writers.
+
+    A lost optimistic-concurrency race (IntegrityError) or a busy store is retried with jittered
+    back-off until ``WRITE_DEADLINE``; then one clear message. Nothing is written by a failed try.
+    """
+    if deadline is None:
+        deadline = write_deadline()
+    allowed = deadline - time.monotonic()
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            return action()
+        except (IntegrityError, DuplicateId):  # lost a race: re-read, re-validate, try again
+            reason = "other writers kept appending to the ledger at the same moment"
+        except (OperationalError, InternalError, ProgrammingError, DatabaseError) as exc:
+            text = str(exc).casefold()
+            if not any(word in text for word in _TRANSIENT):
+                raise
+            reason = f"the store is locked by another writer ({str(exc).splitlines()[0]})"
+        if app is not None:
+            app.forget()
+        left = deadline - time.monotonic()
+        if left <= (LOCK_TIMEOUT if "locked" in reason else 0.05):
+            raise UserError(
+                f"--store: {_public(store)}: gave up after {attempts} attempt(s) in "
+                f"{allowed:.0f} s: {reason}; nothing was written. Wait for the other "
+                "process to finish (or stop it) and try again"
+            )
+        import random
+
+        time.sleep(random.uniform(0.005, min(0.02 * 2 ** min(attempts, 5), 0.4, left)))
+
+
+def resolve_store(store: str | None) -> str:
+    return store or os.environ.get(STORE_ENV) or DEFAULT_STORE
+
+
+def open_app(
+    store: str | None = None, clock: Callable[[], datetime] | None = None, sync: bool = True
+) -> LedgerApp:
+    """Open the store (default ``control.db``, or ``$CONTROL_STORE``) and sync the record.
+
+    First use of a store (creating its tables, loading the record) is idempotent: many processes
+    may do it at once, and each ends with the same single copy of the record.
+    """
+    where = resolve_store(store)
+    from control.store.storecheck import check_store
+
+    check_store(where)  # a foreign, damaged or unreachable store is refused before it is opened
+    env = store_env(where)
+    holder: list[LedgerApp] = []
+
+    def first_use() -> LedgerApp:
+        if not holder:
+            holder.append(LedgerApp(env=env, clock=clock))
+        app = holder[0]
+        from control.model import gazetteer
+
+        if not app._read_model_current():  # first use (or an older store): one turn at the lock
+            app._read_model_checked = True
+            with writer_lock(env, write_deadline(), _public(where)):
+                if not app._read_model_current():
+                    app.rebuild_read_model()
+                if sync and app.stored_gazetteer() is None and app.stored_digest(RECORD) != record_digest():
+                    app.sync_record()
+        app._read_model_checked = True
+        bound = app.stored_gazetteer()
+        gazetteer.use(bound)
+        app.gazetteer = bound or gazetteer.builtin()
+        if bound is not None or not sync:  # the seed record syncs only into built-in ledgers
+            return app
+        if app.stored_digest(RECORD) != record_digest():  # the record grew
+            with writer_lock(env, write_deadline(), _public(where)):
+                app.sync_record()
+        return app
+
+    try:
+        return retrying(None, first_use, where)
+    except (OperationalError, InterfaceError, ProgrammingError, DatabaseError) as exc:
+        raise UserError(f"--store: cannot use {_public(where)}: {exc}") from None
+
+
+def _public(store: str) -> str:
+    """A store address fit for messages: any password removed."""
+    url = urlparse(store)
+    if url.password:
+        return store.replace(f":{url.password}@", ":***@")
+    return store
+
+
+class KnownReports:
+    """What validation asks of the ledger (is this id taken? which event is it? is the same
+    report already there? the next free number for an id stem?), answered by index from the read
+    model, plus the events validated earlier in the same batch. O(log n) per question."""
+
+    def __init__(self, app: LedgerApp, name: str = RECORD, extra: Sequence[Event] = ()) -> None:
+        self.app = app
+        self.stream = stream_key(stream_id(name))
+        self.local: dict[str, Event] = {e.id: e for e in extra}
+
+    def _rows(self, where: str, params: Sequence[Any]) -> list[Event]:
+        import json
+
+        rows = self.app.recorder.query(
+            f"SELECT report FROM {self.app.recorder.table} WHERE stream = %s AND {where}",
+            [self.stream, *params],
+        )
+        return [Event.from_dict(json.loads(r[0])) for r in rows]
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self.local or bool(self._rows("id = %s", [event_id]))
+
+    def __getitem__(self, event_id: str) -> Event:
+        if event_id in self.local:
+            return self.local[event_id]
+        found = self._rows("id = %s", [event_id])
+        if not found:
+            raise KeyError(event_id)
+        return found[0]
+
+    def __setitem__(self, event_id: str, event: Event) -> None:
+        self.local[event_id] = event
+
+    def values(self) -> list[Event]:
+        return list(self.local.values())
+
+    def similar(self, event: Event) -> list[Event]:
+        """Stored or batch events with the same place, kind, actor, window and file."""
+        stored = self._rows(
+            "place = %s AND kind = %s AND actor = %s AND earliest = %s AND latest = %s AND file = %s",
+            [
+                event.place,
+                event.kind,
+                event.actor or "",
+                iso(event.window.earliest),
+                iso(event.window.latest),
+                event.source.file,
+            ],
+        )
+        return [*stored, *self.local.values()]
+
+    def next_free(self, stem: str) -> int:
+        """One more than the highest n of stored ids ``stem-n`` (1 if none)."""
+        rows = self.app.recorder.query(
+            f"SELECT id FROM {self.app.recorder.table} WHERE stream = %s AND id LIKE %s",
+            [self.stream, stem.replace("%", "").replace("_", "") + "-%"],
+        )
+        tails = [r[0][len(stem) + 1 :] for r in rows]
+        numbers = [int(t) for t in tails if t.isdigit() and str(int(t)) == t]
+        return max(numbers, default=0) + 1
+
+
+def context(
+    app: LedgerApp,
+    now: datetime,
+    base: Path | None = None,
+    scenario: str | None = None,
+    extra: Sequence[Event] = (),
+) -> Context:
+    """A validation context that knows every record event (and ``extra`` ones)."""
+    from control.ingest.record import Context, load_record
+    from control.model import gazetteer
+
+    known = KnownReports(app, RECORD, extra)
+    if gazetteer.current().builtin:
+        record = load_record()
+        campaign_start, published = record.campaign_start, record.published
+    else:  # a user's ledger: no seed record; "by report" runs from the baseline
+        campaign_start, published = gazetteer.baseline_as_of(), {}
+    return Context(
+        campaign_start,
+        published,
+        known,
+        now=now,
+        base=base,
+        scenario=scenario,
+        baseline=gazetteer.baseline_as_of(),
+    )
+
+
+def add_reports(
+    app: LedgerApp,
+    tables: Sequence[Mapping[str, Any]],
+    now: datetime,
+    path: str = "options",
+    text: str | None = None,
+    base: Path | None = None,
+    store: str = "",
+) -> list[Event]:
+    """Validate every report against the ledger as stored now, then append them all in one
+    transaction; if another writer appended first, re-read, re-validate and retry (bounded)."""
+    from control.ingest.record import build_event, build_events
+
+    def attempt() -> list[Event]:
+        ctx = context(app, now, base)
+        if path == "options":
+            events = [build_event(tables[0], ctx, "options")]
+        else:
+            events = build_events(tables, ctx, path, text)
+        app.append(RECORD, events)
+        return events
+
+    label = _public(store or "store")
+    deadline = write_deadline()  # one deadline for waiting in line and for retries
+    with writer_lock(app.env_settings, deadline, label):
+        return retrying(app, attempt, store or "store", deadline)

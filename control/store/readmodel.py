@@ -1,0 +1,157 @@
+"""The read model: one indexed row per stored report, written in the same transaction as the event.
+
+The event store (eventsourcing's ``stored_events``) stays the truth. Beside it, table
+``control_reports`` holds one row per report event: its stream and position (the event's version,
+so append order), id, place, kind, actor, window, report time, recorded time, file and the report
+as JSON. The rows are written by the application recorder itself, inside the transaction that
+inserts the events (SQLite and PostgreSQL alike), so the two can never disagree, not even after a
+crash between statements (``kill -9`` is tested). What it gives:
+
+* ids unique by a primary key (a second writer's duplicate fails the whole transaction);
+* validation by index: an id, a duplicate report, the next free id, the last recorded time;
+* reads of one place's reports, or of what was recorded by a time, without decoding everything.
+
+``control rebuild`` drops and rewrites the rows from the events, reading them through
+eventsourcing's mapper (so older event versions are upcast); it is idempotent. A store written
+before the read model existed is rebuilt on first use (the version in ``control_meta`` says so).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+
+#: Bump when the rows' shape changes: stores are then rebuilt on first use.
+READ_MODEL_VERSION = "2"
+TABLE = "control_reports"
+META = "control_meta"
+COLUMNS = (
+    "stream", "position", "id", "place", "kind", "actor", "earliest", "latest", "reported_at",
+    "recorded_at", "file", "report",
+)  # fmt: skip
+
+
+def rows_for(stored_events: Iterable[StoredEvent]) -> list[tuple[Any, ...]]:
+    """Read-model rows for the report events among ``stored_events`` (current version only:
+    older versions never reach the recorder again; the rebuild upcasts them first)."""
+    out = []
+    for s in stored_events:
+        if "Reported" not in s.topic and "Recorded" not in s.topic:
+            continue
+        state = json.loads(s.state)
+        report = state.get("report")
+        if report is None or "recorded_at" not in state:
+            continue
+        out.append(row(_stream(s.originator_id), s.originator_version, report, state["recorded_at"]))
+    return out
+
+
+def digests_for(stored_events: Iterable[StoredEvent]) -> list[tuple[str, str]]:
+    """(meta key, digest) for the record checksums among ``stored_events`` (the latest wins)."""
+    out = []
+    for s in stored_events:
+        if s.topic.endswith("RecordLoaded"):
+            out.append((f"digest:{_stream(s.originator_id)}", str(json.loads(s.state)["digest"])))
+    return out
+
+
+def row(stream: str, position: int, report: dict[str, Any], recorded_at: str) -> tuple[Any, ...]:
+    full = dict(report, recorded_at=recorded_at)
+    return (
+        stream,
+        position,
+        report["id"],
+        report["place"],
+        report["kind"],
+        report.get("actor") or "",
+        report["window"]["earliest"],
+        report["window"]["latest"],
+        report["reported_at"],
+        recorded_at,
+        report["file"],
+        json.dumps(full, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
+    )
+
+
+def _stream(originator_id: UUID | str) -> str:
+    return originator_id.hex if isinstance(originator_id, UUID) else str(originator_id).replace("-", "")
+
+
+def stream_key(originator_id: UUID | str) -> str:
+    return _stream(originator_id)
+
+
+class SQLiteReportsRecorder(SQLiteApplicationRecorder):
+    """eventsourcing's SQLite application recorder, plus the read-model rows in its transaction."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {TABLE} (stream TEXT NOT NULL, position INTEGER NOT NULL, "
+            "id TEXT NOT NULL, place TEXT NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL, "
+            "earliest TEXT NOT NULL, latest TEXT NOT NULL, reported_at TEXT NOT NULL, "
+            "recorded_at TEXT NOT NULL, file TEXT NOT NULL, report TEXT NOT NULL, "
+            "PRIMARY KEY (stream, id))",
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {TABLE}_position ON {TABLE} (stream, position)",
+            f"CREATE INDEX IF NOT EXISTS {TABLE}_place ON {TABLE} "
+            "(stream, place, kind, actor, earliest, latest)",
+            f"CREATE INDEX IF NOT EXISTS {TABLE}_recorded ON {TABLE} (stream, recorded_at)",
+            f"CREATE TABLE IF NOT EXISTS {META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        ]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        rows = rows_for(stored_events)
+        if rows:
+            c.executemany(f"INSERT INTO {TABLE} VALUES ({','.join('?' * len(COLUMNS))})", rows)
+        for key, value in digests_for(stored_events):
+            c.execute(f"INSERT OR REPLACE INTO {META} (key, value) VALUES (?, ?)", (key, value))
+        return ids
+
+    # -- queries (plain SQL; ``?`` placeholders) -------------------------------------------------
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(sql.replace("%s", "?"), tuple(params))
+            return [tuple(r) for r in c.fetchall()]
+
+    def query_iter(self, sql: str, params: Sequence[Any] = (), size: int = 2000) -> Iterator[tuple[Any, ...]]:
+        """Rows as they are read (bounded memory), for streaming output."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(sql.replace("%s", "?"), tuple(params))
+            while True:
+                chunk = c.sqlite_cursor.fetchmany(size)
+                if not chunk:
+                    return
+                for r in chunk:
+                    yield tuple(r)
+
+    def execute_script(
+        self, statements: Sequence[tuple[str, Sequence[Any]]], many: Sequence[Any] = ()
+    ) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            for sql, params in statements:
+                c.execute(sql.replace("%s", "?"), tuple(params))
+            if many:
+                sql, rows = many
+                c.executemany(sql.replace("%s", "?"), rows)
+
+    @property
+    def table(self) -> str:
+        return TABLE
+
+    @property
+    def meta(self) -> str:
+        return META
+
+
+RECORDERS = {
+    "eventsourcing.sqlite": "control.store.readmodel:SQLiteReportsRecorder",
+    "eventsourcing.postgres": "control.store.readmodel_pg:PostgresReportsRecorder",
+}

@@ -1,0 +1,85 @@
+"""The read model's PostgreSQL recorder (see :mod:`control.store.readmodel`); loaded only for PostgreSQL
+stores, so SQLite users never import psycopg."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+
+from control.store.readmodel import COLUMNS, META, TABLE, digests_for, rows_for
+
+
+class PostgresReportsRecorder(PostgresApplicationRecorder):
+    """eventsourcing's PostgreSQL application recorder, plus the read-model rows in its transaction."""
+
+    def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        from psycopg.sql import SQL, Identifier
+
+        schema = Identifier(self.datastore.schema)
+        for text in (
+            "CREATE TABLE IF NOT EXISTS {schema}.control_reports (stream text NOT NULL, "
+            "position bigint NOT NULL, id text NOT NULL, place text NOT NULL, kind text NOT NULL, "
+            "actor text NOT NULL, earliest text NOT NULL, latest text NOT NULL, reported_at text NOT NULL, "
+            "recorded_at text NOT NULL, file text NOT NULL, report text NOT NULL, PRIMARY KEY (stream, id))",
+            "CREATE UNIQUE INDEX IF NOT EXISTS control_reports_position ON {schema}.control_reports "
+            "(stream, position)",
+            "CREATE INDEX IF NOT EXISTS control_reports_place ON {schema}.control_reports "
+            "(stream, place, kind, actor, earliest, latest)",
+            "CREATE INDEX IF NOT EXISTS control_reports_recorded ON {schema}.control_reports "
+            "(stream, recorded_at)",
+            "CREATE TABLE IF NOT EXISTS {schema}.control_meta (key text PRIMARY KEY, value text NOT NULL)",
+        ):
+            self.sql_create_statements.append(SQL(text).format(schema=schema))  # type: ignore[arg-type]
+
+    @property
+    def table(self) -> str:
+        return f'"{self.datastore.schema}".{TABLE}'
+
+    @property
+    def meta(self) -> str:
+        return f'"{self.datastore.schema}".{META}'
+
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        rows = rows_for(stored_events)
+        if rows:
+            curs.executemany(f"INSERT INTO {self.table} VALUES ({','.join(['%s'] * len(COLUMNS))})", rows)
+        for key, value in digests_for(stored_events):
+            curs.execute(
+                f"INSERT INTO {self.meta} (key, value) VALUES (%s, %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(sql, tuple(params))  # type: ignore[arg-type]
+            return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in curs.fetchall()]
+
+    def query_iter(self, sql: str, params: Sequence[Any] = (), size: int = 2000) -> Iterator[tuple[Any, ...]]:
+        """Rows as they are read, through a server-side cursor (bounded memory)."""
+        with (
+            self.datastore.transaction(commit=False) as curs,
+            curs.connection.cursor(name="control_stream") as named,
+        ):
+            named.execute(sql, tuple(params))  # type: ignore[arg-type]
+            while True:
+                chunk = named.fetchmany(size)
+                if not chunk:
+                    return
+                for r in chunk:
+                    yield tuple(r.values()) if isinstance(r, dict) else tuple(r)
+
+    def execute_script(
+        self, statements: Sequence[tuple[str, Sequence[Any]]], many: Sequence[Any] = ()
+    ) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            for sql, params in statements:
+                curs.execute(sql, tuple(params))  # type: ignore[arg-type]
+            if many:
+                sql, rows = many
+                curs.executemany(sql, rows)  # type: ignore[arg-type]

@@ -1,0 +1,88 @@
+"""Exports for other tools: the state of every capital (CSV, JSON, GeoJSON for QGIS or a web map)
+and the whole ledger (CSV, JSON). Pure text; same ledger, same bytes."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from control.fold.history import event_record
+from control.fold.projection import Snapshot
+from control.model import gazetteer
+from control.model.events import Event
+from control.model.times import iso
+from control.views.render import to_json
+
+STATE_COLUMNS = [
+    "governorate", "capital", "controller", "status", "since", "since_latest", "lat", "lon",
+    "at", "known_at", "events", "files", "record_ends", "carried_forward",
+]  # fmt: skip
+EVENT_COLUMNS = [
+    "id", "kind", "place", "actor", "previous", "targets", "scope", "earliest", "latest", "when",
+    "reported_at", "recorded_at", "file", "quote", "note", "scenario",
+]  # fmt: skip
+
+
+def _state_rows(snapshot: Snapshot) -> list[dict[str, Any]]:
+    coords = {g.name: g for g in gazetteer.governorates()}
+    rows = []
+    for c in snapshot.capitals:
+        g = coords[c.governorate]
+        rows.append(
+            {
+                "governorate": c.governorate,
+                "capital": c.capital,
+                "controller": c.controller,
+                "status": c.status,
+                "since": iso(c.since),
+                "since_latest": iso(c.since_latest),
+                "lat": g.lat,
+                "lon": g.lon,
+                "at": iso(snapshot.at),
+                "known_at": iso(snapshot.known_at),
+                "events": ";".join(e.id for e in c.sources),
+                "files": ";".join(sorted({e.source.file for e in c.sources})),
+                # past the last report the state is carried forward from it: every row says so
+                "record_ends": iso(snapshot.record_ends),
+                "carried_forward": "yes" if snapshot.carried_forward else "no",
+            }
+        )
+    return rows
+
+
+def _csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
+    return out.getvalue()
+
+
+def state(snapshot: Snapshot, fmt: str) -> str:
+    """The state of every capital as csv, json or geojson."""
+    rows = _state_rows(snapshot)
+    if fmt == "csv":
+        return _csv(rows, STATE_COLUMNS)
+    if fmt == "json":
+        return to_json(snapshot.to_dict())
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+            "properties": {k: v for k, v in row.items() if k not in ("lat", "lon")},
+        }
+        for row in rows
+    ]
+    basis = snapshot.to_dict()["basis"]  # a foreign member: what the map rests on (RFC 7946 6.1)
+    return to_json({"type": "FeatureCollection", "basis": basis, "features": features})
+
+
+def events(items: Sequence[Event], fmt: str) -> str:
+    """The whole ledger, one row per event, as csv or json."""
+    rows = [event_record(e) for e in items]
+    if fmt == "csv":
+        return _csv(rows, EVENT_COLUMNS)
+    return to_json(rows)

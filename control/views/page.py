@@ -1,0 +1,463 @@
+"""The interactive page: one self-contained, offline HTML file (``control page``).
+
+Every state the page shows is computed here by the project's fold (:func:`projection.replay`) and
+embedded as data; the page's script only looks a time up (binary search) and draws. Nothing of
+the rules is implemented twice.
+
+Data layout (``build_data``), times in whole seconds since the epoch (UTC):
+
+* ``places``: the governorates in gazetteer order (name, capital, coordinates, the city counted);
+* ``worlds``: ``full`` (the record, or ``--known-at`` of it) and ``known`` (at each instant, only
+  what had been reported by then), each with one interval list per place (``[[start, state], ...]``,
+  a state holding from its start to the next start), the headline's intervals, and the instants
+  where anything changes; with a scenario, ``record_full``/``record_known`` beside them;
+* ``states``: the distinct capital states the intervals point to;
+* ``events``: every report of the world drawn, as text; ``history``: each place's events with the
+  remarks of :func:`history.history`.
+
+The page is rendered from ``control/views/templates/page.html`` (+ ``page.css``, ``page.js``). Ledger
+text reaches it only inside ``<script type="application/json">`` with ``<``, ``>``, ``&`` and
+U+2028/2029 escaped, and the script shows it with ``textContent`` only. A Content-Security-Policy
+allows the one inline script (by its hash) and no network at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from typing import Any
+
+from control.fold.projection import DEFAULT_HORIZON, Snapshot, known, replay
+from control.model import gazetteer
+from control.model.events import Event
+from control.model.times import SYRIA, iso
+
+#: The slider runs from the record's beginning to the first Damascus midnight at least this long
+#: after its last report (26 Nov - 9 Dec 2024 for the seeds).
+TAIL = timedelta(hours=12)
+GOVERNMENT = "government"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What the page needs to know of a scenario: its name, its words, and the record beside it."""
+
+    name: str
+    description: str
+    record: Sequence[Event]
+
+
+def _next_midnight(instant: datetime) -> datetime:
+    """The first midnight, Damascus time, at or after ``instant`` (in UTC)."""
+    local = instant.astimezone(SYRIA)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if midnight < local:
+        midnight += timedelta(days=1)
+    return midnight.astimezone(UTC)
+
+
+def _seconds(instant: datetime) -> int:
+    return int(instant.timestamp())
+
+
+def _edges(events: Sequence[Event], start: datetime, end: datetime) -> list[datetime]:
+    """Every instant at which the fold's answer can change, within ``[start, end]``.
+
+    The fold's answer at ``at`` (known at ``at`` too, for the "known" world) depends on ``at`` only
+    through comparisons with event times: windows (and the changes merged from them, whose bounds
+    are bounds of windows or report times), report times, and a statement's window end plus the
+    contest horizon. Between two consecutive such instants it is constant.
+    """
+    found = {start, end}
+    for e in events:
+        for t in (e.window.earliest, e.window.latest, e.window.latest + DEFAULT_HORIZON, e.reported_at):
+            if start < t < end:
+                found.add(t)
+    return sorted(found)
+
+
+def _headline(snapshot: Snapshot, main: str = GOVERNMENT) -> list[Any]:
+    """[count, low, high, disputed]: the government's holdings, and the range while changes are
+    under way (low: as if every change away from it had happened; high: every change to it)."""
+    count = snapshot.holding(main).count
+    certain, possible = set(), set()
+    for c in snapshot.capitals:
+        if c.controller == main and c.status != "conflicting":
+            possible.add(c.capital)
+            if c.status != "uncertain":
+                certain.add(c.capital)
+        elif c.status == "uncertain" and any(ch.new_controller == main for ch in c.candidates):
+            possible.add(c.capital)
+    disputed = [[d.capital, [p for p in d.possible]] for d in snapshot.disputed]
+    return [count, min(count, len(certain)), max(count, len(possible)), disputed]
+
+
+class _Table:
+    """Distinct JSON values, numbered in order of first use."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self.index: dict[str, int] = {}
+
+    def add(self, value: Any) -> int:
+        key = json.dumps(value, sort_keys=True)
+        if key not in self.index:
+            self.index[key] = len(self.items)
+            self.items.append(value)
+        return self.index[key]
+
+
+def place_groups(events: Sequence[Event], seat: str) -> list[list[Event]]:
+    """For each place of the gazetteer, the events its answer depends on: its own, the
+    corrections that touch them (through chains of corrections too), and, where the capital
+    counted is another place's city (Rif Dimashq as Damascus), that place's too."""
+    by_id = {e.id: e for e in events}
+    places_of: dict[str, set[str]] = {}
+
+    def touched(cid: str) -> set[str]:
+        stack, order = [cid], []
+        while stack:  # depth-first, without recursion: chains of corrections may be long
+            top = stack.pop()
+            if top in places_of or top in order:
+                continue
+            order.append(top)
+            stack.extend(t for t in by_id[top].targets if t in by_id and by_id[t].kind == "correction")
+        for c in reversed(order):
+            found: set[str] = set()
+            for t in by_id[c].targets:
+                target = by_id.get(t)
+                if target is None:
+                    continue
+                found |= places_of.get(t, set()) if target.kind == "correction" else {target.place}
+            places_of[c] = found
+        return places_of[cid]
+
+    own: dict[str, list[Event]] = {}
+    for e in events:
+        for place in touched(e.id) if e.kind == "correction" else (e.place,):
+            own.setdefault(place, []).append(e)
+    out = []
+    for g in gazetteer.governorates():
+        mine = list(own.get(g.name, []))
+        city = g.seat(seat)
+        if city != g.capital:
+            host = next((h for h in gazetteer.governorates() if h.capital == city), None)
+            if host is not None:
+                mine += own.get(host.name, [])
+        out.append(mine)
+    return out
+
+
+def world_intervals(
+    events: Sequence[Event],
+    times: Sequence[datetime],
+    known_at: datetime | None,
+    as_known: bool,
+    seat: str,
+    table: _Table,
+    main: str = GOVERNMENT,
+) -> dict[str, Any]:
+    """Per-place interval lists (and the headline's), from the fold of each place's own events at
+    each of its own breakpoints (so the cost grows with each place's reports, not with the whole
+    ledger per instant), combined into the headline by one sweep in time order.
+
+    ``as_known``: at each instant, only what had been reported by then (and by ``known_at``).
+    """
+    from control.fold.projection import _by_place, _deciding_events, live_events, place_state
+
+    start, end = times[0], times[-1]
+    places = gazetteer.governorates()
+    steps: list[tuple[datetime, int, Any]] = []  # (when, place index, CapitalState)
+    intervals: list[list[list[int]]] = [[] for _ in places]
+    for index, (g, mine) in enumerate(zip(places, place_groups(known(events, known_at), seat), strict=True)):
+        edges = {start}
+        for e in mine:
+            for t in (e.window.earliest, e.window.latest, e.window.latest + DEFAULT_HORIZON, e.reported_at):
+                if start < t < end:
+                    edges.add(t)
+        last = None
+        for t in sorted(edges):
+            k = (t if known_at is None else min(t, known_at)) if as_known else known_at
+            deciding = _deciding_events(g, _by_place(live_events(mine, k)), seat)
+            state = place_state(g, deciding, t, seat, DEFAULT_HORIZON)
+            code = table.add(_state(state))
+            if code != last:
+                intervals[index].append([_seconds(t), code])
+                steps.append((t, index, state))
+                last = code
+    # The headline: per city, how many of its places count for `main`, by one sweep.
+    held: dict[str, int] = {}
+    certain: dict[str, int] = {}
+    possible: dict[str, int] = {}
+    disputed: dict[str, dict[int, tuple[Any, ...]]] = {}
+    current: dict[int, Any] = {}
+    headline: list[list[Any]] = []
+    changes: list[int] = []
+
+    def count(state: Any, sign: int) -> None:
+        city = state.capital
+        if state.controller == main and state.status != "conflicting":
+            held[city] = held.get(city, 0) + sign
+            possible[city] = possible.get(city, 0) + sign
+            if state.status != "uncertain":
+                certain[city] = certain.get(city, 0) + sign
+        elif state.status == "uncertain" and any(ch.new_controller == main for ch in state.candidates):
+            possible[city] = possible.get(city, 0) + sign
+
+    steps.sort(key=lambda step: (step[0], step[1]))
+    for n, (t, index, state) in enumerate(steps):
+        if index in current:
+            count(current[index], -1)
+            disputed.get(current[index].capital, {}).pop(index, None)
+        current[index] = state
+        count(state, +1)
+        if state.status == "conflicting":
+            disputed.setdefault(state.capital, {})[index] = state.possible
+        if n + 1 < len(steps) and steps[n + 1][0] == t:
+            continue  # finish every place that changes at this instant first
+        total = sum(1 for v in held.values() if v > 0)
+        line = [
+            total,
+            min(total, sum(1 for v in certain.values() if v > 0)),
+            max(total, sum(1 for v in possible.values() if v > 0)),
+            [
+                [
+                    city,
+                    sorted({p for poss in found.values() for p in poss}, key=lambda p: (p is None, p or "")),
+                ]
+                for city, found in sorted(disputed.items())
+                if found
+            ],
+        ]
+        if not headline or headline[-1][1:] != line:
+            headline.append([_seconds(t), *line])
+        if t != start:
+            changes.append(_seconds(t))
+    return {"places": intervals, "headline": headline, "changes": sorted(set(changes))}
+
+
+def _state(c: Any) -> dict[str, Any]:
+    return {
+        "controller": c.controller,
+        "status": c.status,
+        "since": iso(c.since),
+        "since_latest": iso(c.since_latest),
+        "sources": [e.id for e in c.sources],
+        "candidates": [
+            {"controller": ch.new_controller, "change": ch.describe(), "events": [e.id for e in ch.reports]}
+            for ch in c.candidates
+        ],
+        "possible": list(c.possible),
+        "contested_by": [e.id for e in c.contested_by],
+        "lapsed": [e.id for e in c.lapsed],
+    }
+
+
+def _event(e: Event) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "kind": e.kind,
+        "place": e.place,
+        "actor": e.actor,
+        "previous": e.previous,
+        "targets": list(e.targets),
+        "scope": e.scope,
+        "earliest": _seconds(e.window.earliest),
+        "latest": _seconds(e.window.latest),
+        "when": e.when,
+        "reported": _seconds(e.reported_at),
+        "file": e.source.file,
+        "quote": e.source.quote,
+        "note": e.note,
+        "scenario": e.scenario,
+    }
+
+
+def _row_order(
+    events: Sequence[Event], start: datetime, end: datetime, known_at: datetime | None, seat: str
+) -> list[int]:
+    """Swimlane order exactly as the timeline chart has it: the government's losses first."""
+    from control.views.chartdata import timeline_rows
+
+    names = [g.name for g in gazetteer.governorates()]
+    return [names.index(r.governorate) for r in timeline_rows(events, start, end, known_at, seat)]
+
+
+def build_data(
+    events: Sequence[Event],
+    known_at: datetime | None = None,
+    seat: str = gazetteer.DEFAULT_SEAT,
+    scenario: Scenario | None = None,
+    recorded_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Everything the page draws, computed by the fold (see the module's docstring)."""
+    from control.fold.history import history
+    from control.views.plotting import COLOURS, NAMES
+
+    world = known(events, known_at)  # what the page may show at all
+    others = known(scenario.record, known_at) if scenario else []
+    begins = gazetteer.baseline_as_of()
+    last = max((e.reported_at for e in [*world, *others]), default=begins)
+    end = _next_midnight(max(last, begins) + TAIL)
+    times = _edges([*world, *others], begins, end)
+    colours, names = _palette(COLOURS, NAMES)
+    atlas = gazetteer.current()
+    main = GOVERNMENT if GOVERNMENT in names else next(iter(names), GOVERNMENT)
+    table = _Table()
+    worlds = {
+        "full": world_intervals(world, times, known_at, False, seat, table, main),
+        "known": world_intervals(world, times, known_at, True, seat, table, main),
+    }
+    if scenario is not None:
+        worlds["record_full"] = world_intervals(others, times, known_at, False, seat, table, main)
+        worlds["record_known"] = world_intervals(others, times, known_at, True, seat, table, main)
+    places = []
+    for g in gazetteer.governorates():
+        counted = g.seat(seat)
+        places.append(
+            {
+                "name": g.name,
+                "capital": g.capital,
+                "counted_as": counted,
+                # a governorate counted as another's city is drawn apart, never as a city of its own
+                "apart": counted != g.capital,
+                "lat": g.lat,
+                "lon": g.lon,
+            }
+        )
+    by_place = {
+        g.name: [[h.event.id, h.remark] for h in history(mine, g.name).entries]
+        for g, mine in zip(gazetteer.governorates(), place_groups(world, "douma"), strict=True)
+    }
+    total = getattr(replay(world, begins, known_at, seat), "total", 0) or len(places)
+    return {
+        "meta": {
+            "title": _title(atlas),
+            "start": _seconds(begins),
+            "end": _seconds(end),
+            "record_ends": _seconds(last),
+            "known_at": iso(known_at),
+            "recorded_at": iso(recorded_at),
+            "seat": seat,
+            "seat_setting": any(p["apart"] for p in places) or any(g.administered_from for g in atlas.places),
+            "total": total,
+            "main": main,
+            "main_name": names.get(main, main),
+            "outline": atlas.builtin,
+            "horizon_days": DEFAULT_HORIZON / timedelta(days=1),
+            "scenario": {"name": scenario.name, "description": scenario.description} if scenario else None,
+            "colours": colours,
+            "names": names,
+            "controllers": list(names),
+            "rows": _row_order(world, begins, end, known_at, seat),
+        },
+        "places": places,
+        "outline": _outline() if atlas.builtin else [],
+        "states": table.items,
+        "worlds": worlds,
+        "events": [_event(e) for e in sorted(world, key=lambda e: (e.reported_at, e.window, e.id))],
+        "history": by_place,
+    }
+
+
+#: Colours for controllers the charts do not know (a user gazetteer's), after the Okabe-Ito ones.
+EXTRA_COLOURS = ("#F0E442", "#882255", "#44AA99", "#999933", "#AA4499", "#332288", "#117733", "#661100")
+
+
+def _palette(colours: dict[Any, str], names: dict[Any, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Controller -> colour and name: the charts' own for theirs, then extra colours in turn."""
+    vocabulary = list(gazetteer.controllers())
+    known_first = [c for c in colours if c is not None and c in vocabulary]
+    ordered = known_first + [c for c in vocabulary if c not in known_first]
+    out: dict[str, str] = {}
+    spare = iter(EXTRA_COLOURS * (1 + len(ordered) // len(EXTRA_COLOURS)))
+    for c in ordered:
+        out[c] = colours[c] if c in colours else next(spare)
+    out["none"] = colours[None]
+    label = {c: names.get(c) or gazetteer.controllers().get(c, c) for c in ordered}
+    return out, label
+
+
+def _title(atlas: gazetteer.Gazetteer) -> str:
+    if atlas.builtin:
+        return "Who controlled Syria's provincial capitals, 26 Nov - 8 Dec 2024"
+    return f"Who controlled {atlas.title}"
+
+
+def _outline() -> list[list[float]]:
+    from control.views.plotting import outline
+
+    return [[round(x, 3), round(y, 3)] for x, y in outline()]
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def embed_json(data: Any) -> str:
+    """JSON safe inside ``<script type="application/json">``: no ``<``, ``>``, ``&`` or line
+    separators remain, so no text can end the element or start another."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return re.sub("[<>&\u2028\u2029]", lambda m: _UNSAFE[m.group()], text)
+
+
+def _template(name: str) -> str:
+    return resources.files("control.views.templates").joinpath(name).read_text("utf-8")
+
+
+def render(data: dict[str, Any]) -> str:
+    """The page's HTML: the template with styles, script and data put in, in one pass."""
+    css, script = _template("page.css"), _template("page.js")
+    if re.search("</style", css, re.I) or re.search("</script|<!--", script, re.I):
+        raise ValueError("templates: style or script would end its element early")
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    csp = (
+        "default-src 'none'; "
+        f"script-src 'sha256-{digest}'; "
+        "style-src 'unsafe-inline'; img-src data:; "
+        "connect-src 'none'; form-action 'none'; base-uri 'none'"
+    )
+    meta = data["meta"]
+    title = meta["title"] + (f" - SCENARIO {meta['scenario']['name']}" if meta["scenario"] else "")
+    values = {
+        "title": html.escape(title),
+        "csp": html.escape(csp, quote=False).replace('"', "&quot;"),
+        "css": css,
+        "script": script,
+        "data": embed_json(data),
+    }
+    return re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], _template("page.html"))
+
+
+def page(
+    events: Sequence[Event],
+    known_at: datetime | None = None,
+    seat: str = gazetteer.DEFAULT_SEAT,
+    scenario: Scenario | None = None,
+    recorded_at: datetime | None = None,
+) -> str:
+    """The whole page for ``events`` (the record, or a scenario's world beside ``scenario.record``)."""
+    return render(build_data(events, known_at, seat, scenario, recorded_at))
+
+
+def lookup(intervals: Sequence[Sequence[Any]], instant: datetime) -> Any:
+    """The entry of an interval list holding at ``instant`` (as the page's script looks it up)."""
+    t = _seconds(instant.astimezone(UTC))
+    lo, hi = 0, len(intervals) - 1
+    if t < intervals[0][0]:
+        return None
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if intervals[mid][0] <= t:
+            lo = mid
+        else:
+            hi = mid - 1
+    return intervals[lo]

@@ -1,0 +1,240 @@
+"""Plain-text and JSON renderings of projection output, shared by the CLI commands.
+
+JSON is byte-stable: keys sorted, lists in a fixed order, two-space indent, trailing newline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from control.fold.projection import CapitalState, Snapshot, Transition
+from control.model.events import Event
+from control.model.times import iso
+
+if TYPE_CHECKING:
+    from control.fold.history import History
+
+
+_CONTROL = None
+
+
+def terminal_safe(text: str) -> str:
+    """Text from the ledger is data: escape control characters (ESC, BEL, CR, C1 ...) so a quote
+    or note cannot move the cursor, retitle the terminal or hide lines. Newlines stay; tabs and
+    every other control character become visible ``\\xNN`` / ``\\uNNNN`` escapes."""
+    global _CONTROL
+    if _CONTROL is None:
+        import re
+
+        _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
+def json_lines(items: Iterable[Any]) -> Iterator[str]:
+    """A JSON list written item by item: byte for byte ``to_json(list(items))``, in bounded memory."""
+    import json
+
+    first = True
+    for item in items:
+        text = json.dumps(item, sort_keys=True, indent=2, ensure_ascii=False)
+        yield ("[\n" if first else ",\n") + "\n".join("  " + line for line in text.split("\n"))
+        first = False
+    yield "[]\n" if first else "\n]\n"
+
+
+def to_json(data: Any) -> str:
+    import json
+
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def _short(quote: str, width: int = 96) -> str:
+    """The quote on one line, cut at a word boundary to ``width`` characters."""
+    text = " ".join(quote.split())
+    if len(text) <= width:
+        return text
+    return text[: width - 4].rsplit(" ", 1)[0] + " ..."
+
+
+def holdings_line(snapshot: Snapshot, controller: str = "government") -> str:
+    h = snapshot.holding(controller)
+    total = snapshot.total or len(snapshot.capitals)
+    line = f"{controller} holds {h.count} of {total}: {_listed(h.capitals, total > COMPACT_ABOVE) or 'none'}"
+    if snapshot.disputed:
+        line += "; disputed: " + ", ".join(f"{d.capital} ({d.label()})" for d in snapshot.disputed)
+    return line
+
+
+def _seat(snapshot: Snapshot) -> str:
+    from control.model import gazetteer
+
+    if any(p.administered_from for p in gazetteer.current().places):
+        return (
+            f"; Rif Dimashq seat: {snapshot.seat}"
+            if gazetteer.current().builtin
+            else f"; seat: {snapshot.seat}"
+        )
+    return ""
+
+
+def _title(snapshot: Snapshot) -> str:
+    from control.model import gazetteer
+
+    atlas = gazetteer.current()
+    if len(snapshot.capitals) == len(atlas.places):
+        return atlas.title
+    return f"{len(snapshot.capitals)} of {atlas.title}"
+
+
+def basis_lines(snapshot: Snapshot) -> list[str]:
+    """What the answer rests on, when it is not simply "everything recorded, within the record"."""
+    lines = []
+    if snapshot.before_record:
+        lines.append(
+            f"{iso(snapshot.at)} is before the record begins ({iso(snapshot.record_begins)}): "
+            "nothing is known."
+        )
+    elif snapshot.carried_forward:
+        lines.append(
+            f"The record ends at {iso(snapshot.record_ends)} (its last report): the state shown is "
+            "carried forward from it."
+        )
+    return lines
+
+
+def _since(c: CapitalState, before_record: bool = False) -> str:
+    if c.since is None:
+        if before_record:
+            return "before the record begins"
+        return "not known: no baseline and no report of a change yet" if not c.sources else "since unknown"
+    if c.sources and c.sources[0].kind == "baseline":
+        from control.model import gazetteer
+
+        when = "before the offensive" if gazetteer.current().builtin else "when the record begins"
+        return f"as of {iso(c.since)} (baseline, {when})"
+    if c.since == c.since_latest:
+        return f"since {iso(c.since)}"
+    return f"since {iso(c.since)} .. {iso(c.since_latest)}"
+
+
+#: Above this many places, text output is a summary first, then one line per place.
+COMPACT_ABOVE = 40
+
+
+def snapshot_text(snapshot: Snapshot, compact: bool | None = None) -> str:
+    """The state of every place, as text. Small gazetteers: each place with its evidence, then
+    the holdings. Large ones (or ``compact``): the holdings first, then one line per place
+    (``--place`` narrows it down; ``--json`` is always complete)."""
+    if compact is None:
+        compact = len(snapshot.capitals) > COMPACT_ABOVE
+    known = f"as known at {iso(snapshot.known_at)}" if snapshot.known_at else "as known now"
+    lines = [
+        f"Control of {_title(snapshot)} at {iso(snapshot.at)}, {known} "
+        f"({snapshot.events_used} events used{_seat(snapshot)})",
+        *basis_lines(snapshot),
+        "",
+    ]
+    summary = ["Holdings (distinct capital cities):"]
+    for h in snapshot.holdings:
+        summary.append(f"  {h.controller:<11} {h.count:>2}  {_listed(h.capitals, compact)}")
+    if snapshot.disputed:
+        shown = ", ".join(f"{d.capital} ({d.label()})" for d in snapshot.disputed)
+        summary.append(f"  {'disputed':<11} {len(snapshot.disputed):>2}  {shown}")
+    if compact:
+        counts: dict[str, int] = {}
+        for c in snapshot.capitals:
+            counts[c.status] = counts.get(c.status, 0) + 1
+        summary.append("Statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        lines += [*summary, ""]
+    for c in snapshot.capitals:
+        who = "(disputed)" if c.status == "conflicting" else c.controller or "(nobody)"
+        since = _since(c, snapshot.before_record)
+        lines.append(f"{c.governorate:<12} {c.capital:<12} {who:<11} {c.status:<10} {since}")
+        if compact:
+            continue
+        for rival in c.rivals:
+            lines.append(
+                f"    ? {rival.describe()} some time in {iso(rival.window.earliest)} .. "
+                f"{iso(rival.window.latest)} ({', '.join(e.id for e in rival.reports)}): order "
+                "unknown, a rival of the other(s)"
+            )
+        for cand in c.candidates:
+            lines.append(
+                f"    ? {cand.describe()} some time in {iso(cand.window.earliest)} .. "
+                f"{iso(cand.window.latest)} ({', '.join(e.id for e in cand.reports)})"
+            )
+        for e in c.contested_by:
+            lines.append(f'    ! {e.kind} by {e.actor} [{e.source.file}] "{_short(e.source.quote, 80)}"')
+        for e in c.lapsed:
+            lines.append(
+                f"    . {e.kind} by {e.actor} ({e.id}) lapsed {iso(e.window.latest + c.horizon)}: "
+                f"nothing followed within {c.horizon.days} days"
+            )
+        for ch in c.conflicts:
+            said = "; ".join(f"{e.id}: {e.when!r}" for e in ch.reports)
+            lines.append(
+                f"    ~ conflicting reports ({said}); window reconciled to "
+                f"{iso(ch.window.earliest)} .. {iso(ch.window.latest)}"
+            )
+        for e in c.sources:
+            lines.append(f'    - [{e.source.file}] "{_short(e.source.quote)}" ({e.id})')
+    if not compact:
+        lines += ["", *summary]
+    lines += ["", holdings_line(snapshot)]
+    return "\n".join(lines) + "\n"
+
+
+def _listed(names: Sequence[str], compact: bool) -> str:
+    if compact and len(names) > 12:
+        return ", ".join(names[:12]) + f", ... ({len(names) - 12} more)"
+    return ", ".join(names)
+
+
+def event_line(event: Event, remark: str = "") -> str:
+    w = event.window
+    when = iso(w.earliest) if w.earliest == w.latest else f"{iso(w.earliest)} .. {iso(w.latest)}"
+    who = f" {event.actor}" if event.actor else ""
+    frm = f" (from {event.previous})" if event.previous else ""
+    tgt = f" -> {', '.join(event.targets)}" if event.targets else ""
+    scope = " [area]" if event.scope == "area" else ""
+    tag = f" [scenario {event.scenario}]" if event.scenario else ""
+    text = (
+        f"{event.id}: {event.kind}{who}{frm}{tgt}{scope}{tag} at {event.place}\n"
+        f"    occurred {when}" + (f" ({event.when!r})" if event.when else "") + "\n"
+        f"    reported {iso(event.reported_at)}  [{event.source.file}]"
+        + (f"  recorded {iso(event.recorded_at)}" if event.recorded_at else "")
+        + "\n"
+        f'    "{event.source.quote}"\n'
+    )
+    if event.note:
+        text += f"    note: {event.note}\n"
+    if remark:
+        text += f"    >> {remark}\n"
+    return text
+
+
+def events_text(events: Iterable[Event]) -> str:
+    return "\n".join(event_line(e) for e in events)
+
+
+def history_text(history: History) -> str:
+    head = f"History of {history.governorate}: {len(history.entries)} events, in order of report\n\n"
+    return head + "\n".join(event_line(h.event, h.remark) for h in history.entries)
+
+
+def transitions_text(items: Sequence[Transition]) -> str:
+    if not items:
+        return "No change of control in that period.\n"
+    lines = []
+    for t in items:
+        mark = " (CONFLICTING REPORTS)" if t.change.conflict else ""
+        if t.disputed:
+            mark += " (RIVAL CHANGE: order unknown, outcome disputed)"
+        lines.append(
+            f"{iso(t.window.earliest)} .. {iso(t.window.latest)}  {t.governorate}: "
+            f"{t.before or '(nobody)'} -> {t.after or '(nobody)'}{mark}"
+        )
+        for e in t.change.reports:
+            lines.append(f'    - [{e.source.file}] "{_short(e.source.quote)}" ({e.id})')
+    return "\n".join(lines) + "\n"
