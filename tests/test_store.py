@@ -18,7 +18,7 @@ from control.model.errors import UserError
 from control.model.events import Event, Source
 from control.model.times import parse_instant
 from control.store.ledger import RECORD, LedgerApp, open_app, store_env
-from control.store.streams import RECORD_STREAM, derived_namespace, stream_id
+from control.store.streams import GAZETTEER_STREAM, RECORD_STREAM, derived_namespace, stream_id
 from control.store.streams import STREAM_NAMESPACE as PINNED
 from control.views.render import to_json
 
@@ -37,6 +37,7 @@ def _same_answers(ledger_events: list[Event], record: list[Event]) -> None:
 def test_stream_ids_are_pinned():
     assert derived_namespace() == PINNED
     assert RECORD_STREAM == uuid.uuid5(PINNED, "record") == stream_id("record")
+    assert GAZETTEER_STREAM == uuid.uuid5(PINNED, "gazetteer") == stream_id("gazetteer")
 
 
 def test_sqlite_store_and_record_file_give_the_same_answer(store, events):

@@ -41,7 +41,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -173,8 +173,8 @@ class Snapshot:
     events_used: int
     seat: str
     capitals: tuple[CapitalState, ...]
-    holdings: tuple[Holdings, ...] = field(default=())
-    disputed: tuple[Disputed, ...] = field(default=())
+    holdings: tuple[Holdings, ...] = ()
+    disputed: tuple[Disputed, ...] = ()
     recorded_at: datetime | None = None
     #: report time of the last report used (the record's end as known), None for an empty ledger
     record_ends: datetime | None = None
