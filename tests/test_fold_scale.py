@@ -21,17 +21,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from control.fold.phases import capital_phases, place_phases
 from control.fold.projection import (
     DEFAULT_HORIZON,
     Change,
     _contests,
     _merge,
     _report_order,
-    capital_phases,
     changes,
     denies_control,
     known,
-    place_phases,
     place_state,
     replay,
     transitions,

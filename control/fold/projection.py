@@ -39,7 +39,7 @@ Rules (README "Rules of the fold" has the reader's version):
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -655,158 +655,6 @@ def place_state(
     )
 
 
-class Phase(NamedTuple):
-    """A capital's controller and status from one instant on (what the charts draw)."""
-
-    controller: str | None
-    status: str
-
-
-def _fold_step(
-    cluster: Sequence[Change], holders: frozenset[str | None], known_start: bool
-) -> tuple[frozenset[str | None], bool]:
-    """:func:`place_state`'s fold over one cluster, keeping only holders and ``known_start``."""
-    after = _outcomes(cluster, holders)
-    if len(holders) == 1 and len(after) == 1:
-        holder = next(iter(holders))
-        for c in cluster:
-            if _flips(c, holder):
-                holder = _outcome(c, holder)
-                known_start = True
-    elif after != holders:
-        known_start = True
-    return after, known_start
-
-
-def place_phases(
-    events: Sequence[Event],
-    start: datetime,
-    end: datetime,
-    horizon: timedelta = DEFAULT_HORIZON,
-) -> list[tuple[datetime, Phase]]:
-    """One capital's step function on ``[start, end]``: ``(instant, phase)`` pairs, the first at
-    ``start``, then one at each of the capital's own breakpoints up to ``end`` (its baseline,
-    its changes' window edges, its statements' times and their horizon lapses), each phase
-    holding until the next pair. The phase at ``t`` is ``place_state(...)``'s controller and
-    status at ``t`` (property-tested); it is computed in one sweep over the capital's own events,
-    so its cost grows with them, not with the number of breakpoints times the events.
-    """
-    base, all_changes = _baseline_and_changes(events)
-    origin = base.window.earliest if base is not None else None
-    control = _control_ids(events)
-    statements = sorted(
-        (e for e in events if e.kind in ("denial", "claim") and _bears_on_control(e, control)),
-        key=lambda e: e.window.latest,
-    )
-    edges = {start}
-    for c in all_changes:
-        edges.update((c.window.earliest, c.window.latest))
-    for e in statements:
-        edges.update((e.window.latest, e.window.latest + horizon))
-    if origin is not None:
-        edges.add(origin)
-    instants = sorted(t for t in edges if start <= t <= end)
-
-    by_end = sorted(all_changes, key=lambda c: c.window.latest)
-    by_start = sorted(all_changes, key=lambda c: c.window.earliest)
-    # complete changes, clustered as _clusters(complete) would, with the fold after each cluster
-    clusters: list[list[Change]] = []
-    cluster_ends: list[datetime] = []
-    folded: list[tuple[frozenset[str | None], bool]] = []
-    initial: tuple[frozenset[str | None], bool] = (
-        frozenset({base.actor if base else None}),
-        base is not None,
-    )
-    # settling index: complete changes by first report, Fenwick of the latest end (suffix max)
-    firsts = sorted({_first_reported(c) for c in all_changes})
-    tree: list[datetime | None] = [None] * (len(firsts) + 1)
-    live: dict[int, Event] = {}  # statements made, not settled, not lapsed
-    lapse: list[tuple[datetime, int]] = []
-    denials = 0
-    claims: dict[str | None, int] = {}
-    active: list[Change] = []
-    done = begun = said = 0
-    out: list[tuple[datetime, Phase]] = []
-
-    def forget(index: int) -> None:
-        nonlocal denials
-        e = live.pop(index)
-        if e.kind == "denial":
-            denials -= 1
-        else:
-            claims[e.actor] -= 1
-
-    for at in instants:
-        while done < len(by_end) and by_end[done].window.latest <= at:
-            c = by_end[done]
-            done += 1
-            i = bisect_left(cluster_ends, c.window.earliest)
-            regrouped = _clusters([x for group in clusters[i:] for x in group] + [c])
-            del clusters[i:], cluster_ends[i:], folded[i:]
-            state = folded[-1] if folded else initial
-            for group in regrouped:
-                state = _fold_step(group, *state)
-                clusters.append(group)
-                cluster_ends.append(max(x.window.latest for x in group))
-                folded.append(state)
-            first, latest = _first_reported(c), c.window.latest
-            j = len(firsts) - bisect_left(firsts, first)  # reversed: later reports, smaller j
-            while j <= len(firsts):
-                if tree[j] is None or tree[j] < latest:  # type: ignore[operator]
-                    tree[j] = latest
-                j += j & -j
-            for index, e in list(live.items()):
-                if first > e.reported_at and latest > e.window.earliest:
-                    forget(index)
-        while said < len(statements) and statements[said].window.latest <= at:
-            e = statements[said]
-            said += 1
-            if at >= e.window.latest + horizon:
-                continue
-            best: datetime | None = None
-            j = len(firsts) - bisect_right(firsts, e.reported_at)  # changes reported after it
-            while j > 0:
-                if tree[j] is not None and (best is None or tree[j] > best):  # type: ignore[operator]
-                    best = tree[j]
-                j -= j & -j
-            if best is not None and best > e.window.earliest:
-                continue
-            live[said] = e
-            heapq.heappush(lapse, (e.window.latest + horizon, said))
-            if e.kind == "denial":
-                denials += 1
-            else:
-                claims[e.actor] = claims.get(e.actor, 0) + 1
-        while lapse and lapse[0][0] <= at:
-            _, index = heapq.heappop(lapse)
-            if index in live:
-                forget(index)
-        while begun < len(by_start) and by_start[begun].window.earliest <= at:
-            active.append(by_start[begun])
-            begun += 1
-        active = [c for c in active if at < c.window.latest]
-        if origin is not None and at < origin:
-            out.append((at, Phase(None, "unknown")))
-            continue
-        holders, known_start = folded[-1] if folded else initial
-        possible = sorted(holders, key=_holder_order)
-        controller = possible[0] if len(possible) == 1 else None
-        if len(possible) > 1:
-            status = "conflicting"
-        elif any(_flips(c, h) for c in active for h in holders):
-            status = "uncertain"
-        elif denials or sum(claims.values()) - claims.get(controller, 0):
-            status = "contested"
-        elif not known_start:
-            status = "unknown"
-        elif controller is None:
-            status = "vacated"
-        else:
-            status = "held"
-        out.append((at, Phase(controller, status)))
-    return out
-
-
 def denies_control(event: Event, place_events: Sequence[Event]) -> bool:
     """Does this statement bear on the capital's control (rather than a person or the area)?"""
     return _bears_on_control(event, _control_ids(place_events))
@@ -983,25 +831,6 @@ def transitions(
         out,
         key=lambda t: (t.window.latest, t.window.earliest, t.governorate, _change_order(t.change)),
     )
-
-
-def capital_phases(
-    events: Iterable[Event],
-    start: datetime,
-    end: datetime,
-    known_at: datetime | None = None,
-    seat: str = gazetteer.DEFAULT_SEAT,
-    recorded_at: datetime | None = None,
-    horizon: timedelta = DEFAULT_HORIZON,
-) -> list[tuple[gazetteer.Governorate, list[tuple[datetime, Phase]]]]:
-    """Every capital's step function on ``[start, end]`` (:func:`place_phases`), in gazetteer
-    order: at any ``t`` there, capital ``i``'s phase is that of its last pair at or before ``t``,
-    the controller and status ``replay(events, t, known_at, seat, recorded_at, horizon)`` gives."""
-    by_place = _by_place(live_events(events, known_at, recorded_at))
-    return [
-        (g, place_phases(_deciding_events(g, by_place, seat), start, end, horizon))
-        for g in gazetteer.governorates()
-    ]
 
 
 def replay(

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from control.fold.projection import Phase, Snapshot, Transition, capital_phases, known, transitions
+from control.fold.phases import Phase, capital_phases
+from control.fold.projection import Snapshot, Transition, known, transitions
 from control.model import gazetteer
 from control.model.events import Event
 from control.model.times import parse_instant
