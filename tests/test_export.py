@@ -15,12 +15,37 @@ def test_state_csv_has_a_header_and_fourteen_rows(run):
     rows = list(csv.DictReader(io.StringIO(result.output)))
     assert len(rows) == 14
     assert {"governorate", "capital", "controller", "status", "lat", "lon"} <= set(rows[0])
-    assert sorted(r["capital"] for r in rows if r["controller"] == "government") == [
+    assert sorted(r["counted_as"] for r in rows if r["controller"] == "government") == [
         "Damascus",
         "Damascus",
         "Latakia",
         "Tartus",
     ]  # fmt: skip  (Rif Dimashq's seat counts as Damascus)
+    rif = next(r for r in rows if r["governorate"] == "Rif Dimashq")
+    assert (rif["capital"], rif["counted_as"], rif["pcode"]) == (
+        "Douma",
+        "Damascus",
+        "SY03",
+    )  # at Douma's point
+    damascus = next(r for r in rows if r["governorate"] == "Damascus")
+    assert "claim by hts" in damascus["contested_by"]  # nothing of replay --json is dropped
+
+
+def test_geojson_features_have_stable_ids_and_every_replay_field(run):
+    import json
+
+    data = json.loads(run("export", "--at", "2024-12-08T00:00Z", "--format", "geojson").output)
+    replayed = json.loads(run("replay", "--at", "2024-12-08T00:00Z", "--json").output)
+    assert [f["id"] for f in data["features"]] == [
+        f"SY{n:02d}" for n in (1, 3, 2, 7, 5, 4, 6, 10, 12, 13, 14, 9, 11, 8)
+    ]
+    for feature, capital in zip(data["features"], replayed["capitals"], strict=True):
+        assert capital.items() <= (feature["properties"] | {"capital": capital["capital"]}).items()
+
+
+def test_ocha_and_acled_spellings_resolve(run):
+    for spelling in ("Al-Hasakeh", "Ar Raqqa", "As-Sweida", "Deir-ez-Zor", "Rural Damascus", "Idleb", "SY08"):
+        assert run("history", spelling).exit_code == 0, spelling
 
 
 def test_state_geojson_is_fourteen_points_with_controller_and_status(run, tmp_path):

@@ -16,9 +16,12 @@ from control.model.times import iso
 from control.views.render import to_json
 
 STATE_COLUMNS = [
-    "governorate", "capital", "controller", "status", "since", "since_latest", "lat", "lon",
-    "at", "known_at", "events", "files", "record_ends", "carried_forward",
+    "pcode", "governorate", "capital", "counted_as", "controller", "status", "since", "since_latest",
+    "lat", "lon", "at", "known_at", "events", "files", "candidates", "possible_controllers",
+    "contested_by", "lapsed", "conflicts", "record_ends", "carried_forward",
 ]  # fmt: skip
+#: Lists in CSV cells are joined with this (ids and names never contain it).
+JOIN = "; "
 EVENT_COLUMNS = [
     "id", "kind", "place", "actor", "previous", "targets", "scope", "earliest", "latest", "when",
     "reported_at", "recorded_at", "file", "quote", "note", "scenario",
@@ -32,8 +35,12 @@ def _state_rows(snapshot: Snapshot) -> list[dict[str, Any]]:
         g = coords[c.governorate]
         rows.append(
             {
+                "pcode": g.pcode or g.id or None,
                 "governorate": c.governorate,
-                "capital": c.capital,
+                # the place's own city, at its own point; `counted_as` is the city it counts as
+                # (Rif Dimashq, administered from Damascus: Douma, counted as Damascus)
+                "capital": g.capital,
+                "counted_as": c.capital,
                 "controller": c.controller,
                 "status": c.status,
                 "since": iso(c.since),
@@ -44,6 +51,16 @@ def _state_rows(snapshot: Snapshot) -> list[dict[str, Any]]:
                 "known_at": iso(snapshot.known_at),
                 "events": ";".join(e.id for e in c.sources),
                 "files": ";".join(sorted({e.source.file for e in c.sources})),
+                "candidates": JOIN.join(
+                    f"{ch.describe()} ({', '.join(e.id for e in ch.reports)})"
+                    for ch in (*c.rivals, *c.candidates)
+                ),
+                "possible_controllers": JOIN.join(p or "(vacated)" for p in c.possible),
+                "contested_by": JOIN.join(f"{e.kind} by {e.actor} ({e.id})" for e in c.contested_by),
+                "lapsed": JOIN.join(e.id for e in c.lapsed),
+                "conflicts": JOIN.join(
+                    f"{ch.describe()}: {', '.join(e.id for e in ch.reports)}" for ch in c.conflicts
+                ),
                 # past the last report the state is carried forward from it: every row says so
                 "record_ends": iso(snapshot.record_ends),
                 "carried_forward": "yes" if snapshot.carried_forward else "no",
@@ -68,11 +85,16 @@ def state(snapshot: Snapshot, fmt: str) -> str:
         return _csv(rows, STATE_COLUMNS)
     if fmt == "json":
         return to_json(snapshot.to_dict())
+    full = {c["governorate"]: c for c in snapshot.to_dict()["capitals"]}
     features = [
         {
             "type": "Feature",
+            # a stable id (the p-code, else the place's id, else its name) for joins and web maps
+            "id": row["pcode"] or row["governorate"],
             "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
-            "properties": {k: v for k, v in row.items() if k not in ("lat", "lon")},
+            # every field of `replay --json` for this place, plus the point's labels
+            "properties": full[row["governorate"]]
+            | {k: row[k] for k in ("pcode", "capital", "counted_as", "at", "known_at", "record_ends")},
         }
         for row in rows
     ]
