@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 
@@ -139,3 +140,10 @@ def test_two_first_uses_at_once_load_the_record_once(store, fingerprint):
     assert second.sync_record() == 0
     assert fingerprint(store) == loaded
     assert second.read() == first.read()
+
+
+def test_without_the_postgres_extra_a_postgres_store_is_one_clear_line(run, monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the extra were not installed
+    result = run("replay", "--store", "postgresql://u:secret@127.0.0.1:5432/db")
+    assert result.exit_code == 2
+    assert "pip install 'territorial-control[postgres]'" in result.stderr and "secret" not in result.stderr

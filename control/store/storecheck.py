@@ -154,7 +154,13 @@ def probe(shown: str, host: str, port: int, user: str, password: str, dbname: st
     """Connect once, directly: a refused password is "authentication failed" at once, not a pool
     timeout; an unreachable server or a missing database is said plainly. ``shown`` is the
     address without its password, for messages."""
-    import psycopg
+    try:
+        import psycopg
+    except ImportError:
+        raise UserError(
+            f"{OPTION}: PostgreSQL stores need the postgres extra: "
+            "pip install 'territorial-control[postgres]' (or -e '.[postgres]' in a checkout)"
+        ) from None
 
     try:
         connection = psycopg.connect(
