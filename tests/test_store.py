@@ -126,6 +126,7 @@ def test_cli_on_postgres(run, pg_store):
 
 
 def test_unreachable_postgres_is_a_clear_error_without_the_password(run):
+    pytest.importorskip("psycopg", reason="the postgres extra is not installed")
     result = run("replay", "--store", "postgresql://u:secret@127.0.0.1:9/none?connect_timeout=1")
     assert result.exit_code == 2
     assert "cannot use postgresql://u:***@127.0.0.1:9/none" in result.stderr
