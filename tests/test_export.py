@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 
 from control import open_ledger
@@ -83,3 +84,47 @@ def test_events_export_has_one_row_per_event_with_file_and_quote(run, store):
 def test_exports_are_byte_stable(run):
     for args in (["--at", "2024-12-08T00:00Z", "--format", "geojson"], ["--events", "--format", "csv"]):
         assert run("export", *args).output == run("export", *args).output
+
+
+def _intervals(run, fmt: str = "csv"):
+    import json
+
+    result = run("export", "--intervals", "--format", fmt)
+    assert result.exit_code == 0, result.stderr
+    if fmt == "csv":
+        return list(csv.DictReader(io.StringIO(result.output)))
+    return [f["properties"] for f in json.loads(result.output)["features"]]
+
+
+def test_intervals_tile_each_place_s_time_without_gaps_or_overlaps(run):
+    for fmt in ("csv", "geojson"):
+        rows = _intervals(run, fmt)
+        by_place: dict[str, list[dict]] = {}
+        for row in rows:
+            by_place.setdefault(row["place"], []).append(row)
+        assert len(by_place) == 14
+        for periods in by_place.values():
+            assert periods[0]["start"] == "2024-11-25T21:00:00Z"
+            for earlier, later in itertools.pairwise(periods):
+                assert earlier["end"] == later["start"]  # no gap, no overlap
+            assert periods[-1]["end"] in ("", None)  # still active: empty in CSV, null in GeoJSON
+            assert all(p["end"] for p in periods[:-1])
+
+
+def test_intervals_answer_a_time_query_as_replay_does(run):
+    import json
+
+    rows = _intervals(run)
+    for at in (
+        "2024-11-29T00:00:00Z",
+        "2024-12-05T12:00:00Z",
+        "2024-12-07T20:00:00Z",
+        "2024-12-08T00:00:00Z",
+    ):
+        held = {
+            r["place"]: (r["controller"] or None, r["status"])
+            for r in rows
+            if r["start"] <= at and (not r["end"] or at < r["end"])
+        }
+        replayed = json.loads(run("replay", "--at", at, "--json").output)
+        assert held == {c["governorate"]: (c["controller"], c["status"]) for c in replayed["capitals"]}, at

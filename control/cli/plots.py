@@ -365,6 +365,11 @@ def demo(out_dir: Path, seat: str, store: str | None) -> None:
 @known_at_option
 @recorded_at_option
 @click.option("--events", "whole_ledger", is_flag=True, help="Export the whole ledger instead.")
+@click.option(
+    "--intervals",
+    is_flag=True,
+    help="Periods of control per place (start, end, controller, status, sources) for GIS: csv or geojson.",
+)
 @click.option("--format", "fmt", required=True, help="csv, json or geojson (geojson: state only).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default: stdout).")
 @seat_option
@@ -374,16 +379,22 @@ def export(
     known_at: datetime | None,
     recorded_at: datetime | None,
     whole_ledger: bool,
+    intervals: bool,
     fmt: str,
     out: Path | None,
     seat: str,
     store: str | None,
 ) -> None:
-    """The state of every capital (csv, json, geojson), or the whole ledger with --events."""
+    """The state of every capital (csv, json, geojson), the whole ledger with --events, or the
+    periods of control of every place with --intervals (csv, geojson)."""
     from control.fold.projection import known, replay
     from control.views import exports
 
-    allowed = ("csv", "json") if whole_ledger else ("csv", "json", "geojson")
+    if whole_ledger and intervals:
+        raise UserError("--intervals: give either --events or --intervals, not both")
+    allowed = (
+        ("csv", "json") if whole_ledger else ("csv", "geojson") if intervals else ("csv", "json", "geojson")
+    )
     if fmt not in allowed:
         raise UserError(f"--format: {fmt!r} is not one of {', '.join(allowed)}")
     if out is not None:
@@ -391,6 +402,16 @@ def export(
     events = open_store(store).read(recorded_at=recorded_at)
     if whole_ledger:
         text = exports.events(known(events, known_at, recorded_at), fmt)
+    elif intervals:
+        from control.fold.phases import place_timelines
+        from control.fold.projection import DEFAULT_HORIZON
+        from control.model import gazetteer
+
+        begins = gazetteer.baseline_as_of()
+        # past every edge (a statement's horizon too), so the last period is really the last
+        end = max((max(e.reported_at, e.window.latest + DEFAULT_HORIZON) for e in events), default=begins)
+        timelines = place_timelines(events, begins, end + timedelta(seconds=1), known_at, False, seat)
+        text = exports.intervals(timelines, fmt, seat)
     else:
         text = exports.state(replay(events, at or now(), known_at, seat, recorded_at=recorded_at), fmt)
     if out is None:

@@ -11,7 +11,7 @@ import heapq
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from control.fold.projection import (
     DEFAULT_HORIZON,
@@ -202,3 +202,77 @@ def capital_phases(
         (g, place_phases(_deciding_events(g, by_place, seat), start, end, horizon))
         for g in gazetteer.governorates()
     ]
+
+
+def place_groups(events: Sequence[Event], seat: str) -> list[list[Event]]:
+    """For each place of the gazetteer, the events its answer depends on: its own, the
+    corrections that touch them (through chains of corrections too), and, where the capital
+    counted is another place's city (Rif Dimashq as Damascus), that place's too."""
+    by_id = {e.id: e for e in events}
+    places_of: dict[str, set[str]] = {}
+
+    def touched(cid: str) -> set[str]:
+        stack, order = [cid], []
+        while stack:  # depth-first, without recursion: chains of corrections may be long
+            top = stack.pop()
+            if top in places_of or top in order:
+                continue
+            order.append(top)
+            stack.extend(t for t in by_id[top].targets if t in by_id and by_id[t].kind == "correction")
+        for c in reversed(order):
+            found: set[str] = set()
+            for t in by_id[c].targets:
+                target = by_id.get(t)
+                if target is None:
+                    continue
+                found |= places_of.get(t, set()) if target.kind == "correction" else {target.place}
+            places_of[c] = found
+        return places_of[cid]
+
+    own: dict[str, list[Event]] = {}
+    for e in events:
+        for place in touched(e.id) if e.kind == "correction" else (e.place,):
+            own.setdefault(place, []).append(e)
+    out = []
+    for g in gazetteer.governorates():
+        mine = list(own.get(g.name, []))
+        city = g.seat(seat)
+        if city != g.capital:
+            host = next((h for h in gazetteer.governorates() if h.capital == city), None)
+            if host is not None:
+                mine += own.get(host.name, [])
+        out.append(mine)
+    return out
+
+
+def place_timelines(
+    events: Sequence[Event],
+    start: datetime,
+    end: datetime,
+    known_at: datetime | None = None,
+    as_known: bool = False,
+    seat: str = gazetteer.DEFAULT_SEAT,
+) -> list[tuple[gazetteer.Governorate, list[tuple[datetime, Any]]]]:
+    """Each place's full state (a ``CapitalState``) from ``start`` on, at each of its own
+    breakpoints up to ``end`` (window edges, report times, horizon lapses): the state holds until
+    the next one. The fold of each place's own events (:func:`place_groups`), so the cost grows
+    with each place's reports, never with the whole ledger per instant.
+
+    ``as_known``: at each instant, only what had been reported by then (and by ``known_at``).
+    """
+    from control.fold.projection import known, place_state
+
+    out = []
+    for g, mine in zip(gazetteer.governorates(), place_groups(known(events, known_at), seat), strict=True):
+        edges = {start}
+        for e in mine:
+            for t in (e.window.earliest, e.window.latest, e.window.latest + DEFAULT_HORIZON, e.reported_at):
+                if start < t < end:
+                    edges.add(t)
+        timeline = []
+        for t in sorted(edges):
+            k = (t if known_at is None else min(t, known_at)) if as_known else known_at
+            deciding = _deciding_events(g, _by_place(live_events(mine, k)), seat)
+            timeline.append((t, place_state(g, deciding, t, seat, DEFAULT_HORIZON)))
+        out.append((g, timeline))
+    return out

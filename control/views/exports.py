@@ -20,6 +20,8 @@ STATE_COLUMNS = [
     "lat", "lon", "at", "known_at", "events", "files", "candidates", "possible_controllers",
     "contested_by", "lapsed", "conflicts", "record_ends", "carried_forward",
 ]  # fmt: skip
+#: Each place with its states from one instant on (control.fold.phases.place_timelines).
+Timelines = Sequence[tuple[Any, Sequence[tuple[Any, Any]]]]
 #: Lists in CSV cells are joined with this (ids and names never contain it).
 JOIN = "; "
 EVENT_COLUMNS = [
@@ -108,3 +110,75 @@ def events(items: Sequence[Event], fmt: str) -> str:
     if fmt == "csv":
         return _csv(rows, EVENT_COLUMNS)
     return to_json(rows)
+
+
+INTERVAL_COLUMNS = [
+    "id", "pcode", "place", "capital", "counted_as", "controller", "status", "candidates", "start",
+    "end", "since", "since_latest", "sources", "files",
+]  # fmt: skip
+
+
+def interval_rows(
+    timelines: Sequence[tuple[Any, Sequence[tuple[Any, Any]]]], seat: str
+) -> list[dict[str, Any]]:
+    """One row per period of one (place, controller, status): the periods of each place tile its
+    time from the start with no gap or overlap (a change under way is a period of its own, status
+    ``uncertain``); the last period is still open (``end`` None)."""
+    rows: list[dict[str, Any]] = []
+    for g, timeline in timelines:
+        periods: list[tuple[Any, Any]] = []
+        for t, state in timeline:
+            key = _period_key(state)
+            if periods and _period_key(periods[-1][1]) == key:
+                continue
+            periods.append((t, state))
+        for n, (t, state) in enumerate(periods):
+            end = periods[n + 1][0] if n + 1 < len(periods) else None
+            rows.append(
+                {
+                    "id": f"{g.pcode or g.id or g.name}/{n + 1}",
+                    "pcode": g.pcode or g.id or None,
+                    "place": g.name,
+                    "capital": g.capital,
+                    "counted_as": g.seat(seat),
+                    "controller": state.controller,
+                    "status": state.status,
+                    "candidates": JOIN.join(
+                        ch.new_controller or f"(withdrawal by {ch.actor})"
+                        for ch in (*state.rivals, *state.candidates)
+                    ),
+                    "start": iso(t),
+                    "end": iso(end),
+                    "since": iso(state.since),
+                    "since_latest": iso(state.since_latest),
+                    "sources": JOIN.join(e.id for e in state.sources),
+                    "files": JOIN.join(sorted({e.source.file for e in state.sources})),
+                    "_point": (g.lon, g.lat),
+                }
+            )
+    return rows
+
+
+def _period_key(state: Any) -> tuple[Any, ...]:
+    return (
+        state.controller,
+        state.status,
+        tuple(c.new_controller for c in (*state.rivals, *state.candidates)),
+    )
+
+
+def intervals(timelines: Timelines, fmt: str, seat: str) -> str:
+    """Periods of control for GIS (QGIS Temporal Controller, kepler.gl): csv or geojson."""
+    rows = interval_rows(timelines, seat)
+    if fmt == "csv":
+        return _csv(rows, INTERVAL_COLUMNS)
+    features = [
+        {
+            "type": "Feature",
+            "id": row["id"],
+            "geometry": {"type": "Point", "coordinates": list(row["_point"])},
+            "properties": {k: row[k] for k in INTERVAL_COLUMNS},
+        }
+        for row in rows
+    ]
+    return to_json({"type": "FeatureCollection", "features": features})

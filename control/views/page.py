@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
+from control.fold.phases import place_groups
 from control.fold.projection import DEFAULT_HORIZON, Snapshot, known, replay
 from control.model import gazetteer
 from control.model.events import Event
@@ -114,47 +115,6 @@ class _Table:
         return self.index[key]
 
 
-def place_groups(events: Sequence[Event], seat: str) -> list[list[Event]]:
-    """For each place of the gazetteer, the events its answer depends on: its own, the
-    corrections that touch them (through chains of corrections too), and, where the capital
-    counted is another place's city (Rif Dimashq as Damascus), that place's too."""
-    by_id = {e.id: e for e in events}
-    places_of: dict[str, set[str]] = {}
-
-    def touched(cid: str) -> set[str]:
-        stack, order = [cid], []
-        while stack:  # depth-first, without recursion: chains of corrections may be long
-            top = stack.pop()
-            if top in places_of or top in order:
-                continue
-            order.append(top)
-            stack.extend(t for t in by_id[top].targets if t in by_id and by_id[t].kind == "correction")
-        for c in reversed(order):
-            found: set[str] = set()
-            for t in by_id[c].targets:
-                target = by_id.get(t)
-                if target is None:
-                    continue
-                found |= places_of.get(t, set()) if target.kind == "correction" else {target.place}
-            places_of[c] = found
-        return places_of[cid]
-
-    own: dict[str, list[Event]] = {}
-    for e in events:
-        for place in touched(e.id) if e.kind == "correction" else (e.place,):
-            own.setdefault(place, []).append(e)
-    out = []
-    for g in gazetteer.governorates():
-        mine = list(own.get(g.name, []))
-        city = g.seat(seat)
-        if city != g.capital:
-            host = next((h for h in gazetteer.governorates() if h.capital == city), None)
-            if host is not None:
-                mine += own.get(host.name, [])
-        out.append(mine)
-    return out
-
-
 def world_intervals(
     events: Sequence[Event],
     times: Sequence[datetime],
@@ -170,23 +130,15 @@ def world_intervals(
 
     ``as_known``: at each instant, only what had been reported by then (and by ``known_at``).
     """
-    from control.fold.projection import _by_place, _deciding_events, live_events, place_state
+    from control.fold.phases import place_timelines
 
     start, end = times[0], times[-1]
-    places = gazetteer.governorates()
     steps: list[tuple[datetime, int, Any]] = []  # (when, place index, CapitalState)
-    intervals: list[list[list[int]]] = [[] for _ in places]
-    for index, (g, mine) in enumerate(zip(places, place_groups(known(events, known_at), seat), strict=True)):
-        edges = {start}
-        for e in mine:
-            for t in (e.window.earliest, e.window.latest, e.window.latest + DEFAULT_HORIZON, e.reported_at):
-                if start < t < end:
-                    edges.add(t)
+    timelines = place_timelines(events, start, end, known_at, as_known, seat)
+    intervals: list[list[list[int]]] = [[] for _ in timelines]
+    for index, (_, timeline) in enumerate(timelines):
         last = None
-        for t in sorted(edges):
-            k = (t if known_at is None else min(t, known_at)) if as_known else known_at
-            deciding = _deciding_events(g, _by_place(live_events(mine, k)), seat)
-            state = place_state(g, deciding, t, seat, DEFAULT_HORIZON)
+        for t, state in timeline:
             code = table.add(_state(state))
             if code != last:
                 intervals[index].append([_seconds(t), code])
