@@ -7,6 +7,8 @@ import io
 import itertools
 import json
 
+import pytest
+
 from control import open_ledger
 
 
@@ -128,3 +130,30 @@ def test_intervals_answer_a_time_query_as_replay_does(run):
         }
         replayed = json.loads(run("replay", "--at", at, "--json").output)
         assert held == {c["governorate"]: (c["controller"], c["status"]) for c in replayed["capitals"]}, at
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("replay", "--at", "2024-12-08T00:00Z"),
+        ("events",),
+        ("history", "Homs"),
+        ("changes", "--since", "2024-11-27"),
+    ],
+)
+def test_read_commands_give_csv_with_the_fields_of_json(run, args):
+    import json
+
+    as_json = json.loads(run(*args, "--json").output)
+    items = as_json["capitals"] if args[0] == "replay" else as_json
+    result = run(*args, "--csv")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert len(rows) == len(items) > 0
+    header = set(rows[0])
+    for key, value in items[0].items():
+        if isinstance(value, dict):
+            assert {f"{key}.{k}" for k in value} <= header
+        else:
+            assert key in header
+    assert run(*args, "--csv", "--json").exit_code == 2

@@ -65,6 +65,26 @@ def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Byte-stable JSON output.")(f)
 
 
+def csv_option(f: F) -> F:
+    return click.option(
+        "--csv",
+        "as_csv",
+        is_flag=True,
+        help="CSV: a header row, one row per item, the fields of --json flattened (nested objects "
+        "as dotted names, lists joined with '; ').",
+    )(f)
+
+
+def emit_csv(items: Any, as_json: bool = False) -> None:
+    """Write ``items`` (JSON-ready dicts) as CSV rows, as they come."""
+    from control.views.render import csv_rows
+
+    if as_json:
+        raise UserError("--csv: give --json or --csv, not both")
+    for chunk in csv_rows(items):
+        sys.stdout.write(chunk)
+
+
 def known_at_option(f: F) -> F:
     return click.option(
         "--known-at",
@@ -194,6 +214,7 @@ def cli() -> None:
 @click.option("--place", "places", multiple=True, help="Only this place (any alias; repeatable).")
 @click.option("--controller", help="Only places this controller holds (or may hold, if disputed).")
 @json_option
+@csv_option
 @store_option
 def replay(
     at: datetime | None,
@@ -204,6 +225,7 @@ def replay(
     places: tuple[str, ...],
     controller: str | None,
     as_json: bool,
+    as_csv: bool,
     store: str | None,
 ) -> None:
     """State of every capital at --at (valid time), as known at --known-at (report time), as
@@ -225,7 +247,11 @@ def replay(
         horizon=timedelta(days=contest_horizon),
     )
     snapshot = _filtered(snapshot, places, controller)
-    if as_json:
+    if as_csv:
+        data = snapshot.to_dict()
+        basis = {"at": data["basis"]["at"], "known_at": data["basis"]["known_at"]}
+        emit_csv((basis | c for c in data["capitals"]), as_json)
+    elif as_json:
         click.echo(to_json(snapshot.to_dict()), nl=False)
     else:
         echo_text(snapshot_text(snapshot))
@@ -254,12 +280,14 @@ def _filtered(snapshot: Any, places: tuple[str, ...], controller: str | None) ->
 @known_at_option
 @recorded_at_option
 @json_option
+@csv_option
 @store_option
 def events(
     place: str | None,
     known_at: datetime | None,
     recorded_at: datetime | None,
     as_json: bool,
+    as_csv: bool,
     store: str | None,
 ) -> None:
     """Every event in the ledger, in canonical order (report time, window, id): id, kind, window,
@@ -272,7 +300,9 @@ def events(
     # Streamed from the read model in canonical order: never the whole ledger in memory.
     chosen = app.iter_reports(recorded_at=recorded_at, known_at=known_at, place=name)
     write = sys.stdout.write
-    if as_json:
+    if as_csv:
+        emit_csv((e.to_dict() for e in chosen), as_json)
+    elif as_json:
         for chunk in json_lines(e.to_dict() for e in chosen):
             write(chunk)
     else:
@@ -285,9 +315,15 @@ def events(
 @known_at_option
 @recorded_at_option
 @json_option
+@csv_option
 @store_option
 def history(
-    place: str, known_at: datetime | None, recorded_at: datetime | None, as_json: bool, store: str | None
+    place: str,
+    known_at: datetime | None,
+    recorded_at: datetime | None,
+    as_json: bool,
+    as_csv: bool,
+    store: str | None,
 ) -> None:
     """Every event touching one capital, in report order, with sources, conflicts, corrections."""
     from control.fold.history import history as place_history
@@ -298,7 +334,9 @@ def history(
     app = open_store(store)  # first: the store says which gazetteer names the places
     name = gazetteer.resolve_place(place, "PLACE").name
     found = place_history(known(app.read(recorded_at=recorded_at), known_at), name)
-    if as_json:
+    if as_csv:
+        emit_csv((h.to_dict() for h in found.entries), as_json)
+    elif as_json:
         click.echo(to_json([h.to_dict() for h in found.entries]), nl=False)
     else:
         echo_text(history_text(found))
@@ -311,6 +349,7 @@ def history(
 @recorded_at_option
 @seat_option
 @json_option
+@csv_option
 @store_option
 def changes(
     since: datetime,
@@ -319,6 +358,7 @@ def changes(
     recorded_at: datetime | None,
     seat: str,
     as_json: bool,
+    as_csv: bool,
     store: str | None,
 ) -> None:
     """Changes of control whose occurrence window overlaps [--since, --until)."""
@@ -335,7 +375,9 @@ def changes(
         for t in transitions(open_store(store).read(recorded_at=recorded_at), known_at, seat)
         if t.window.latest >= since and (until is None or t.window.earliest < until)
     ]
-    if as_json:
+    if as_csv:
+        emit_csv((t.to_dict() for t in found), as_json)
+    elif as_json:
         click.echo(to_json([t.to_dict() for t in found]), nl=False)
     else:
         echo_text(transitions_text(found))

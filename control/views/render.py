@@ -43,6 +43,44 @@ def json_lines(items: Iterable[Any]) -> Iterator[str]:
     yield "[]\n" if first else "\n]\n"
 
 
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """One flat row from a JSON-ready object: nested objects as dotted names, lists joined with
+    "; " (a list of objects: each as compact JSON)."""
+    import json
+
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}."))
+        elif isinstance(value, list):
+            out[name] = "; ".join(
+                json.dumps(v, sort_keys=True, ensure_ascii=False) if isinstance(v, dict | list) else str(v)
+                for v in value
+            )
+        else:
+            out[name] = value
+    return out
+
+
+def csv_rows(items: Iterable[Any]) -> Iterator[str]:
+    """CSV text, header first, written as it goes. The columns are the first item's (sorted); a
+    later item's extra fields are dropped, a missing one is empty. None is an empty cell."""
+    import csv
+    import io
+
+    columns: list[str] | None = None
+    for item in items:
+        row = flatten(item)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        if columns is None:
+            columns = sorted(row)
+            writer.writerow(columns)
+        writer.writerow(["" if row.get(c) is None else row[c] for c in columns])
+        yield out.getvalue()
+
+
 def to_json(data: Any) -> str:
     import json
 
