@@ -74,8 +74,10 @@ def test_state_json_is_the_replay_json(run):
 def test_events_export_has_one_row_per_event_with_file_and_quote(run, store):
     result = run("export", "--events", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(result.output)))
-    events = open_ledger(store).events()
-    assert [r["id"] for r in rows] == [e.id for e in events]
+    from control.fold.projection import canonical_order
+
+    events = sorted(open_ledger(store).events(), key=canonical_order)
+    assert [r["id"] for r in rows] == [e.id for e in events]  # the canonical order of listings
     homs = next(r for r in rows if r["id"] == "homs-capture-004")
     assert homs["file"] == "004_b965a63577a4c49e.txt" and "on Sunday" in homs["quote"]
     assert homs["earliest"] == "2024-12-07T21:00:00Z" and homs["reported_at"] == "2024-12-08T02:30:00Z"
@@ -157,3 +159,21 @@ def test_read_commands_give_csv_with_the_fields_of_json(run, args):
         else:
             assert key in header
     assert run(*args, "--csv", "--json").exit_code == 2
+
+
+def test_one_event_shape_everywhere_checked_against_the_json_schema(run, tmp_path):
+    import json
+    from importlib import resources
+
+    import jsonschema
+
+    schema = json.loads(resources.files("control.model").joinpath("event.schema.json").read_text("utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    listed = json.loads(run("events", "--json").output)
+    exported = json.loads(run("export", "--events", "--format", "json").output)
+    assert listed == exported  # one shape, the same events
+    history = json.loads(run("history", "Homs", "--json").output)
+    for item in (*listed, *history):
+        errors = list(validator.iter_errors(item))
+        assert not errors, (item["id"], errors[0].message)

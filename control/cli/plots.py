@@ -401,7 +401,9 @@ def export(
         writable_target(out)
     events = open_store(store).read(recorded_at=recorded_at)
     if whole_ledger:
-        text = exports.events(known(events, known_at, recorded_at), fmt)
+        from control.fold.projection import canonical_order
+
+        text = exports.events(sorted(known(events, known_at, recorded_at), key=canonical_order), fmt)
     elif intervals:
         from control.fold.phases import place_timelines
         from control.fold.projection import DEFAULT_HORIZON

@@ -105,11 +105,11 @@ def state(snapshot: Snapshot, fmt: str) -> str:
 
 
 def events(items: Sequence[Event], fmt: str) -> str:
-    """The whole ledger, one row per event, as csv or json."""
-    rows = [event_record(e) for e in items]
+    """The whole ledger, one row per event, as csv (flat: earliest, latest) or json (the one event
+    shape of every command, ``control/model/event.schema.json``)."""
     if fmt == "csv":
-        return _csv(rows, EVENT_COLUMNS)
-    return to_json(rows)
+        return _csv([event_record(e) for e in items], EVENT_COLUMNS)
+    return to_json([e.to_dict() for e in items])
 
 
 INTERVAL_COLUMNS = [
