@@ -269,3 +269,25 @@ def test_report_time_is_never_the_time_of_typing(run, tmp_path, store, fingerpri
         assert message in result.output and len(result.output.splitlines()) == 1
     assert fingerprint(store) == before
     assert run(*base, "--reported-at", "now").exit_code == 0
+
+
+def test_charts_draw_rival_captures_as_disputed(run, tmp_path, store):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from control.views.chartdata import timeline_rows
+    from control.views.plotting import plot_timeline
+
+    assert add(run, tmp_path, capture("a-hts", "hts", HTS), capture("b-sna", "sna", SNA)).exit_code == 0
+    events = open_ledger(store).events()
+    rows = timeline_rows(events, parse_instant("2024-11-26"), parse_instant("2024-12-09"))
+    latakia = next(r for r in rows if r.governorate == "Latakia")
+    assert latakia.segments[-1].status == "conflicting" and latakia.segments[-1].controller is None
+    fig, ax = plt.subplots()
+    plot_timeline(ax, rows)
+    labels = [t.get_text() for t in (fig.legends[0] if fig.legends else ax.get_legend()).get_texts()]
+    plt.close(fig)
+    assert "disputed (rivals)" in labels
+    assert run("chart", "timeline", "--out", str(tmp_path / "t.png")).exit_code == 0

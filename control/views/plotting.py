@@ -45,7 +45,7 @@ NAMES: dict[str | None, str] = {
     None: "Nobody (vacated)",
 }
 MARKERS = {"denial": "X", "claim": "^"}
-HATCHES = {"uncertain": "////", "contested": ".."}
+HATCHES = {"uncertain": "////", "contested": "..", "conflicting": "xx"}
 RC = {
     "svg.hashsalt": "territorial-control",
     "svg.fonttype": "path",
@@ -199,8 +199,10 @@ def plot_timeline(ax: Axes, rows: Sequence[Row]) -> Axes:
     """Swimlanes: one row per capital coloured by controller, hatched where uncertain."""
     kinds_seen: set[str] = set()
     controllers_seen: list[str | None] = []
+    statuses_seen: set[str] = set()
     for y, row in enumerate(rows):
         for seg in row.segments:
+            statuses_seen.add(seg.status)
             if seg.controller not in controllers_seen:
                 controllers_seen.append(seg.controller)
             start, end = mdates.date2num(seg.start), mdates.date2num(seg.end)
@@ -208,7 +210,9 @@ def plot_timeline(ax: Axes, rows: Sequence[Row]) -> Axes:
                 [(start, end - start)],
                 (y - 0.38, 0.76),
                 facecolors=colour(seg.controller),
-                edgecolor="white" if seg.status not in ("uncertain", "contested") else "#333333",
+                edgecolor="white"
+                if seg.status not in ("uncertain", "contested", "conflicting")
+                else "#333333",
                 hatch=HATCHES.get(seg.status),
                 lw=0.4,
                 alpha=0.55 if seg.status == "uncertain" else 1.0,
@@ -236,6 +240,8 @@ def plot_timeline(ax: Axes, rows: Sequence[Row]) -> Axes:
     handles: list[Any] = [Patch(facecolor=colour(c), label=name(c)) for c in controllers_seen]
     handles.append(Patch(facecolor="#ffffff", edgecolor="#444444", hatch="////", label="uncertain"))
     handles.append(Patch(facecolor="#ffffff", edgecolor="#444444", hatch="..", label="contested"))
+    if "conflicting" in statuses_seen:  # rival changes whose order the evidence cannot fix
+        handles.append(Patch(facecolor="#ffffff", edgecolor="#444444", hatch="xx", label="disputed (rivals)"))
     for kind in sorted(kinds_seen):
         handles.append(
             ax.plot(
@@ -271,7 +277,7 @@ def plot_map(ax: Axes, points: Sequence[MapPoint], title: str = "", labels: bool
             c=[face] if p.status != "vacated" else ["white"],
             edgecolors="black" if p.status == "contested" else "#555555",
             linewidths=2.2 if p.status == "contested" else 0.8,
-            hatch="////" if p.status == "uncertain" else None,
+            hatch={"uncertain": "////", "conflicting": "xxxx"}.get(p.status),
             zorder=3,
         )
         if labels:
