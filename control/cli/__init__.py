@@ -157,6 +157,7 @@ LAZY_COMMANDS = {
     "scenario": "control.cli.scenarios",
     "gazetteer": "control.cli.places",
     "synth": "control.cli.synth",
+    "import": "control.cli.acled",
     "add": "control.cli.write",
     "rebuild": "control.cli.write",
 }

@@ -1,0 +1,104 @@
+"""``control import``: ACLED-style event data (a CSV export) as dated reports in the ledger.
+
+The rows are read and checked first (a malformed file writes nothing); then, under the writer
+lock, the ACLED reports already in the ledger are read, the plan is made against them
+(control/ingest/acled.py) and appended in one transaction, retried if another writer came first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from control.cli import echo_text, now, store_option
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--mapping",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Actor mapping (TOML) instead of the default control/ingest/acled_actors.toml.",
+)
+@click.option(
+    "--deletions",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="ACLED's deletions list (CSV: event_id_cnty, deleted_timestamp): each becomes a correction.",
+)
+@click.option(
+    "--near-km",
+    type=click.FloatRange(0, 500),
+    default=10.0,
+    show_default=True,
+    help="A row naming no known place is about the nearest place within this distance (as context).",
+)
+@store_option
+def import_(
+    file: Path, mapping: Path | None, deletions: Path | None, near_km: float, store: str | None
+) -> None:
+    """Import an ACLED export: one report per row about territory (capture, handover, or a claim
+    flagged for review), report time = ACLED's timestamp. Re-importing adds nothing; a revised
+    export adds only its differences (corrections and replacements)."""
+    from control.ingest import acled
+    from control.ingest.textio import read_text
+    from control.model import gazetteer
+    from control.store.ledger import RECORD, open_app, resolve_store, retrying, write_deadline
+    from control.store.readmodel import stream_key
+    from control.store.streams import stream_id
+    from control.store.writelock import writer_lock
+
+    rows = acled.read_rows(read_text(file, str(file)), str(file))
+    if mapping is None:
+        actor_map = acled.load_mapping(acled.default_mapping_text(), "acled_actors.toml")
+    else:
+        actor_map = acled.load_mapping(read_text(mapping, str(mapping)), str(mapping))
+    removed = []
+    if deletions is not None:
+        removed = acled.read_rows(
+            read_text(deletions, str(deletions)), str(deletions), acled.DELETION_COLUMNS
+        )
+    where = resolve_store(store)
+    app = open_app(where)
+    clock = now()
+
+    def attempt() -> acled.Plan:
+        import json
+
+        from control.model.events import Event
+
+        found = app.recorder.query(
+            f"SELECT report FROM {app.recorder.table} WHERE stream = %s AND file LIKE %s",
+            [stream_key(stream_id(RECORD)), acled.PREFIX + "%"],
+        )
+        existing = [Event.from_dict(json.loads(r[0])) for r in found]
+        plan = acled.plan_import(
+            rows, actor_map, existing, gazetteer.baseline_as_of(), clock, near_km, removed
+        )
+        app.append(RECORD, plan.events)
+        return plan
+
+    deadline = write_deadline()
+    with writer_lock(app.env_settings, deadline, where):
+        plan = retrying(app, attempt, where, deadline)
+    lines = [
+        f"import {file}: {plan.added} added, {plan.corrected} corrected, {plan.unchanged} unchanged, "
+        f"{len(plan.skipped)} skipped"
+    ]
+    lines += [f"  skipped ({reason}): {count}" for reason, count in plan.counts().items()]
+    lines += [f"  {s.text()}" for s in plan.skipped if s.reason != "not about territory"]
+    reviews = sum(1 for e in plan.events if e.kind == "claim")
+    if reviews:
+        lines.append(f"  {reviews} row(s) say not who gained: imported as claims, note starts REVIEW")
+    if plan.missing:
+        shown = ", ".join(plan.missing[:10]) + (" ..." if len(plan.missing) > 10 else "")
+        lines.append(
+            f"  {len(plan.missing)} ACLED id(s) in the ledger are not in this file ({shown}): not "
+            "retracted (give ACLED's deletions list with --deletions to retract deleted rows)"
+        )
+    else:
+        lines.append("  rows missing from a revised export are not retracted (use --deletions FILE)")
+    echo_text("\n".join(lines) + "\n")
+
+
+COMMANDS = [import_]
