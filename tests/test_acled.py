@@ -277,3 +277,24 @@ def test_malformed_files_write_nothing(run, tmp_path, store, fingerprint):
         assert len(result.output.strip().splitlines()) == 1, result.output
         assert fingerprint(store) == before
     assert "missing column(s) timestamp" in run("import", bad_columns).output
+
+
+def test_dry_run_writes_nothing_and_retract_missing_retracts_what_a_whole_export_dropped(
+    run, tmp_path, store, fingerprint
+):
+    path = write_csv(tmp_path / "v1.csv", EXPORT)
+    run("replay")
+    before = fingerprint(store)
+    out = imported(run, path, "--dry-run")
+    assert out.startswith("dry run, nothing written: would import") and "would add acled-SYR1-" in out
+    assert fingerprint(store) == before
+    imported(run, path)
+    dropped = write_csv(tmp_path / "v2.csv", [EXPORT[0], *EXPORT[2:]])  # SYR2 no longer exported
+    kept = imported(run, dropped)
+    assert "not retracted" in kept and by_row(acled_events(run), "SYR2")
+    out = imported(run, dropped, "--retract-missing")
+    assert "1 ACLED id(s) no longer in the export retracted" in out
+    events = acled_events(run)
+    fixes = [e for e in by_row(events, "SYR2") if e["kind"] == "correction"]
+    assert len(fixes) == 1 and fixes[0]["note"].endswith("(--retract-missing)")
+    assert "0 added, 0 corrected" in imported(run, dropped, "--retract-missing")  # idempotent

@@ -33,9 +33,22 @@ from control.cli import echo_text, now, store_option
     show_default=True,
     help="A row naming no known place is about the nearest place within this distance (as context).",
 )
+@click.option(
+    "--retract-missing",
+    is_flag=True,
+    help="The file is a whole export of the same scope: ACLED ids in the ledger it no longer holds "
+    "are retracted (corrections as of the export's latest timestamp).",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would be added; write nothing.")
 @store_option
 def import_(
-    file: Path, mapping: Path | None, deletions: Path | None, near_km: float, store: str | None
+    file: Path,
+    mapping: Path | None,
+    deletions: Path | None,
+    near_km: float,
+    retract_missing: bool,
+    dry_run: bool,
+    store: str | None,
 ) -> None:
     """Import an ACLED export: one report per row about territory (capture, handover, or a claim
     flagged for review), report time = ACLED's timestamp. Re-importing adds nothing; a revised
@@ -73,16 +86,18 @@ def import_(
         )
         existing = [Event.from_dict(json.loads(r[0])) for r in found]
         plan = acled.plan_import(
-            rows, actor_map, existing, gazetteer.baseline_as_of(), clock, near_km, removed
+            rows, actor_map, existing, gazetteer.baseline_as_of(), clock, near_km, removed, retract_missing
         )
-        app.append(RECORD, plan.events)
+        if not dry_run:
+            app.append(RECORD, plan.events)
         return plan
 
     deadline = write_deadline()
     with writer_lock(app.env_settings, deadline, where):
         plan = retrying(app, attempt, where, deadline)
     lines = [
-        f"import {file}: {plan.added} added, {plan.corrected} corrected, {plan.unchanged} unchanged, "
+        f"{'dry run, nothing written: would import' if dry_run else 'import'} {file}: "
+        f"{plan.added} added, {plan.corrected} corrected, {plan.unchanged} unchanged, "
         f"{len(plan.skipped)} skipped"
     ]
     lines += [f"  skipped ({reason}): {count}" for reason, count in plan.counts().items()]
@@ -90,14 +105,24 @@ def import_(
     reviews = sum(1 for e in plan.events if e.kind == "claim")
     if reviews:
         lines.append(f"  {reviews} row(s) say not who gained: imported as claims, note starts REVIEW")
-    if plan.missing:
+    if dry_run:
+        lines += [f"  would add {e.id}: {e.kind} {e.actor or ''} at {e.place}".rstrip() for e in plan.events]
+    if plan.retracted_missing:
+        lines.append(
+            f"  {len(plan.retracted_missing)} ACLED id(s) no longer in the export retracted "
+            "(--retract-missing)"
+        )
+    elif plan.missing:
         shown = ", ".join(plan.missing[:10]) + (" ..." if len(plan.missing) > 10 else "")
         lines.append(
             f"  {len(plan.missing)} ACLED id(s) in the ledger are not in this file ({shown}): not "
             "retracted (give ACLED's deletions list with --deletions to retract deleted rows)"
         )
     else:
-        lines.append("  rows missing from a revised export are not retracted (use --deletions FILE)")
+        lines.append(
+            "  rows missing from a revised export are not retracted (use --deletions FILE, or "
+            "--retract-missing for a whole export of the same scope)"
+        )
     echo_text("\n".join(lines) + "\n")
 
 

@@ -127,6 +127,7 @@ class Plan:
     skipped: list[Skip] = field(default_factory=list)
     #: ACLED ids live in the ledger but absent from this export (not retracted)
     missing: list[str] = field(default_factory=list)
+    retracted_missing: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -325,8 +326,13 @@ def plan_import(
     now: datetime,
     near_km: float = 10.0,
     deletions: Iterable[tuple[int, dict[str, str]]] = (),
+    retract_missing: bool = False,
 ) -> Plan:
-    """Events to append for ``rows`` (and ``deletions``) given the ACLED ``existing`` events."""
+    """Events to append for ``rows`` (and ``deletions``) given the ACLED ``existing`` events.
+
+    ``retract_missing``: the file is a whole export of the same scope, so an ACLED id in the
+    ledger that it no longer holds is retracted, as of the export's latest timestamp."""
+    rows = list(rows)
     plan = Plan()
     known: dict[str, Event] = {e.id: e for e in existing}
     retracted = {t for e in known.values() if e.kind == "correction" for t in e.targets}
@@ -490,4 +496,18 @@ def plan_import(
                 f"ACLED deleted {eid} (deletions list)", fix_id)  # fmt: skip
 
     plan.missing = sorted(eid for eid, events in live.items() if events and eid not in seen)
+    if retract_missing and plan.missing:
+        stamps = []
+        for _, row in rows:
+            try:
+                stamps.append(_instant(row.get("timestamp", ""), "timestamp"))
+            except ValueError:
+                continue
+        at = max(stamps, default=now)
+        for eid in plan.missing:
+            retract(0, eid, at, "absent from a revised export of the same scope",
+                    f"ACLED {eid} is no longer in the export (--retract-missing)",
+                    f"acled-{eid}-missing-{int(at.timestamp())}")  # fmt: skip
+        plan.retracted_missing = list(plan.missing)
+        plan.missing = []
     return plan
