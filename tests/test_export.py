@@ -91,13 +91,15 @@ def test_exports_are_byte_stable(run):
 
 
 def _intervals(run, fmt: str = "csv"):
-    import json
+    import geojson
 
     result = run("export", "--intervals", "--format", fmt)
     assert result.exit_code == 0, result.stderr
     if fmt == "csv":
         return list(csv.DictReader(io.StringIO(result.output)))
-    return [f["properties"] for f in json.loads(result.output)["features"]]
+    collection = geojson.loads(result.output)  # read by the geojson library, and valid
+    assert collection.is_valid, collection.errors()
+    return [f["properties"] for f in collection["features"]]
 
 
 def test_intervals_tile_each_place_s_time_without_gaps_or_overlaps(run):

@@ -111,6 +111,7 @@ class CapitalState(NamedTuple):
     def to_dict(self) -> dict[str, Any]:
         return {
             "governorate": self.governorate,
+            "pcode": _pcode(self.governorate),
             "capital": self.capital,
             "controller": self.controller,
             "status": self.status,
@@ -139,6 +140,12 @@ class CapitalState(NamedTuple):
                 for c in self.conflicts
             ],
         }
+
+
+def _pcode(place: str) -> str | None:
+    """The place's p-code (OCHA's for the built-in gazetteer), else its id, else None."""
+    found = gazetteer.current().index().get(gazetteer._key(place))
+    return (found.pcode or found.id or None) if found is not None else None
 
 
 def _source(event: Event) -> dict[str, Any]:
@@ -750,6 +757,7 @@ class Transition(NamedTuple):
     def to_dict(self) -> dict[str, Any]:
         return {
             "governorate": self.governorate,
+            "pcode": _pcode(self.governorate),
             "capital": self.capital,
             "from": self.before,
             "to": self.after,
