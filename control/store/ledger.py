@@ -572,9 +572,10 @@ class KnownReports:
 
     def next_free(self, stem: str) -> int:
         """One more than the highest n of stored ids ``stem-n`` (1 if none)."""
+        # A range on the primary key (stream, id), not LIKE: SQLite's LIKE would scan every row.
         rows = self.app.recorder.query(
-            f"SELECT id FROM {self.app.recorder.table} WHERE stream = %s AND id LIKE %s",
-            [self.stream, stem.replace("%", "").replace("_", "") + "-%"],
+            f"SELECT id FROM {self.app.recorder.table} WHERE stream = %s AND id >= %s AND id < %s",
+            [self.stream, stem + "-", stem + "."],
         )
         tails = [r[0][len(stem) + 1 :] for r in rows]
         numbers = [int(t) for t in tails if t.isdigit() and str(int(t)) == t]
