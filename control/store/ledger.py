@@ -41,7 +41,6 @@ from control.store.writelock import writer_lock
 if TYPE_CHECKING:
     from control.ingest.record import Context
     from control.model.gazetteer import Gazetteer
-    from control.store.domain import Ledger
 
 DEFAULT_STORE = "control.db"
 STORE_ENV = "CONTROL_STORE"
@@ -124,8 +123,9 @@ class LedgerApp(Application):
             transcoder.register(transcoding)
             transcoder.names[DatetimeAsISO.name] = DatetimeAsISO()
 
-    def ledger(self, name: str) -> Ledger | None:
-        """The aggregate behind a named ledger (for writing), or None if it has no stream yet."""
+    def aggregate(self, name: str) -> Any:
+        """The aggregate behind a named stream (rebuilt from its events, for writing), or None if
+        it has no stream yet. Appending reports does not need it (see :meth:`append`)."""
         try:
             return self.repository.get(stream_id(name))
         except AggregateNotFoundError:
@@ -319,20 +319,14 @@ class LedgerApp(Application):
             new_places = tuple(p for p in gazetteer.places if p.name not in known)
             version = stored.version + 1
         bound = Gazetteer.from_dict(gazetteer.to_dict() | {"version": version})
-        atlas = self.aggregate(Atlas, "gazetteer") or Atlas.start(bound.name)
+        atlas = self.aggregate("gazetteer") or Atlas.start(bound.name)
         atlas.define(bound.to_dict())
-        ledger = self.aggregate(Ledger, RECORD) or Ledger.open(RECORD)
+        ledger = self.aggregate(RECORD) or Ledger.open(RECORD)
         stamp = self.clock()
         for event in baseline_events(bound.baseline_as_of, new_places, bound):
             ledger.report(event, stamp)
         self.save(atlas, ledger)
         return len(new_places)
-
-    def aggregate(self, cls: type[Any], name: str) -> Any:
-        try:
-            return self.repository.get(stream_id(name))
-        except AggregateNotFoundError:
-            return None
 
     def append(self, name: str, events: Sequence[Event], digest: str | None = None) -> int:
         """Append ``events`` to ledger ``name`` in one transaction; returns how many.
