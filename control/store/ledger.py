@@ -161,19 +161,13 @@ class LedgerApp(Application):
     def read(self, name: str = RECORD, recorded_at: datetime | None = None) -> list[Event]:
         """Every report in ledger ``name`` in append order, each with its ``recorded_at``;
         with ``recorded_at``, only those the store had by then (what it would have answered).
-        Read from the read model (one indexed row per report, kept in the events' transaction)."""
+        Read from the read model (one indexed row per report, kept in the events' transaction),
+        in one fetch: the fast path of every read command."""
         import json
 
-        if not self._read_model_checked:
-            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
-        sql = f"SELECT report FROM {self.recorder.table} WHERE stream = %s"
-        params: list[Any] = [stream_key(stream_id(name))]
-        if recorded_at is not None:
-            sql += " AND recorded_at <= %s"
-            params.append(iso(recorded_at))
-        rows = self.recorder.query(sql + " ORDER BY position", params)
+        sql, params = self._reports_query(name, recorded_at, None, None, canonical=False)
         loads, from_dict = json.loads, Event.from_dict
-        return [from_dict(loads(r[0])) for r in rows]
+        return [from_dict(loads(r[0])) for r in self.recorder.query(sql, params)]
 
     def iter_reports(
         self,
@@ -187,6 +181,19 @@ class LedgerApp(Application):
         canonical order (report time, window, id) or append order."""
         import json
 
+        sql, params = self._reports_query(name, recorded_at, known_at, place, canonical)
+        for r in self.recorder.query_iter(sql, params):
+            yield Event.from_dict(json.loads(r[0]))
+
+    def _reports_query(
+        self,
+        name: str,
+        recorded_at: datetime | None,
+        known_at: datetime | None,
+        place: str | None,
+        canonical: bool,
+    ) -> tuple[str, list[Any]]:
+        """The read model's query for ledger ``name``'s reports, filtered and ordered in SQL."""
         if not self._read_model_checked:
             self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
         sql = f"SELECT report FROM {self.recorder.table} WHERE stream = %s"
@@ -199,8 +206,7 @@ class LedgerApp(Application):
             sql += " AND place = %s"
             params.append(place)
         sql += " ORDER BY reported_at, earliest, latest, id" if canonical else " ORDER BY position"
-        for r in self.recorder.query_iter(sql, params):
-            yield Event.from_dict(json.loads(r[0]))
+        return sql, params
 
     def read_events(self, name: str = RECORD) -> list[Event]:
         """Every report in ledger ``name``, decoded from the events themselves (not the read
