@@ -203,3 +203,13 @@ def test_find_takes_a_path_too():
     path = PROJECT_SCENARIOS / "homs-holds.toml"
     assert find(str(path)) == path
     assert load(path, record_events()).name == "homs-holds"
+
+
+def test_scenario_text_output_escapes_control_characters(run, tmp_path):
+    path = tmp_path / "esc.toml"
+    path.write_text('[scenario]\nname = "esc"\ndescription = "red \\u001b[31m alert \\u0007"\n', "utf-8")
+    for args in (("scenario", "show", str(path)), ("scenario", "list", "--dir", str(tmp_path))):
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.output and "\x07" not in result.output
+        assert "\\x1b[31m" in result.output

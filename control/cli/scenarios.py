@@ -11,7 +11,16 @@ from typing import Any
 
 import click
 
-from control.cli import INSTANT, TIME_HELP, json_option, known_at_option, now, open_store, store_option
+from control.cli import (
+    INSTANT,
+    TIME_HELP,
+    echo_text,
+    json_option,
+    known_at_option,
+    now,
+    open_store,
+    store_option,
+)
 from control.model.errors import UserError
 
 DIR_OPTION = click.option(
@@ -24,6 +33,12 @@ AT_OPTION = click.option("--at", type=INSTANT, help="Instant to evaluate at (def
 MEMORY_OPTION = click.option(
     "--in-memory", is_flag=True, help="Evaluate without touching the store (fast iteration)."
 )
+
+
+def _say(text: str = "", nl: bool = True) -> None:
+    """Text output: scenario names, descriptions and quotes are data, so control characters are
+    escaped (control.cli.echo_text); JSON stays verbatim."""
+    echo_text(text + ("\n" if nl else ""))
 
 
 @click.group()
@@ -46,7 +61,7 @@ def list_scenarios(directory: Path | None, as_json: bool) -> None:
         return
     for name, path in sorted(names.items()):
         head = load_toml(path).get("scenario", {})
-        click.echo(f"{name:<24} {head.get('description', '')}")
+        _say(f"{name:<24} {head.get('description', '')}")
 
 
 @scenario.command()
@@ -60,13 +75,13 @@ def show(name: str, directory: Path | None) -> None:
     from control.whatif.scenario import find, load
 
     sc = load(find(name, directory), record_events())
-    click.echo(f"{sc.name}: {sc.description}")
-    click.echo(f"file: {sc.path}")
-    click.echo(f"branch point: {iso(sc.branch_at) if sc.branch_at else 'the whole record'}")
-    click.echo(f"suppressed record events: {', '.join(sc.suppress) or 'none'}")
-    click.echo(f"hypothetical events: {len(sc.events)}\n")
+    _say(f"{sc.name}: {sc.description}")
+    _say(f"file: {sc.path}")
+    _say(f"branch point: {iso(sc.branch_at) if sc.branch_at else 'the whole record'}")
+    _say(f"suppressed record events: {', '.join(sc.suppress) or 'none'}")
+    _say(f"hypothetical events: {len(sc.events)}\n")
     for event in sc.events:
-        click.echo(event_line(event))
+        _say(event_line(event))
 
 
 def _world(name: str, directory: Path | None, in_memory: bool, store: str | None) -> tuple[list, list, str]:
@@ -110,7 +125,7 @@ def run_scenario(
     if as_json:
         click.echo(to_json(snapshot.to_dict() | {"scenario": sc_name}), nl=False)
     else:
-        click.echo(f"Scenario {sc_name}\n" + snapshot_text(snapshot), nl=False)
+        _say(f"Scenario {sc_name}\n" + snapshot_text(snapshot), nl=False)
 
 
 @scenario.command()
@@ -137,23 +152,23 @@ def compare(
     if as_json:
         click.echo(to_json(result), nl=False)
         return
-    click.echo(f"Record vs scenario {sc_name} at {result['at']}\n")
+    _say(f"Record vs scenario {sc_name} at {result['at']}\n")
     if not result["differences"]:
-        click.echo("No capital differs.")
+        _say("No capital differs.")
     for d in result["differences"]:
         was, would = d["record"], d["scenario"]
-        click.echo(
+        _say(
             f"{d['governorate']:<12} record: {was['controller'] or '(nobody)'} ({was['status']})"
             f"  scenario: {would['controller'] or '(nobody)'} ({would['status']})"
         )
     total = len(ours.capitals)
     for label in ("record", "scenario"):
         gov = result[label]["holdings"].get("government", {"count": 0, "capitals": []})
-        click.echo(
+        _say(
             f"\n{label:<8} government holds {gov['count']} of {total}: {', '.join(gov['capitals'])}",
             nl=False,
         )
-    click.echo()
+    _say()
 
 
 @scenario.command()
@@ -180,7 +195,7 @@ def new(name: str, at: datetime, directory: Path | None, store: str | None) -> N
     snapshot = replay(open_store(store).read(), at)
     text = starter(name, snapshot)
     write_atomically(path, lambda temp: Path(temp).write_text(text, "utf-8"), "--dir")
-    click.echo(f"wrote {path}")
+    _say(f"wrote {path}")
 
 
 COMMANDS = [scenario]
