@@ -28,6 +28,7 @@ from control.fold.projection import (
     _outcome,
     _outcomes,
     live_events,
+    status_of,
 )
 from control.model import gazetteer
 from control.model.events import Event
@@ -169,18 +170,13 @@ def place_phases(
         holders, known_start = folded[-1] if folded else initial
         possible = sorted(holders, key=_holder_order)
         controller = possible[0] if len(possible) == 1 else None
-        if len(possible) > 1:
-            status = "conflicting"
-        elif any(_flips(c, h) for c in active for h in holders):
-            status = "uncertain"
-        elif denials or sum(claims.values()) - claims.get(controller, 0):
-            status = "contested"
-        elif not known_start:
-            status = "unknown"
-        elif controller is None:
-            status = "vacated"
-        else:
-            status = "held"
+        status = status_of(
+            len(possible),
+            any(_flips(c, h) for c in active for h in holders),
+            bool(denials or sum(claims.values()) - claims.get(controller, 0)),
+            known_start,
+            controller,
+        )
         out.append((at, Phase(controller, status)))
     return out
 

@@ -586,6 +586,22 @@ def _baseline_and_changes(events: Sequence[Event]) -> tuple[Event | None, list[C
     ]
 
 
+def status_of(
+    holders: int, under_way: bool, contested: bool, known_start: bool, controller: str | None
+) -> str:
+    """The status, by precedence: conflicting > uncertain > contested > unknown > vacated > held.
+    (One rule for the fold at an instant and for the sweep in control.fold.phases.)"""
+    if holders > 1:
+        return "conflicting"
+    if under_way:
+        return "uncertain"
+    if contested:
+        return "contested"
+    if not known_start:
+        return "unknown"
+    return "vacated" if controller is None else "held"
+
+
 def place_state(
     governorate: gazetteer.Governorate,
     events: Sequence[Event],
@@ -630,18 +646,7 @@ def place_state(
         if c.window.earliest <= at < c.window.latest and any(_flips(c, h) for h in holders)
     ]
     contested, lapsed = _contests(events, all_changes, at, controller, horizon)
-    if len(possible) > 1:
-        status = "conflicting"
-    elif candidates:
-        status = "uncertain"
-    elif contested:
-        status = "contested"
-    elif not known_start:
-        status = "unknown"
-    elif controller is None:
-        status = "vacated"
-    else:
-        status = "held"
+    status = status_of(len(possible), bool(candidates), bool(contested), known_start, controller)
     return CapitalState(
         governorate=governorate.name,
         capital=capital,
