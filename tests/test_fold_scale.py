@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from control.fold.phases import capital_phases, place_phases
+from control.fold.phases import capital_phases, place_phases, place_states
 from control.fold.projection import (
     DEFAULT_HORIZON,
     Change,
@@ -241,6 +241,22 @@ def test_a_capitals_step_function_is_place_state_at_every_instant(events, probes
     for t in {t for t, _ in pairs} | set(probes) | {t - timedelta(seconds=1) for t, _ in pairs if t > start}:
         state = place_state(g, mine, t, gazetteer.DEFAULT_SEAT)
         assert _phase_at(pairs, t) == (state.controller, state.status), iso(t)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ledgers(places=("Latakia",), most=30), st.lists(INSTANTS, max_size=6), st.booleans())
+def test_a_capitals_full_states_in_one_sweep_are_place_state_at_every_instant(events, probes, with_base):
+    """The read model stores these states: every field (sources, candidates, contests, lapses,
+    conflicts, rivals) equals the fold at an instant, at each breakpoint and between them."""
+    g = gazetteer.resolve_place("Latakia")
+    mine = ([e for e in BASE if e.place == g.name] if with_base else []) + [
+        e for e in events if e.kind != "correction"
+    ]
+    start, end = START - 40 * HOUR, START + 220 * HOUR
+    pairs = place_states(g, mine, start, end)
+    assert pairs[0][0] == start and all(a[0] < b[0] for a, b in itertools.pairwise(pairs))
+    for t in {t for t, _ in pairs} | set(probes) | {t - timedelta(seconds=1) for t, _ in pairs if t > start}:
+        assert _phase_at(pairs, t) == place_state(g, mine, t, gazetteer.DEFAULT_SEAT), iso(t)
 
 
 @settings(max_examples=60, deadline=None)

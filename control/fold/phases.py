@@ -15,10 +15,12 @@ from typing import Any, NamedTuple
 
 from control.fold.projection import (
     DEFAULT_HORIZON,
+    CapitalState,
     Change,
     _baseline_and_changes,
     _bears_on_control,
     _by_place,
+    _change_order,
     _clusters,
     _control_ids,
     _deciding_events,
@@ -27,11 +29,13 @@ from control.fold.projection import (
     _holder_order,
     _outcome,
     _outcomes,
+    _report_order,
     live_events,
     status_of,
 )
 from control.model import gazetteer
 from control.model.events import Event
+from control.model.times import Window
 
 
 class Phase(NamedTuple):
@@ -41,10 +45,20 @@ class Phase(NamedTuple):
     status: str
 
 
-def _fold_step(
-    cluster: Sequence[Change], holders: frozenset[str | None], known_start: bool
-) -> tuple[frozenset[str | None], bool]:
-    """:func:`place_state`'s fold over one cluster, keeping only holders and ``known_start``."""
+class _Folded(NamedTuple):
+    """The fold after a cluster: holders, whether the start is known, and (for full states) the
+    window since which, the sources and the rivals, as :func:`place_state` keeps them."""
+
+    holders: frozenset[str | None]
+    known_start: bool
+    since: Window | None = None
+    sources: tuple[Event, ...] = ()
+    rivals: tuple[Change, ...] = ()
+
+
+def _fold_step(cluster: Sequence[Change], state: _Folded, full: bool) -> _Folded:
+    """:func:`place_state`'s fold over one cluster (``full``: keeping since, sources, rivals)."""
+    holders, known_start, since, sources, rivals = state
     after = _outcomes(cluster, holders)
     if len(holders) == 1 and len(after) == 1:
         holder = next(iter(holders))
@@ -52,9 +66,18 @@ def _fold_step(
             if _flips(c, holder):
                 holder = _outcome(c, holder)
                 known_start = True
+                if full:
+                    since, sources = c.window, c.reports
+            elif full and c.kind != "withdrawal" and holder == c.new_controller:
+                sources = tuple(sorted({*sources, *c.reports}, key=_report_order))
+        rivals = ()
     elif after != holders:
         known_start = True
-    return after, known_start
+        if full:
+            since = Window(min(c.window.earliest for c in cluster), max(c.window.latest for c in cluster))
+            sources = tuple(sorted({e for c in cluster for e in c.reports}, key=_report_order))
+            rivals = tuple(c for c in cluster if any(_flips(c, h) for h in holders)) if len(after) > 1 else ()
+    return _Folded(after, known_start, since, sources, rivals)
 
 
 def place_phases(
@@ -70,6 +93,34 @@ def place_phases(
     status at ``t`` (property-tested); it is computed in one sweep over the capital's own events,
     so its cost grows with them, not with the number of breakpoints times the events.
     """
+    return _sweep(events, start, end, horizon, None, "")  # type: ignore[return-value]
+
+
+def place_states(
+    governorate: gazetteer.Governorate,
+    events: Sequence[Event],
+    start: datetime,
+    end: datetime,
+    seat: str = gazetteer.DEFAULT_SEAT,
+    horizon: timedelta = DEFAULT_HORIZON,
+) -> list[tuple[datetime, CapitalState]]:
+    """:func:`place_phases` with the whole state: at each breakpoint, the ``CapitalState``
+    ``place_state(governorate, events, t, seat, horizon)`` gives for every ``t`` until the next
+    (property-tested), in the same one sweep. What the read model stores per place."""
+    return _sweep(events, start, end, horizon, governorate, seat)  # type: ignore[return-value]
+
+
+def _sweep(
+    events: Sequence[Event],
+    start: datetime,
+    end: datetime,
+    horizon: timedelta,
+    governorate: gazetteer.Governorate | None,
+    seat: str,
+) -> list[tuple[datetime, Phase | CapitalState]]:
+    """The sweep behind :func:`place_phases` (``governorate`` None) and :func:`place_states`."""
+    full = governorate is not None
+    capital = governorate.seat(seat) if governorate is not None else ""
     base, all_changes = _baseline_and_changes(events)
     origin = base.window.earliest if base is not None else None
     control = _control_ids(events)
@@ -91,21 +142,25 @@ def place_phases(
     # complete changes, clustered as _clusters(complete) would, with the fold after each cluster
     clusters: list[list[Change]] = []
     cluster_ends: list[datetime] = []
-    folded: list[tuple[frozenset[str | None], bool]] = []
-    initial: tuple[frozenset[str | None], bool] = (
+    folded: list[_Folded] = []
+    initial = _Folded(
         frozenset({base.actor if base else None}),
         base is not None,
+        base.window if base is not None and full else None,
+        (base,) if base is not None and full else (),
     )
     # settling index: complete changes by first report, Fenwick of the latest end (suffix max)
     firsts = sorted({_first_reported(c) for c in all_changes})
     tree: list[datetime | None] = [None] * (len(firsts) + 1)
     live: dict[int, Event] = {}  # statements made, not settled, not lapsed
+    lapsed: dict[int, Event] = {}  # statements lapsed unanswered, not settled since
     lapse: list[tuple[datetime, int]] = []
     denials = 0
     claims: dict[str | None, int] = {}
     active: list[Change] = []
+    conflicts: list[Change] = []
     done = begun = said = 0
-    out: list[tuple[datetime, Phase]] = []
+    out: list[tuple[datetime, Phase | CapitalState]] = []
 
     def forget(index: int) -> None:
         nonlocal denials
@@ -124,7 +179,7 @@ def place_phases(
             del clusters[i:], cluster_ends[i:], folded[i:]
             state = folded[-1] if folded else initial
             for group in regrouped:
-                state = _fold_step(group, *state)
+                state = _fold_step(group, state, full)
                 clusters.append(group)
                 cluster_ends.append(max(x.window.latest for x in group))
                 folded.append(state)
@@ -137,11 +192,12 @@ def place_phases(
             for index, e in list(live.items()):
                 if first > e.reported_at and latest > e.window.earliest:
                     forget(index)
+            for index, e in list(lapsed.items()):
+                if first > e.reported_at and latest > e.window.earliest:
+                    del lapsed[index]
         while said < len(statements) and statements[said].window.latest <= at:
             e = statements[said]
             said += 1
-            if at >= e.window.latest + horizon:
-                continue
             best: datetime | None = None
             j = len(firsts) - bisect_right(firsts, e.reported_at)  # changes reported after it
             while j > 0:
@@ -149,6 +205,10 @@ def place_phases(
                     best = tree[j]
                 j -= j & -j
             if best is not None and best > e.window.earliest:
+                continue
+            if at >= e.window.latest + horizon:
+                if full:
+                    lapsed[said] = e
                 continue
             live[said] = e
             heapq.heappush(lapse, (e.window.latest + horizon, said))
@@ -159,25 +219,66 @@ def place_phases(
         while lapse and lapse[0][0] <= at:
             _, index = heapq.heappop(lapse)
             if index in live:
+                if full:
+                    lapsed[index] = live[index]
                 forget(index)
         while begun < len(by_start) and by_start[begun].window.earliest <= at:
+            if full and by_start[begun].conflict:
+                conflicts.append(by_start[begun])
             active.append(by_start[begun])
             begun += 1
         active = [c for c in active if at < c.window.latest]
         if origin is not None and at < origin:
-            out.append((at, Phase(None, "unknown")))
+            if governorate is None:
+                out.append((at, Phase(None, "unknown")))
+            else:
+                out.append((at, CapitalState(governorate.name, capital, None, "unknown", None, None, ())))
             continue
-        holders, known_start = folded[-1] if folded else initial
+        now = folded[-1] if folded else initial
+        holders = now.holders
         possible = sorted(holders, key=_holder_order)
         controller = possible[0] if len(possible) == 1 else None
-        status = status_of(
-            len(possible),
-            any(_flips(c, h) for c in active for h in holders),
-            bool(denials or sum(claims.values()) - claims.get(controller, 0)),
-            known_start,
-            controller,
+        if governorate is None:
+            status = status_of(
+                len(possible),
+                any(_flips(c, h) for c in active for h in holders),
+                bool(denials or sum(claims.values()) - claims.get(controller, 0)),
+                now.known_start,
+                controller,
+            )
+            out.append((at, Phase(controller, status)))
+            continue
+        candidates = sorted((c for c in active if any(_flips(c, h) for h in holders)), key=_change_order)
+        contested = sorted(
+            (e for e in live.values() if e.kind == "denial" or e.actor != controller), key=_report_order
         )
-        out.append((at, Phase(controller, status)))
+        gone = sorted(
+            (e for e in lapsed.values() if e.kind == "denial" or e.actor != controller), key=_report_order
+        )
+        since = now.since if now.known_start else None
+        out.append(
+            (
+                at,
+                CapitalState(
+                    governorate=governorate.name,
+                    capital=capital,
+                    controller=controller,
+                    status=status_of(
+                        len(possible), bool(candidates), bool(contested), now.known_start, controller
+                    ),
+                    since=since.earliest if since is not None else None,
+                    since_latest=since.latest if since is not None else None,
+                    sources=now.sources,
+                    candidates=tuple(candidates),
+                    contested_by=tuple(contested),
+                    conflicts=tuple(sorted(conflicts, key=_change_order)),
+                    rivals=now.rivals if len(possible) > 1 else (),
+                    possible=tuple(possible) if len(possible) > 1 else (),
+                    lapsed=tuple(gone),
+                    horizon=horizon,
+                ),
+            )
+        )
     return out
 
 
