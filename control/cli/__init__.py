@@ -234,19 +234,18 @@ def replay(
     conflicting, contested, vacated, unknown), since when, and the sources."""
     from datetime import timedelta
 
+    from control.fold.projection import DEFAULT_HORIZON
     from control.fold.projection import replay as fold
     from control.views.render import snapshot_text, to_json
 
     recorded_note(recorded_at)
     app = open_store(store)
-    snapshot = fold(
-        app.read(recorded_at=recorded_at),
-        at or now(),
-        known_at,
-        seat,
-        recorded_at=recorded_at,
-        horizon=timedelta(days=contest_horizon),
-    )
+    horizon = timedelta(days=contest_horizon)
+    latest = known_at is None and recorded_at is None
+    if latest and seat == gazetteer.DEFAULT_SEAT and horizon == DEFAULT_HORIZON:
+        snapshot = app.snapshot(at or now())  # the read model's stored states: no fold of the ledger
+    else:
+        snapshot = fold(app.read(recorded_at=recorded_at), at or now(), known_at, seat, recorded_at, horizon)
     snapshot = _filtered(snapshot, places, controller)
     if as_csv:
         data = snapshot.to_dict()

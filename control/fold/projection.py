@@ -858,10 +858,38 @@ def replay(
     the store had it at ``recorded_at`` (system time)."""
     usable = known(events, known_at, recorded_at)
     by_place = _by_place(live_events(usable))
-    states = tuple(
+    states = [
         place_state(g, _deciding_events(g, by_place, seat), at, seat, horizon)
         for g in gazetteer.governorates()
+    ]
+    baselines = [e.window.earliest for e in usable if e.kind == "baseline"]
+    return snapshot_of(
+        states,
+        at,
+        known_at,
+        used=sum(1 for e in usable if e.window.earliest <= at),
+        seat=seat,
+        recorded_at=recorded_at,
+        record_ends=max((e.reported_at for e in usable), default=None),
+        record_begins=min(baselines, default=None),
+        horizon=horizon,
     )
+
+
+def snapshot_of(
+    states: Sequence[CapitalState],
+    at: datetime,
+    known_at: datetime | None = None,
+    *,
+    used: int,
+    seat: str,
+    record_ends: datetime | None,
+    record_begins: datetime | None,
+    recorded_at: datetime | None = None,
+    horizon: timedelta = DEFAULT_HORIZON,
+) -> Snapshot:
+    """The snapshot of the places' ``states`` at ``at``: holdings (distinct cities per
+    controller) and disputed cities counted from them (shared by the fold and the read model)."""
     cities: dict[str, set[str]] = {}
     disputed: dict[str, set[str | None]] = {}
     for state in states:
@@ -873,21 +901,19 @@ def replay(
         Holdings(name, tuple(sorted(cities[name])))
         for name in sorted(cities, key=lambda n: (n != "government", n))
     )
-    used = sum(1 for e in usable if e.window.earliest <= at)
-    baselines = [e.window.earliest for e in usable if e.kind == "baseline"]
     return Snapshot(
         at,
         known_at,
         used,
         seat,
-        states,
+        tuple(states),
         holdings,
         disputed=tuple(
             Disputed(city, tuple(sorted(p, key=_holder_order))) for city, p in sorted(disputed.items())
         ),
         recorded_at=recorded_at,
-        record_ends=max((e.reported_at for e in usable), default=None),
-        record_begins=min(baselines, default=None),
+        record_ends=record_ends,
+        record_begins=record_begins,
         horizon=horizon,
     )
 

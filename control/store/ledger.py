@@ -32,13 +32,23 @@ from control.ingest.sources import record_digest
 from control.model.errors import DuplicateId, UserError
 from control.model.events import OTHER_VERSION, REPORT_VERSION, Event
 from control.model.times import iso
-from control.store.readmodel import COLUMNS as READ_MODEL_COLUMNS
-from control.store.readmodel import READ_MODEL_VERSION, RECORDERS, stream_key
+from control.store.readmodel import (
+    COUNTS,
+    DIRTY,
+    META,
+    READ_MODEL_VERSION,
+    RECORDERS,
+    STATES,
+    TABLE,
+    TOUCH,
+    stream_key,
+)
 from control.store.readmodel import row as readmodel_row
 from control.store.streams import stream_id
 from control.store.writelock import writer_lock
 
 if TYPE_CHECKING:
+    from control.fold.projection import Snapshot
     from control.ingest.record import Context
     from control.model.gazetteer import Gazetteer
 
@@ -252,23 +262,24 @@ class LedgerApp(Application):
                         stream_key(sid), stored.originator_version, state["report"], state["recorded_at"]
                     )
                 )
-        table, meta = self.recorder.table, self.recorder.meta
-        marks = ",".join(["%s"] * len(READ_MODEL_COLUMNS))
+        name = self.recorder.name
         digest = self._latest_digest_from_events(RECORD)
         digest_key = f"digest:{stream_key(sid)}"
-        self.recorder.execute_script(
+        self.recorder.rewrite(
             [
-                (f"DELETE FROM {table}", ()),
-                (f"DELETE FROM {meta} WHERE key IN (%s, %s)", ("version", digest_key)),
-                (f"INSERT INTO {meta} (key, value) VALUES (%s, %s)", ("version", READ_MODEL_VERSION)),
+                *((f"DELETE FROM {name(t)}", ()) for t in (TABLE, STATES, DIRTY, TOUCH, COUNTS)),
+                (f"DELETE FROM {name(META)} WHERE key IN (%s, %s)", ("version", digest_key)),
+                (f"DELETE FROM {name(META)} WHERE key LIKE %s OR key LIKE %s", ("begins:%", "ends:%")),
+                (f"INSERT INTO {name(META)} (key, value) VALUES (%s, %s)", ("version", READ_MODEL_VERSION)),
                 *(
-                    [(f"INSERT INTO {meta} (key, value) VALUES (%s, %s)", (digest_key, digest))]
+                    [(f"INSERT INTO {name(META)} (key, value) VALUES (%s, %s)", (digest_key, digest))]
                     if digest
                     else []
                 ),
             ],
-            (f"INSERT INTO {table} VALUES ({marks})", rows) if rows else (),
+            rows,
         )
+        self.refresh_states()
         return len(rows)
 
     def stored_digest(self, name: str = RECORD) -> str:
@@ -332,10 +343,20 @@ class LedgerApp(Application):
         for event in baseline_events(bound.baseline_as_of, new_places, bound):
             ledger.report(event, stamp)
         self.save(atlas, ledger)
+        from control.model import gazetteer as current
+
+        current.use(bound)  # the states are folded on the places of the gazetteer just bound
+        self.refresh_states()
         return len(new_places)
 
-    def append(self, name: str, events: Sequence[Event], digest: str | None = None) -> int:
+    def append(
+        self, name: str, events: Sequence[Event], digest: str | None = None, refresh: bool = True
+    ) -> int:
         """Append ``events`` to ledger ``name`` in one transaction; returns how many.
+
+        Then (``refresh``) the stored states of the places they touch are re-folded: call it
+        holding the writer lock. Batches pass ``refresh=False`` and call :meth:`refresh_states`
+        once at the end; until then readers fold the dirty places themselves.
 
         O(1) in the ledger's size: the stream's head and the last recorded time are read by
         index, no aggregate is rebuilt. Raises eventsourcing's IntegrityError if another writer
@@ -378,7 +399,29 @@ class LedgerApp(Application):
             )
         if new:
             self.recorder.insert_events([self.mapper.to_stored_event(e) for e in new])
+        if refresh and name == RECORD:
+            self.refresh_states()
         return len(events)
+
+    def refresh_states(self) -> int:
+        """Re-fold and store the states of the record's dirty places (under the writer lock).
+        Best effort: the append is already committed, and a refresh that fails or is cut short
+        leaves the places marked dirty, which readers fold themselves (control.store.states)."""
+        from control.store import states
+
+        try:
+            return states.refresh(self, stream_key(stream_id(RECORD)))
+        except (OperationalError, InternalError, DatabaseError):
+            return 0
+
+    def snapshot(self, at: datetime) -> Snapshot:
+        """``replay(self.read(), at)`` from the stored states (latest knowledge, default seat and
+        contest horizon): one lookup per place, not a fold of the ledger."""
+        from control.store import states
+
+        if not self._read_model_checked:
+            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        return states.snapshot(self, stream_key(stream_id(RECORD)), at)
 
     def forget(self) -> None:
         """Drop cached aggregates (after losing a race: the next read sees the winner's events)."""

@@ -19,7 +19,7 @@ before the read model existed is rebuilt on first use (the version in ``control_
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -27,9 +27,17 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 #: Bump when the rows' shape changes: stores are then rebuilt on first use.
-READ_MODEL_VERSION = "2"
+READ_MODEL_VERSION = "3"
 TABLE = "control_reports"
 META = "control_meta"
+#: Each place's whole state from each of its breakpoints on (see control.store.states).
+STATES = "control_states"
+#: Places whose states are behind their reports (marked in the events' transaction).
+DIRTY = "control_dirty"
+#: For each correction, every place whose reports it retracts (through chains of corrections).
+TOUCH = "control_touch"
+#: Reports per stream and day of window start (the "events used" count of an answer, by index).
+COUNTS = "control_counts"
 COLUMNS = (
     "stream", "position", "id", "place", "kind", "actor", "earliest", "latest", "reported_at",
     "recorded_at", "file", "report",
@@ -78,6 +86,82 @@ def row(stream: str, position: int, report: dict[str, Any], recorded_at: str) ->
     )
 
 
+def extra_tables(name: Callable[[str], str]) -> list[str]:
+    """DDL of the tables beside ``control_reports`` (same text for SQLite and PostgreSQL);
+    ``name`` qualifies a table name (PostgreSQL's schema)."""
+    return [
+        f"CREATE INDEX IF NOT EXISTS {TABLE}_earliest ON {name(TABLE)} (stream, earliest)",
+        f"CREATE TABLE IF NOT EXISTS {name(STATES)} (stream TEXT NOT NULL, place TEXT NOT NULL, "
+        "start TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (stream, place, start))",
+        f"CREATE TABLE IF NOT EXISTS {name(DIRTY)} (stream TEXT NOT NULL, place TEXT NOT NULL, "
+        "PRIMARY KEY (stream, place))",
+        f"CREATE TABLE IF NOT EXISTS {name(TOUCH)} (stream TEXT NOT NULL, id TEXT NOT NULL, "
+        "place TEXT NOT NULL, PRIMARY KEY (stream, id, place))",
+        f"CREATE INDEX IF NOT EXISTS {TOUCH}_place ON {name(TOUCH)} (stream, place)",
+        f"CREATE TABLE IF NOT EXISTS {name(COUNTS)} (stream TEXT NOT NULL, day TEXT NOT NULL, "
+        "n BIGINT NOT NULL, PRIMARY KEY (stream, day))",
+    ]
+
+
+def index_rows(
+    run: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]],
+    many: Callable[[str, list[tuple[Any, ...]]], None],
+    name: Callable[[str], str],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Insert report rows and everything kept beside them, in the caller's transaction: the
+    places they make dirty, what each correction touches, the day counts, and the record's
+    first baseline and last report time (meta ``begins:``/``ends:``). ``run`` executes one
+    statement (``%s`` placeholders) and returns its rows; ``many`` executes one per row."""
+    if not rows:
+        return
+    many(f"INSERT INTO {name(TABLE)} VALUES ({','.join(['%s'] * len(COLUMNS))})", list(rows))
+    dirty: set[tuple[str, str]] = set()
+    days: dict[tuple[str, str], int] = {}
+    begins: dict[str, str] = {}
+    ends: dict[str, str] = {}
+    for r in rows:
+        stream, kind, earliest, reported = r[0], r[4], r[6], r[8]
+        dirty.add((stream, r[3]))
+        days[(stream, earliest[:10])] = days.get((stream, earliest[:10]), 0) + 1
+        ends[stream] = max(ends.get(stream, reported), reported)
+        if kind == "baseline":
+            begins[stream] = min(begins.get(stream, earliest), earliest)
+        if kind != "correction":
+            continue
+        touched: set[str] = set()
+        for target in json.loads(r[11]).get("targets") or ():
+            for place, target_kind in run(
+                f"SELECT place, kind FROM {name(TABLE)} WHERE stream = %s AND id = %s", [stream, target]
+            ):
+                if target_kind != "correction":
+                    touched.add(place)
+                else:
+                    touched.update(
+                        p
+                        for (p,) in run(
+                            f"SELECT place FROM {name(TOUCH)} WHERE stream = %s AND id = %s", [stream, target]
+                        )
+                    )
+        many(f"INSERT INTO {name(TOUCH)} VALUES (%s, %s, %s)", [(stream, r[2], p) for p in sorted(touched)])
+        dirty.update((stream, p) for p in touched)
+    many(
+        f"INSERT INTO {name(DIRTY)} VALUES (%s, %s) ON CONFLICT (stream, place) DO NOTHING",
+        sorted(dirty),
+    )
+    many(
+        f"INSERT INTO {name(COUNTS)} AS c VALUES (%s, %s, %s) "
+        "ON CONFLICT (stream, day) DO UPDATE SET n = c.n + excluded.n",
+        [(k[0], k[1], n) for k, n in sorted(days.items())],
+    )
+    for key, values, pick in (("begins", begins, "<"), ("ends", ends, ">")):
+        many(
+            f"INSERT INTO {name(META)} AS m (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
+            f"SET value = CASE WHEN excluded.value {pick} m.value THEN excluded.value ELSE m.value END",
+            [(f"{key}:{stream}", value) for stream, value in sorted(values.items())],
+        )
+
+
 def _stream(originator_id: UUID | str) -> str:
     return originator_id.hex if isinstance(originator_id, UUID) else str(originator_id).replace("-", "")
 
@@ -102,18 +186,39 @@ class SQLiteReportsRecorder(SQLiteApplicationRecorder):
             "(stream, place, kind, actor, earliest, latest)",
             f"CREATE INDEX IF NOT EXISTS {TABLE}_recorded ON {TABLE} (stream, recorded_at)",
             f"CREATE TABLE IF NOT EXISTS {META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            *extra_tables(str),
         ]
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
-        rows = rows_for(stored_events)
-        if rows:
-            c.executemany(f"INSERT INTO {TABLE} VALUES ({','.join('?' * len(COLUMNS))})", rows)
+        self.index(c, rows_for(stored_events))
         for key, value in digests_for(stored_events):
             c.execute(f"INSERT OR REPLACE INTO {META} (key, value) VALUES (?, ?)", (key, value))
         return ids
+
+    def index(self, c: SQLiteCursor, rows: Sequence[tuple[Any, ...]]) -> None:
+        """:func:`index_rows` on this transaction's cursor."""
+
+        def run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+            c.execute(sql.replace("%s", "?"), tuple(params))
+            return [tuple(r) for r in c.fetchall()]
+
+        def many(sql: str, rows: list[tuple[Any, ...]]) -> None:
+            if rows:
+                c.executemany(sql.replace("%s", "?"), rows)
+
+        index_rows(run, many, str, rows)
+
+    def rewrite(
+        self, statements: Sequence[tuple[str, Sequence[Any]]], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Run ``statements`` then index ``rows``, in one transaction (the rebuild)."""
+        with self.datastore.transaction(commit=True) as c:
+            for sql, params in statements:
+                c.execute(sql.replace("%s", "?"), tuple(params))
+            self.index(c, rows)
 
     # -- queries (plain SQL; ``?`` placeholders) -------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -141,6 +246,9 @@ class SQLiteReportsRecorder(SQLiteApplicationRecorder):
             if many:
                 sql, rows = many
                 c.executemany(sql.replace("%s", "?"), rows)
+
+    def name(self, table: str) -> str:
+        return table
 
     @property
     def table(self) -> str:

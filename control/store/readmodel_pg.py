@@ -9,7 +9,7 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
-from control.store.readmodel import COLUMNS, META, TABLE, digests_for, rows_for
+from control.store.readmodel import META, TABLE, digests_for, extra_tables, index_rows, rows_for
 
 
 class PostgresReportsRecorder(PostgresApplicationRecorder):
@@ -32,6 +32,7 @@ class PostgresReportsRecorder(PostgresApplicationRecorder):
             "CREATE INDEX IF NOT EXISTS control_reports_recorded ON {schema}.control_reports "
             "(stream, recorded_at)",
             "CREATE TABLE IF NOT EXISTS {schema}.control_meta (key text PRIMARY KEY, value text NOT NULL)",
+            *extra_tables(lambda n: "{schema}." + n),
         ):
             self.sql_create_statements.append(SQL(text).format(schema=schema))  # type: ignore[arg-type]
 
@@ -45,15 +46,38 @@ class PostgresReportsRecorder(PostgresApplicationRecorder):
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
-        rows = rows_for(stored_events)
-        if rows:
-            curs.executemany(f"INSERT INTO {self.table} VALUES ({','.join(['%s'] * len(COLUMNS))})", rows)
+        self.index(curs, rows_for(stored_events))
         for key, value in digests_for(stored_events):
             curs.execute(
                 f"INSERT INTO {self.meta} (key, value) VALUES (%s, %s) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    def name(self, table: str) -> str:
+        return f'"{self.datastore.schema}".{table}'
+
+    def index(self, curs: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+        """:func:`index_rows` on this transaction's cursor."""
+
+        def run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+            curs.execute(sql, tuple(params))
+            return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in curs.fetchall()]
+
+        def many(sql: str, rows: list[tuple[Any, ...]]) -> None:
+            if rows:
+                curs.executemany(sql, rows)
+
+        index_rows(run, many, self.name, rows)
+
+    def rewrite(
+        self, statements: Sequence[tuple[str, Sequence[Any]]], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Run ``statements`` then index ``rows``, in one transaction (the rebuild)."""
+        with self.datastore.transaction(commit=True) as curs:
+            for sql, params in statements:
+                curs.execute(sql, tuple(params))  # type: ignore[arg-type]
+            self.index(curs, rows)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

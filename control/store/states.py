@@ -1,0 +1,329 @@
+"""Materialised answers: each place's whole state from each of its breakpoints on, in the store.
+
+Why: ``replay --at T`` on the latest knowledge must cost the same on a 1M-report ledger as on
+the seed record. So the read model keeps, per place, the fold's ``CapitalState`` at every one of
+its breakpoints (``control_states``: one row per place and instant from which a state holds,
+computed by :func:`control.fold.phases.place_states`, the pure fold's one-sweep form). An answer
+at T is then one indexed lookup per place plus the events its states cite.
+
+Consistency: the recorder marks the places a report touches "dirty" (``control_dirty``) in the
+very transaction that stores the report (a correction marks the places of what it retracts).
+Writers refresh dirty places after their append while still holding the writer lock; a reader
+that finds dirty places (a writer killed in between, or a batch not refreshed yet) folds those
+places itself from their own reports. So an answer never disagrees with the events, and no
+reader ever waits for a refresh. Only the default Rif Dimashq seat and contest horizon, on the
+latest knowledge, are materialised; other questions take the pure fold.
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from control.fold.phases import place_states
+from control.fold.projection import (
+    DEFAULT_HORIZON,
+    CapitalState,
+    Change,
+    Snapshot,
+    _by_place,
+    _deciding_events,
+    live_events,
+    snapshot_of,
+)
+from control.model import gazetteer
+from control.model.events import Event
+from control.model.times import ERA_START, Window, iso, parse_instant
+from control.store.readmodel import COUNTS, DIRTY, META, STATES, TABLE, TOUCH
+
+#: The first row of every place holds from here (nothing is asked before the era).
+FLOOR = ERA_START
+CEIL = datetime(9999, 12, 31, tzinfo=UTC)
+#: Places refreshed (or looked up) per query: bounds memory and statement size.
+CHUNK = 400
+
+
+def _change(c: Change) -> list[Any]:
+    return [
+        c.place,
+        c.kind,
+        c.new_controller,
+        c.actor,
+        iso(c.window.earliest),
+        iso(c.window.latest),
+        [e.id for e in c.reports],
+        int(c.conflict),
+    ]
+
+
+def encode(state: CapitalState) -> str:
+    """A state as stored: events by id (the read model holds them), empty fields left out."""
+    data: dict[str, Any] = {"c": state.controller, "s": state.status}
+    if state.since is not None:
+        data["f"], data["l"] = iso(state.since), iso(state.since_latest)
+    for key, events in (("src", state.sources), ("con", state.contested_by), ("lap", state.lapsed)):
+        if events:
+            data[key] = [e.id for e in events]
+    for key, found in (("cand", state.candidates), ("cf", state.conflicts), ("riv", state.rivals)):
+        if found:
+            data[key] = [_change(c) for c in found]
+    if state.possible:
+        data["pos"] = list(state.possible)
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def cited(data: dict[str, Any]) -> Iterable[str]:
+    """Every event id a stored state cites."""
+    for key in ("src", "con", "lap"):
+        yield from data.get(key, ())
+    for key in ("cand", "cf", "riv"):
+        for c in data.get(key, ()):
+            yield from c[6]
+
+
+def decode(g: gazetteer.Governorate, data: dict[str, Any], events: dict[str, Event]) -> CapitalState:
+    def change(c: list[Any]) -> Change:
+        window = Window(parse_instant(c[4]), parse_instant(c[5]))
+        return Change(c[0], c[1], c[2], c[3], window, tuple(events[i] for i in c[6]), bool(c[7]))
+
+    since = data.get("f")
+    return CapitalState(
+        governorate=g.name,
+        capital=g.seat(gazetteer.DEFAULT_SEAT),
+        controller=data["c"],
+        status=data["s"],
+        since=parse_instant(since) if since else None,
+        since_latest=parse_instant(data["l"]) if since else None,
+        sources=tuple(events[i] for i in data.get("src", ())),
+        candidates=tuple(change(c) for c in data.get("cand", ())),
+        contested_by=tuple(events[i] for i in data.get("con", ())),
+        conflicts=tuple(change(c) for c in data.get("cf", ())),
+        rivals=tuple(change(c) for c in data.get("riv", ())),
+        possible=tuple(data.get("pos", ())),
+        lapsed=tuple(events[i] for i in data.get("lap", ())),
+        horizon=DEFAULT_HORIZON,
+    )
+
+
+def _hosts() -> dict[str, list[gazetteer.Governorate]]:
+    """Place name -> the governorates whose answer depends on its reports (itself, and any whose
+    counted capital is its city)."""
+    govs = gazetteer.governorates()
+    by_capital = {g.capital: g for g in govs}
+    out: dict[str, list[gazetteer.Governorate]] = {}
+    for g in govs:
+        out.setdefault(g.name, []).append(g)
+        host = by_capital.get(g.seat(gazetteer.DEFAULT_SEAT))
+        if host is not None and host.name != g.name:
+            out.setdefault(host.name, []).append(g)
+    return out
+
+
+def _needs(g: gazetteer.Governorate) -> list[str]:
+    """The places whose reports decide ``g`` (itself, and its counted capital's governorate)."""
+    city = g.seat(gazetteer.DEFAULT_SEAT)
+    if city == g.capital:
+        return [g.name]
+    host = next((h for h in gazetteer.governorates() if h.capital == city), None)
+    return [g.name] if host is None else [g.name, host.name]
+
+
+def affected(places: Iterable[str]) -> list[gazetteer.Governorate]:
+    """The governorates (gazetteer order) whose answers depend on reports at ``places``."""
+    hosts = _hosts()
+    names = {g.name for p in places for g in hosts.get(p, ())}
+    return [g for g in gazetteer.governorates() if g.name in names]
+
+
+def _marks(n: int) -> str:
+    return ",".join(["%s"] * n)
+
+
+def _events_of(app: Any, stream: str, places: Sequence[str]) -> tuple[list[Event], dict[str, set[str]]]:
+    """The reports at ``places`` and the corrections touching them, with what each touches."""
+    name = app.recorder.name
+    touch: dict[str, set[str]] = {}
+    for cid, place in app.recorder.query(
+        f"SELECT id, place FROM {name(TOUCH)} WHERE stream = %s AND place IN ({_marks(len(places))})",
+        [stream, *places],
+    ):
+        touch.setdefault(cid, set()).add(place)
+    sql = f"SELECT report FROM {name(TABLE)} WHERE stream = %s AND place IN ({_marks(len(places))})"
+    params: list[Any] = [stream, *places]
+    rows = app.recorder.query(sql, params)
+    extra = sorted(touch)
+    for i in range(0, len(extra), CHUNK):
+        part = extra[i : i + CHUNK]
+        rows += app.recorder.query(
+            f"SELECT report FROM {name(TABLE)} WHERE stream = %s AND id IN ({_marks(len(part))})",
+            [stream, *part],
+        )
+    loads, from_dict = json.loads, Event.from_dict
+    seen: dict[str, Event] = {}
+    for (report,) in rows:
+        e = from_dict(loads(report))
+        seen[e.id] = e
+    return list(seen.values()), touch
+
+
+def fold_places(
+    app: Any, stream: str, governorates: Sequence[gazetteer.Governorate]
+) -> Iterable[tuple[gazetteer.Governorate, list[tuple[datetime, CapitalState]]]]:
+    """Each governorate's states at all its breakpoints, folded from its own reports (in chunks
+    of places, so memory follows a chunk, not the ledger)."""
+    for i in range(0, len(governorates), CHUNK):
+        part = governorates[i : i + CHUNK]
+        places = sorted({p for g in part for p in _needs(g)})
+        events, touch = _events_of(app, stream, places)
+        own: dict[str, list[Event]] = {}
+        for e in events:
+            for place in {e.place} | touch.get(e.id, set()):
+                own.setdefault(place, []).append(e)
+        for g in part:
+            mine = {e.id: e for p in _needs(g) for e in own.get(p, ())}
+            by_place = _by_place(live_events(mine.values()))
+            deciding = _deciding_events(g, by_place, gazetteer.DEFAULT_SEAT)
+            yield g, place_states(g, deciding, FLOOR, CEIL, gazetteer.DEFAULT_SEAT, DEFAULT_HORIZON)
+
+
+def dirty_places(app: Any, stream: str) -> list[str]:
+    name = app.recorder.name
+    return [r[0] for r in app.recorder.query(f"SELECT place FROM {name(DIRTY)} WHERE stream = %s", [stream])]
+
+
+def refresh(app: Any, stream: str) -> int:
+    """Re-fold the dirty places' states and store them (call under the writer lock). Each chunk
+    of places is its own transaction; the dirty marks go last, so a refresh cut short leaves
+    them dirty (readers fold them themselves) and the next writer finishes it. Returns the
+    number of governorates refreshed."""
+    dirty = dirty_places(app, stream)
+    if not dirty:
+        return 0
+    name = app.recorder.name
+    targets = affected(dirty)
+    done = 0
+    batch: list[tuple[gazetteer.Governorate, list[tuple[datetime, CapitalState]]]] = []
+
+    def flush() -> None:
+        rows = []
+        for g, pairs in batch:
+            last = None
+            for at, state in pairs:
+                text = encode(state)
+                if text != last:
+                    rows.append((stream, g.name, iso(at), text))
+                    last = text
+        names = [g.name for g, _ in batch]
+        app.recorder.execute_script(
+            [
+                (
+                    f"DELETE FROM {name(STATES)} WHERE stream = %s AND place IN ({_marks(len(names))})",
+                    [stream, *names],
+                )
+            ],
+            (f"INSERT INTO {name(STATES)} VALUES (%s, %s, %s, %s)", rows) if rows else (),
+        )
+        batch.clear()
+
+    for item in fold_places(app, stream, targets):
+        batch.append(item)
+        done += 1
+        if len(batch) >= CHUNK:
+            flush()
+    if batch:
+        flush()
+    for i in range(0, len(dirty), CHUNK):
+        part = dirty[i : i + CHUNK]
+        app.recorder.execute_script(
+            [
+                (
+                    f"DELETE FROM {name(DIRTY)} WHERE stream = %s AND place IN ({_marks(len(part))})",
+                    [stream, *part],
+                )
+            ]
+        )
+    return done
+
+
+def _stored_states(app: Any, stream: str, places: Sequence[str], at: str) -> dict[str, dict[str, Any]]:
+    """Each place's stored state holding at ``at`` (one index seek per place)."""
+    name = app.recorder.name
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(places), CHUNK):
+        part = places[i : i + CHUNK]
+        values = ",".join(["(%s)"] * len(part))
+        rows = app.recorder.query(
+            f"WITH p(place) AS (VALUES {values}) SELECT p.place, (SELECT s.state FROM {name(STATES)} s "
+            "WHERE s.stream = %s AND s.place = p.place AND s.start <= %s ORDER BY s.start DESC LIMIT 1) "
+            "FROM p",
+            [*part, stream, at],
+        )
+        for place, state in rows:
+            if state is not None:
+                out[place] = json.loads(state)
+    return out
+
+
+def _events_by_id(app: Any, stream: str, ids: set[str]) -> dict[str, Event]:
+    name = app.recorder.name
+    wanted = sorted(ids)
+    out: dict[str, Event] = {}
+    for i in range(0, len(wanted), CHUNK):
+        part = wanted[i : i + CHUNK]
+        for (report,) in app.recorder.query(
+            f"SELECT report FROM {name(TABLE)} WHERE stream = %s AND id IN ({_marks(len(part))})",
+            [stream, *part],
+        ):
+            e = Event.from_dict(json.loads(report))
+            out[e.id] = e
+    return out
+
+
+def events_used(app: Any, stream: str, at: datetime) -> int:
+    """How many reports' windows begin by ``at``: whole days from the day counts, the last day
+    by an index range."""
+    name = app.recorder.name
+    stamp = iso(at) or ""
+    day = stamp[:10]
+    before = app.recorder.query(
+        f"SELECT COALESCE(SUM(n), 0) FROM {name(COUNTS)} WHERE stream = %s AND day < %s", [stream, day]
+    )
+    within = app.recorder.query(
+        f"SELECT COUNT(*) FROM {name(TABLE)} WHERE stream = %s AND earliest >= %s AND earliest <= %s",
+        [stream, day, stamp],
+    )
+    return int(before[0][0]) + int(within[0][0])
+
+
+def _meta(app: Any, key: str) -> datetime | None:
+    rows = app.recorder.query(f"SELECT value FROM {app.recorder.name(META)} WHERE key = %s", [key])
+    return parse_instant(rows[0][0]) if rows else None
+
+
+def snapshot(app: Any, stream: str, at: datetime) -> Snapshot:
+    """``replay(app.read(), at)`` (latest knowledge, default seat and horizon), from the stored
+    states: its cost grows with the places and what their states cite, not with the ledger."""
+    govs = gazetteer.governorates()
+    fresh = {g.name: pairs for g, pairs in fold_places(app, stream, affected(dirty_places(app, stream)))}
+    stored = _stored_states(app, stream, [g.name for g in govs if g.name not in fresh], iso(at) or "")
+    events = _events_by_id(app, stream, {i for data in stored.values() for i in cited(data)})
+    states = []
+    for g in govs:
+        if g.name in fresh:
+            pairs = fresh[g.name]
+            states.append(pairs[bisect_right([t for t, _ in pairs], at) - 1][1])
+        elif g.name in stored:
+            states.append(decode(g, stored[g.name], events))
+        else:  # a place with no reports at all (not even a baseline)
+            states.append(place_states(g, [], FLOOR, CEIL)[0][1])
+    return snapshot_of(
+        states,
+        at,
+        used=events_used(app, stream, at),
+        seat=gazetteer.DEFAULT_SEAT,
+        record_ends=_meta(app, f"ends:{stream}"),
+        record_begins=_meta(app, f"begins:{stream}"),
+    )
