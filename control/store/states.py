@@ -37,7 +37,11 @@ from control.fold.projection import (
 from control.model import gazetteer
 from control.model.events import Event
 from control.model.times import ERA_START, Window, iso, parse_instant
-from control.store.readmodel import COUNTS, DIRTY, META, STATES, TABLE, TOUCH
+from control.store.readmodel import COUNTS, DIRTY, META, STATES, TABLE, TOUCH, stream_key
+from control.store.streams import RECORD_STREAM
+
+#: The record's stream in the read model's tables.
+RECORD_KEY = stream_key(RECORD_STREAM)
 
 #: The first row of every place holds from here (nothing is asked before the era).
 FLOOR = ERA_START

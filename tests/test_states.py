@@ -1,0 +1,160 @@
+"""The stored states (control.store.states) answer exactly as the pure fold over the events.
+
+On random ledgers (hypothesis) appended in several transactions, some left unrefreshed (as a
+killed writer or a batch leaves them): ``app.snapshot(t)`` is byte for byte ``replay(events, t)``
+at every breakpoint and between, on SQLite and PostgreSQL; corrections filed under another place
+than what they retract, chains of corrections and Rif Dimashq counted as Damascus included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_fold_scale import BASE, HOUR, START, ledgers
+from test_store import pg_store  # noqa: F401  (fixture)
+
+from control.fold.projection import replay
+from control.model.events import Event, Source
+from control.model.times import Window
+from control.store import states
+from control.store.ledger import RECORD, LedgerApp, open_app, store_env
+from control.store.readmodel import STATES
+
+PLACES = ("Latakia", "Damascus", "Rif Dimashq", "Homs")
+
+
+@st.composite
+def with_far_corrections(draw: Any) -> list[Event]:
+    """A random ledger plus corrections filed under any place, some retracting corrections."""
+    events = draw(ledgers(places=PLACES, most=20))
+    for n in range(draw(st.integers(min_value=0, max_value=3))):
+        target = draw(st.sampled_from(events))
+        at = target.reported_at + HOUR * draw(st.integers(min_value=0, max_value=24))
+        events.append(
+            Event(
+                f"far{n}",
+                "correction",
+                draw(st.sampled_from(PLACES)),
+                Window(at, at),
+                at,
+                Source("gen.txt", f"far correction {n}"),
+                targets=(target.id,),
+            )
+        )
+    return events
+
+
+def _json(snapshot: Any) -> str:
+    return json.dumps(snapshot.to_dict(), sort_keys=True)
+
+
+def _probes(events: list[Event]) -> list[Any]:
+    edges = {START - 40 * HOUR, START + 400 * HOUR}
+    for e in events:
+        for t in (e.window.earliest, e.window.latest, e.window.latest + timedelta(days=7), e.reported_at):
+            edges.update((t, t - timedelta(seconds=1)))
+    ordered = sorted(edges)
+    return ordered[:: max(1, len(ordered) // 24)]  # every breakpoint's neighbourhood is sampled
+
+
+def _same(app: LedgerApp) -> None:
+    events = app.read()
+    for t in _probes(events):
+        assert _json(app.snapshot(t)) == _json(replay(events, t)), t
+
+
+def _fill(app: LedgerApp, events: list[Event], refresh: list[bool]) -> None:
+    app.ensure_read_model("test")
+    app.append(RECORD, BASE)
+    size = -(-len(events) // len(refresh))
+    for i, fresh in enumerate(refresh):  # in order: a correction never comes before its target
+        batch = events[i * size : (i + 1) * size]
+        if batch:
+            app.append(RECORD, batch, refresh=fresh)
+
+
+@settings(max_examples=25, deadline=None)
+@given(with_far_corrections(), st.lists(st.booleans(), min_size=1, max_size=3))
+def test_stored_states_answer_as_the_fold(tmp_path_factory, events, refresh):
+    store = str(tmp_path_factory.mktemp("st") / "s.db")
+    app = LedgerApp(env=store_env(store))
+    _fill(app, events, refresh)
+    _same(app)  # dirty places (a batch not refreshed) are folded by the reader
+    app.refresh_states()
+    assert not states.dirty_places(app, states.RECORD_KEY)
+    _same(app)
+    before = app.recorder.query(f"SELECT * FROM {STATES} ORDER BY stream, place, start")
+    app.rebuild_read_model()  # idempotent, states included
+    assert app.recorder.query(f"SELECT * FROM {STATES} ORDER BY stream, place, start") == before
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=with_far_corrections(), refresh=st.lists(st.booleans(), min_size=1, max_size=3))
+def test_stored_states_answer_as_the_fold_on_postgres(pg_store, events, refresh):  # noqa: F811
+    import psycopg
+
+    schema = f"s_{uuid.uuid4().hex[:10]}"  # a fresh schema per example
+    url = pg_store.split("?")[0]
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f"create schema {schema}")
+    try:
+        app = LedgerApp(env=store_env(f"{url}?schema={schema}"))
+        _fill(app, events, refresh)
+        _same(app)
+        app.refresh_states()
+        _same(app)
+    finally:
+        with psycopg.connect(url, autocommit=True) as con:
+            con.execute(f"drop schema {schema} cascade")
+
+
+def test_replay_on_the_latest_knowledge_reads_the_stored_states(run, store):
+    """The CLI's answer comes from the stored states: change one stored state (never done but
+    here) and the answer shows it; the pure fold (--known-at) does not."""
+    run("replay")
+    app = open_app(store)
+    app.recorder.execute_script(
+        [(f'UPDATE {STATES} SET state = replace(state, \'"s":"held"\', \'"s":"vacated"\')', ())]
+    )
+    at = "2024-12-08T00:00Z"
+    assert "vacated" in run("replay", "--at", at).output
+    assert "vacated" not in run("replay", "--at", at, "--known-at", "2024-12-09T00:00Z").output
+
+
+STOPPED = """
+import sys
+from control.store.ledger import open_app, RECORD
+from control.model.events import Event, Source
+from control.model.times import Window, parse_instant
+app = open_app(sys.argv[1])
+t = parse_instant("2024-12-01T00:00Z")
+batch = [Event(f"x{i}", "capture", "Tartus", Window(t, t), t, Source("synth", f"q{i}"), actor="hts")
+         for i in range(3)]
+app.append(RECORD, batch, refresh=False)
+print("appended", flush=True)
+import time
+time.sleep(60)
+"""
+
+
+def test_a_writer_killed_between_append_and_refresh_leaves_right_answers(tmp_path):
+    store = str(tmp_path / "k.db")
+    proc = subprocess.Popen([sys.executable, "-c", STOPPED, store], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "appended"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    app = open_app(store)
+    assert states.dirty_places(app, states.RECORD_KEY) == ["Tartus"]
+    _same(app)
+    app.refresh_states()  # the next writer's refresh finishes the job
+    assert states.dirty_places(app, states.RECORD_KEY) == []
+    _same(app)
