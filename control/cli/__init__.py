@@ -236,14 +236,20 @@ def replay(
 
     from control.fold.projection import DEFAULT_HORIZON
     from control.fold.projection import replay as fold
-    from control.views.render import snapshot_text, to_json
+    from control.views.render import COMPACT_ABOVE, snapshot_text, to_json
 
     recorded_note(recorded_at)
     app = open_store(store)
     horizon = timedelta(days=contest_horizon)
     latest = known_at is None and recorded_at is None
     if latest and seat == gazetteer.DEFAULT_SEAT and horizon == DEFAULT_HORIZON:
-        snapshot = app.snapshot(at or now())  # the read model's stored states: no fold of the ledger
+        # the read model's stored states: no fold of the ledger; whole states only where shown
+        detail: set[str] | None = None
+        if places:
+            detail = {gazetteer.resolve_place(p, "--place").name for p in places}
+        elif not (controller or as_json or as_csv) and len(gazetteer.governorates()) > COMPACT_ABOVE:
+            detail = set()
+        snapshot = app.snapshot(at or now(), detail, first_sources=not places)
     else:
         snapshot = fold(app.read(recorded_at=recorded_at), at or now(), known_at, seat, recorded_at, horizon)
     snapshot = _filtered(snapshot, places, controller)

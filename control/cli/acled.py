@@ -84,7 +84,7 @@ def import_(
             f"SELECT report FROM {app.recorder.table} WHERE stream = %s AND file LIKE %s",
             [stream_key(stream_id(RECORD)), acled.PREFIX + "%"],
         )
-        existing = [Event.from_dict(json.loads(r[0])) for r in found]
+        existing = [Event.from_stored(json.loads(r[0])) for r in found]
         plan = acled.plan_import(
             rows, actor_map, existing, gazetteer.baseline_as_of(), clock, near_km, removed, retract_missing
         )

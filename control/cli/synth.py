@@ -72,7 +72,7 @@ def synth(places: int, events: int, seed: int, batch: int, store: str | None) ->
     def flush() -> None:
         deadline = write_deadline()
         with writer_lock(app.env_settings, deadline, where):
-            retrying(app, lambda: app.append(RECORD, chunk), where, deadline)
+            retrying(app, lambda: app.append(RECORD, chunk, refresh=False), where, deadline)
 
     with click.progressbar(
         length=events, label=f"synth: {events} reports", file=sys.stderr, show_pos=True
@@ -88,6 +88,8 @@ def synth(places: int, events: int, seed: int, batch: int, store: str | None) ->
             flush()
             written += len(chunk)
             bar.update(len(chunk))
+    with writer_lock(app.env_settings, write_deadline(), where):  # one fold per place, at the end
+        app.refresh_states()
     seconds = time.perf_counter() - started
     rate = f" ({written / seconds:,.0f} reports/s)" if written and seconds > 0 else ""
     echo_text(

@@ -101,6 +101,31 @@ class Event(NamedTuple):
         }
 
     @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> Event:
+        """:meth:`from_dict` for a report read back from the store: its instants were validated
+        when it was written and are canonical, so they are read without checks (the hot path of
+        every read of a large ledger)."""
+        get, instant = data.get, datetime.fromisoformat
+        window = data["window"]
+        recorded = get("recorded_at")
+        return cls(
+            data["id"],
+            data["kind"],
+            data["place"],
+            Window(instant(window["earliest"]), instant(window["latest"])),
+            instant(data["reported_at"]),
+            Source(data["file"], data["quote"]),
+            get("actor"),
+            get("previous"),
+            tuple(get("targets") or ()),
+            get("scope") or "city",
+            get("when", ""),
+            get("note", ""),
+            get("scenario"),
+            instant(recorded) if recorded else None,
+        )
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Event:
         get = data.get
         window = data["window"]

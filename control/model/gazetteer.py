@@ -252,7 +252,7 @@ def raw_text() -> str:
 
 
 def _key(text: str) -> str:
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
+    return "".join(filter(str.isalnum, text.casefold()))
 
 
 def resolve_place(text: str, where: str = "place") -> Governorate:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -33,6 +33,7 @@ from control.model.errors import DuplicateId, UserError
 from control.model.events import OTHER_VERSION, REPORT_VERSION, Event
 from control.model.times import iso
 from control.store.readmodel import (
+    CONFLICTS,
     COUNTS,
     DIRTY,
     META,
@@ -122,6 +123,7 @@ class LedgerApp(Application):
         self.clock = clock or _utc_now
         self.env_settings: Mapping[str, str] = dict(env or {})
         self._read_model_checked = False
+        self._gazetteer_cache: tuple[int, Gazetteer | None] | None = None
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -176,7 +178,7 @@ class LedgerApp(Application):
         import json
 
         sql, params = self._reports_query(name, recorded_at, None, None, canonical=False)
-        loads, from_dict = json.loads, Event.from_dict
+        loads, from_dict = json.loads, Event.from_stored
         return [from_dict(loads(r[0])) for r in self.recorder.query(sql, params)]
 
     def iter_reports(
@@ -193,7 +195,7 @@ class LedgerApp(Application):
 
         sql, params = self._reports_query(name, recorded_at, known_at, place, canonical)
         for r in self.recorder.query_iter(sql, params):
-            yield Event.from_dict(json.loads(r[0]))
+            yield Event.from_stored(json.loads(r[0]))
 
     def _reports_query(
         self,
@@ -267,7 +269,7 @@ class LedgerApp(Application):
         digest_key = f"digest:{stream_key(sid)}"
         self.recorder.rewrite(
             [
-                *((f"DELETE FROM {name(t)}", ()) for t in (TABLE, STATES, DIRTY, TOUCH, COUNTS)),
+                *((f"DELETE FROM {name(t)}", ()) for t in (TABLE, STATES, CONFLICTS, DIRTY, TOUCH, COUNTS)),
                 (f"DELETE FROM {name(META)} WHERE key IN (%s, %s)", ("version", digest_key)),
                 (f"DELETE FROM {name(META)} WHERE key LIKE %s OR key LIKE %s", ("begins:%", "ends:%")),
                 (f"INSERT INTO {name(META)} (key, value) VALUES (%s, %s)", ("version", READ_MODEL_VERSION)),
@@ -343,9 +345,6 @@ class LedgerApp(Application):
         for event in baseline_events(bound.baseline_as_of, new_places, bound):
             ledger.report(event, stamp)
         self.save(atlas, ledger)
-        from control.model import gazetteer as current
-
-        current.use(bound)  # the states are folded on the places of the gazetteer just bound
         self.refresh_states()
         return len(new_places)
 
@@ -407,21 +406,34 @@ class LedgerApp(Application):
         """Re-fold and store the states of the record's dirty places (under the writer lock).
         Best effort: the append is already committed, and a refresh that fails or is cut short
         leaves the places marked dirty, which readers fold themselves (control.store.states)."""
+        from control.model import gazetteer
         from control.store import states
 
         try:
-            return states.refresh(self, stream_key(stream_id(RECORD)))
+            with gazetteer.using(self.bound_gazetteer()):  # the store's places, whoever calls
+                return states.refresh(self, stream_key(stream_id(RECORD)))
         except (OperationalError, InternalError, DatabaseError):
             return 0
 
-    def snapshot(self, at: datetime) -> Snapshot:
+    def bound_gazetteer(self) -> Gazetteer | None:
+        """:meth:`stored_gazetteer`, decoded again only when its stream has grown."""
+        head = list(self.recorder.select_events(stream_id("gazetteer"), desc=True, limit=1))
+        version = head[0].originator_version if head else 0
+        if self._gazetteer_cache is None or self._gazetteer_cache[0] != version:
+            self._gazetteer_cache = (version, self.stored_gazetteer() if version else None)
+        return self._gazetteer_cache[1]
+
+    def snapshot(
+        self, at: datetime, detail: Collection[str] | None = None, first_sources: bool = True
+    ) -> Snapshot:
         """``replay(self.read(), at)`` from the stored states (latest knowledge, default seat and
-        contest horizon): one lookup per place, not a fold of the ledger."""
+        contest horizon): one lookup per place, not a fold of the ledger (``detail``: see
+        :func:`control.store.states.snapshot`)."""
         from control.store import states
 
         if not self._read_model_checked:
             self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
-        return states.snapshot(self, stream_key(stream_id(RECORD)), at)
+        return states.snapshot(self, stream_key(stream_id(RECORD)), at, detail, first_sources)
 
     def forget(self) -> None:
         """Drop cached aggregates (after losing a race: the next read sees the winner's events)."""
@@ -579,7 +591,7 @@ class KnownReports:
             f"SELECT report FROM {self.app.recorder.table} WHERE stream = %s AND {where}",
             [self.stream, *params],
         )
-        return [Event.from_dict(json.loads(r[0])) for r in rows]
+        return [Event.from_stored(json.loads(r[0])) for r in rows]
 
     def __contains__(self, event_id: object) -> bool:
         return event_id in self.local or bool(self._rows("id = %s", [event_id]))

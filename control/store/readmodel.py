@@ -27,11 +27,14 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 #: Bump when the rows' shape changes: stores are then rebuilt on first use.
-READ_MODEL_VERSION = "3"
+READ_MODEL_VERSION = "4"
 TABLE = "control_reports"
 META = "control_meta"
 #: Each place's whole state from each of its breakpoints on (see control.store.states).
 STATES = "control_states"
+#: Each place's conflicting changes (reports of one change whose windows do not overlap): an
+#: answer at T lists those begun by T, so they are kept once per place, not in every state.
+CONFLICTS = "control_conflicts"
 #: Places whose states are behind their reports (marked in the events' transaction).
 DIRTY = "control_dirty"
 #: For each correction, every place whose reports it retracts (through chains of corrections).
@@ -93,6 +96,9 @@ def extra_tables(name: Callable[[str], str]) -> list[str]:
         f"CREATE INDEX IF NOT EXISTS {TABLE}_earliest ON {name(TABLE)} (stream, earliest)",
         f"CREATE TABLE IF NOT EXISTS {name(STATES)} (stream TEXT NOT NULL, place TEXT NOT NULL, "
         "start TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (stream, place, start))",
+        f"CREATE TABLE IF NOT EXISTS {name(CONFLICTS)} (stream TEXT NOT NULL, place TEXT NOT NULL, "
+        "seq INTEGER NOT NULL, earliest TEXT NOT NULL, change TEXT NOT NULL, "
+        "PRIMARY KEY (stream, place, seq))",
         f"CREATE TABLE IF NOT EXISTS {name(DIRTY)} (stream TEXT NOT NULL, place TEXT NOT NULL, "
         "PRIMARY KEY (stream, place))",
         f"CREATE TABLE IF NOT EXISTS {name(TOUCH)} (stream TEXT NOT NULL, id TEXT NOT NULL, "
@@ -238,14 +244,15 @@ class SQLiteReportsRecorder(SQLiteApplicationRecorder):
                     yield tuple(r)
 
     def execute_script(
-        self, statements: Sequence[tuple[str, Sequence[Any]]], many: Sequence[Any] = ()
+        self, statements: Sequence[tuple[str, Sequence[Any]]], *many: tuple[str, Sequence[Any]]
     ) -> None:
+        """``statements``, then each ``(sql, rows)`` of ``many`` (one per row), in one transaction."""
         with self.datastore.transaction(commit=True) as c:
             for sql, params in statements:
                 c.execute(sql.replace("%s", "?"), tuple(params))
-            if many:
-                sql, rows = many
-                c.executemany(sql.replace("%s", "?"), rows)
+            for sql, rows in many:
+                if rows:
+                    c.executemany(sql.replace("%s", "?"), rows)
 
     def name(self, table: str) -> str:
         return table

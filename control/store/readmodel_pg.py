@@ -99,11 +99,12 @@ class PostgresReportsRecorder(PostgresApplicationRecorder):
                     yield tuple(r.values()) if isinstance(r, dict) else tuple(r)
 
     def execute_script(
-        self, statements: Sequence[tuple[str, Sequence[Any]]], many: Sequence[Any] = ()
+        self, statements: Sequence[tuple[str, Sequence[Any]]], *many: tuple[str, Sequence[Any]]
     ) -> None:
+        """``statements``, then each ``(sql, rows)`` of ``many`` (one per row), in one transaction."""
         with self.datastore.transaction(commit=True) as curs:
             for sql, params in statements:
                 curs.execute(sql, tuple(params))  # type: ignore[arg-type]
-            if many:
-                sql, rows = many
-                curs.executemany(sql, rows)  # type: ignore[arg-type]
+            for sql, rows in many:
+                if rows:
+                    curs.executemany(sql, rows)  # type: ignore[arg-type]

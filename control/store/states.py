@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,7 +37,7 @@ from control.fold.projection import (
 from control.model import gazetteer
 from control.model.events import Event
 from control.model.times import ERA_START, Window, iso, parse_instant
-from control.store.readmodel import COUNTS, DIRTY, META, STATES, TABLE, TOUCH, stream_key
+from control.store.readmodel import CONFLICTS, COUNTS, DIRTY, META, STATES, TABLE, TOUCH, stream_key
 from control.store.streams import RECORD_STREAM
 
 #: The record's stream in the read model's tables.
@@ -64,14 +64,15 @@ def _change(c: Change) -> list[Any]:
 
 
 def encode(state: CapitalState) -> str:
-    """A state as stored: events by id (the read model holds them), empty fields left out."""
+    """A state as stored: events by id (the read model holds them), empty fields left out, and
+    its conflicts apart (``control_conflicts``: once per place, not once per state)."""
     data: dict[str, Any] = {"c": state.controller, "s": state.status}
     if state.since is not None:
         data["f"], data["l"] = iso(state.since), iso(state.since_latest)
     for key, events in (("src", state.sources), ("con", state.contested_by), ("lap", state.lapsed)):
         if events:
             data[key] = [e.id for e in events]
-    for key, found in (("cand", state.candidates), ("cf", state.conflicts), ("riv", state.rivals)):
+    for key, found in (("cand", state.candidates), ("riv", state.rivals)):
         if found:
             data[key] = [_change(c) for c in found]
     if state.possible:
@@ -165,7 +166,7 @@ def _events_of(app: Any, stream: str, places: Sequence[str]) -> tuple[list[Event
             f"SELECT report FROM {name(TABLE)} WHERE stream = %s AND id IN ({_marks(len(part))})",
             [stream, *part],
         )
-    loads, from_dict = json.loads, Event.from_dict
+    loads, from_dict = json.loads, Event.from_stored
     seen: dict[str, Event] = {}
     for (report,) in rows:
         e = from_dict(loads(report))
@@ -212,8 +213,12 @@ def refresh(app: Any, stream: str) -> int:
     batch: list[tuple[gazetteer.Governorate, list[tuple[datetime, CapitalState]]]] = []
 
     def flush() -> None:
-        rows = []
+        rows, conflicts = [], []
         for g, pairs in batch:
+            conflicts += [
+                (stream, g.name, seq, iso(c.window.earliest), json.dumps(_change(c), ensure_ascii=False))
+                for seq, c in enumerate(pairs[-1][1].conflicts)  # the last state has them all
+            ]
             last = None
             for at, state in pairs:
                 text = encode(state)
@@ -221,14 +226,14 @@ def refresh(app: Any, stream: str) -> int:
                     rows.append((stream, g.name, iso(at), text))
                     last = text
         names = [g.name for g, _ in batch]
+        where = f"WHERE stream = %s AND place IN ({_marks(len(names))})"
         app.recorder.execute_script(
             [
-                (
-                    f"DELETE FROM {name(STATES)} WHERE stream = %s AND place IN ({_marks(len(names))})",
-                    [stream, *names],
-                )
+                (f"DELETE FROM {name(STATES)} {where}", [stream, *names]),
+                (f"DELETE FROM {name(CONFLICTS)} {where}", [stream, *names]),
             ],
-            (f"INSERT INTO {name(STATES)} VALUES (%s, %s, %s, %s)", rows) if rows else (),
+            (f"INSERT INTO {name(STATES)} VALUES (%s, %s, %s, %s)", rows),
+            (f"INSERT INTO {name(CONFLICTS)} VALUES (%s, %s, %s, %s, %s)", conflicts),
         )
         batch.clear()
 
@@ -239,6 +244,8 @@ def refresh(app: Any, stream: str) -> int:
             flush()
     if batch:
         flush()
+    known = _hosts()  # marks of places this gazetteer does not know (yet) are kept
+    dirty = [p for p in dirty if p in known]
     for i in range(0, len(dirty), CHUNK):
         part = dirty[i : i + CHUNK]
         app.recorder.execute_script(
@@ -268,6 +275,13 @@ def _stored_states(app: Any, stream: str, places: Sequence[str], at: str) -> dic
         for place, state in rows:
             if state is not None:
                 out[place] = json.loads(state)
+        for place, change in app.recorder.query(
+            f"SELECT place, change FROM {name(CONFLICTS)} WHERE stream = %s AND place IN "
+            f"({_marks(len(part))}) AND earliest <= %s ORDER BY place, seq",
+            [stream, *part, at],
+        ):
+            if place in out:
+                out[place].setdefault("cf", []).append(json.loads(change))
     return out
 
 
@@ -281,7 +295,7 @@ def _events_by_id(app: Any, stream: str, ids: set[str]) -> dict[str, Event]:
             f"SELECT report FROM {name(TABLE)} WHERE stream = %s AND id IN ({_marks(len(part))})",
             [stream, *part],
         ):
-            e = Event.from_dict(json.loads(report))
+            e = Event.from_stored(json.loads(report))
             out[e.id] = e
     return out
 
@@ -307,12 +321,26 @@ def _meta(app: Any, key: str) -> datetime | None:
     return parse_instant(rows[0][0]) if rows else None
 
 
-def snapshot(app: Any, stream: str, at: datetime) -> Snapshot:
+def snapshot(
+    app: Any, stream: str, at: datetime, detail: Collection[str] | None = None, first_sources: bool = True
+) -> Snapshot:
     """``replay(app.read(), at)`` (latest knowledge, default seat and horizon), from the stored
-    states: its cost grows with the places and what their states cite, not with the ledger."""
+    states: its cost grows with the places and what their states cite, not with the ledger.
+
+    ``detail``: the places whose states are read whole (default: all). The others carry their
+    controller, status, since and first source only (none without ``first_sources``): enough for
+    the holdings and a one-line summary per place, so a compact answer over thousands of places,
+    or one place's answer, reads no other source."""
     govs = gazetteer.governorates()
     fresh = {g.name: pairs for g, pairs in fold_places(app, stream, affected(dirty_places(app, stream)))}
     stored = _stored_states(app, stream, [g.name for g in govs if g.name not in fresh], iso(at) or "")
+    if detail is not None:
+        for place, data in stored.items():
+            if place not in detail:
+                for key in ("con", "lap", "cand", "cf", "riv"):
+                    data.pop(key, None)
+                if "src" in data:
+                    data["src"] = data["src"][:1] if first_sources else []
     events = _events_by_id(app, stream, {i for data in stored.values() for i in cited(data)})
     states = []
     for g in govs:
