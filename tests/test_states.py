@@ -23,6 +23,7 @@ from test_fold_scale import BASE, HOUR, START, ledgers
 from test_store import pg_store  # noqa: F401  (fixture)
 
 from control.fold.projection import replay
+from control.model import gazetteer
 from control.model.events import Event, Source
 from control.model.times import Window
 from control.store import states
@@ -133,6 +134,7 @@ def test_replay_on_the_latest_knowledge_reads_the_stored_states(run, store):
 STOPPED = """
 import sys
 from control.store.ledger import open_app, RECORD
+from control.model import gazetteer
 from control.model.events import Event, Source
 from control.model.times import Window, parse_instant
 app = open_app(sys.argv[1])
@@ -158,3 +160,52 @@ def test_a_writer_killed_between_append_and_refresh_leaves_right_answers(tmp_pat
     app.refresh_states()  # the next writer's refresh finishes the job
     assert states.dirty_places(app, states.RECORD_KEY) == []
     _same(app)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    with_far_corrections(),
+    st.lists(st.booleans(), min_size=1, max_size=3),
+    st.one_of(st.none(), st.integers(min_value=-30, max_value=200)),
+    st.one_of(st.none(), st.integers(min_value=0, max_value=3)),
+    st.sampled_from(gazetteer.SEAT_SETTINGS),
+    st.sampled_from((1, 7)),
+)
+def test_other_clocks_are_folded_place_by_place_as_the_fold(
+    tmp_path_factory, events, refresh, known_hours, cut, seat, days
+):
+    """--known-at, --recorded-at, another seat or horizon: folded a chunk of places at a time
+    from the read model, the same answer as the fold over every event."""
+    store = str(tmp_path_factory.mktemp("fo") / "s.db")
+    stamps = iter(START + timedelta(days=400 + i) for i in range(10))
+    app = LedgerApp(env=store_env(store), clock=lambda: next(stamps))
+    _fill(app, events, refresh)
+    known_at = None if known_hours is None else START + known_hours * HOUR
+    recorded_at = None if cut is None else START + timedelta(days=400 + cut, hours=1)
+    horizon = timedelta(days=days)
+    everything = app.read()
+    for t in _probes(everything)[::3]:
+        expected = replay(everything, t, known_at, seat, recorded_at, horizon)
+        assert _json(app.folded_snapshot(t, known_at, recorded_at, seat, horizon)) == _json(expected), t
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    with_far_corrections(),
+    st.one_of(st.none(), st.integers(min_value=-30, max_value=200)),
+    st.sampled_from(gazetteer.SEAT_SETTINGS),
+)
+def test_changes_and_histories_read_place_by_place_are_the_folds(tmp_path_factory, events, known_hours, seat):
+    from control.fold.history import history
+    from control.fold.projection import known, transitions
+
+    store = str(tmp_path_factory.mktemp("tr") / "s.db")
+    app = LedgerApp(env=store_env(store))
+    _fill(app, events, [True])
+    known_at = None if known_hours is None else START + known_hours * HOUR
+    everything = app.read()
+    assert app.transitions(known_at, None, seat) == transitions(everything, known_at, seat)
+    for place in PLACES:
+        assert history(app.place_events(place, known_at), place) == history(
+            known(everything, known_at), place
+        )

@@ -235,7 +235,6 @@ def replay(
     from datetime import timedelta
 
     from control.fold.projection import DEFAULT_HORIZON
-    from control.fold.projection import replay as fold
     from control.views.render import COMPACT_ABOVE, snapshot_text, to_json
 
     recorded_note(recorded_at)
@@ -250,8 +249,8 @@ def replay(
         elif not (controller or as_json or as_csv) and len(gazetteer.governorates()) > COMPACT_ABOVE:
             detail = set()
         snapshot = app.snapshot(at or now(), detail, first_sources=not places)
-    else:
-        snapshot = fold(app.read(recorded_at=recorded_at), at or now(), known_at, seat, recorded_at, horizon)
+    else:  # folded place by place from the read model (bounded memory)
+        snapshot = app.folded_snapshot(at or now(), known_at, recorded_at, seat, horizon)
     snapshot = _filtered(snapshot, places, controller)
     if as_csv:
         data = snapshot.to_dict()
@@ -333,13 +332,12 @@ def history(
 ) -> None:
     """Every event touching one capital, in report order, with sources, conflicts, corrections."""
     from control.fold.history import history as place_history
-    from control.fold.projection import known
     from control.views.render import history_text, to_json
 
     recorded_note(recorded_at)
     app = open_store(store)  # first: the store says which gazetteer names the places
     name = gazetteer.resolve_place(place, "PLACE").name
-    found = place_history(known(app.read(recorded_at=recorded_at), known_at), name)
+    found = place_history(app.place_events(name, known_at, recorded_at), name)  # its reports only
     if as_csv:
         emit_csv((h.to_dict() for h in found.entries), as_json)
     elif as_json:
@@ -368,7 +366,6 @@ def changes(
     store: str | None,
 ) -> None:
     """Changes of control whose occurrence window overlaps [--since, --until)."""
-    from control.fold.projection import transitions
     from control.views.render import to_json, transitions_text
 
     if until is not None and until <= since:
@@ -378,7 +375,7 @@ def changes(
     recorded_note(recorded_at)
     found = [
         t
-        for t in transitions(open_store(store).read(recorded_at=recorded_at), known_at, seat)
+        for t in open_store(store).transitions(known_at, recorded_at, seat)  # place by place
         if t.window.latest >= since and (until is None or t.window.earliest < until)
     ]
     if as_csv:

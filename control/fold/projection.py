@@ -816,34 +816,46 @@ def transitions(
     Rival changes (order unfixable, outcomes differ) are all listed, marked ``disputed``.
     """
     by_place = _by_place(live_events(events, known_at, recorded_at))
+    out = [
+        t
+        for g in gazetteer.governorates()
+        for t in place_transitions(g, _deciding_events(g, by_place, seat), seat)
+    ]
+    return sorted(out, key=transition_order)
+
+
+def transition_order(t: Transition) -> tuple[Any, ...]:
+    """The order of :func:`transitions`: by when complete, then start, place and change."""
+    return (t.window.latest, t.window.earliest, t.governorate, _change_order(t.change))
+
+
+def place_transitions(
+    g: gazetteer.Governorate, mine: Sequence[Event], seat: str = gazetteer.DEFAULT_SEAT
+) -> list[Transition]:
+    """:func:`transitions` of one governorate, from the events that decide it."""
+    start, found = _baseline_and_changes(mine)
+    holders: frozenset[str | None] = frozenset({start.actor if start else None})
     out: list[Transition] = []
-    for g in gazetteer.governorates():
-        mine = _deciding_events(g, by_place, seat)
-        start, found = _baseline_and_changes(mine)
-        holders: frozenset[str | None] = frozenset({start.actor if start else None})
-        for cluster in _clusters(found):
-            after = _outcomes(cluster, holders)
-            if len(holders) == 1 and len(after) == 1:
-                holder = next(iter(holders))
-                for c in cluster:
-                    if _flips(c, holder):
-                        nxt = _outcome(c, holder)
-                        out.append(Transition(g.name, g.seat(seat), holder, nxt, c))
-                        holder = nxt
-            elif after != holders:
-                before = next(iter(holders)) if len(holders) == 1 else None
-                for c in cluster:
-                    if any(_flips(c, h) for h in holders):
-                        out.append(
-                            Transition(
-                                g.name, g.seat(seat), before, _outcome(c, before), c, disputed=len(after) > 1
-                            )
+    for cluster in _clusters(found):
+        after = _outcomes(cluster, holders)
+        if len(holders) == 1 and len(after) == 1:
+            holder = next(iter(holders))
+            for c in cluster:
+                if _flips(c, holder):
+                    nxt = _outcome(c, holder)
+                    out.append(Transition(g.name, g.seat(seat), holder, nxt, c))
+                    holder = nxt
+        elif after != holders:
+            before = next(iter(holders)) if len(holders) == 1 else None
+            for c in cluster:
+                if any(_flips(c, h) for h in holders):
+                    out.append(
+                        Transition(
+                            g.name, g.seat(seat), before, _outcome(c, before), c, disputed=len(after) > 1
                         )
-            holders = after
-    return sorted(
-        out,
-        key=lambda t: (t.window.latest, t.window.earliest, t.governorate, _change_order(t.change)),
-    )
+                    )
+        holders = after
+    return out
 
 
 def replay(

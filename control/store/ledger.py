@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
@@ -49,7 +49,7 @@ from control.store.streams import stream_id
 from control.store.writelock import writer_lock
 
 if TYPE_CHECKING:
-    from control.fold.projection import Snapshot
+    from control.fold.projection import Snapshot, Transition
     from control.ingest.record import Context
     from control.model.gazetteer import Gazetteer
 
@@ -414,6 +414,55 @@ class LedgerApp(Application):
                 return states.refresh(self, stream_key(stream_id(RECORD)))
         except (OperationalError, InternalError, DatabaseError):
             return 0
+
+    def folded_snapshot(
+        self,
+        at: datetime,
+        known_at: datetime | None = None,
+        recorded_at: datetime | None = None,
+        seat: str = "damascus",
+        horizon: timedelta | None = None,
+    ) -> Snapshot:
+        """``replay(self.read(recorded_at=...), at, known_at, seat, recorded_at, horizon)``, folded
+        place by place from the read model (bounded memory): see
+        :func:`control.store.states.folded_snapshot`."""
+        from control.fold.projection import DEFAULT_HORIZON
+        from control.store import states
+
+        if not self._read_model_checked:
+            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        return states.folded_snapshot(
+            self, stream_key(stream_id(RECORD)), at, known_at, recorded_at, seat, horizon or DEFAULT_HORIZON
+        )
+
+    def transitions(
+        self, known_at: datetime | None = None, recorded_at: datetime | None = None, seat: str = "damascus"
+    ) -> list[Transition]:
+        """``transitions(self.read(recorded_at=...), known_at, seat)``, folded place by place
+        from the read model (bounded memory)."""
+        from control.fold.projection import place_transitions, transition_order
+        from control.model import gazetteer
+        from control.store import states
+
+        if not self._read_model_checked:
+            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        stream = stream_key(stream_id(RECORD))
+        found = states.deciding_events(self, stream, gazetteer.governorates(), known_at, recorded_at, seat)
+        return sorted(
+            (t for g, mine in found for t in place_transitions(g, mine, seat)), key=transition_order
+        )
+
+    def place_events(
+        self, place: str, known_at: datetime | None = None, recorded_at: datetime | None = None
+    ) -> list[Event]:
+        """The reports at ``place`` and every correction touching them (all a place's history
+        needs), known at ``known_at`` and stored by ``recorded_at``, from the read model."""
+        from control.store import states
+
+        if not self._read_model_checked:
+            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        found, _ = states.events_of(self, stream_key(stream_id(RECORD)), [place], known_at, recorded_at)
+        return found
 
     def bound_gazetteer(self) -> Gazetteer | None:
         """:meth:`stored_gazetteer`, decoded again only when its stream has grown."""

@@ -27,7 +27,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 #: Bump when the rows' shape changes: stores are then rebuilt on first use.
-READ_MODEL_VERSION = "4"
+READ_MODEL_VERSION = "5"
 TABLE = "control_reports"
 META = "control_meta"
 #: Each place's whole state from each of its breakpoints on (see control.store.states).
@@ -37,7 +37,8 @@ STATES = "control_states"
 CONFLICTS = "control_conflicts"
 #: Places whose states are behind their reports (marked in the events' transaction).
 DIRTY = "control_dirty"
-#: For each correction, every place whose reports it retracts (through chains of corrections).
+#: For each correction, its own place and every place whose reports it retracts (through chains
+#: of corrections).
 TOUCH = "control_touch"
 #: Reports per stream and day of window start (the "events used" count of an answer, by index).
 COUNTS = "control_counts"
@@ -135,7 +136,7 @@ def index_rows(
             begins[stream] = min(begins.get(stream, earliest), earliest)
         if kind != "correction":
             continue
-        touched: set[str] = set()
+        touched: set[str] = {r[3]}  # its own place (its history lists it), and what it retracts
         for target in json.loads(r[11]).get("targets") or ():
             for place, target_kind in run(
                 f"SELECT place, kind FROM {name(TABLE)} WHERE stream = %s AND id = %s", [stream, target]

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from collections.abc import Collection, Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from control.fold.phases import place_states
@@ -32,6 +32,7 @@ from control.fold.projection import (
     _by_place,
     _deciding_events,
     live_events,
+    place_state,
     snapshot_of,
 )
 from control.model import gazetteer
@@ -127,9 +128,9 @@ def _hosts() -> dict[str, list[gazetteer.Governorate]]:
     return out
 
 
-def _needs(g: gazetteer.Governorate) -> list[str]:
+def _needs(g: gazetteer.Governorate, seat: str = gazetteer.DEFAULT_SEAT) -> list[str]:
     """The places whose reports decide ``g`` (itself, and its counted capital's governorate)."""
-    city = g.seat(gazetteer.DEFAULT_SEAT)
+    city = g.seat(seat)
     if city == g.capital:
         return [g.name]
     host = next((h for h in gazetteer.governorates() if h.capital == city), None)
@@ -147,51 +148,83 @@ def _marks(n: int) -> str:
     return ",".join(["%s"] * n)
 
 
-def _events_of(app: Any, stream: str, places: Sequence[str]) -> tuple[list[Event], dict[str, set[str]]]:
-    """The reports at ``places`` and the corrections touching them, with what each touches."""
+def _filters(known_at: datetime | None, recorded_at: datetime | None) -> tuple[str, list[Any]]:
+    """SQL for :func:`control.fold.projection.known` on the read model's columns."""
+    sql, params = "", []
+    for column, value in (("reported_at", known_at), ("recorded_at", recorded_at)):
+        if value is not None:
+            sql += f" AND {column} <= %s"
+            params.append(iso(value))
+    return sql, params
+
+
+def events_of(
+    app: Any,
+    stream: str,
+    places: Sequence[str],
+    known_at: datetime | None = None,
+    recorded_at: datetime | None = None,
+) -> tuple[list[Event], dict[str, set[str]]]:
+    """The reports at ``places`` and the corrections touching them (known at ``known_at``,
+    stored by ``recorded_at``), with what each correction touches."""
     name = app.recorder.name
+    known, known_params = _filters(known_at, recorded_at)
     touch: dict[str, set[str]] = {}
     for cid, place in app.recorder.query(
         f"SELECT id, place FROM {name(TOUCH)} WHERE stream = %s AND place IN ({_marks(len(places))})",
         [stream, *places],
     ):
         touch.setdefault(cid, set()).add(place)
-    sql = f"SELECT report FROM {name(TABLE)} WHERE stream = %s AND place IN ({_marks(len(places))})"
-    params: list[Any] = [stream, *places]
-    rows = app.recorder.query(sql, params)
+    rows = app.recorder.query(
+        f"SELECT report FROM {name(TABLE)} WHERE stream = %s AND place IN ({_marks(len(places))}){known}",
+        [stream, *places, *known_params],
+    )
     extra = sorted(touch)
     for i in range(0, len(extra), CHUNK):
         part = extra[i : i + CHUNK]
         rows += app.recorder.query(
-            f"SELECT report FROM {name(TABLE)} WHERE stream = %s AND id IN ({_marks(len(part))})",
-            [stream, *part],
+            f"SELECT report FROM {name(TABLE)} WHERE stream = %s AND id IN ({_marks(len(part))}){known}",
+            [stream, *part, *known_params],
         )
-    loads, from_dict = json.loads, Event.from_stored
+    loads, from_stored = json.loads, Event.from_stored
     seen: dict[str, Event] = {}
     for (report,) in rows:
-        e = from_dict(loads(report))
+        e = from_stored(loads(report))
         seen[e.id] = e
     return list(seen.values()), touch
 
 
-def fold_places(
-    app: Any, stream: str, governorates: Sequence[gazetteer.Governorate]
-) -> Iterable[tuple[gazetteer.Governorate, list[tuple[datetime, CapitalState]]]]:
-    """Each governorate's states at all its breakpoints, folded from its own reports (in chunks
-    of places, so memory follows a chunk, not the ledger)."""
+def deciding_events(
+    app: Any,
+    stream: str,
+    governorates: Sequence[gazetteer.Governorate],
+    known_at: datetime | None = None,
+    recorded_at: datetime | None = None,
+    seat: str = gazetteer.DEFAULT_SEAT,
+) -> Iterator[tuple[gazetteer.Governorate, list[Event]]]:
+    """Each governorate with the events that decide it, as the pure fold selects them
+    (``_deciding_events(g, _by_place(live_events(all, known_at, recorded_at)), seat)``), read
+    from the read model a chunk of places at a time: memory follows a chunk, not the ledger,
+    and the cost each place's own reports (plus its counted capital's, and what corrects them)."""
     for i in range(0, len(governorates), CHUNK):
         part = governorates[i : i + CHUNK]
-        places = sorted({p for g in part for p in _needs(g)})
-        events, touch = _events_of(app, stream, places)
+        places = sorted({p for g in part for p in _needs(g, seat)})
+        events, touch = events_of(app, stream, places, known_at, recorded_at)
         own: dict[str, list[Event]] = {}
         for e in events:
             for place in {e.place} | touch.get(e.id, set()):
                 own.setdefault(place, []).append(e)
         for g in part:
-            mine = {e.id: e for p in _needs(g) for e in own.get(p, ())}
-            by_place = _by_place(live_events(mine.values()))
-            deciding = _deciding_events(g, by_place, gazetteer.DEFAULT_SEAT)
-            yield g, place_states(g, deciding, FLOOR, CEIL, gazetteer.DEFAULT_SEAT, DEFAULT_HORIZON)
+            mine = {e.id: e for p in _needs(g, seat) for e in own.get(p, ())}
+            yield g, _deciding_events(g, _by_place(live_events(mine.values())), seat)
+
+
+def fold_places(
+    app: Any, stream: str, governorates: Sequence[gazetteer.Governorate]
+) -> Iterator[tuple[gazetteer.Governorate, list[tuple[datetime, CapitalState]]]]:
+    """Each governorate's states at all its breakpoints, folded from its own reports."""
+    for g, deciding in deciding_events(app, stream, governorates):
+        yield g, place_states(g, deciding, FLOOR, CEIL, gazetteer.DEFAULT_SEAT, DEFAULT_HORIZON)
 
 
 def dirty_places(app: Any, stream: str) -> list[str]:
@@ -358,4 +391,45 @@ def snapshot(
         seat=gazetteer.DEFAULT_SEAT,
         record_ends=_meta(app, f"ends:{stream}"),
         record_begins=_meta(app, f"begins:{stream}"),
+    )
+
+
+def folded_snapshot(
+    app: Any,
+    stream: str,
+    at: datetime,
+    known_at: datetime | None = None,
+    recorded_at: datetime | None = None,
+    seat: str = gazetteer.DEFAULT_SEAT,
+    horizon: timedelta = DEFAULT_HORIZON,
+) -> Snapshot:
+    """``replay(app.read(), at, known_at, seat, recorded_at, horizon)`` for the questions the
+    stored states do not answer (an earlier knowledge or store, another seat or horizon): each
+    place folded from its own reports, a chunk of places at a time (bounded memory), with the
+    totals (events used, the record's first baseline and last report) counted in SQL."""
+    name = app.recorder.name
+    states = [
+        place_state(g, deciding, at, seat, horizon)
+        for g, deciding in deciding_events(app, stream, gazetteer.governorates(), known_at, recorded_at, seat)
+    ]
+    known, params = _filters(known_at, recorded_at)
+    used, ends = app.recorder.query(
+        f"SELECT SUM(CASE WHEN earliest <= %s THEN 1 ELSE 0 END), MAX(reported_at) FROM {name(TABLE)} "
+        f"WHERE stream = %s{known}",
+        [iso(at), stream, *params],
+    )[0]
+    begins = app.recorder.query(
+        f"SELECT MIN(earliest) FROM {name(TABLE)} WHERE stream = %s AND kind = 'baseline'{known}",
+        [stream, *params],
+    )[0][0]
+    return snapshot_of(
+        states,
+        at,
+        known_at,
+        used=int(used or 0),
+        seat=seat,
+        recorded_at=recorded_at,
+        record_ends=parse_instant(ends) if ends else None,
+        record_begins=parse_instant(begins) if begins else None,
+        horizon=horizon,
     )
