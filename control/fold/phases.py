@@ -8,7 +8,7 @@ per change point; tests check it against ``place_state`` at every breakpoint.
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -158,7 +158,8 @@ def _sweep(
     denials = 0
     claims: dict[str | None, int] = {}
     active: list[Change] = []
-    conflicts: list[Change] = []
+    conflicts: list[Change] = []  # begun conflicting changes, kept in _change_order
+    begun_conflicts: tuple[Change, ...] = ()
     done = begun = said = 0
     out: list[tuple[datetime, Phase | CapitalState]] = []
 
@@ -224,7 +225,8 @@ def _sweep(
                 forget(index)
         while begun < len(by_start) and by_start[begun].window.earliest <= at:
             if full and by_start[begun].conflict:
-                conflicts.append(by_start[begun])
+                insort(conflicts, by_start[begun], key=_change_order)
+                begun_conflicts = tuple(conflicts)
             active.append(by_start[begun])
             begun += 1
         active = [c for c in active if at < c.window.latest]
@@ -271,7 +273,7 @@ def _sweep(
                     sources=now.sources,
                     candidates=tuple(candidates),
                     contested_by=tuple(contested),
-                    conflicts=tuple(sorted(conflicts, key=_change_order)),
+                    conflicts=begun_conflicts,
                     rivals=now.rivals if len(possible) > 1 else (),
                     possible=tuple(possible) if len(possible) > 1 else (),
                     lapsed=tuple(gone),

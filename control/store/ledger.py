@@ -255,19 +255,20 @@ class LedgerApp(Application):
         """Rewrite the read model from the events (through the mapper: older versions are upcast),
         in one transaction. Idempotent. Returns the number of rows."""
         sid = stream_id(RECORD)
-        rows = []
-        for stored in self.recorder.select_events(sid):
-            state = self.decoded(stored)
-            if "report" in state:
-                rows.append(
-                    readmodel_row(
-                        stream_key(sid), stored.originator_version, state["report"], state["recorded_at"]
-                    )
-                )
+        key = stream_key(sid)
+
+        def convert(page: list[Any]) -> list[tuple[Any, ...]]:
+            states = ((stored, self.decoded(stored)) for stored in page)
+            return [
+                readmodel_row(key, stored.originator_version, state["report"], state["recorded_at"])
+                for stored, state in states
+                if "report" in state
+            ]
+
         name = self.recorder.name
         digest = self._latest_digest_from_events(RECORD)
         digest_key = f"digest:{stream_key(sid)}"
-        self.recorder.rewrite(
+        count = self.recorder.rewrite(
             [
                 *((f"DELETE FROM {name(t)}", ()) for t in (TABLE, STATES, CONFLICTS, DIRTY, TOUCH, COUNTS)),
                 (f"DELETE FROM {name(META)} WHERE key IN (%s, %s)", ("version", digest_key)),
@@ -279,10 +280,11 @@ class LedgerApp(Application):
                     else []
                 ),
             ],
-            rows,
+            sid,
+            convert,
         )
         self.refresh_states()
-        return len(rows)
+        return count
 
     def stored_digest(self, name: str = RECORD) -> str:
         """Digest of the record files last checked into ledger ``name`` ("" if never).

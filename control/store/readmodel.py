@@ -42,6 +42,8 @@ DIRTY = "control_dirty"
 TOUCH = "control_touch"
 #: Reports per stream and day of window start (the "events used" count of an answer, by index).
 COUNTS = "control_counts"
+#: Stored events read per page by the rebuild.
+PAGE = 5000
 COLUMNS = (
     "stream", "position", "id", "place", "kind", "actor", "earliest", "latest", "reported_at",
     "recorded_at", "file", "report",
@@ -219,13 +221,34 @@ class SQLiteReportsRecorder(SQLiteApplicationRecorder):
         index_rows(run, many, str, rows)
 
     def rewrite(
-        self, statements: Sequence[tuple[str, Sequence[Any]]], rows: Sequence[tuple[Any, ...]]
-    ) -> None:
-        """Run ``statements`` then index ``rows``, in one transaction (the rebuild)."""
+        self,
+        statements: Sequence[tuple[str, Sequence[Any]]],
+        originator_id: UUID,
+        convert: Callable[[list[StoredEvent]], list[tuple[Any, ...]]],
+    ) -> int:
+        """The rebuild, in one transaction: run ``statements``, then page through the stream's
+        stored events (:data:`PAGE` at a time: memory follows a page, not the ledger) and index
+        the rows ``convert`` makes of them. Returns the number of rows."""
+        count, after = 0, 0
         with self.datastore.transaction(commit=True) as c:
             for sql, params in statements:
                 c.execute(sql.replace("%s", "?"), tuple(params))
-            self.index(c, rows)
+            while True:
+                c.execute(
+                    self.select_events_statement
+                    + "AND originator_version>? ORDER BY originator_version LIMIT ?",
+                    [originator_id.hex, after, PAGE],
+                )
+                page = [
+                    StoredEvent(originator_id, r["originator_version"], r["topic"], r["state"])
+                    for r in c.fetchall()
+                ]
+                if not page:
+                    return count
+                after = page[-1].originator_version
+                rows = convert(page)
+                count += len(rows)
+                self.index(c, rows)
 
     # -- queries (plain SQL; ``?`` placeholders) -------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -3,13 +3,14 @@ stores, so SQLite users never import psycopg."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
-from control.store.readmodel import META, TABLE, digests_for, extra_tables, index_rows, rows_for
+from control.store.readmodel import META, PAGE, TABLE, digests_for, extra_tables, index_rows, rows_for
 
 
 class PostgresReportsRecorder(PostgresApplicationRecorder):
@@ -71,13 +72,33 @@ class PostgresReportsRecorder(PostgresApplicationRecorder):
         index_rows(run, many, self.name, rows)
 
     def rewrite(
-        self, statements: Sequence[tuple[str, Sequence[Any]]], rows: Sequence[tuple[Any, ...]]
-    ) -> None:
-        """Run ``statements`` then index ``rows``, in one transaction (the rebuild)."""
+        self,
+        statements: Sequence[tuple[str, Sequence[Any]]],
+        originator_id: UUID,
+        convert: Callable[[list[StoredEvent]], list[tuple[Any, ...]]],
+    ) -> int:
+        """See :meth:`control.store.readmodel.SQLiteReportsRecorder.rewrite`."""
+        from psycopg.sql import SQL
+
+        count, after = 0, 0
+        paged = self.select_events_statement + SQL(
+            " AND originator_version > %s ORDER BY originator_version LIMIT %s"
+        )
         with self.datastore.transaction(commit=True) as curs:
             for sql, params in statements:
                 curs.execute(sql, tuple(params))  # type: ignore[arg-type]
-            self.index(curs, rows)
+            while True:
+                curs.execute(paged, [originator_id, after, PAGE])
+                page = [
+                    StoredEvent(originator_id, r["originator_version"], r["topic"], bytes(r["state"]))
+                    for r in curs.fetchall()
+                ]
+                if not page:
+                    return count
+                after = page[-1].originator_version
+                rows = convert(page)
+                count += len(rows)
+                self.index(curs, rows)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

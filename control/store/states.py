@@ -47,8 +47,10 @@ RECORD_KEY = stream_key(RECORD_STREAM)
 #: The first row of every place holds from here (nothing is asked before the era).
 FLOOR = ERA_START
 CEIL = datetime(9999, 12, 31, tzinfo=UTC)
-#: Places refreshed (or looked up) per query: bounds memory and statement size.
+#: Places looked up per query (bounds the statement's size).
 CHUNK = 400
+#: Places folded together (bounds memory: their reports are read at once).
+FOLD_CHUNK = 100
 
 
 def _change(c: Change) -> list[Any]:
@@ -206,8 +208,8 @@ def deciding_events(
     (``_deciding_events(g, _by_place(live_events(all, known_at, recorded_at)), seat)``), read
     from the read model a chunk of places at a time: memory follows a chunk, not the ledger,
     and the cost each place's own reports (plus its counted capital's, and what corrects them)."""
-    for i in range(0, len(governorates), CHUNK):
-        part = governorates[i : i + CHUNK]
+    for i in range(0, len(governorates), FOLD_CHUNK):
+        part = governorates[i : i + FOLD_CHUNK]
         places = sorted({p for g in part for p in _needs(g, seat)})
         events, touch = events_of(app, stream, places, known_at, recorded_at)
         own: dict[str, list[Event]] = {}
@@ -273,7 +275,7 @@ def refresh(app: Any, stream: str) -> int:
     for item in fold_places(app, stream, targets):
         batch.append(item)
         done += 1
-        if len(batch) >= CHUNK:
+        if len(batch) >= FOLD_CHUNK:
             flush()
     if batch:
         flush()
@@ -292,8 +294,11 @@ def refresh(app: Any, stream: str) -> int:
     return done
 
 
-def _stored_states(app: Any, stream: str, places: Sequence[str], at: str) -> dict[str, dict[str, Any]]:
-    """Each place's stored state holding at ``at`` (one index seek per place)."""
+def _stored_states(
+    app: Any, stream: str, places: Sequence[str], at: str, detail: Collection[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Each place's stored state holding at ``at`` (one index seek per place), with its
+    conflicts for the ``detail`` places (default all)."""
     name = app.recorder.name
     out: dict[str, dict[str, Any]] = {}
     for i in range(0, len(places), CHUNK):
@@ -308,10 +313,13 @@ def _stored_states(app: Any, stream: str, places: Sequence[str], at: str) -> dic
         for place, state in rows:
             if state is not None:
                 out[place] = json.loads(state)
+        shown = part if detail is None else [p for p in part if p in detail]
+        if not shown:
+            continue
         for place, change in app.recorder.query(
             f"SELECT place, change FROM {name(CONFLICTS)} WHERE stream = %s AND place IN "
-            f"({_marks(len(part))}) AND earliest <= %s ORDER BY place, seq",
-            [stream, *part, at],
+            f"({_marks(len(shown))}) AND earliest <= %s ORDER BY place, seq",
+            [stream, *shown, at],
         ):
             if place in out:
                 out[place].setdefault("cf", []).append(json.loads(change))
@@ -366,7 +374,7 @@ def snapshot(
     or one place's answer, reads no other source."""
     govs = gazetteer.governorates()
     fresh = {g.name: pairs for g, pairs in fold_places(app, stream, affected(dirty_places(app, stream)))}
-    stored = _stored_states(app, stream, [g.name for g in govs if g.name not in fresh], iso(at) or "")
+    stored = _stored_states(app, stream, [g.name for g in govs if g.name not in fresh], iso(at) or "", detail)
     if detail is not None:
         for place, data in stored.items():
             if place not in detail:
