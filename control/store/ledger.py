@@ -304,10 +304,15 @@ class LedgerApp(Application):
         return str(rows[0][0]) if rows else ""
 
     def _latest_digest_from_events(self, name: str = RECORD) -> str:
-        for stored in self.recorder.select_events(stream_id(name), desc=True):
-            if stored.topic.endswith(".RecordLoaded") or stored.topic.endswith(":Ledger.RecordLoaded"):
-                return str(self.decoded(stored)["digest"])
-        return ""
+        lte = None
+        while True:  # newest first, a page at a time (not the whole stream in memory)
+            page = self.recorder.select_events(stream_id(name), desc=True, lte=lte, limit=1000)
+            for stored in page:
+                if stored.topic.endswith(".RecordLoaded") or stored.topic.endswith(":Ledger.RecordLoaded"):
+                    return str(self.decoded(stored)["digest"])
+            if len(page) < 1000:
+                return ""
+            lte = page[-1].originator_version - 1
 
     def stored_gazetteer(self) -> Gazetteer | None:
         """The gazetteer this store is bound to (its latest version), or None: the built-in one."""

@@ -38,7 +38,7 @@ from control.fold.phases import place_groups
 from control.fold.projection import DEFAULT_HORIZON, Snapshot, known, replay
 from control.model import gazetteer
 from control.model.events import Event
-from control.model.times import SYRIA, iso
+from control.model.times import SYRIA, iso, parse_instant
 
 #: The slider runs from the record's beginning to the first Damascus midnight at least this long
 #: after its last report (26 Nov - 9 Dec 2024 for the seeds).
@@ -115,6 +115,48 @@ class _Table:
         return self.index[key]
 
 
+def place_timeline(
+    g: gazetteer.Governorate,
+    mine: Sequence[Event],
+    start: datetime,
+    end: datetime,
+    as_known: bool,
+    seat: str,
+) -> list[tuple[datetime, Any]]:
+    """One place's states (``CapitalState``) on ``[start, end)``, each holding until the next:
+    the fold of its own events (``mine``: :func:`place_groups`), by one sweep (:func:`place_states`).
+
+    ``as_known``: at each instant, only what had been reported by then. That world changes only
+    at the place's report times, so it is one sweep per report time, over what was known then."""
+    from control.fold.phases import place_states
+    from control.fold.projection import _by_place, _deciding_events, live_events
+
+    last = end - timedelta(microseconds=1)
+    if not as_known:
+        deciding = _deciding_events(g, _by_place(live_events(mine)), seat)
+        return place_states(g, deciding, start, last, seat)
+    bounds = [start, *sorted({e.reported_at for e in mine if start < e.reported_at < end})]
+    out: list[tuple[datetime, Any]] = []
+    for i, t0 in enumerate(bounds):
+        t1 = bounds[i + 1] - timedelta(microseconds=1) if i + 1 < len(bounds) else last
+        deciding = _deciding_events(g, _by_place(live_events(mine, t0)), seat)
+        out += place_states(g, deciding, t0, t1, seat)
+    return out
+
+
+class _Cities:
+    """How many cities have at least one place counted (kept as places come and go)."""
+
+    def __init__(self) -> None:
+        self.places: dict[str, int] = {}
+        self.count = 0
+
+    def move(self, city: str, sign: int) -> None:
+        before = self.places.get(city, 0)
+        self.places[city] = before + sign
+        self.count += (before + sign > 0) - (before > 0)
+
+
 def world_intervals(
     events: Sequence[Event],
     times: Sequence[datetime],
@@ -124,30 +166,26 @@ def world_intervals(
     table: _Table,
     main: str = GOVERNMENT,
 ) -> dict[str, Any]:
-    """Per-place interval lists (and the headline's), from the fold of each place's own events at
-    each of its own breakpoints (so the cost grows with each place's reports, not with the whole
+    """Per-place interval lists (and the headline's), from each place's own fold
+    (:func:`place_timeline`: the cost grows with each place's reports, never with the whole
     ledger per instant), combined into the headline by one sweep in time order.
 
     ``as_known``: at each instant, only what had been reported by then (and by ``known_at``).
     """
-    from control.fold.phases import place_timelines
-
     start, end = times[0], times[-1]
     steps: list[tuple[datetime, int, Any]] = []  # (when, place index, CapitalState)
-    timelines = place_timelines(events, start, end, known_at, as_known, seat)
-    intervals: list[list[list[int]]] = [[] for _ in timelines]
-    for index, (_, timeline) in enumerate(timelines):
+    groups = place_groups(known(events, known_at), seat)
+    intervals: list[list[list[int]]] = [[] for _ in groups]
+    for index, (g, mine) in enumerate(zip(gazetteer.governorates(), groups, strict=True)):
         last = None
-        for t, state in timeline:
+        for t, state in place_timeline(g, mine, start, end, as_known, seat):
             code = table.add(_state(state))
             if code != last:
                 intervals[index].append([_seconds(t), code])
                 steps.append((t, index, state))
                 last = code
     # The headline: per city, how many of its places count for `main`, by one sweep.
-    held: dict[str, int] = {}
-    certain: dict[str, int] = {}
-    possible: dict[str, int] = {}
+    held, certain, possible = _Cities(), _Cities(), _Cities()
     disputed: dict[str, dict[int, tuple[Any, ...]]] = {}
     current: dict[int, Any] = {}
     headline: list[list[Any]] = []
@@ -156,29 +194,32 @@ def world_intervals(
     def count(state: Any, sign: int) -> None:
         city = state.capital
         if state.controller == main and state.status != "conflicting":
-            held[city] = held.get(city, 0) + sign
-            possible[city] = possible.get(city, 0) + sign
+            held.move(city, sign)
+            possible.move(city, sign)
             if state.status != "uncertain":
-                certain[city] = certain.get(city, 0) + sign
+                certain.move(city, sign)
         elif state.status == "uncertain" and any(ch.new_controller == main for ch in state.candidates):
-            possible[city] = possible.get(city, 0) + sign
+            possible.move(city, sign)
 
     steps.sort(key=lambda step: (step[0], step[1]))
     for n, (t, index, state) in enumerate(steps):
         if index in current:
             count(current[index], -1)
-            disputed.get(current[index].capital, {}).pop(index, None)
+            found = disputed.get(current[index].capital, {})
+            found.pop(index, None)
+            if not found:
+                disputed.pop(current[index].capital, None)
         current[index] = state
         count(state, +1)
         if state.status == "conflicting":
             disputed.setdefault(state.capital, {})[index] = state.possible
         if n + 1 < len(steps) and steps[n + 1][0] == t:
             continue  # finish every place that changes at this instant first
-        total = sum(1 for v in held.values() if v > 0)
+        total = held.count
         line = [
             total,
-            min(total, sum(1 for v in certain.values() if v > 0)),
-            max(total, sum(1 for v in possible.values() if v > 0)),
+            min(total, certain.count),
+            max(total, possible.count),
             [
                 [
                     city,
@@ -212,6 +253,121 @@ def _state(c: Any) -> dict[str, Any]:
     }
 
 
+#: The packed rows' fields, in order (the page's script turns rows back into objects).
+EVENT_FIELDS = (
+    "id", "kind", "place", "actor", "scope", "earliest", "latest", "reported", "file", "quote",
+    "previous", "targets", "when", "note", "scenario",
+)  # fmt: skip
+#: Values a packed event row leaves out at its end (the script restores them).
+EVENT_DEFAULTS = {"previous": None, "targets": [], "when": "", "note": "", "scenario": None}
+STATE_FIELDS = (
+    "controller", "status", "since", "since_latest", "sources", "candidates", "possible",
+    "contested_by", "lapsed",
+)  # fmt: skip
+
+
+def _packed(data: dict[str, Any]) -> dict[str, Any]:
+    """The page's data made small for thousands of places: events and states as rows of values
+    (field names once, in ``packed``), events cited by their index, places by theirs, times in
+    seconds. :func:`unpacked_state` (and the script) undo it."""
+    events: list[Event] = data["events"]
+    number = {e.id: i for i, e in enumerate(events)}
+    place_number = {p["name"]: i for i, p in enumerate(data["places"])}
+
+    remarks = _Table()  # a history entry: its event's index, or [index, remark's number]
+
+    def cite(ids: list[str]) -> list[int | str]:  # an event not drawn (the record's, beside a
+        return [number.get(i, i) for i in ids]  # scenario) keeps its id
+
+    def seconds(text: str | None) -> int | None:
+        return None if text is None else _seconds(parse_instant(text))
+
+    def state_row(st: dict[str, Any]) -> list[Any]:
+        return [
+            st["controller"],
+            st["status"],
+            seconds(st["since"]),
+            seconds(st["since_latest"]),
+            cite(st["sources"]),
+            [[c["controller"], c["change"], cite(c["events"])] for c in st["candidates"]],
+            st["possible"],
+            cite(st["contested_by"]),
+            cite(st["lapsed"]),
+        ]
+
+    def event_row(e: Event) -> list[Any]:
+        fields = _event(e)
+        fields["place"] = place_number.get(fields["place"], fields["place"])
+        row = [fields[k] for k in EVENT_FIELDS]
+        while len(row) > 1 and EVENT_FIELDS[len(row) - 1] in EVENT_DEFAULTS:
+            if row[-1] != EVENT_DEFAULTS[EVENT_FIELDS[len(row) - 1]]:
+                break
+            row.pop()
+        return row
+
+    def lanes(world: dict[str, Any]) -> dict[str, Any]:
+        """Each place's intervals as one flat row: start, state, then (seconds since the last
+        start, state) for the rest."""
+        flat = []
+        for intervals in world["places"]:
+            row: list[int] = []
+            last = 0
+            for start, code in intervals:
+                row += [start - last, code]
+                last = start
+            flat.append(row)
+        return world | {"places": flat}
+
+    return data | {
+        "packed": {
+            "event": list(EVENT_FIELDS),
+            "event_defaults": EVENT_DEFAULTS,
+            "state": list(STATE_FIELDS),
+        },
+        "worlds": {name: lanes(world) for name, world in data["worlds"].items()},
+        "states": [state_row(st) for st in data["states"]],
+        "events": [event_row(e) for e in events],
+        "remarks": remarks.items,
+        "history": [
+            [
+                number[i] if not remark else [number[i], remarks.add(remark)]
+                for i, remark in data["history"][p["name"]]
+            ]
+            for p in data["places"]
+        ],
+    }
+
+
+def unpacked_lane(data: dict[str, Any], world: str, place: int) -> list[list[int]]:
+    """One place's interval list (``[[start, state], ...]``) in packed page data."""
+    flat, out, start = data["worlds"][world]["places"][place], [], 0
+    for i in range(0, len(flat), 2):
+        start += flat[i]
+        out.append([start, flat[i + 1]])
+    return out
+
+
+def unpacked_state(data: dict[str, Any], code: int) -> dict[str, Any]:
+    """State ``code`` of packed page data, as :func:`_state` gives it (what the script rebuilds)."""
+    row = dict(zip(STATE_FIELDS, data["states"][code], strict=True))
+    numbered = [e[0] for e in data["events"]]
+
+    def ids(cited: list[int | str]) -> list[str]:
+        return [numbered[i] if isinstance(i, int) else i for i in cited]
+
+    def when(value: int | None) -> str | None:
+        return None if value is None else iso(datetime.fromtimestamp(value, UTC))
+
+    return row | {
+        "since": when(row["since"]),
+        "since_latest": when(row["since_latest"]),
+        "sources": ids(row["sources"]),
+        "candidates": [{"controller": c, "change": d, "events": ids(n)} for c, d, n in row["candidates"]],
+        "contested_by": ids(row["contested_by"]),
+        "lapsed": ids(row["lapsed"]),
+    }
+
+
 def _event(e: Event) -> dict[str, Any]:
     return {
         "id": e.id,
@@ -233,13 +389,25 @@ def _event(e: Event) -> dict[str, Any]:
 
 
 def _row_order(
-    events: Sequence[Event], start: datetime, end: datetime, known_at: datetime | None, seat: str
+    events: Sequence[Event], known_at: datetime | None, seat: str, first: Sequence[str | None]
 ) -> list[int]:
-    """Swimlane order exactly as the timeline chart has it: the government's losses first."""
-    from control.views.chartdata import timeline_rows
+    """Swimlane order exactly as the timeline chart has it (``chartdata.timeline_rows``): the
+    government's losses first, by when, then the places it held at the start, then the rest
+    (``first``: each place's controller at the start)."""
+    from control.fold.projection import transitions
 
+    lost: dict[str, datetime] = {}
+    for t in transitions(events, known_at, seat):
+        if t.before == GOVERNMENT:
+            lost[t.governorate] = min(lost.get(t.governorate, t.window.latest), t.window.latest)
     names = [g.name for g in gazetteer.governorates()]
-    return [names.index(r.governorate) for r in timeline_rows(events, start, end, known_at, seat)]
+
+    def order(i: int) -> tuple[int, str, str]:
+        if names[i] in lost:
+            return (0, iso(lost[names[i]]) or "", names[i])
+        return (1 if first[i] == GOVERNMENT else 2, "", names[i])
+
+    return sorted(range(len(names)), key=order)
 
 
 def build_data(
@@ -289,7 +457,8 @@ def build_data(
         for g, mine in zip(gazetteer.governorates(), place_groups(world, "douma"), strict=True)
     }
     total = getattr(replay(world, begins, known_at, seat), "total", 0) or len(places)
-    return {
+    ordered = sorted(world, key=lambda e: (e.reported_at, e.window, e.id))
+    data = {
         "meta": {
             "title": _title(atlas),
             "start": _seconds(begins),
@@ -308,15 +477,21 @@ def build_data(
             "colours": colours,
             "names": names,
             "controllers": list(names),
-            "rows": _row_order(world, begins, end, known_at, seat),
+            "rows": _row_order(
+                world,
+                known_at,
+                seat,
+                [table.items[lane[0][1]]["controller"] for lane in worlds["full"]["places"]],
+            ),
         },
         "places": places,
         "outline": _outline() if atlas.builtin else [],
         "states": table.items,
         "worlds": worlds,
-        "events": [_event(e) for e in sorted(world, key=lambda e: (e.reported_at, e.window, e.id))],
+        "events": ordered,
         "history": by_place,
     }
+    return _packed(data)
 
 
 #: Colours for controllers the charts do not know (a user gazetteer's), after the Okabe-Ito ones.

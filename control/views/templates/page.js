@@ -4,10 +4,57 @@
 "use strict";
 (function () {
   var D = JSON.parse(document.getElementById("data").textContent);
+
+  // The data comes packed (rows of values, events and places by index, times in seconds: a small
+  // file for thousands of places). Rebuild the objects the rest of the script reads, once.
+  function unpack() {
+    var P = D.packed;
+    function obj(keys, row) {
+      var o = {};
+      keys.forEach(function (k, i) { o[k] = row[i]; });
+      return o;
+    }
+    function isoOf(sec) { return sec === null ? null : new Date(sec * 1000).toISOString().replace(".000Z", "Z"); }
+    D.events = D.events.map(function (row) {
+      var e = obj(P.event, row);
+      P.event.forEach(function (k, i) { if (i >= row.length) e[k] = P.event_defaults[k]; });
+      if (typeof e.place === "number") e.place = D.places[e.place].name;
+      return e;
+    });
+    function ids(list) { return list.map(function (i) { return typeof i === "number" ? D.events[i].id : i; }); }
+    D.states = D.states.map(function (row) {
+      var s = obj(P.state, row);
+      s.since = isoOf(s.since);
+      s.since_latest = isoOf(s.since_latest);
+      s.sources = ids(s.sources);
+      s.contested_by = ids(s.contested_by);
+      s.lapsed = ids(s.lapsed);
+      s.candidates = s.candidates.map(function (c) { return { controller: c[0], change: c[1], events: ids(c[2]) }; });
+      return s;
+    });
+    Object.keys(D.worlds).forEach(function (name) {
+      D.worlds[name].places = D.worlds[name].places.map(function (flat) {
+        var out = [], start = 0;
+        for (var i = 0; i < flat.length; i += 2) {
+          start += flat[i];
+          out.push([start, flat[i + 1]]);
+        }
+        return out;
+      });
+    });
+    var history = {};
+    D.places.forEach(function (p, i) {
+      history[p.name] = D.history[i].map(function (h) {
+        return typeof h === "number" ? [D.events[h].id, ""] : [D.events[h[0]].id, D.remarks[h[1]]];
+      });
+    });
+    D.history = history;
+  }
   var SVGNS = "http://www.w3.org/2000/svg";
   var HOUR = 3600, DAY = 86400, SYRIA = 3 * HOUR;
   var META = D.meta;
   var EVENTS = {};
+  unpack();
   D.events.forEach(function (e) { EVENTS[e.id] = e; });
   var view = { t: META.start, known: false, place: null, playing: null };
 
@@ -232,11 +279,14 @@
   var lanes = svg("g", {}, tl);
   var grid = svg("g", {}, tl);
   var first = META.start - ((META.start + SYRIA) % DAY);
-  for (var day = first < META.start ? first + DAY : first; day < META.end; day += DAY) {
+  // a grid line a day over a fortnight; over years, a week, a month or a year apart
+  var spanDays = span / DAY;
+  var STEP = DAY * (spanDays <= 20 ? 1 : spanDays <= 140 ? 7 : spanDays <= 700 ? 30 : 365);
+  for (var day = first < META.start ? first + DAY : first; day < META.end; day += STEP) {
     svg("line", { "class": "grid", x1: tx(day), x2: tx(day), y1: TOP - 4, y2: TH }, grid);
     var tick = svg("text", { "class": "tick", x: tx(day) + 2, y: TOP - 8 }, grid);
     var d = local(day);
-    tick.textContent = d.getUTCDate() + " " + MONTHS[d.getUTCMonth()];
+    tick.textContent = STEP > 7 * DAY ? MONTHS[d.getUTCMonth()] + " " + d.getUTCFullYear() : d.getUTCDate() + " " + MONTHS[d.getUTCMonth()];
   }
   var cursor = svg("line", { "class": "cursor", x1: 0, x2: 0, y1: TOP - 6, y2: TH }, tl);
   var drawnWorld = null;
@@ -259,7 +309,8 @@
         var fill = colour(s.controller);
         if (s.status === "vacated") fill = "#ffffff";
         if (s.status === "conflicting" || s.status === "unknown") fill = META.colours.none;
-        var rect = svg("rect", { x: x0, y: y + 3, width: x1 - x0, height: ROW - 6, fill: fill, stroke: "#fff", "stroke-width": 0.5 }, lanes);
+        var edge = x1 - x0 > 3 ? { stroke: "#fff", "stroke-width": 0.5 } : {};  // no seams on slivers
+        var rect = svg("rect", Object.assign({ x: x0, y: y + 3, width: x1 - x0, height: ROW - 6, fill: fill }, edge), lanes);
         var t = svg("title", {}, rect);
         t.textContent = placeLabel(p) + ": " + describe(s) + ", " + stamp(entry[0]) + " \u2013 " + stamp(end);
         var pattern = { uncertain: "url(#t-hatch)", contested: "url(#t-dots)", conflicting: "url(#t-cross)" }[s.status];
