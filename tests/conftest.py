@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,16 @@ from click.testing import CliRunner, Result
 from control import record_events
 from control.cli import cli
 from control.model.events import Event
+
+
+@pytest.fixture(autouse=True)
+def builtin_gazetteer() -> Iterator[None]:
+    """Every test starts and ends on the built-in gazetteer (a command on a store with its own
+    gazetteer makes that one current in the process, as it would for a user's session)."""
+    from control.model import gazetteer
+
+    with gazetteer.using(None):
+        yield
 
 
 @pytest.fixture

@@ -209,3 +209,33 @@ def test_changes_and_histories_read_place_by_place_are_the_folds(tmp_path_factor
         assert history(app.place_events(place, known_at), place) == history(
             known(everything, known_at), place
         )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    with_far_corrections(),
+    st.lists(st.booleans(), min_size=1, max_size=3),
+    st.integers(min_value=-40, max_value=100),
+    st.integers(min_value=1, max_value=300),
+)
+def test_the_holdings_chart_from_stored_states_is_the_folds(tmp_path_factory, events, refresh, lo, hours):
+    from control.views.chartdata import holdings_from, holdings_series
+
+    store = str(tmp_path_factory.mktemp("ch") / "s.db")
+    app = LedgerApp(env=store_env(store))
+    _fill(app, events, refresh)
+    start, end = START + lo * HOUR, START + (lo + hours) * HOUR
+    assert holdings_from(*app.chart_inputs(start, end), start, end) == holdings_series(app.read(), start, end)
+
+
+def test_the_holdings_chart_command_draws_the_folds_bytes(run, store, tmp_path):
+    """The command's stored path (latest knowledge) draws byte for byte the fold's chart."""
+    from control.cli.plots import draw
+    from control.views.chartdata import DEFAULT_FROM, DEFAULT_TO
+    from control.views.plotting import save
+
+    assert run("chart", "holdings", "--out", str(tmp_path / "a.svg")).exit_code == 0
+    events = open_app(store).read()
+    figure = draw("holdings", events, DEFAULT_TO, None, DEFAULT_FROM, DEFAULT_TO, gazetteer.DEFAULT_SEAT)
+    save(figure, tmp_path / "b.svg", "svg")
+    assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()

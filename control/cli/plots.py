@@ -20,6 +20,7 @@ from control.cli import (
     seat_option,
     store_option,
 )
+from control.model import gazetteer
 from control.model.errors import UserError
 from control.views.files import writable_target, write_atomically
 
@@ -46,14 +47,14 @@ def _span(start: datetime | None, end: datetime | None) -> tuple[datetime, datet
     return lo, hi
 
 
-def _within_record(lo: datetime, hi: datetime, events: Sequence[Any]) -> None:
+def _within_record(lo: datetime, hi: datetime, events: Sequence[Any], last: datetime | None = None) -> None:
     """Refuse a chart range far outside the record (a year before its baseline, a year after its
-    last report) or longer than five years."""
+    last report: ``last``, or the last of ``events``) or longer than five years."""
     from control.model.gazetteer import baseline_as_of
     from control.model.times import iso
 
     first = baseline_as_of()
-    last = max((e.reported_at for e in events), default=first)
+    last = last or max((e.reported_at for e in events), default=first)
     if lo < first - MARGIN:
         raise UserError(
             f"--from: {iso(lo)} is more than a year before the record begins ({iso(first)}); "
@@ -117,6 +118,18 @@ def _out(out: Path | None, fmt: str | None, default_stem: str) -> tuple[Path, st
     return out, chosen
 
 
+def holdings_figure(
+    series: Any, other: Any, overlay: str, start: datetime, end: datetime, scenario: str | None, basis: str
+) -> Any:
+    """The holdings chart's Figure, titled (``other``: a scenario's series drawn over the record)."""
+    from control.views import plotting
+
+    title = f"Provincial capitals held, {_period(start, end)}"
+    if overlay:
+        title += f": record vs SCENARIO {overlay}"
+    return plotting.holdings_figure(series, other, overlay, _titled(title, scenario, basis))
+
+
 def draw(
     kind: str,
     events: list[Any],
@@ -144,12 +157,7 @@ def draw(
         other = None
         if overlay is not None:
             other = chartdata.holdings_series(overlay[0], start, end, known_at, seat)
-        title = f"Provincial capitals held, {_period(start, end)}"
-        if overlay is not None:
-            title += f": record vs SCENARIO {overlay[1]}"
-        return plotting.holdings_figure(
-            series, other, overlay[1] if overlay else "", _titled(title, scenario, basis)
-        )
+        return holdings_figure(series, other, overlay[1] if overlay else "", start, end, scenario, basis)
     if kind == "timeline":
         rows = chartdata.timeline_rows(events, start, end, known_at, seat)
         title = "Who held each capital, in the order the government lost them"
@@ -257,6 +265,17 @@ def chart(
     if every:
         _steps(lo, hi, every, MAX_FRAMES if gif else MAX_PANELS, "frames" if gif else "panels")
     app = open_store(store)
+    latest = known_at is None and recorded_at is None and seat == gazetteer.DEFAULT_SEAT
+    if kind == "holdings" and not scenario and latest:
+        # the latest knowledge: drawn from the read model's stored states, no report folded
+        _within_record(lo, hi, [], app.record_ends())
+        from control.views import chartdata
+        from control.views.plotting import save
+
+        series = chartdata.holdings_from(*app.chart_inputs(lo, hi), lo, hi, seat)
+        figure = holdings_figure(series, None, "", lo, hi, None, _basis(None, None))
+        click.echo(str(save(figure, path, chosen)))
+        return
     events = app.read(recorded_at=recorded_at)
     overlay = None
     drawn = None

@@ -37,6 +37,7 @@ from control.store.readmodel import (
     COUNTS,
     DIRTY,
     META,
+    MOVES,
     READ_MODEL_VERSION,
     RECORDERS,
     STATES,
@@ -270,7 +271,10 @@ class LedgerApp(Application):
         digest_key = f"digest:{stream_key(sid)}"
         count = self.recorder.rewrite(
             [
-                *((f"DELETE FROM {name(t)}", ()) for t in (TABLE, STATES, CONFLICTS, DIRTY, TOUCH, COUNTS)),
+                *(
+                    (f"DELETE FROM {name(t)}", ())
+                    for t in (TABLE, STATES, CONFLICTS, MOVES, DIRTY, TOUCH, COUNTS)
+                ),
                 (f"DELETE FROM {name(META)} WHERE key IN (%s, %s)", ("version", digest_key)),
                 (f"DELETE FROM {name(META)} WHERE key LIKE %s OR key LIKE %s", ("begins:%", "ends:%")),
                 (f"INSERT INTO {name(META)} (key, value) VALUES (%s, %s)", ("version", READ_MODEL_VERSION)),
@@ -470,6 +474,21 @@ class LedgerApp(Application):
             self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
         found, _ = states.events_of(self, stream_key(stream_id(RECORD)), [place], known_at, recorded_at)
         return found
+
+    def chart_inputs(self, start: datetime, end: datetime) -> tuple[Any, Any]:
+        """Each place's step function on ``[start, end]`` and the changes of control reaching
+        into it, from the stored states (see :func:`control.store.states.chart_inputs`)."""
+        from control.store import states
+
+        if not self._read_model_checked:
+            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        return states.chart_inputs(self, stream_key(stream_id(RECORD)), start, end)
+
+    def record_ends(self) -> datetime | None:
+        """The last report time in the record (None if empty), by the read model's meta."""
+        from control.store import states
+
+        return states.record_ends(self, stream_key(stream_id(RECORD)))
 
     def bound_gazetteer(self) -> Gazetteer | None:
         """:meth:`stored_gazetteer`, decoded again only when its stream has grown."""

@@ -27,7 +27,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 #: Bump when the rows' shape changes: stores are then rebuilt on first use.
-READ_MODEL_VERSION = "5"
+READ_MODEL_VERSION = "6"
 TABLE = "control_reports"
 META = "control_meta"
 #: Each place's whole state from each of its breakpoints on (see control.store.states).
@@ -35,6 +35,8 @@ STATES = "control_states"
 #: Each place's conflicting changes (reports of one change whose windows do not overlap): an
 #: answer at T lists those begun by T, so they are kept once per place, not in every state.
 CONFLICTS = "control_conflicts"
+#: Each place's effective changes of control (what charts draw), latest knowledge.
+MOVES = "control_moves"
 #: Places whose states are behind their reports (marked in the events' transaction).
 DIRTY = "control_dirty"
 #: For each correction, its own place and every place whose reports it retracts (through chains
@@ -98,7 +100,12 @@ def extra_tables(name: Callable[[str], str]) -> list[str]:
     return [
         f"CREATE INDEX IF NOT EXISTS {TABLE}_earliest ON {name(TABLE)} (stream, earliest)",
         f"CREATE TABLE IF NOT EXISTS {name(STATES)} (stream TEXT NOT NULL, place TEXT NOT NULL, "
-        "start TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (stream, place, start))",
+        "start TEXT NOT NULL, controller TEXT, status TEXT NOT NULL, state TEXT NOT NULL, "
+        "PRIMARY KEY (stream, place, start))",
+        f"CREATE TABLE IF NOT EXISTS {name(MOVES)} (stream TEXT NOT NULL, place TEXT NOT NULL, "
+        "seq INTEGER NOT NULL, earliest TEXT NOT NULL, latest TEXT NOT NULL, capital TEXT NOT NULL, "
+        "before TEXT, after TEXT, PRIMARY KEY (stream, place, seq))",
+        f"CREATE INDEX IF NOT EXISTS {MOVES}_latest ON {name(MOVES)} (stream, latest)",
         f"CREATE TABLE IF NOT EXISTS {name(CONFLICTS)} (stream TEXT NOT NULL, place TEXT NOT NULL, "
         "seq INTEGER NOT NULL, earliest TEXT NOT NULL, change TEXT NOT NULL, "
         "PRIMARY KEY (stream, place, seq))",

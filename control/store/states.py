@@ -21,24 +21,26 @@ import json
 from bisect import bisect_right
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from control.fold.phases import place_states
+from control.fold.phases import Phase, place_states
 from control.fold.projection import (
     DEFAULT_HORIZON,
     CapitalState,
     Change,
     Snapshot,
+    Transition,
     _by_place,
     _deciding_events,
     live_events,
     place_state,
+    place_transitions,
     snapshot_of,
 )
 from control.model import gazetteer
 from control.model.events import Event
 from control.model.times import ERA_START, Window, iso, parse_instant
-from control.store.readmodel import CONFLICTS, COUNTS, DIRTY, META, STATES, TABLE, TOUCH, stream_key
+from control.store.readmodel import CONFLICTS, COUNTS, DIRTY, META, MOVES, STATES, TABLE, TOUCH, stream_key
 from control.store.streams import RECORD_STREAM
 
 #: The record's stream in the read model's tables.
@@ -223,10 +225,12 @@ def deciding_events(
 
 def fold_places(
     app: Any, stream: str, governorates: Sequence[gazetteer.Governorate]
-) -> Iterator[tuple[gazetteer.Governorate, list[tuple[datetime, CapitalState]]]]:
-    """Each governorate's states at all its breakpoints, folded from its own reports."""
+) -> Iterator[tuple[gazetteer.Governorate, list[tuple[datetime, CapitalState]], list[Transition]]]:
+    """Each governorate's states at all its breakpoints, and its effective changes of control,
+    folded from its own reports."""
     for g, deciding in deciding_events(app, stream, governorates):
-        yield g, place_states(g, deciding, FLOOR, CEIL, gazetteer.DEFAULT_SEAT, DEFAULT_HORIZON)
+        pairs = place_states(g, deciding, FLOOR, CEIL, gazetteer.DEFAULT_SEAT, DEFAULT_HORIZON)
+        yield g, pairs, place_transitions(g, deciding, gazetteer.DEFAULT_SEAT)
 
 
 def dirty_places(app: Any, stream: str) -> list[str]:
@@ -245,11 +249,24 @@ def refresh(app: Any, stream: str) -> int:
     name = app.recorder.name
     targets = affected(dirty)
     done = 0
-    batch: list[tuple[gazetteer.Governorate, list[tuple[datetime, CapitalState]]]] = []
+    batch: list[tuple[gazetteer.Governorate, list[tuple[datetime, CapitalState]], list[Transition]]] = []
 
     def flush() -> None:
-        rows, conflicts = [], []
-        for g, pairs in batch:
+        rows, conflicts, moves = [], [], []
+        for g, pairs, found in batch:
+            moves += [
+                (
+                    stream,
+                    g.name,
+                    seq,
+                    iso(t.window.earliest),
+                    iso(t.window.latest),
+                    t.capital,
+                    t.before,
+                    t.after,
+                )
+                for seq, t in enumerate(found)
+            ]
             conflicts += [
                 (stream, g.name, seq, iso(c.window.earliest), json.dumps(_change(c), ensure_ascii=False))
                 for seq, c in enumerate(pairs[-1][1].conflicts)  # the last state has them all
@@ -258,17 +275,19 @@ def refresh(app: Any, stream: str) -> int:
             for at, state in pairs:
                 text = encode(state)
                 if text != last:
-                    rows.append((stream, g.name, iso(at), text))
+                    rows.append((stream, g.name, iso(at), state.controller, state.status, text))
                     last = text
-        names = [g.name for g, _ in batch]
+        names = [g.name for g, _, _ in batch]
         where = f"WHERE stream = %s AND place IN ({_marks(len(names))})"
         app.recorder.execute_script(
             [
                 (f"DELETE FROM {name(STATES)} {where}", [stream, *names]),
                 (f"DELETE FROM {name(CONFLICTS)} {where}", [stream, *names]),
+                (f"DELETE FROM {name(MOVES)} {where}", [stream, *names]),
             ],
-            (f"INSERT INTO {name(STATES)} VALUES (%s, %s, %s, %s)", rows),
+            (f"INSERT INTO {name(STATES)} VALUES (%s, %s, %s, %s, %s, %s)", rows),
             (f"INSERT INTO {name(CONFLICTS)} VALUES (%s, %s, %s, %s, %s)", conflicts),
+            (f"INSERT INTO {name(MOVES)} VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", moves),
         )
         batch.clear()
 
@@ -373,7 +392,7 @@ def snapshot(
     the holdings and a one-line summary per place, so a compact answer over thousands of places,
     or one place's answer, reads no other source."""
     govs = gazetteer.governorates()
-    fresh = {g.name: pairs for g, pairs in fold_places(app, stream, affected(dirty_places(app, stream)))}
+    fresh = {g.name: pairs for g, pairs, _ in fold_places(app, stream, affected(dirty_places(app, stream)))}
     stored = _stored_states(app, stream, [g.name for g in govs if g.name not in fresh], iso(at) or "", detail)
     if detail is not None:
         for place, data in stored.items():
@@ -441,3 +460,69 @@ def folded_snapshot(
         record_begins=parse_instant(begins) if begins else None,
         horizon=horizon,
     )
+
+
+class Move(NamedTuple):
+    """An effective change of control as charts draw it (a stored ``Transition``, without its
+    reports)."""
+
+    governorate: str
+    capital: str
+    before: str | None
+    after: str | None
+    window: Window
+
+
+def chart_inputs(
+    app: Any, stream: str, start: datetime, end: datetime
+) -> tuple[list[tuple[gazetteer.Governorate, list[tuple[datetime, Phase]]]], list[Move]]:
+    """What the holdings chart draws on ``[start, end]`` (latest knowledge, default seat), from
+    the stored states and moves: each place's step function (``capital_phases``'s values at every
+    instant) and the moves whose windows reach into the period. No report is read or folded
+    (but those of dirty places)."""
+    name = app.recorder.name
+    govs = gazetteer.governorates()
+    dirty = affected(dirty_places(app, stream))
+    fresh = {g.name: (pairs, found) for g, pairs, found in fold_places(app, stream, dirty)}
+    lo, hi = iso(start) or "", iso(end) or ""
+    steps: dict[str, list[tuple[datetime, Phase]]] = {}
+    first: dict[str, Phase] = {}
+    for place, at, controller, status in app.recorder.query_iter(
+        f"SELECT place, start, controller, status FROM {name(STATES)} WHERE stream = %s AND start <= %s "
+        "ORDER BY place, start",
+        [stream, hi],
+    ):
+        if at <= lo:
+            first[place] = Phase(controller, status)
+        else:
+            steps.setdefault(place, []).append((datetime.fromisoformat(at), Phase(controller, status)))
+    out = []
+    for g in govs:
+        if g.name in fresh:
+            pairs = [(t, Phase(st.controller, st.status)) for t, st in fresh[g.name][0]]
+            before = [p for p in pairs if p[0] <= start]
+            out.append((g, [(start, before[-1][1]), *(p for p in pairs if start < p[0] <= end)]))
+        else:
+            out.append((g, [(start, first.get(g.name, Phase(None, "unknown"))), *steps.get(g.name, [])]))
+    instant = datetime.fromisoformat
+    keyed = [
+        ((b, a, place, seq), Move(place, capital, before, after, Window(instant(a), instant(b))))
+        for place, seq, capital, before, after, a, b in app.recorder.query_iter(
+            f"SELECT place, seq, capital, before, after, earliest, latest FROM {name(MOVES)} "
+            "WHERE stream = %s AND latest >= %s AND earliest <= %s",
+            [stream, lo, hi],
+        )
+        if place not in fresh
+    ]
+    for _, found in fresh.values():
+        keyed += [
+            ((iso(t.window.latest), iso(t.window.earliest), t.governorate, seq), t)
+            for seq, t in enumerate(found)
+        ]
+    # transitions()'s order: by end, start, place, then the place's own order
+    return out, [m for _, m in sorted(keyed, key=lambda k: k[0])]
+
+
+def record_ends(app: Any, stream: str) -> datetime | None:
+    """The last report time of ``stream`` (None if it has none)."""
+    return _meta(app, f"ends:{stream}")

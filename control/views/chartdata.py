@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from control.fold.phases import Phase, capital_phases
-from control.fold.projection import Snapshot, Transition, known, transitions
+from control.fold.projection import Snapshot, known, transitions
 from control.model import gazetteer
 from control.model.events import Event
 from control.model.times import parse_instant
@@ -65,7 +66,7 @@ class HoldingsSeries:
         return self.counts[controller][index]
 
 
-def _edges(items: Iterable[Transition], start: datetime, end: datetime) -> list[datetime]:
+def _edges(items: Iterable[Any], start: datetime, end: datetime) -> list[datetime]:
     edges = {start, end}
     for t in items:
         for edge in (t.window.earliest, t.window.latest):
@@ -87,8 +88,20 @@ def holdings_series(
     series combines those step functions, so it costs what the capitals' own reports cost, not
     one replay of the whole ledger per step."""
     moves = transitions(events, known_at, seat)
+    return holdings_from(capital_phases(events, start, end, known_at, seat), moves, start, end, seat)
+
+
+def holdings_from(
+    steps: Sequence[tuple[gazetteer.Governorate, Sequence[tuple[datetime, Phase]]]],
+    moves: Sequence[Any],
+    start: datetime,
+    end: datetime,
+    seat: str = gazetteer.DEFAULT_SEAT,
+) -> HoldingsSeries:
+    """:func:`holdings_series` from each capital's step function on ``[start, end]`` and the
+    effective changes of control (``Transition``-like: governorate, capital, before, after,
+    window), in ``transitions``'s order: from the fold, or from the read model's stored states."""
     times = _edges(moves, start, end)
-    steps = capital_phases(events, start, end, known_at, seat)
     updates = sorted(
         ((t, i, phase) for i, (_, pairs) in enumerate(steps) for t, phase in pairs),
         key=lambda u: (u[0], u[1]),
@@ -112,7 +125,6 @@ def holdings_series(
 
     rows: list[dict[str, int]] = []
     lows: list[int] = []
-    final: tuple[str, ...] = ()
     u = 0
     for t in times:
         while u < len(updates) and updates[u][0] <= t:
@@ -123,7 +135,7 @@ def holdings_series(
             count(phase, capitals[i], +1)
         rows.append({name: len(cities) for name, cities in held.items() if cities})
         lows.append(len(low))
-        final = tuple(sorted(held.get("government", {})))
+    final = tuple(sorted(held.get("government", {})))  # at the last time
     names = sorted({n for row in rows for n in row}, key=lambda n: (n != "government", n))
     counts = {n: tuple(row.get(n, 0) for row in rows) for n in names}
     counts.setdefault("government", tuple(0 for _ in times))
