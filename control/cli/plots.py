@@ -124,7 +124,8 @@ def holdings_figure(
     """The holdings chart's Figure, titled (``other``: a scenario's series drawn over the record)."""
     from control.views import plotting
 
-    title = f"Provincial capitals held, {_period(start, end)}"
+    what = "Provincial capitals" if gazetteer.current().builtin else "Places"
+    title = f"{what} held, {_period(start, end)}"
     if overlay:
         title += f": record vs SCENARIO {overlay}"
     return plotting.holdings_figure(series, other, overlay, _titled(title, scenario, basis))

@@ -103,7 +103,9 @@ def iso(value: datetime | None) -> str | None:
     """The canonical text of an instant: UTC, seconds, trailing Z."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat()[:19] + "Z"  # years 1000-9999 (the era is 1900-2099): as strftime
 
 
 class Window(NamedTuple):

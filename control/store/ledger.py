@@ -43,6 +43,7 @@ from control.store.readmodel import (
     STATES,
     TABLE,
     TOUCH,
+    extra_tables,
     stream_key,
 )
 from control.store.readmodel import row as readmodel_row
@@ -271,10 +272,13 @@ class LedgerApp(Application):
         digest_key = f"digest:{stream_key(sid)}"
         count = self.recorder.rewrite(
             [
+                (f"DELETE FROM {name(TABLE)}", ()),
+                # the derived tables are made anew: an older store's may have another shape
                 *(
-                    (f"DELETE FROM {name(t)}", ())
-                    for t in (TABLE, STATES, CONFLICTS, MOVES, DIRTY, TOUCH, COUNTS)
+                    (f"DROP TABLE IF EXISTS {name(t)}", ())
+                    for t in (STATES, CONFLICTS, MOVES, DIRTY, TOUCH, COUNTS)
                 ),
+                *((sql, ()) for sql in extra_tables(name)),
                 (f"DELETE FROM {name(META)} WHERE key IN (%s, %s)", ("version", digest_key)),
                 (f"DELETE FROM {name(META)} WHERE key LIKE %s OR key LIKE %s", ("begins:%", "ends:%")),
                 (f"INSERT INTO {name(META)} (key, value) VALUES (%s, %s)", ("version", READ_MODEL_VERSION)),
@@ -423,7 +427,9 @@ class LedgerApp(Application):
         try:
             with gazetteer.using(self.bound_gazetteer()):  # the store's places, whoever calls
                 return states.refresh(self, stream_key(stream_id(RECORD)))
-        except (OperationalError, InternalError, DatabaseError):
+        except (OperationalError, InternalError, DatabaseError) as exc:
+            if not any(word in str(exc).casefold() for word in _TRANSIENT):
+                raise  # not a busy store: a fault to see, not to hide
             return 0
 
     def folded_snapshot(

@@ -419,7 +419,7 @@ def build_data(
 ) -> dict[str, Any]:
     """Everything the page draws, computed by the fold (see the module's docstring)."""
     from control.fold.history import history
-    from control.views.plotting import COLOURS, NAMES
+    from control.views.plotting import palette
 
     world = known(events, known_at)  # what the page may show at all
     others = known(scenario.record, known_at) if scenario else []
@@ -427,7 +427,7 @@ def build_data(
     last = max((e.reported_at for e in [*world, *others]), default=begins)
     end = _next_midnight(max(last, begins) + TAIL)
     times = _edges([*world, *others], begins, end)
-    colours, names = _palette(COLOURS, NAMES)
+    colours, names = palette()
     atlas = gazetteer.current()
     main = GOVERNMENT if GOVERNMENT in names else next(iter(names), GOVERNMENT)
     table = _Table()
@@ -492,24 +492,6 @@ def build_data(
         "history": by_place,
     }
     return _packed(data)
-
-
-#: Colours for controllers the charts do not know (a user gazetteer's), after the Okabe-Ito ones.
-EXTRA_COLOURS = ("#F0E442", "#882255", "#44AA99", "#999933", "#AA4499", "#332288", "#117733", "#661100")
-
-
-def _palette(colours: dict[Any, str], names: dict[Any, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """Controller -> colour and name: the charts' own for theirs, then extra colours in turn."""
-    vocabulary = list(gazetteer.controllers())
-    known_first = [c for c in colours if c is not None and c in vocabulary]
-    ordered = known_first + [c for c in vocabulary if c not in known_first]
-    out: dict[str, str] = {}
-    spare = iter(EXTRA_COLOURS * (1 + len(ordered) // len(EXTRA_COLOURS)))
-    for c in ordered:
-        out[c] = colours[c] if c in colours else next(spare)
-    out["none"] = colours[None]
-    label = {c: names.get(c) or gazetteer.controllers().get(c, c) for c in ordered}
-    return out, label
 
 
 def _title(atlas: gazetteer.Gazetteer) -> str:

@@ -19,6 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Polygon
 
+from control.model import gazetteer
 from control.model.errors import UserError
 from control.model.gazetteer import CONTROLLERS
 from control.model.times import SYRIA
@@ -64,8 +65,29 @@ METADATA = {
 OUTLINE = Path(__file__).parent.parent / "data" / "syria_outline.geojson"
 
 
+#: Colours for controllers the charts do not know (a user gazetteer's), after the Okabe-Ito ones.
+EXTRA_COLOURS = ("#F0E442", "#882255", "#44AA99", "#999933", "#AA4499", "#332288", "#117733", "#661100")
+
+
+def palette() -> tuple[dict[str, str], dict[str, str]]:
+    """Controller -> colour and name for the gazetteer in use: the charts' own for theirs, then
+    extra colours in turn (charts and the page alike); ``"none"``: nobody's colour."""
+    vocabulary = list(gazetteer.controllers())
+    known_first = [c for c in COLOURS if c is not None and c in vocabulary]
+    ordered = known_first + [c for c in vocabulary if c not in known_first]
+    out: dict[str, str] = {}
+    spare = iter(EXTRA_COLOURS * (1 + len(ordered) // len(EXTRA_COLOURS)))
+    for c in ordered:
+        out[c] = COLOURS[c] if c in COLOURS else next(spare)
+    out["none"] = COLOURS[None]
+    label = {c: NAMES.get(c) or gazetteer.controllers().get(c, c) for c in ordered}
+    return out, label
+
+
 def colour(controller: str | None) -> str:
-    return COLOURS.get(controller, "#777777")
+    if controller in COLOURS:
+        return COLOURS[controller]
+    return palette()[0].get(controller or "none", "#777777")
 
 
 def name(controller: str | None) -> str:
@@ -141,9 +163,14 @@ def plot_holdings(
         final = overlay.counts["government"][-1]
         extra.append(f"scenario {overlay_label}: {final} of {overlay.total}: {', '.join(overlay.final)}")
     _annotate_losses(ax, series, extra)
-    ax.set_ylim(0, series.total + 2)
+    ax.set_ylim(0, series.total + 2 if series.total <= 40 else series.total * 1.05)
     ax.set_xlim(series.times[0], series.times[-1])
-    ax.set_yticks(range(0, series.total + 1, 2))
+    if series.total <= 40:
+        ax.set_yticks(range(0, series.total + 1, 2))
+    else:  # thousands of places: a bounded automatic locator, not a tick every two
+        from matplotlib.ticker import MaxNLocator
+
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
     ax.set_ylabel(f"provincial capitals held (of {series.total})")
     ax.grid(axis="y", color="#e4e4e4", lw=0.6)
     _date_axis(ax)
@@ -152,11 +179,17 @@ def plot_holdings(
     return ax
 
 
+#: Above this many losses (or places left), the chart counts them instead of naming each.
+MAX_LOSSES = 20
+
+
 def _annotate_losses(ax: Axes, series: HoldingsSeries, extra: Sequence[str] = ()) -> None:
     """Number each government loss where its window ends; list them, with windows, in a box."""
     lines = []
     numbers: dict[datetime, list[str]] = {}
-    for number, loss in enumerate(series.losses, 1):
+    if len(series.losses) > MAX_LOSSES:  # a conflict's worth: counted, not each one listed
+        lines.append(f"{len(series.losses)} losses in the period (listed only up to {MAX_LOSSES})")
+    for number, loss in enumerate(series.losses if len(series.losses) <= MAX_LOSSES else (), 1):
         numbers.setdefault(loss.latest, []).append(str(number))
         first, last = _day(loss.earliest), _day(loss.latest, end=True)
         window = first if first == last else f"{first} - {last}"
@@ -177,7 +210,8 @@ def _annotate_losses(ax: Axes, series: HoldingsSeries, extra: Sequence[str] = ()
     head = (
         f"Government: {series.counts['government'][0]} → {final} of {series.total} capitals; lost (window):"
     )
-    tail = f"left: {', '.join(series.final)}"
+    many = len(series.final) > MAX_LOSSES
+    tail = f"left: {len(series.final)} places" if many else f"left: {', '.join(series.final)}"
     ax.text(
         0.99, 0.98, "\n".join([head, *lines, tail, *extra]), transform=ax.transAxes, ha="right", va="top",
         fontsize=8.5, linespacing=1.45, multialignment="left",

@@ -6,8 +6,11 @@ In one run, for each size, in a temporary folder (``--keep DIR`` keeps the store
 * writes a synthetic SQLite store with ``control synth`` (reports/s, whole command), and the same
   reports' payloads as plain eventsourcing aggregate events saved in batches of 10k with the
   library's own ``Application.save`` on the same kind of store (events/s): the baseline;
-* times ``control replay --at T`` (T mid-record) against ``control replay --at`` on the seed
-  store (ratio), and adding one report with ``control add`` against the same on the seed store;
+* times ``control replay --at T`` (T mid-record; every place, read from the stored states)
+  and ``replay --at T --place P`` (one place's answer) against the same on the seed store
+  (ratios), adding one report with ``control add`` against the same on the seed store,
+  ``replay --known-at`` (an earlier knowledge: folded place by place from the read model), the
+  holdings chart over five years (from the stored states), and ``control rebuild``;
 * times a full pass in a fresh process, store opened (``LedgerApp.read()`` + the fold at the end)
   against eventsourcing's ``recorder.select_events`` + ``mapper.to_domain_event`` alone (ratio),
   and ``control events --json``;
@@ -38,6 +41,7 @@ CONTROL = [sys.executable, "-m", "control"]
 SEED_AT = "2024-12-08T00:00Z"
 SYNTH_AT = "2020-07-01T00:00Z"  # mid-record of a synthetic ledger (2017-2023)
 SYNTH_END = "2024-01-01T00:00Z"
+SYNTH_KNOWN = "2021-01-01T00:00Z"
 
 BASELINE_SAVE = r"""
 import sys, time
@@ -95,6 +99,16 @@ print(time.perf_counter() - start, len(decoded))
 
 class Timeout(Exception):
     pass
+
+
+def fresh_schema(url: str, schema: str) -> str:
+    """A PostgreSQL store address on an empty schema of its own."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f"drop schema if exists {schema} cascade")
+        con.execute(f"create schema {schema}")
+    return f"{url}{'&' if '?' in url else '?'}schema={schema}"
 
 
 def child(cmd: list[str], env: dict[str, str], cwd: str, timeout: float) -> tuple[float, float, str]:
@@ -158,6 +172,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs of each timed command (median)")
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds any one command may take")
     parser.add_argument("--keep", metavar="DIR", help="write the stores here and keep them")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="put the synthetic stores in PostgreSQL (a schema per size)"
+    )
     args = parser.parse_args()
     sizes = sorted({parse_size(s) for s in args.sizes.split(",") if s.strip()})
 
@@ -216,9 +233,12 @@ def main() -> None:
         [*CONTROL, "replay", "--at", SEED_AT, "--store", seed_store], args.runs
     )
     seed_add, seed_add_rss = timed(lambda: add_cmd(seed_store, False), args.runs)
+    seed_place, _ = timed(
+        [*CONTROL, "replay", "--at", SEED_AT, "--place", "Homs", "--store", seed_store], args.runs
+    )
     print(
         f"seed store (117 events): replay --at {fmt(seed_replay)} ({seed_replay_rss:.0f} MiB), "
-        f"add 1 report {fmt(seed_add)} ({seed_add_rss:.0f} MiB)",
+        f"add 1 report {fmt(seed_add)} ({seed_add_rss:.0f} MiB), replay --place {fmt(seed_place)}",
         flush=True,
     )
 
@@ -226,7 +246,9 @@ def main() -> None:
     for n in sizes:
         store = str(Path(work, f"synth-{label(n)}.db"))
         base_store = str(Path(work, f"plain-{label(n)}.db"))
-        for path in (store, base_store):
+        if args.postgres:
+            store = fresh_schema(args.postgres, f"bench_{label(n).lower()}")
+        for path in (str(Path(work, f"synth-{label(n)}.db")), base_store):
             for suffix in ("", "-wal", "-shm", ".lock"):
                 Path(path + suffix).unlink(missing_ok=True)
         row: dict[str, object] = {"n": n}
@@ -266,6 +288,18 @@ def main() -> None:
             [*CONTROL, "replay", "--at", SYNTH_AT, "--store", store], args.runs
         )
         row["add"], row["add_rss"] = timed(lambda store=store: add_cmd(store, True), args.runs)
+        row["place"], row["place_rss"] = timed(
+            [*CONTROL, "replay", "--at", SYNTH_AT, "--place", "Place 0002", "--store", store], args.runs
+        )
+        row["known"], row["known_rss"] = timed(
+            [*CONTROL, "replay", "--at", SYNTH_AT, "--known-at", SYNTH_KNOWN, "--json", "--store", store], 1
+        )
+        row["chart"], row["chart_rss"] = timed(
+            [*CONTROL, "chart", "holdings", "--from", "2018-01-01T00:00Z", "--to", "2022-12-31T00:00Z",
+             "--out", str(Path(work, "holdings.png")), "--store", store],
+            1,
+        )  # fmt: skip
+        row["rebuild"], row["rebuild_rss"] = timed([*CONTROL, "rebuild", "--store", store], 1)
         for key, script, at in (("full", FULL_PASS, [SYNTH_END]), ("select", LIBRARY_DECODE, [])):
             try:
                 _, row[f"{key}_rss"], text = child(
@@ -288,21 +322,31 @@ def main() -> None:
     print(f"seed store: replay --at {fmt(seed_replay)}, add 1 report {fmt(seed_add)}.")
     print()
     print(
-        "| reports | synth rep/s | es save ev/s | synth/save | replay --at | x seed | add 1 | x seed "
-        "| full pass | select+decode | full/select | events --json |"
+        "| reports | synth rep/s | es save ev/s | synth/save | replay --at | x seed | --place | x seed "
+        "| add 1 | x seed | --known-at | chart 5 y | rebuild | full pass | select+decode | full/select "
+        "| events --json |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         synth_rate, save_rate = rate(row, "synth"), rate(row, "save")
+
+        def ratio(key: str, seed: float | None, row: dict = row) -> str:
+            return f"{row[key] / seed:.2f}x" if row.get(key) and seed else "-"
+
         cells = [
             label(row["n"]),
             fmt(synth_rate, "n"),
             fmt(save_rate, "n"),
             f"{synth_rate / save_rate:.2f}" if synth_rate and save_rate else "-",
             fmt(row.get("replay")),
-            f"{row['replay'] / seed_replay:.1f}x" if row.get("replay") and seed_replay else "-",
+            ratio("replay", seed_replay),
+            fmt(row.get("place")),
+            ratio("place", seed_place),
             fmt(row.get("add")),
-            f"{row['add'] / seed_add:.1f}x" if row.get("add") and seed_add else "-",
+            ratio("add", seed_add),
+            fmt(row.get("known")),
+            fmt(row.get("chart")),
+            fmt(row.get("rebuild")),
             fmt(row.get("full")),
             fmt(row.get("select")),
             f"{row['full'] / row['select']:.1f}x" if row.get("full") and row.get("select") else "-",
@@ -312,19 +356,40 @@ def main() -> None:
     print()
     print("Peak memory (MiB, ru_maxrss of each child process):")
     print()
-    print("| reports | synth | es save | replay --at | add 1 | full pass | select+decode | events --json |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| reports | synth | es save | replay --at | --place | add 1 | --known-at | chart | rebuild "
+        "| full pass | select+decode | events --json |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
-        keys = ("synth_rss", "save_rss", "replay_rss", "add_rss", "full_rss", "select_rss", "events_rss")
+        keys = (
+            "synth_rss", "save_rss", "replay_rss", "place_rss", "add_rss", "known_rss", "chart_rss",
+            "rebuild_rss", "full_rss", "select_rss", "events_rss",
+        )  # fmt: skip
         print("| " + " | ".join([label(row["n"]), *(fmt(row.get(k), "n") for k in keys)]) + " |")
     if len(rows) > 1:
         print()
         print("Growth exponents between sizes (time ~ n^k; 1 = linear, 0 = flat):")
         print()
-        print("| sizes | synth | es save | replay --at | add 1 | full pass | select+decode | events --json |")
-        print("|---|---|---|---|---|---|---|---|")
+        print(
+            "| sizes | synth | es save | replay --at | --place | add 1 | --known-at | chart | rebuild "
+            "| full pass | select+decode | events --json |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for a, b in itertools.pairwise(rows):
-            keys = ("synth", "save", "replay", "add", "full", "select", "events")
+            keys = (
+                "synth",
+                "save",
+                "replay",
+                "place",
+                "add",
+                "known",
+                "chart",
+                "rebuild",
+                "full",
+                "select",
+                "events",
+            )
             cells = [exponent(a["n"], a.get(k), b["n"], b.get(k)) for k in keys]  # type: ignore[arg-type]
             print(f"| {label(a['n'])} -> {label(b['n'])} | " + " | ".join(cells) + " |")
     if not args.keep:
