@@ -15,6 +15,7 @@ import subprocess
 import sys
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -25,7 +26,7 @@ from test_store import pg_store  # noqa: F401  (fixture)
 from control.fold.projection import replay
 from control.model import gazetteer
 from control.model.events import Event, Source
-from control.model.times import Window
+from control.model.times import Window, parse_instant
 from control.store import states
 from control.store.ledger import RECORD, LedgerApp, open_app, store_env
 from control.store.readmodel import STATES
@@ -239,3 +240,25 @@ def test_the_holdings_chart_command_draws_the_folds_bytes(run, store, tmp_path):
     figure = draw("holdings", events, DEFAULT_TO, None, DEFAULT_FROM, DEFAULT_TO, gazetteer.DEFAULT_SEAT)
     save(figure, tmp_path / "b.svg", "svg")
     assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
+
+
+def test_a_store_written_by_the_previous_main_opens_and_answers_the_same(run, tmp_path, monkeypatch):
+    """A store of the last release (read model version 2, no stored states) is rebuilt on first
+    use; its answers are those of the pure fold over its events, at every hour of the record."""
+    import shutil
+
+    fixtures = Path(__file__).resolve().parent / "fixtures"
+    old = tmp_path / "old.sqlite"
+    shutil.copy(fixtures / "store_v2.sqlite", old)
+    monkeypatch.setenv("CONTROL_STORE", str(old))
+    assert run("replay", "--at", "2024-12-08T00:00Z").exit_code == 0  # the upgrade
+    app = open_app(str(old))
+    events = app.read()
+    assert "homs-claim-1" in {e.id for e in events}
+    assert app.read() == app.read_events()
+    t = START - 48 * HOUR
+    while t < START + 14 * 24 * HOUR:
+        assert _json(app.snapshot(t)) == _json(replay(events, t)), t
+        t += 6 * HOUR
+    out = run("replay", "--at", "2024-12-08T00:00Z", "--json").output
+    assert json.loads(out) == json.loads(_json(replay(events, parse_instant("2024-12-08T00:00Z"))))
