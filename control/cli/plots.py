@@ -407,7 +407,7 @@ def export(
 ) -> None:
     """The state of every capital (csv, json, geojson), the whole ledger with --events, or the
     periods of control of every place with --intervals (csv, geojson)."""
-    from control.fold.projection import known, replay
+    from control.fold.projection import known
     from control.views import exports
 
     if whole_ledger and intervals:
@@ -419,23 +419,33 @@ def export(
         raise UserError(f"--format: {fmt!r} is not one of {', '.join(allowed)}")
     if out is not None:
         writable_target(out)
-    events = open_store(store).read(recorded_at=recorded_at)
+    app = open_store(store)
+    if not whole_ledger and not intervals:  # a snapshot: from the read model, place by place
+        if known_at is None and recorded_at is None and seat == gazetteer.DEFAULT_SEAT:
+            snapshot = app.snapshot(at or now())
+        else:
+            snapshot = app.folded_snapshot(at or now(), known_at, recorded_at, seat)
+        text = exports.state(snapshot, fmt)
+        if out is None:
+            click.echo(text, nl=False)
+            return
+        write_atomically(out, lambda temp: Path(temp).write_text(text, encoding="utf-8", newline=""))
+        click.echo(f"wrote {out}")
+        return
+    events = app.read(recorded_at=recorded_at)
     if whole_ledger:
         from control.fold.projection import canonical_order
 
         text = exports.events(sorted(known(events, known_at, recorded_at), key=canonical_order), fmt)
-    elif intervals:
+    else:
         from control.fold.phases import place_timelines
         from control.fold.projection import DEFAULT_HORIZON
-        from control.model import gazetteer
 
         begins = gazetteer.baseline_as_of()
         # past every edge (a statement's horizon too), so the last period is really the last
         end = max((max(e.reported_at, e.window.latest + DEFAULT_HORIZON) for e in events), default=begins)
         timelines = place_timelines(events, begins, end + timedelta(seconds=1), known_at, False, seat)
         text = exports.intervals(timelines, fmt, seat)
-    else:
-        text = exports.state(replay(events, at or now(), known_at, seat, recorded_at=recorded_at), fmt)
     if out is None:
         click.echo(text, nl=False)
         return

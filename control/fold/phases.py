@@ -352,26 +352,33 @@ def place_timelines(
     as_known: bool = False,
     seat: str = gazetteer.DEFAULT_SEAT,
 ) -> list[tuple[gazetteer.Governorate, list[tuple[datetime, Any]]]]:
-    """Each place's full state (a ``CapitalState``) from ``start`` on, at each of its own
-    breakpoints up to ``end`` (window edges, report times, horizon lapses): the state holds until
-    the next one. The fold of each place's own events (:func:`place_groups`), so the cost grows
-    with each place's reports, never with the whole ledger per instant.
+    """Each place's full state (a ``CapitalState``) on ``[start, end)``, from ``start`` on at its
+    own breakpoints, each holding until the next: the fold of each place's own events
+    (:func:`place_groups`) by one sweep (:func:`place_states`), so the cost grows with each place's
+    reports, never with the whole ledger per instant.
 
     ``as_known``: at each instant, only what had been reported by then (and by ``known_at``).
+    That world changes only at the place's report times: one sweep per report time, over what was
+    known then.
     """
-    from control.fold.projection import known, place_state
+    from control.fold.projection import known
 
     out = []
     for g, mine in zip(gazetteer.governorates(), place_groups(known(events, known_at), seat), strict=True):
-        edges = {start}
-        for e in mine:
-            for t in (e.window.earliest, e.window.latest, e.window.latest + DEFAULT_HORIZON, e.reported_at):
-                if start < t < end:
-                    edges.add(t)
-        timeline = []
-        for t in sorted(edges):
-            k = (t if known_at is None else min(t, known_at)) if as_known else known_at
-            deciding = _deciding_events(g, _by_place(live_events(mine, k)), seat)
-            timeline.append((t, place_state(g, deciding, t, seat, DEFAULT_HORIZON)))
-        out.append((g, timeline))
+        out.append((g, _timeline(g, mine, start, end, as_known, seat)))
+    return out
+
+
+def _timeline(
+    g: gazetteer.Governorate, mine: Sequence[Event], start: datetime, end: datetime, as_known: bool, seat: str
+) -> list[tuple[datetime, CapitalState]]:
+    last = end - timedelta(microseconds=1)
+    if not as_known:
+        return place_states(g, _deciding_events(g, _by_place(live_events(mine)), seat), start, last, seat)
+    bounds = [start, *sorted({e.reported_at for e in mine if start < e.reported_at < end})]
+    out: list[tuple[datetime, CapitalState]] = []
+    for i, t0 in enumerate(bounds):
+        t1 = bounds[i + 1] - timedelta(microseconds=1) if i + 1 < len(bounds) else last
+        deciding = _deciding_events(g, _by_place(live_events(mine, t0)), seat)
+        out += place_states(g, deciding, t0, t1, seat)
     return out

@@ -115,35 +115,6 @@ class _Table:
         return self.index[key]
 
 
-def place_timeline(
-    g: gazetteer.Governorate,
-    mine: Sequence[Event],
-    start: datetime,
-    end: datetime,
-    as_known: bool,
-    seat: str,
-) -> list[tuple[datetime, Any]]:
-    """One place's states (``CapitalState``) on ``[start, end)``, each holding until the next:
-    the fold of its own events (``mine``: :func:`place_groups`), by one sweep (:func:`place_states`).
-
-    ``as_known``: at each instant, only what had been reported by then. That world changes only
-    at the place's report times, so it is one sweep per report time, over what was known then."""
-    from control.fold.phases import place_states
-    from control.fold.projection import _by_place, _deciding_events, live_events
-
-    last = end - timedelta(microseconds=1)
-    if not as_known:
-        deciding = _deciding_events(g, _by_place(live_events(mine)), seat)
-        return place_states(g, deciding, start, last, seat)
-    bounds = [start, *sorted({e.reported_at for e in mine if start < e.reported_at < end})]
-    out: list[tuple[datetime, Any]] = []
-    for i, t0 in enumerate(bounds):
-        t1 = bounds[i + 1] - timedelta(microseconds=1) if i + 1 < len(bounds) else last
-        deciding = _deciding_events(g, _by_place(live_events(mine, t0)), seat)
-        out += place_states(g, deciding, t0, t1, seat)
-    return out
-
-
 class _Cities:
     """How many cities have at least one place counted (kept as places come and go)."""
 
@@ -167,18 +138,20 @@ def world_intervals(
     main: str = GOVERNMENT,
 ) -> dict[str, Any]:
     """Per-place interval lists (and the headline's), from each place's own fold
-    (:func:`place_timeline`: the cost grows with each place's reports, never with the whole
-    ledger per instant), combined into the headline by one sweep in time order.
+    (:func:`control.fold.phases.place_timelines`: the cost grows with each place's reports, never
+    with the whole ledger per instant), combined into the headline by one sweep in time order.
 
     ``as_known``: at each instant, only what had been reported by then (and by ``known_at``).
     """
+    from control.fold.phases import place_timelines
+
     start, end = times[0], times[-1]
     steps: list[tuple[datetime, int, Any]] = []  # (when, place index, CapitalState)
-    groups = place_groups(known(events, known_at), seat)
-    intervals: list[list[list[int]]] = [[] for _ in groups]
-    for index, (g, mine) in enumerate(zip(gazetteer.governorates(), groups, strict=True)):
+    timelines = place_timelines(events, start, end, known_at, as_known, seat)
+    intervals: list[list[list[int]]] = [[] for _ in timelines]
+    for index, (_, timeline) in enumerate(timelines):
         last = None
-        for t, state in place_timeline(g, mine, start, end, as_known, seat):
+        for t, state in timeline:
             code = table.add(_state(state))
             if code != last:
                 intervals[index].append([_seconds(t), code])
