@@ -7,6 +7,7 @@ earlier events by id (they stay in the log and in ``history``, marked as retract
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -105,7 +106,15 @@ class Event(NamedTuple):
         """:meth:`from_dict` for a report read back from the store: its instants were validated
         when it was written and are canonical, so they are read without checks (the hot path of
         every read of a large ledger)."""
-        get, instant = data.get, datetime.fromisoformat
+        return cls._from(data, datetime.fromisoformat)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Event:
+        return cls._from(data, parse_instant)
+
+    @classmethod
+    def _from(cls, data: dict[str, Any], instant: Callable[[str], datetime]) -> Event:
+        get = data.get
         window = data["window"]
         recorded = get("recorded_at")
         return cls(
@@ -123,26 +132,4 @@ class Event(NamedTuple):
             get("note", ""),
             get("scenario"),
             instant(recorded) if recorded else None,
-        )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Event:
-        get = data.get
-        window = data["window"]
-        recorded = get("recorded_at")
-        return cls(
-            data["id"],
-            data["kind"],
-            data["place"],
-            Window(parse_instant(window["earliest"]), parse_instant(window["latest"])),
-            parse_instant(data["reported_at"]),
-            Source(data["file"], data["quote"]),
-            get("actor"),
-            get("previous"),
-            tuple(get("targets") or ()),
-            get("scope") or "city",
-            get("when", ""),
-            get("note", ""),
-            get("scenario"),
-            parse_instant(recorded) if recorded else None,
         )

@@ -178,6 +178,22 @@ def index_rows(
         )
 
 
+def index_pages(
+    page: Callable[[int], list[StoredEvent]],
+    index: Callable[[list[tuple[Any, ...]]], None],
+    convert: Callable[[list[StoredEvent]], list[tuple[Any, ...]]],
+) -> int:
+    """The rebuild's loop: each page of stored events after a version, converted to rows and
+    indexed, until none is left. Returns the number of rows."""
+    count, after = 0, 0
+    while found := page(after):
+        after = found[-1].originator_version
+        rows = convert(found)
+        count += len(rows)
+        index(rows)
+    return count
+
+
 def _stream(originator_id: UUID | str) -> str:
     return originator_id.hex if isinstance(originator_id, UUID) else str(originator_id).replace("-", "")
 
@@ -236,26 +252,19 @@ class SQLiteReportsRecorder(SQLiteApplicationRecorder):
         """The rebuild, in one transaction: run ``statements``, then page through the stream's
         stored events (:data:`PAGE` at a time: memory follows a page, not the ledger) and index
         the rows ``convert`` makes of them. Returns the number of rows."""
-        count, after = 0, 0
+
+        def page(c: SQLiteCursor, after: int) -> list[StoredEvent]:
+            paged = "AND originator_version>? ORDER BY originator_version LIMIT ?"
+            c.execute(self.select_events_statement + paged, [originator_id.hex, after, PAGE])
+            return [
+                StoredEvent(originator_id, r["originator_version"], r["topic"], r["state"])
+                for r in c.fetchall()
+            ]
+
         with self.datastore.transaction(commit=True) as c:
             for sql, params in statements:
                 c.execute(sql.replace("%s", "?"), tuple(params))
-            while True:
-                c.execute(
-                    self.select_events_statement
-                    + "AND originator_version>? ORDER BY originator_version LIMIT ?",
-                    [originator_id.hex, after, PAGE],
-                )
-                page = [
-                    StoredEvent(originator_id, r["originator_version"], r["topic"], r["state"])
-                    for r in c.fetchall()
-                ]
-                if not page:
-                    return count
-                after = page[-1].originator_version
-                rows = convert(page)
-                count += len(rows)
-                self.index(c, rows)
+            return index_pages(lambda after: page(c, after), lambda rows: self.index(c, rows), convert)
 
     # -- queries (plain SQL; ``?`` placeholders) -------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -10,7 +10,16 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
-from control.store.readmodel import META, PAGE, TABLE, digests_for, extra_tables, index_rows, rows_for
+from control.store.readmodel import (
+    META,
+    PAGE,
+    TABLE,
+    digests_for,
+    extra_tables,
+    index_pages,
+    index_rows,
+    rows_for,
+)
 
 
 class PostgresReportsRecorder(PostgresApplicationRecorder):
@@ -80,25 +89,21 @@ class PostgresReportsRecorder(PostgresApplicationRecorder):
         """See :meth:`control.store.readmodel.SQLiteReportsRecorder.rewrite`."""
         from psycopg.sql import SQL
 
-        count, after = 0, 0
         paged = self.select_events_statement + SQL(
             " AND originator_version > %s ORDER BY originator_version LIMIT %s"
         )
+
+        def page(curs: Any, after: int) -> list[StoredEvent]:
+            curs.execute(paged, [originator_id, after, PAGE])
+            return [
+                StoredEvent(originator_id, r["originator_version"], r["topic"], bytes(r["state"]))
+                for r in curs.fetchall()
+            ]
+
         with self.datastore.transaction(commit=True) as curs:
             for sql, params in statements:
                 curs.execute(sql, tuple(params))  # type: ignore[arg-type]
-            while True:
-                curs.execute(paged, [originator_id, after, PAGE])
-                page = [
-                    StoredEvent(originator_id, r["originator_version"], r["topic"], bytes(r["state"]))
-                    for r in curs.fetchall()
-                ]
-                if not page:
-                    return count
-                after = page[-1].originator_version
-                rows = convert(page)
-                count += len(rows)
-                self.index(curs, rows)
+            return index_pages(lambda after: page(curs, after), lambda rows: self.index(curs, rows), convert)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
