@@ -314,24 +314,45 @@ def refresh(app: Any, stream: str) -> int:
 
 
 def _stored_states(
-    app: Any, stream: str, places: Sequence[str], at: str, detail: Collection[str] | None = None
+    app: Any,
+    stream: str,
+    places: Sequence[str],
+    at: str,
+    detail: Collection[str] | None = None,
+    whole: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Each place's stored state holding at ``at`` (one index seek per place), with its
-    conflicts for the ``detail`` places (default all)."""
+    conflicts for the ``detail`` places (default all). Without ``whole``, a place outside
+    ``detail`` gets only its controller and status (and who it may be, if conflicting): no JSON is
+    read for it."""
     name = app.recorder.name
     out: dict[str, dict[str, Any]] = {}
     for i in range(0, len(places), CHUNK):
         part = places[i : i + CHUNK]
         values = ",".join(["(%s)"] * len(part))
-        rows = app.recorder.query(
-            f"WITH p(place) AS (VALUES {values}) SELECT p.place, (SELECT s.state FROM {name(STATES)} s "
-            "WHERE s.stream = %s AND s.place = p.place AND s.start <= %s ORDER BY s.start DESC LIMIT 1) "
-            "FROM p",
-            [*part, stream, at],
-        )
-        for place, state in rows:
-            if state is not None:
-                out[place] = json.loads(state)
+        if whole or detail is None:
+            rows = app.recorder.query(
+                f"WITH p(place) AS (VALUES {values}) SELECT p.place, (SELECT s.state FROM {name(STATES)} s "
+                "WHERE s.stream = %s AND s.place = p.place AND s.start <= %s ORDER BY s.start DESC LIMIT 1) "
+                "FROM p",
+                [*part, stream, at],
+            )
+            for place, state in rows:
+                if state is not None:
+                    out[place] = json.loads(state)
+        else:
+            shown_here = f"s.place IN ({_marks(len(detail))})" if detail else "1 = 0"
+            for place, controller, status, state in app.recorder.query(
+                f"WITH p(place) AS (VALUES {values}) SELECT s.place, s.controller, s.status, "
+                f"CASE WHEN s.status = 'conflicting' OR {shown_here} THEN s.state END "
+                f"FROM p JOIN {name(STATES)} s ON s.stream = %s AND s.place = p.place AND s.start = "
+                f"(SELECT MAX(t.start) FROM {name(STATES)} t WHERE t.stream = %s AND t.place = p.place "
+                "AND t.start <= %s)",
+                [*part, *detail, stream, stream, at],
+            ):
+                out[place] = json.loads(state) if state is not None else {"c": controller, "s": status}
+                if place not in detail:
+                    out[place] = {k: v for k, v in out[place].items() if k in ("c", "s", "pos")}
         shown = part if detail is None else [p for p in part if p in detail]
         if not shown:
             continue
@@ -393,7 +414,8 @@ def snapshot(
     or one place's answer, reads no other source."""
     govs = gazetteer.governorates()
     fresh = {g.name: pairs for g, pairs, _ in fold_places(app, stream, affected(dirty_places(app, stream)))}
-    stored = _stored_states(app, stream, [g.name for g in govs if g.name not in fresh], iso(at) or "", detail)
+    wanted = [g.name for g in govs if g.name not in fresh]
+    stored = _stored_states(app, stream, wanted, iso(at) or "", detail, whole=first_sources)
     if detail is not None:
         for place, data in stored.items():
             if place not in detail:
