@@ -121,6 +121,11 @@ def _date_axis(ax: Axes) -> None:
         label.set_rotation(0)
 
 
+#: Above this many time steps, the holdings chart converts its times to date numbers itself
+#: (matplotlib's per-datetime conversion takes seconds for a conflict's hundreds of thousands).
+FAST_DATES = 5000
+
+
 def plot_holdings(
     ax: Axes,
     series: HoldingsSeries,
@@ -129,7 +134,11 @@ def plot_holdings(
 ) -> Axes:
     """Step chart of capitals held per controller. The band under the government line is how low
     its holdings may already have been while changes were under way (uncertain windows)."""
-    x = [*series.times]
+    x: Any = [*series.times]
+    if len(x) > FAST_DATES:  # a conflict's worth of steps: date numbers computed at once
+        import numpy as np
+
+        x = np.array([t.timestamp() for t in x]) / 86400.0  # matplotlib's days since 1970
     gov = series.counts["government"]
     ax.fill_between(
         x, series.government_low, gov, step="post", color=colour("government"), alpha=0.18, lw=0,
@@ -164,14 +173,15 @@ def plot_holdings(
         extra.append(f"scenario {overlay_label}: {final} of {overlay.total}: {', '.join(overlay.final)}")
     _annotate_losses(ax, series, extra)
     ax.set_ylim(0, series.total + 2 if series.total <= 40 else series.total * 1.05)
-    ax.set_xlim(series.times[0], series.times[-1])
+    ax.set_xlim(x[0], x[-1])
     if series.total <= 40:
         ax.set_yticks(range(0, series.total + 1, 2))
     else:  # thousands of places: a bounded automatic locator, not a tick every two
         from matplotlib.ticker import MaxNLocator
 
         ax.yaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
-    ax.set_ylabel(f"provincial capitals held (of {series.total})")
+    what = "provincial capitals" if gazetteer.current().builtin else "places"
+    ax.set_ylabel(f"{what} held (of {series.total})")
     ax.grid(axis="y", color="#e4e4e4", lw=0.6)
     _date_axis(ax)
     ax.set_xlabel("date (Damascus time, UTC+3)")
@@ -208,7 +218,8 @@ def _annotate_losses(ax: Axes, series: HoldingsSeries, extra: Sequence[str] = ()
         )
     final = series.counts["government"][-1]
     head = (
-        f"Government: {series.counts['government'][0]} → {final} of {series.total} capitals; lost (window):"
+        f"Government: {series.counts['government'][0]} → {final} of {series.total} "
+        f"{'capitals' if gazetteer.current().builtin else 'places'}; lost (window):"
     )
     many = len(series.final) > MAX_LOSSES
     tail = f"left: {len(series.final)} places" if many else f"left: {', '.join(series.final)}"
