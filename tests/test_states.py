@@ -225,13 +225,14 @@ def test_changes_and_histories_read_place_by_place_are_the_folds(tmp_path_factor
     st.integers(min_value=1, max_value=300),
 )
 def test_the_holdings_chart_from_stored_states_is_the_folds(tmp_path_factory, events, refresh, lo, hours):
-    from control.views.chartdata import holdings_from, holdings_series
+    from control.views.chartdata import holdings_from_steps, holdings_series
 
     store = str(tmp_path_factory.mktemp("ch") / "s.db")
     app = LedgerApp(env=store_env(store))
     _fill(app, events, refresh)
     start, end = START + lo * HOUR, START + (lo + hours) * HOUR
-    assert holdings_from(*app.chart_inputs(start, end), start, end) == holdings_series(app.read(), start, end)
+    expected = holdings_series(app.read(), start, end)
+    assert holdings_from_steps(*app.chart_inputs(start, end), start, end) == expected
 
 
 def test_the_holdings_chart_command_draws_the_folds_bytes(run, store, tmp_path):

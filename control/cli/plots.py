@@ -273,7 +273,7 @@ def chart(
         from control.views import chartdata
         from control.views.plotting import save
 
-        series = chartdata.holdings_from(*app.chart_inputs(lo, hi), lo, hi, seat)
+        series = chartdata.holdings_from_steps(*app.chart_inputs(lo, hi), lo, hi, seat)
         figure = holdings_figure(series, None, "", lo, hi, None, _basis(None, None))
         click.echo(str(save(figure, path, chosen)))
         return

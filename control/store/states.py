@@ -23,7 +23,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from control.fold.phases import Phase, place_states
+from control.fold.phases import place_states
 from control.fold.projection import (
     DEFAULT_HORIZON,
     CapitalState,
@@ -497,36 +497,41 @@ class Move(NamedTuple):
 
 def chart_inputs(
     app: Any, stream: str, start: datetime, end: datetime
-) -> tuple[list[tuple[gazetteer.Governorate, list[tuple[datetime, Phase]]]], list[Move]]:
+) -> tuple[list[gazetteer.Governorate], list[tuple[datetime, int, Any]], list[Move]]:
     """What the holdings chart draws on ``[start, end]`` (latest knowledge, default seat), from
-    the stored states and moves: each place's step function (``capital_phases``'s values at every
-    instant) and the moves whose windows reach into the period. No report is read or folded
-    (but those of dirty places)."""
+    the stored states and moves: the places, every place's steps in time order (``(instant,
+    place index, (controller, status))``, the first of each at ``start``: ``capital_phases``'s
+    values at every instant), and the moves whose windows reach into the period, in
+    ``transitions``'s order. No report is read or folded (but those of dirty places)."""
     name = app.recorder.name
-    govs = gazetteer.governorates()
+    govs = list(gazetteer.governorates())
+    number = {g.name: i for i, g in enumerate(govs)}
     dirty = affected(dirty_places(app, stream))
     fresh = {g.name: (pairs, found) for g, pairs, found in fold_places(app, stream, dirty)}
     lo, hi = iso(start) or "", iso(end) or ""
-    steps: dict[str, list[tuple[datetime, Phase]]] = {}
-    first: dict[str, Phase] = {}
+    first: dict[str, tuple[str | None, str]] = {}
+    updates: list[tuple[datetime, int, Any]] = []
+    instant = datetime.fromisoformat
     for place, at, controller, status in app.recorder.query_iter(
         f"SELECT place, start, controller, status FROM {name(STATES)} WHERE stream = %s AND start <= %s "
-        "ORDER BY place, start",
+        "ORDER BY start",
         [stream, hi],
     ):
+        if place in fresh or place not in number:
+            continue
         if at <= lo:
-            first[place] = Phase(controller, status)
+            first[place] = (controller, status)
         else:
-            steps.setdefault(place, []).append((datetime.fromisoformat(at), Phase(controller, status)))
-    out = []
-    for g in govs:
-        if g.name in fresh:
-            pairs = [(t, Phase(st.controller, st.status)) for t, st in fresh[g.name][0]]
-            before = [p for p in pairs if p[0] <= start]
-            out.append((g, [(start, before[-1][1]), *(p for p in pairs if start < p[0] <= end)]))
-        else:
-            out.append((g, [(start, first.get(g.name, Phase(None, "unknown"))), *steps.get(g.name, [])]))
-    instant = datetime.fromisoformat
+            updates.append((instant(at), number[place], (controller, status)))
+    initial = [
+        (start, i, first.get(g.name, (None, "unknown"))) for i, g in enumerate(govs) if g.name not in fresh
+    ]
+    for place, (pairs, _) in fresh.items():
+        steps = [(t, (st.controller, st.status)) for t, st in pairs]
+        before = [p for p in steps if p[0] <= start]
+        initial.append((start, number[place], before[-1][1]))
+        updates += [(t, number[place], phase) for t, phase in steps if start < t <= end]
+    updates = initial + (sorted(updates, key=lambda u: (u[0], u[1])) if fresh else updates)
     keyed = [
         ((b, a, place, seq), Move(place, capital, before, after, Window(instant(a), instant(b))))
         for place, seq, capital, before, after, a, b in app.recorder.query_iter(
@@ -542,7 +547,7 @@ def chart_inputs(
             for seq, t in enumerate(found)
         ]
     # transitions()'s order: by end, start, place, then the place's own order
-    return out, [m for _, m in sorted(keyed, key=lambda k: k[0])]
+    return govs, updates, [m for _, m in sorted(keyed, key=lambda k: k[0])]
 
 
 def record_ends(app: Any, stream: str) -> datetime | None:

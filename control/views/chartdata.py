@@ -100,25 +100,40 @@ def holdings_from(
 ) -> HoldingsSeries:
     """:func:`holdings_series` from each capital's step function on ``[start, end]`` and the
     effective changes of control (``Transition``-like: governorate, capital, before, after,
-    window), in ``transitions``'s order: from the fold, or from the read model's stored states."""
-    times = _edges(moves, start, end)
+    window), in ``transitions``'s order."""
     updates = sorted(
         ((t, i, phase) for i, (_, pairs) in enumerate(steps) for t, phase in pairs),
         key=lambda u: (u[0], u[1]),
     )
-    capitals = [g.seat(seat) for g, _ in steps]
+    return holdings_from_steps([g for g, _ in steps], updates, moves, start, end, seat)
+
+
+def holdings_from_steps(
+    places: Sequence[gazetteer.Governorate],
+    updates: Sequence[tuple[datetime, int, Any]],
+    moves: Sequence[Any],
+    start: datetime,
+    end: datetime,
+    seat: str = gazetteer.DEFAULT_SEAT,
+) -> HoldingsSeries:
+    """:func:`holdings_from` given every place's steps in time order, ``(instant, place index,
+    (controller, status))``: what the read model's stored states give
+    (:func:`control.store.states.chart_inputs`)."""
+    times = _edges(moves, start, end)
+    steps = places
+    capitals = [g.seat(seat) for g in steps]
     current: list[Phase | None] = [None] * len(steps)
     held: dict[str, dict[str, int]] = {}  # controller -> capital city -> capitals counted there
     low: dict[str, int] = {}  # the government's cities not under way to change
 
-    def count(phase: Phase | None, capital: str, delta: int) -> None:
-        if phase is None or phase.controller is None:
+    def count(phase: Any, capital: str, delta: int) -> None:  # phase: (controller, status)
+        if phase is None or phase[0] is None:
             return
-        cities = held.setdefault(phase.controller, {})
+        cities = held.setdefault(phase[0], {})
         cities[capital] = cities.get(capital, 0) + delta
         if not cities[capital]:
             del cities[capital]
-        if phase.controller == "government" and phase.status != "uncertain":
+        if phase[0] == "government" and phase[1] != "uncertain":
             low[capital] = low.get(capital, 0) + delta
             if not low[capital]:
                 del low[capital]
