@@ -532,22 +532,27 @@ def chart_inputs(
         initial.append((start, number[place], before[-1][1]))
         updates += [(t, number[place], phase) for t, phase in steps if start < t <= end]
     updates = initial + (sorted(updates, key=lambda u: (u[0], u[1])) if fresh else updates)
-    keyed = [
-        ((b, a, place, seq), Move(place, capital, before, after, Window(instant(a), instant(b))))
-        for place, seq, capital, before, after, a, b in app.recorder.query_iter(
-            f"SELECT place, seq, capital, before, after, earliest, latest FROM {name(MOVES)} "
-            "WHERE stream = %s AND latest >= %s AND earliest <= %s",
+    # transitions()'s order: by end, start, place, then the place's own order (sorted in SQL)
+    moves: list[Any] = [
+        Move(place, capital, before, after, Window(instant(a), instant(b)))
+        for place, capital, before, after, a, b in app.recorder.query_iter(
+            f"SELECT place, capital, before, after, earliest, latest FROM {name(MOVES)} "
+            "WHERE stream = %s AND latest >= %s AND earliest <= %s ORDER BY latest, earliest, place, seq",
             [stream, lo, hi],
         )
         if place not in fresh
     ]
-    for _, found in fresh.values():
-        keyed += [
-            ((iso(t.window.latest), iso(t.window.earliest), t.governorate, seq), t)
-            for seq, t in enumerate(found)
+    if fresh:
+        keyed = [
+            ((iso(m.window.latest), iso(m.window.earliest), m.governorate), n, m) for n, m in enumerate(moves)
         ]
-    # transitions()'s order: by end, start, place, then the place's own order
-    return govs, updates, [m for _, m in sorted(keyed, key=lambda k: k[0])]
+        for _, found in fresh.values():
+            keyed += [
+                ((iso(t.window.latest), iso(t.window.earliest), t.governorate), seq, t)
+                for seq, t in enumerate(found)
+            ]
+        moves = [m for *_, m in sorted(keyed, key=lambda k: (k[0], k[1]))]
+    return govs, updates, moves
 
 
 def record_ends(app: Any, stream: str) -> datetime | None:
