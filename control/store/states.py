@@ -343,12 +343,12 @@ def _stored_states(
         else:
             shown_here = f"s.place IN ({_marks(len(detail))})" if detail else "1 = 0"
             for place, controller, status, state in app.recorder.query(
-                f"WITH p(place) AS (VALUES {values}) SELECT s.place, s.controller, s.status, "
+                f"WITH p(place) AS (VALUES {values}), k AS (SELECT p.place, (SELECT MAX(t.start) "
+                f"FROM {name(STATES)} t WHERE t.stream = %s AND t.place = p.place AND t.start <= %s) "
+                "AS start FROM p) SELECT s.place, s.controller, s.status, "
                 f"CASE WHEN s.status = 'conflicting' OR {shown_here} THEN s.state END "
-                f"FROM p JOIN {name(STATES)} s ON s.stream = %s AND s.place = p.place AND s.start = "
-                f"(SELECT MAX(t.start) FROM {name(STATES)} t WHERE t.stream = %s AND t.place = p.place "
-                "AND t.start <= %s)",
-                [*part, *detail, stream, stream, at],
+                f"FROM k JOIN {name(STATES)} s ON s.stream = %s AND s.place = k.place AND s.start = k.start",
+                [*part, stream, at, *detail, stream],
             ):
                 out[place] = json.loads(state) if state is not None else {"c": controller, "s": status}
                 if place not in detail:
