@@ -179,3 +179,26 @@ def test_one_event_shape_everywhere_checked_against_the_json_schema(run, tmp_pat
     for item in (*listed, *history):
         errors = list(validator.iter_errors(item))
         assert not errors, (item["id"], errors[0].message)
+
+
+def test_the_whole_ledger_export_streams_byte_for_byte_what_the_list_gives(run, store, tmp_path):
+    """``export --events`` is written as it is read from the read model: the same bytes as the
+    whole list sorted in canonical order, with --known-at too, to stdout and to a file."""
+    from control.fold.projection import canonical_order, known
+    from control.model.times import parse_instant
+    from control.store.ledger import open_app
+    from control.views import exports
+
+    run("replay")
+    everything = open_app(store).read()
+    for fmt in ("csv", "json"):
+        for known_at in (None, "2024-12-05T00:00Z"):
+            extra = ("--known-at", known_at) if known_at else ()
+            expected = exports.events(
+                sorted(known(everything, parse_instant(known_at) if known_at else None), key=canonical_order),
+                fmt,
+            )
+            assert run("export", "--events", "--format", fmt, *extra).output == expected
+            out = tmp_path / f"e.{fmt}"
+            assert run("export", "--events", "--format", fmt, *extra, "--out", str(out)).exit_code == 0
+            assert out.read_text("utf-8") == expected

@@ -407,7 +407,6 @@ def export(
 ) -> None:
     """The state of every capital (csv, json, geojson), the whole ledger with --events, or the
     periods of control of every place with --intervals (csv, geojson)."""
-    from control.fold.projection import known
     from control.views import exports
 
     if whole_ledger and intervals:
@@ -432,20 +431,29 @@ def export(
         write_atomically(out, lambda temp: Path(temp).write_text(text, encoding="utf-8", newline=""))
         click.echo(f"wrote {out}")
         return
-    events = app.read(recorded_at=recorded_at)
-    if whole_ledger:
-        from control.fold.projection import canonical_order
+    if whole_ledger:  # streamed from the read model in canonical order (bounded memory)
+        rows = app.iter_reports(recorded_at=recorded_at, known_at=known_at)
+        if out is None:
+            for chunk in exports.event_chunks(rows, fmt):
+                click.echo(chunk, nl=False)
+            return
 
-        text = exports.events(sorted(known(events, known_at, recorded_at), key=canonical_order), fmt)
-    else:
-        from control.fold.phases import place_timelines
-        from control.fold.projection import DEFAULT_HORIZON
+        def stream(temp: str) -> None:
+            with open(temp, "w", encoding="utf-8", newline="") as handle:
+                handle.writelines(exports.event_chunks(rows, fmt))
 
-        begins = gazetteer.baseline_as_of()
-        # past every edge (a statement's horizon too), so the last period is really the last
-        end = max((max(e.reported_at, e.window.latest + DEFAULT_HORIZON) for e in events), default=begins)
-        timelines = place_timelines(events, begins, end + timedelta(seconds=1), known_at, False, seat)
-        text = exports.intervals(timelines, fmt, seat)
+        write_atomically(out, stream)
+        click.echo(f"wrote {out}")
+        return
+    from control.fold.phases import place_timelines
+    from control.fold.projection import DEFAULT_HORIZON
+
+    events = app.read(recorded_at=recorded_at)  # --intervals
+    begins = gazetteer.baseline_as_of()
+    # past every edge (a statement's horizon too), so the last period is really the last
+    end = max((max(e.reported_at, e.window.latest + DEFAULT_HORIZON) for e in events), default=begins)
+    timelines = place_timelines(events, begins, end + timedelta(seconds=1), known_at, False, seat)
+    text = exports.intervals(timelines, fmt, seat)
     if out is None:
         click.echo(text, nl=False)
         return
