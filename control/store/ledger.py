@@ -219,7 +219,9 @@ class LedgerApp(Application):
         if place is not None:
             sql += " AND place = %s"
             params.append(place)
-        sql += " ORDER BY reported_at, earliest, latest, id" if canonical else " ORDER BY position"
+        # byte order of ids on any database (a PostgreSQL locale collation would sort "a-1" apart)
+        collate = getattr(self.recorder, "byte_order", "")
+        sql += f" ORDER BY reported_at, earliest, latest, id{collate}" if canonical else " ORDER BY position"
         return sql, params
 
     def read_events(self, name: str = RECORD) -> list[Event]:

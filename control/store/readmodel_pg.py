@@ -77,6 +77,9 @@ class PostgresReportsRecorder(PostgresApplicationRecorder):
                 (key, value),
             )
 
+    #: appended to an ORDER BY column: compare as bytes, as Python and SQLite do
+    byte_order = ' COLLATE "C"'
+
     def name(self, table: str) -> str:
         return f'"{self.datastore.schema}".{table}'
 
