@@ -208,8 +208,7 @@ class LedgerApp(Application):
         canonical: bool,
     ) -> tuple[str, list[Any]]:
         """The read model's query for ledger ``name``'s reports, filtered and ordered in SQL."""
-        if not self._read_model_checked:
-            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        self._read_model_ready()
         sql = f"SELECT report FROM {self.recorder.table} WHERE stream = %s"
         params: list[Any] = [stream_key(stream_id(name))]
         for column, value in (("recorded_at", recorded_at), ("reported_at", known_at)):
@@ -250,6 +249,11 @@ class LedgerApp(Application):
                 return False
             self.rebuild_read_model()
         return True
+
+    def _read_model_ready(self) -> None:
+        """:meth:`ensure_read_model`, once per app (every read of the read model starts here)."""
+        if not self._read_model_checked:
+            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
 
     def _read_model_current(self) -> bool:
         rows = self.recorder.query(f"SELECT value FROM {self.recorder.meta} WHERE key = %s", ["version"])
@@ -305,8 +309,7 @@ class LedgerApp(Application):
 
     def _latest_digest(self, name: str = RECORD) -> str:
         """From the read model's meta table (written with the RecordLoaded event): O(1)."""
-        if not self._read_model_checked:
-            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        self._read_model_ready()
         rows = self.recorder.query(
             f"SELECT value FROM {self.recorder.meta} WHERE key = %s",
             [f"digest:{stream_key(stream_id(name))}"],
@@ -448,8 +451,7 @@ class LedgerApp(Application):
         from control.fold.projection import DEFAULT_HORIZON
         from control.store import states
 
-        if not self._read_model_checked:
-            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        self._read_model_ready()
         return states.folded_snapshot(
             self, stream_key(stream_id(RECORD)), at, known_at, recorded_at, seat, horizon or DEFAULT_HORIZON
         )
@@ -463,8 +465,7 @@ class LedgerApp(Application):
         from control.model import gazetteer
         from control.store import states
 
-        if not self._read_model_checked:
-            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        self._read_model_ready()
         stream = stream_key(stream_id(RECORD))
         found = states.deciding_events(self, stream, gazetteer.governorates(), known_at, recorded_at, seat)
         return sorted(
@@ -478,8 +479,7 @@ class LedgerApp(Application):
         needs), known at ``known_at`` and stored by ``recorded_at``, from the read model."""
         from control.store import states
 
-        if not self._read_model_checked:
-            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        self._read_model_ready()
         found, _ = states.events_of(self, stream_key(stream_id(RECORD)), [place], known_at, recorded_at)
         return found
 
@@ -488,8 +488,7 @@ class LedgerApp(Application):
         into it, from the stored states (see :func:`control.store.states.chart_inputs`)."""
         from control.store import states
 
-        if not self._read_model_checked:
-            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        self._read_model_ready()
         return states.chart_inputs(self, stream_key(stream_id(RECORD)), start, end)
 
     def record_ends(self) -> datetime | None:
@@ -514,8 +513,7 @@ class LedgerApp(Application):
         :func:`control.store.states.snapshot`)."""
         from control.store import states
 
-        if not self._read_model_checked:
-            self.ensure_read_model(self.env_settings.get("SQLITE_DBNAME") or "store")
+        self._read_model_ready()
         return states.snapshot(self, stream_key(stream_id(RECORD)), at, detail, first_sources)
 
     def forget(self) -> None:
