@@ -335,11 +335,9 @@ def place_groups(events: Sequence[Event], seat: str) -> list[list[Event]]:
     out = []
     for g in gazetteer.governorates():
         mine = list(own.get(g.name, []))
-        city = g.seat(seat)
-        if city != g.capital:
-            host = next((h for h in gazetteer.governorates() if h.capital == city), None)
-            if host is not None:
-                mine += own.get(host.name, [])
+        host = gazetteer.host_of(g, seat)
+        if host is not None:
+            mine += own.get(host.name, [])
         out.append(mine)
     return out
 

@@ -796,10 +796,9 @@ def _deciding_events(
     governorate's city (Rif Dimashq counted as Damascus), that city's changes of control decide;
     the governorate's own reports still contest, and stay in its history."""
     mine = by_place.get(governorate.name, [])
-    city = governorate.seat(seat)
-    if city == governorate.capital:
+    host = gazetteer.host_of(governorate, seat)
+    if host is None:
         return mine
-    host = next(g for g in gazetteer.governorates() if g.capital == city)
     return [e for e in mine if not e.changes_control] + [
         e for e in by_place.get(host.name, []) if e.changes_control
     ]

@@ -110,6 +110,7 @@ class Gazetteer:
         self.version = version
         self.about = about
         self._index: dict[str, Governorate] | None = None
+        self._by_capital: dict[str, Governorate] | None = None
 
     @property
     def title(self) -> str:
@@ -132,6 +133,15 @@ class Gazetteer:
                         index.setdefault(_key(label), g)
             self._index = index
         return self._index
+
+    def by_capital(self) -> dict[str, Governorate]:
+        """Capital city -> its place (the first in gazetteer order), built once."""
+        if self._by_capital is None:
+            found: dict[str, Governorate] = {}
+            for g in self.places:
+                found.setdefault(g.capital, g)
+            self._by_capital = found
+        return self._by_capital
 
     def to_dict(self) -> dict[str, Any]:
         """The stored form (JSON-ready, stable)."""
@@ -229,6 +239,13 @@ def using(gazetteer: Gazetteer | None) -> Iterator[None]:
 def current() -> Gazetteer:
     """The gazetteer in use: the store's, or the built-in one."""
     return _CURRENT[0] if _CURRENT else builtin()
+
+
+def host_of(governorate: Governorate, seat: str = DEFAULT_SEAT) -> Governorate | None:
+    """The place whose capital is the city counted for ``governorate``, when that city is not its
+    own (Rif Dimashq counted as Damascus): its changes of control decide. None otherwise."""
+    city = governorate.seat(seat)
+    return None if city == governorate.capital else current().by_capital().get(city)
 
 
 def governorates() -> tuple[Governorate, ...]:

@@ -121,23 +121,18 @@ def decode(g: gazetteer.Governorate, data: dict[str, Any], events: dict[str, Eve
 def _hosts() -> dict[str, list[gazetteer.Governorate]]:
     """Place name -> the governorates whose answer depends on its reports (itself, and any whose
     counted capital is its city)."""
-    govs = gazetteer.governorates()
-    by_capital = {g.capital: g for g in govs}
     out: dict[str, list[gazetteer.Governorate]] = {}
-    for g in govs:
+    for g in gazetteer.governorates():
         out.setdefault(g.name, []).append(g)
-        host = by_capital.get(g.seat(gazetteer.DEFAULT_SEAT))
-        if host is not None and host.name != g.name:
+        host = gazetteer.host_of(g)
+        if host is not None:
             out.setdefault(host.name, []).append(g)
     return out
 
 
 def _needs(g: gazetteer.Governorate, seat: str = gazetteer.DEFAULT_SEAT) -> list[str]:
     """The places whose reports decide ``g`` (itself, and its counted capital's governorate)."""
-    city = g.seat(seat)
-    if city == g.capital:
-        return [g.name]
-    host = next((h for h in gazetteer.governorates() if h.capital == city), None)
+    host = gazetteer.host_of(g, seat)
     return [g.name] if host is None else [g.name, host.name]
 
 
