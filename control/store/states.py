@@ -228,6 +228,13 @@ def fold_places(
         yield g, pairs, place_transitions(g, deciding, gazetteer.DEFAULT_SEAT)
 
 
+def _fresh(app: Any, stream: str) -> dict[str, tuple[list[tuple[datetime, CapitalState]], list[Transition]]]:
+    """The dirty places' states and moves, folded by the reader itself (a writer killed before
+    its refresh, or a batch still under way): place name -> (states, moves)."""
+    dirty = affected(dirty_places(app, stream))
+    return {g.name: (pairs, found) for g, pairs, found in fold_places(app, stream, dirty)}
+
+
 def dirty_places(app: Any, stream: str) -> list[str]:
     name = app.recorder.name
     return [r[0] for r in app.recorder.query(f"SELECT place FROM {name(DIRTY)} WHERE stream = %s", [stream])]
@@ -243,7 +250,6 @@ def refresh(app: Any, stream: str) -> int:
         return 0
     name = app.recorder.name
     targets = affected(dirty)
-    done = 0
     batch: list[tuple[gazetteer.Governorate, list[tuple[datetime, CapitalState]], list[Transition]]] = []
 
     def flush() -> None:
@@ -288,12 +294,11 @@ def refresh(app: Any, stream: str) -> int:
 
     for item in fold_places(app, stream, targets):
         batch.append(item)
-        done += 1
         if len(batch) >= FOLD_CHUNK:
             flush()
     if batch:
         flush()
-    known = _hosts()  # marks of places this gazetteer does not know (yet) are kept
+    known = {g.name for g in gazetteer.governorates()}  # marks of places not known (yet) are kept
     dirty = [p for p in dirty if p in known]
     for i in range(0, len(dirty), CHUNK):
         part = dirty[i : i + CHUNK]
@@ -305,7 +310,7 @@ def refresh(app: Any, stream: str) -> int:
                 )
             ]
         )
-    return done
+    return len(targets)
 
 
 def _stored_states(
@@ -314,41 +319,36 @@ def _stored_states(
     places: Sequence[str],
     at: str,
     detail: Collection[str] | None = None,
-    whole: bool = True,
+    first_sources: bool = True,
 ) -> dict[str, dict[str, Any]]:
-    """Each place's stored state holding at ``at`` (one index seek per place), with its
-    conflicts for the ``detail`` places (default all). Without ``whole``, a place outside
-    ``detail`` gets only its controller and status (and who it may be, if conflicting): no JSON is
-    read for it."""
+    """Each place's stored state holding at ``at`` (one index seek per place). The ``detail``
+    places (default all) come whole, with their conflicts; the others with their controller,
+    status and who they may be (if conflicting), and, with ``first_sources``, since when and
+    their first source: no other JSON is read for them."""
     name = app.recorder.name
+    whole = detail is None or first_sources
     out: dict[str, dict[str, Any]] = {}
     for i in range(0, len(places), CHUNK):
         part = places[i : i + CHUNK]
         values = ",".join(["(%s)"] * len(part))
-        if whole or detail is None:
-            rows = app.recorder.query(
-                f"WITH p(place) AS (VALUES {values}) SELECT p.place, (SELECT s.state FROM {name(STATES)} s "
-                "WHERE s.stream = %s AND s.place = p.place AND s.start <= %s ORDER BY s.start DESC LIMIT 1) "
-                "FROM p",
-                [*part, stream, at],
-            )
-            for place, state in rows:
-                if state is not None:
-                    out[place] = json.loads(state)
-        else:
-            shown_here = f"s.place IN ({_marks(len(detail))})" if detail else "1 = 0"
-            for place, controller, status, state in app.recorder.query(
-                f"WITH p(place) AS (VALUES {values}), k AS (SELECT p.place, (SELECT MAX(t.start) "
-                f"FROM {name(STATES)} t WHERE t.stream = %s AND t.place = p.place AND t.start <= %s) "
-                "AS start FROM p) SELECT s.place, s.controller, s.status, "
-                f"CASE WHEN s.status = 'conflicting' OR {shown_here} THEN s.state END "
-                f"FROM k JOIN {name(STATES)} s ON s.stream = %s AND s.place = k.place AND s.start = k.start",
-                [*part, stream, at, *detail, stream],
-            ):
-                out[place] = json.loads(state) if state is not None else {"c": controller, "s": status}
-                if place not in detail:
-                    out[place] = {k: v for k, v in out[place].items() if k in ("c", "s", "pos")}
         shown = part if detail is None else [p for p in part if p in detail]
+        wanted = "1 = 1" if whole else "s.status = 'conflicting'"
+        if not whole and shown:
+            wanted += f" OR s.place IN ({_marks(len(shown))})"
+        for place, controller, status, state in app.recorder.query(
+            f"WITH p(place) AS (VALUES {values}), k AS (SELECT p.place, (SELECT MAX(t.start) "
+            f"FROM {name(STATES)} t WHERE t.stream = %s AND t.place = p.place AND t.start <= %s) "
+            f"AS start FROM p) SELECT s.place, s.controller, s.status, CASE WHEN {wanted} THEN s.state END "
+            f"FROM k JOIN {name(STATES)} s ON s.stream = %s AND s.place = k.place AND s.start = k.start",
+            [*part, stream, at, *([] if whole else shown), stream],
+        ):
+            data = json.loads(state) if state is not None else {"c": controller, "s": status}
+            if detail is not None and place not in detail:
+                kept = ("c", "s", "pos", "f", "l") if first_sources else ("c", "s", "pos")
+                data = {k: v for k, v in data.items() if k in kept} | (
+                    {"src": data["src"][:1]} if first_sources and "src" in data else {}
+                )
+            out[place] = data
         if not shown:
             continue
         for place, change in app.recorder.query(
@@ -408,16 +408,9 @@ def snapshot(
     the holdings and a one-line summary per place, so a compact answer over thousands of places,
     or one place's answer, reads no other source."""
     govs = gazetteer.governorates()
-    fresh = {g.name: pairs for g, pairs, _ in fold_places(app, stream, affected(dirty_places(app, stream)))}
+    fresh = {name: pairs for name, (pairs, _) in _fresh(app, stream).items()}
     wanted = [g.name for g in govs if g.name not in fresh]
-    stored = _stored_states(app, stream, wanted, iso(at) or "", detail, whole=first_sources)
-    if detail is not None:
-        for place, data in stored.items():
-            if place not in detail:
-                for key in ("con", "lap", "cand", "cf", "riv"):
-                    data.pop(key, None)
-                if "src" in data:
-                    data["src"] = data["src"][:1] if first_sources else []
+    stored = _stored_states(app, stream, wanted, iso(at) or "", detail, first_sources)
     events = _events_by_id(app, stream, {i for data in stored.values() for i in cited(data)})
     states = []
     for g in govs:
@@ -501,8 +494,7 @@ def chart_inputs(
     name = app.recorder.name
     govs = list(gazetteer.governorates())
     number = {g.name: i for i, g in enumerate(govs)}
-    dirty = affected(dirty_places(app, stream))
-    fresh = {g.name: (pairs, found) for g, pairs, found in fold_places(app, stream, dirty)}
+    fresh = _fresh(app, stream)
     lo, hi = iso(start) or "", iso(end) or ""
     first: dict[str, tuple[str | None, str]] = {}
     updates: list[tuple[datetime, int, Any]] = []
