@@ -205,8 +205,48 @@ def stream_key(originator_id: UUID | str) -> str:
     return _stream(originator_id)
 
 
-class SQLiteReportsRecorder(SQLiteApplicationRecorder):
+class Statements:
+    """What both recorders share: statements written with ``%s`` placeholders (SQLite's are
+    translated), run on the cursor of one transaction."""
+
+    #: the driver's placeholder
+    placeholder = "%s"
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.placeholder == "%s" else sql.replace("%s", self.placeholder)
+
+    def index(self, cursor: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+        """:func:`index_rows` on this transaction's cursor."""
+
+        def run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+            cursor.execute(self._sql(sql), tuple(params))
+            return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in cursor.fetchall()]
+
+        def many(sql: str, found: list[tuple[Any, ...]]) -> None:
+            if found:
+                cursor.executemany(self._sql(sql), found)
+
+        index_rows(run, many, self.name, rows)
+
+    def execute_script(
+        self, statements: Sequence[tuple[str, Sequence[Any]]], *many: tuple[str, Sequence[Any]]
+    ) -> None:
+        """``statements``, then each ``(sql, rows)`` of ``many`` (one per row), in one transaction."""
+        with self.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
+            for sql, params in statements:
+                cursor.execute(self._sql(sql), tuple(params))
+            for sql, rows in many:
+                if rows:
+                    cursor.executemany(self._sql(sql), rows)
+
+    def name(self, table: str) -> str:
+        return table
+
+
+class SQLiteReportsRecorder(Statements, SQLiteApplicationRecorder):
     """eventsourcing's SQLite application recorder, plus the read-model rows in its transaction."""
+
+    placeholder = "?"
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -233,19 +273,6 @@ class SQLiteReportsRecorder(SQLiteApplicationRecorder):
             c.execute(f"INSERT OR REPLACE INTO {META} (key, value) VALUES (?, ?)", (key, value))
         return ids
 
-    def index(self, c: SQLiteCursor, rows: Sequence[tuple[Any, ...]]) -> None:
-        """:func:`index_rows` on this transaction's cursor."""
-
-        def run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-            c.execute(sql.replace("%s", "?"), tuple(params))
-            return [tuple(r) for r in c.fetchall()]
-
-        def many(sql: str, rows: list[tuple[Any, ...]]) -> None:
-            if rows:
-                c.executemany(sql.replace("%s", "?"), rows)
-
-        index_rows(run, many, str, rows)
-
     def rewrite(
         self,
         statements: Sequence[tuple[str, Sequence[Any]]],
@@ -266,39 +293,25 @@ class SQLiteReportsRecorder(SQLiteApplicationRecorder):
 
         with self.datastore.transaction(commit=True) as c:
             for sql, params in statements:
-                c.execute(sql.replace("%s", "?"), tuple(params))
+                c.execute(self._sql(sql), tuple(params))
             return index_pages(lambda after: page(c, after), lambda rows: self.index(c, rows), convert)
 
     # -- queries (plain SQL; ``?`` placeholders) -------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(sql.replace("%s", "?"), tuple(params))
+            c.execute(self._sql(sql), tuple(params))
             return [tuple(r) for r in c.fetchall()]
 
     def query_iter(self, sql: str, params: Sequence[Any] = (), size: int = 2000) -> Iterator[tuple[Any, ...]]:
         """Rows as they are read (bounded memory), for streaming output."""
         with self.datastore.transaction(commit=False) as c:
-            c.execute(sql.replace("%s", "?"), tuple(params))
+            c.execute(self._sql(sql), tuple(params))
             while True:
                 chunk = c.sqlite_cursor.fetchmany(size)
                 if not chunk:
                     return
                 for r in chunk:
                     yield tuple(r)
-
-    def execute_script(
-        self, statements: Sequence[tuple[str, Sequence[Any]]], *many: tuple[str, Sequence[Any]]
-    ) -> None:
-        """``statements``, then each ``(sql, rows)`` of ``many`` (one per row), in one transaction."""
-        with self.datastore.transaction(commit=True) as c:
-            for sql, params in statements:
-                c.execute(sql.replace("%s", "?"), tuple(params))
-            for sql, rows in many:
-                if rows:
-                    c.executemany(sql.replace("%s", "?"), rows)
-
-    def name(self, table: str) -> str:
-        return table
 
     @property
     def table(self) -> str:

@@ -14,15 +14,15 @@ from control.store.readmodel import (
     META,
     PAGE,
     TABLE,
+    Statements,
     digests_for,
     extra_tables,
     index_pages,
-    index_rows,
     rows_for,
 )
 
 
-class PostgresReportsRecorder(PostgresApplicationRecorder):
+class PostgresReportsRecorder(Statements, PostgresApplicationRecorder):
     """eventsourcing's PostgreSQL application recorder, plus the read-model rows in its transaction."""
 
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
@@ -83,19 +83,6 @@ class PostgresReportsRecorder(PostgresApplicationRecorder):
     def name(self, table: str) -> str:
         return f'"{self.datastore.schema}".{table}'
 
-    def index(self, curs: Any, rows: Sequence[tuple[Any, ...]]) -> None:
-        """:func:`index_rows` on this transaction's cursor."""
-
-        def run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-            curs.execute(sql, tuple(params))
-            return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in curs.fetchall()]
-
-        def many(sql: str, rows: list[tuple[Any, ...]]) -> None:
-            if rows:
-                curs.executemany(sql, rows)
-
-        index_rows(run, many, self.name, rows)
-
     def rewrite(
         self,
         statements: Sequence[tuple[str, Sequence[Any]]],
@@ -139,14 +126,3 @@ class PostgresReportsRecorder(PostgresApplicationRecorder):
                     return
                 for r in chunk:
                     yield tuple(r.values()) if isinstance(r, dict) else tuple(r)
-
-    def execute_script(
-        self, statements: Sequence[tuple[str, Sequence[Any]]], *many: tuple[str, Sequence[Any]]
-    ) -> None:
-        """``statements``, then each ``(sql, rows)`` of ``many`` (one per row), in one transaction."""
-        with self.datastore.transaction(commit=True) as curs:
-            for sql, params in statements:
-                curs.execute(sql, tuple(params))  # type: ignore[arg-type]
-            for sql, rows in many:
-                if rows:
-                    curs.executemany(sql, rows)  # type: ignore[arg-type]
