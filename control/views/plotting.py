@@ -121,11 +121,6 @@ def _date_axis(ax: Axes) -> None:
         label.set_rotation(0)
 
 
-#: Above this many time steps, the holdings chart converts its times to date numbers itself
-#: (matplotlib's per-datetime conversion takes seconds for a conflict's hundreds of thousands).
-FAST_DATES = 5000
-
-
 def plot_holdings(
     ax: Axes,
     series: HoldingsSeries,
@@ -134,11 +129,11 @@ def plot_holdings(
 ) -> Axes:
     """Step chart of capitals held per controller. The band under the government line is how low
     its holdings may already have been while changes were under way (uncertain windows)."""
-    x: Any = [*series.times]
-    if len(x) > FAST_DATES:  # a conflict's worth of steps: date numbers computed at once
-        import numpy as np
+    import numpy as np
 
-        x = np.array([t.timestamp() for t in x]) / 86400.0  # matplotlib's days since 1970
+    # date numbers (matplotlib's days since 1970) computed at once: matplotlib's own conversion,
+    # one datetime at a time, takes seconds for a conflict's hundreds of thousands of steps
+    x = np.array([t.timestamp() for t in series.times]) / 86400.0
     gov = series.counts["government"]
     ax.fill_between(
         x, series.government_low, gov, step="post", color=colour("government"), alpha=0.18, lw=0,
