@@ -25,7 +25,6 @@ from control.fold.phases import capital_phases, place_phases, place_states
 from control.fold.projection import (
     DEFAULT_HORIZON,
     Change,
-    Transition,
     _contests,
     _merge,
     _report_order,
@@ -359,42 +358,3 @@ def test_stored_events_decode_to_themselves(events, recorded):
         stored = e._replace(recorded_at=recorded, note="n", when="Saturday", previous="hts")
         assert Event.from_dict(stored.to_dict()) == stored
         assert sorted([stored], key=_report_order) == [stored]
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.integers(min_value=1, max_value=60),
-            st.integers(min_value=0, max_value=13),
-            st.sampled_from((None, "government", "hts", "sna")),
-            st.sampled_from(("held", "uncertain", "contested", "conflicting", "vacated")),
-        ),
-        max_size=60,
-    ),
-    st.lists(st.integers(min_value=0, max_value=70), max_size=12),
-)
-def test_the_counters_for_distinct_cities_are_the_general_count(steps, edges):
-    """Where no two places share a city (a user's gazetteer, or Rif Dimashq as Douma), the
-    holdings chart counts with one counter per controller: the same series as the general count."""
-    from control.views.chartdata import holdings_from_steps
-
-    places = list(gazetteer.governorates())
-    start, end = START, START + 70 * HOUR
-    first = [(start, i, ("government", "held")) for i in range(len(places))]
-    updates = first + sorted(
-        ((start + h * HOUR, i, (c if s != "conflicting" else None, s)) for h, i, c, s in steps),
-        key=lambda u: (u[0], u[1]),
-    )
-    moves = [
-        Transition(
-            places[0].name,
-            places[0].capital,
-            None,
-            None,
-            Change("x", "capture", "hts", "hts", Window(start + e * HOUR, start + e * HOUR), ()),
-        )
-        for e in edges
-    ]
-    args = (places, updates, moves, start, end, "douma")
-    assert holdings_from_steps(*args) == holdings_from_steps(*args, general=True)

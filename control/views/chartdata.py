@@ -115,18 +115,13 @@ def holdings_from_steps(
     start: datetime,
     end: datetime,
     seat: str = gazetteer.DEFAULT_SEAT,
-    general: bool = False,
 ) -> HoldingsSeries:
     """:func:`holdings_from` given every place's steps in time order, ``(instant, place index,
     (controller, status))``: what the read model's stored states give
     (:func:`control.store.states.chart_inputs`)."""
     times = _edges(moves, start, end)
-    steps = places
-    capitals = [g.seat(seat) for g in steps]
-    if len(set(capitals)) == len(capitals) and not general:  # every place its own city
-        counts, lows, final = _distinct_counts(capitals, updates, times)
-        return _series(times, counts, lows, final, moves, start, end, len(steps))
-    current: list[Phase | None] = [None] * len(steps)
+    capitals = [g.seat(seat) for g in places]
+    current: list[Phase | None] = [None] * len(places)
     held: dict[str, dict[str, int]] = {}  # controller -> capital city -> capitals counted there
     low: dict[str, int] = {}  # the government's cities not under way to change
 
@@ -158,59 +153,6 @@ def holdings_from_steps(
     names = sorted({n for row in rows for n in row}, key=lambda n: (n != "government", n))
     counts = {n: tuple(row.get(n, 0) for row in rows) for n in names}
     counts.setdefault("government", tuple(0 for _ in times))
-    return _series(times, counts, lows, final, moves, start, end, len(steps))
-
-
-def _distinct_counts(
-    capitals: Sequence[str], updates: Sequence[tuple[datetime, int, Any]], times: Sequence[datetime]
-) -> tuple[dict[str, tuple[int, ...]], list[int], tuple[str, ...]]:
-    """The counts of :func:`holdings_from_steps` when no two places share a city (a user's
-    gazetteer): a counter per controller instead of cities per controller."""
-    current: list[Any] = [None] * len(capitals)
-    held: dict[str, int] = {}
-    series: dict[str, list[int]] = {}
-    government: set[str] = set()
-    low = 0
-    lows: list[int] = []
-    u, n = 0, len(updates)
-    for k, t in enumerate(times):
-        while u < n and updates[u][0] <= t:
-            _, i, phase = updates[u]
-            u += 1
-            old = current[i]
-            if old is not None and old[0] is not None:
-                held[old[0]] -= 1
-                if old[0] == "government":
-                    government.discard(capitals[i])
-                    low -= old[1] != "uncertain"
-            current[i] = phase
-            if phase is not None and phase[0] is not None:
-                held[phase[0]] = held.get(phase[0], 0) + 1
-                if phase[0] == "government":
-                    government.add(capitals[i])
-                    low += phase[1] != "uncertain"
-        for name, value in held.items():
-            column = series.get(name)
-            if column is None:
-                column = series[name] = [0] * k
-            column.append(value)
-        lows.append(low)
-    names = sorted((c for c, column in series.items() if any(column)), key=lambda c: (c != "government", c))
-    counts = {c: tuple(series[c]) for c in names}
-    counts.setdefault("government", tuple(0 for _ in times))
-    return counts, lows, tuple(sorted(government))
-
-
-def _series(
-    times: Sequence[datetime],
-    counts: dict[str, tuple[int, ...]],
-    lows: Sequence[int],
-    final: tuple[str, ...],
-    moves: Sequence[Any],
-    start: datetime,
-    end: datetime,
-    total: int,
-) -> HoldingsSeries:
     uncertain = tuple(
         (max(t.window.earliest, start), min(t.window.latest, end), t.governorate)
         for t in moves
@@ -227,7 +169,7 @@ def _series(
         government_low=tuple(lows),
         uncertain=uncertain,
         losses=losses,
-        total=total,
+        total=len(places),
         final=final,
     )
 
