@@ -234,23 +234,18 @@ def replay(
     conflicting, contested, vacated, unknown), since when, and the sources."""
     from datetime import timedelta
 
-    from control.fold.projection import DEFAULT_HORIZON
     from control.views.render import COMPACT_ABOVE, snapshot_text, to_json
 
     recorded_note(recorded_at)
     app = open_store(store)
+    # whole states only for the places shown (from stored states: see LedgerApp.replay)
+    detail: set[str] | None = None
+    if places:
+        detail = {gazetteer.resolve_place(p, "--place").name for p in places}
+    elif not (controller or as_json or as_csv) and len(gazetteer.governorates()) > COMPACT_ABOVE:
+        detail = set()
     horizon = timedelta(days=contest_horizon)
-    latest = known_at is None and recorded_at is None
-    if latest and seat == gazetteer.DEFAULT_SEAT and horizon == DEFAULT_HORIZON:
-        # the read model's stored states: no fold of the ledger; whole states only where shown
-        detail: set[str] | None = None
-        if places:
-            detail = {gazetteer.resolve_place(p, "--place").name for p in places}
-        elif not (controller or as_json or as_csv) and len(gazetteer.governorates()) > COMPACT_ABOVE:
-            detail = set()
-        snapshot = app.snapshot(at or now(), detail, first_sources=not places)
-    else:  # folded place by place from the read model (bounded memory)
-        snapshot = app.folded_snapshot(at or now(), known_at, recorded_at, seat, horizon)
+    snapshot = app.replay(at or now(), known_at, recorded_at, seat, horizon, detail, first_sources=not places)
     snapshot = _filtered(snapshot, places, controller)
     if as_csv:
         data = snapshot.to_dict()

@@ -3,7 +3,7 @@ and exports. Imported only when one of these commands runs (matplotlib stays off
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -419,45 +419,31 @@ def export(
     if out is not None:
         writable_target(out)
     app = open_store(store)
-    if not whole_ledger and not intervals:  # a snapshot: from the read model, place by place
-        if known_at is None and recorded_at is None and seat == gazetteer.DEFAULT_SEAT:
-            snapshot = app.snapshot(at or now())
-        else:
-            snapshot = app.folded_snapshot(at or now(), known_at, recorded_at, seat)
-        text = exports.state(snapshot, fmt)
-        if out is None:
-            click.echo(text, nl=False)
-            return
-        write_atomically(out, lambda temp: Path(temp).write_text(text, encoding="utf-8", newline=""))
-        click.echo(f"wrote {out}")
-        return
+    chunks: Iterable[str]
     if whole_ledger:  # streamed from the read model in canonical order (bounded memory)
-        rows = app.iter_reports(recorded_at=recorded_at, known_at=known_at)
-        if out is None:
-            for chunk in exports.event_chunks(rows, fmt):
-                click.echo(chunk, nl=False)
-            return
+        chunks = exports.event_chunks(app.iter_reports(recorded_at=recorded_at, known_at=known_at), fmt)
+    elif intervals:
+        from control.fold.phases import place_timelines
+        from control.fold.projection import DEFAULT_HORIZON
 
-        def stream(temp: str) -> None:
-            with open(temp, "w", encoding="utf-8", newline="") as handle:
-                handle.writelines(exports.event_chunks(rows, fmt))
-
-        write_atomically(out, stream)
-        click.echo(f"wrote {out}")
-        return
-    from control.fold.phases import place_timelines
-    from control.fold.projection import DEFAULT_HORIZON
-
-    events = app.read(recorded_at=recorded_at)  # --intervals
-    begins = gazetteer.baseline_as_of()
-    # past every edge (a statement's horizon too), so the last period is really the last
-    end = max((max(e.reported_at, e.window.latest + DEFAULT_HORIZON) for e in events), default=begins)
-    timelines = place_timelines(events, begins, end + timedelta(seconds=1), known_at, False, seat)
-    text = exports.intervals(timelines, fmt, seat)
+        events = app.read(recorded_at=recorded_at)
+        begins = gazetteer.baseline_as_of()
+        # past every edge (a statement's horizon too), so the last period is really the last
+        end = max((max(e.reported_at, e.window.latest + DEFAULT_HORIZON) for e in events), default=begins)
+        timelines = place_timelines(events, begins, end + timedelta(seconds=1), known_at, False, seat)
+        chunks = [exports.intervals(timelines, fmt, seat)]
+    else:  # a snapshot, from the read model
+        chunks = [exports.state(app.replay(at or now(), known_at, recorded_at, seat), fmt)]
     if out is None:
-        click.echo(text, nl=False)
+        for chunk in chunks:
+            click.echo(chunk, nl=False)
         return
-    write_atomically(out, lambda temp: Path(temp).write_text(text, encoding="utf-8", newline=""))
+
+    def write(temp: str) -> None:
+        with open(temp, "w", encoding="utf-8", newline="") as handle:
+            handle.writelines(chunks)
+
+    write_atomically(out, write)
     click.echo(f"wrote {out}")
 
 

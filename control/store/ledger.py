@@ -31,6 +31,7 @@ from eventsourcing.persistence import (
 from control.ingest.sources import record_digest
 from control.model.errors import DuplicateId, UserError
 from control.model.events import OTHER_VERSION, REPORT_VERSION, Event
+from control.model.gazetteer import DEFAULT_SEAT
 from control.model.times import iso
 from control.store.readmodel import (
     CONFLICTS,
@@ -437,12 +438,33 @@ class LedgerApp(Application):
                 raise  # not a busy store: a fault to see, not to hide
             return 0
 
+    def replay(
+        self,
+        at: datetime,
+        known_at: datetime | None = None,
+        recorded_at: datetime | None = None,
+        seat: str = DEFAULT_SEAT,
+        horizon: timedelta | None = None,
+        detail: Collection[str] | None = None,
+        first_sources: bool = True,
+    ) -> Snapshot:
+        """``replay(self.read(recorded_at=...), at, known_at, seat, recorded_at, horizon)`` the
+        cheapest way the read model allows: from the stored states on the latest knowledge with
+        the default seat and horizon (:meth:`snapshot`, ``detail`` and ``first_sources`` as there),
+        else folded place by place (:meth:`folded_snapshot`)."""
+        from control.fold.projection import DEFAULT_HORIZON
+
+        stored = known_at is None and recorded_at is None and seat == DEFAULT_SEAT
+        if stored and horizon in (None, DEFAULT_HORIZON):
+            return self.snapshot(at, detail, first_sources)
+        return self.folded_snapshot(at, known_at, recorded_at, seat, horizon)
+
     def folded_snapshot(
         self,
         at: datetime,
         known_at: datetime | None = None,
         recorded_at: datetime | None = None,
-        seat: str = "damascus",
+        seat: str = DEFAULT_SEAT,
         horizon: timedelta | None = None,
     ) -> Snapshot:
         """``replay(self.read(recorded_at=...), at, known_at, seat, recorded_at, horizon)``, folded
@@ -457,7 +479,7 @@ class LedgerApp(Application):
         )
 
     def transitions(
-        self, known_at: datetime | None = None, recorded_at: datetime | None = None, seat: str = "damascus"
+        self, known_at: datetime | None = None, recorded_at: datetime | None = None, seat: str = DEFAULT_SEAT
     ) -> list[Transition]:
         """``transitions(self.read(recorded_at=...), known_at, seat)``, folded place by place
         from the read model (bounded memory)."""
