@@ -24,7 +24,6 @@ from control.fold.projection import (
     _clusters,
     _control_ids,
     _deciding_events,
-    _first_reported,
     _flips,
     _holder_order,
     _outcome,
@@ -150,7 +149,7 @@ def _sweep(
         (base,) if base is not None and full else (),
     )
     # settling index: complete changes by first report, Fenwick of the latest end (suffix max)
-    firsts = sorted({_first_reported(c) for c in all_changes})
+    firsts = sorted({c.first_reported for c in all_changes})
     tree: list[datetime | None] = [None] * (len(firsts) + 1)
     live: dict[int, Event] = {}  # statements made, not settled, not lapsed
     lapsed: dict[int, Event] = {}  # statements lapsed unanswered, not settled since
@@ -184,7 +183,7 @@ def _sweep(
                 clusters.append(group)
                 cluster_ends.append(max(x.window.latest for x in group))
                 folded.append(state)
-            first, latest = _first_reported(c), c.window.latest
+            first, latest = c.first_reported, c.window.latest
             j = len(firsts) - bisect_left(firsts, first)  # reversed: later reports, smaller j
             while j <= len(firsts):
                 if tree[j] is None or tree[j] < latest:  # type: ignore[operator]

@@ -686,10 +686,6 @@ def _bears_on_control(event: Event, control: dict[str, bool]) -> bool:
     return any(control.get(t, False) for t in event.targets)
 
 
-def _first_reported(change: Change) -> datetime:
-    return min(e.reported_at for e in change.reports)
-
-
 class _Settling(NamedTuple):
     """Complete changes by first report, with the latest end of those reported after each:
     "a change reported after a statement, ending after its start" in O(log n)."""
@@ -699,7 +695,7 @@ class _Settling(NamedTuple):
 
     @classmethod
     def of(cls, complete: Iterable[Change]) -> _Settling:
-        pairs = sorted((_first_reported(c), c.window.latest) for c in complete)
+        pairs = sorted((c.first_reported, c.window.latest) for c in complete)
         latest_after = [p[1] for p in pairs]
         for i in range(len(latest_after) - 2, -1, -1):
             latest_after[i] = max(latest_after[i], latest_after[i + 1])
