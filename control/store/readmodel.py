@@ -228,6 +228,19 @@ class Statements:
 
         index_rows(run, many, self.name, rows)
 
+    def record(self, cursor: Any, stored_events: Sequence[StoredEvent]) -> None:
+        """What the events being inserted add to the read model, on their transaction's cursor:
+        the reports' rows (:meth:`index`) and the record's latest checksum."""
+        self.index(cursor, rows_for(stored_events))
+        for key, value in digests_for(stored_events):
+            cursor.execute(
+                self._sql(
+                    f"INSERT INTO {self.name(META)} (key, value) VALUES (%s, %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                ),
+                (key, value),
+            )
+
     def execute_script(
         self, statements: Sequence[tuple[str, Sequence[Any]]], *many: tuple[str, Sequence[Any]]
     ) -> None:
@@ -268,9 +281,7 @@ class SQLiteReportsRecorder(Statements, SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
-        self.index(c, rows_for(stored_events))
-        for key, value in digests_for(stored_events):
-            c.execute(f"INSERT OR REPLACE INTO {META} (key, value) VALUES (?, ?)", (key, value))
+        self.record(c, stored_events)
         return ids
 
     def rewrite(

@@ -15,10 +15,8 @@ from control.store.readmodel import (
     PAGE,
     TABLE,
     Statements,
-    digests_for,
     extra_tables,
     index_pages,
-    rows_for,
 )
 
 
@@ -69,13 +67,7 @@ class PostgresReportsRecorder(Statements, PostgresApplicationRecorder):
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
-        self.index(curs, rows_for(stored_events))
-        for key, value in digests_for(stored_events):
-            curs.execute(
-                f"INSERT INTO {self.meta} (key, value) VALUES (%s, %s) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
+        self.record(curs, stored_events)
 
     #: appended to an ORDER BY column: compare as bytes, as Python and SQLite do
     byte_order = ' COLLATE "C"'
