@@ -30,6 +30,7 @@ from control.model.times import Window, parse_instant
 from control.store import states
 from control.store.ledger import RECORD, LedgerApp, open_app, store_env
 from control.store.readmodel import STATES
+from control.views.render import snapshot_text
 
 PLACES = ("Latakia", "Damascus", "Rif Dimashq", "Homs")
 
@@ -72,9 +73,14 @@ def _same(app: LedgerApp) -> None:
     events = app.read()
     for t in _probes(events):
         expected = replay(events, t)
-        assert _json(app.snapshot(t)) == _json(expected), t
+        whole = app.snapshot(t)
+        assert _json(whole) == _json(expected), t
+        assert [c.since_baseline for c in whole.capitals] == [c.since_baseline for c in expected.capitals]
+        # the compact answer over many places (replay's text): no source read, the same lines
+        light = app.snapshot(t, set())
+        assert snapshot_text(light, compact=True) == snapshot_text(expected, compact=True), t
         # one place's answer (replay --place): the others are read light, the holdings are whole
-        one = app.snapshot(t, {"Latakia"}, first_sources=False)
+        one = app.snapshot(t, {"Latakia"}, since=False)
         assert (one.holdings, one.disputed) == (expected.holdings, expected.disputed), t
         assert one.capital("Latakia").to_dict() == expected.capital("Latakia").to_dict(), t
 

@@ -245,7 +245,7 @@ def replay(
     elif not (controller or as_json or as_csv) and len(gazetteer.governorates()) > COMPACT_ABOVE:
         detail = set()
     horizon = timedelta(days=contest_horizon)
-    snapshot = app.replay(at or now(), known_at, recorded_at, seat, horizon, detail, first_sources=not places)
+    snapshot = app.replay(at or now(), known_at, recorded_at, seat, horizon, detail, since=not places)
     snapshot = _filtered(snapshot, places, controller)
     if as_csv:
         data = snapshot.to_dict()

@@ -30,6 +30,7 @@ from control.fold.projection import (
     _outcomes,
     _report_order,
     live_events,
+    starts_at_baseline,
     status_of,
 )
 from control.model import gazetteer
@@ -277,6 +278,7 @@ def _sweep(
                     possible=tuple(possible) if len(possible) > 1 else (),
                     lapsed=tuple(gone),
                     horizon=horizon,
+                    since_baseline=starts_at_baseline(now.sources),
                 ),
             )
         )

@@ -107,6 +107,9 @@ class CapitalState(NamedTuple):
     possible: tuple[str | None, ...] = ()
     lapsed: tuple[Event, ...] = ()
     horizon: timedelta = DEFAULT_HORIZON
+    #: control unchanged since the baseline (``since`` is the baseline's date): kept apart from
+    #: ``sources`` so that a one-line answer needs no source read
+    since_baseline: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -664,7 +667,13 @@ def place_state(
         possible=possible if len(possible) > 1 else (),
         lapsed=tuple(sorted(lapsed, key=_report_order)),
         horizon=horizon,
+        since_baseline=starts_at_baseline(sources),
     )
+
+
+def starts_at_baseline(sources: Sequence[Event]) -> bool:
+    """Is the first source of a state the baseline (control unchanged since it)?"""
+    return bool(sources) and sources[0].kind == "baseline"
 
 
 def denies_control(event: Event, place_events: Sequence[Event]) -> bool:

@@ -446,17 +446,17 @@ class LedgerApp(Application):
         seat: str = DEFAULT_SEAT,
         horizon: timedelta | None = None,
         detail: Collection[str] | None = None,
-        first_sources: bool = True,
+        since: bool = True,
     ) -> Snapshot:
         """``replay(self.read(recorded_at=...), at, known_at, seat, recorded_at, horizon)`` the
         cheapest way the read model allows: from the stored states on the latest knowledge with
-        the default seat and horizon (:meth:`snapshot`, ``detail`` and ``first_sources`` as there),
+        the default seat and horizon (:meth:`snapshot`, ``detail`` and ``since`` as there),
         else folded place by place (:meth:`folded_snapshot`)."""
         from control.fold.projection import DEFAULT_HORIZON
 
         stored = known_at is None and recorded_at is None and seat == DEFAULT_SEAT
         if stored and horizon in (None, DEFAULT_HORIZON):
-            return self.snapshot(at, detail, first_sources)
+            return self.snapshot(at, detail, since)
         return self.folded_snapshot(at, known_at, recorded_at, seat, horizon)
 
     def folded_snapshot(
@@ -527,16 +527,14 @@ class LedgerApp(Application):
             self._gazetteer_cache = (version, self.stored_gazetteer() if version else None)
         return self._gazetteer_cache[1]
 
-    def snapshot(
-        self, at: datetime, detail: Collection[str] | None = None, first_sources: bool = True
-    ) -> Snapshot:
+    def snapshot(self, at: datetime, detail: Collection[str] | None = None, since: bool = True) -> Snapshot:
         """``replay(self.read(), at)`` from the stored states (latest knowledge, default seat and
         contest horizon): one lookup per place, not a fold of the ledger (``detail``: see
         :func:`control.store.states.snapshot`)."""
         from control.store import states
 
         self._read_model_ready()
-        return states.snapshot(self, stream_key(stream_id(RECORD)), at, detail, first_sources)
+        return states.snapshot(self, stream_key(stream_id(RECORD)), at, detail, since)
 
     def forget(self) -> None:
         """Drop cached aggregates (after losing a race: the next read sees the winner's events)."""

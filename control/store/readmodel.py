@@ -27,7 +27,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 #: Bump when the rows' shape changes: stores are then rebuilt on first use.
-READ_MODEL_VERSION = "7"
+READ_MODEL_VERSION = "8"
 TABLE = "control_reports"
 META = "control_meta"
 #: Each place's whole state from each of its breakpoints on (see control.store.states).
@@ -100,8 +100,8 @@ def extra_tables(name: Callable[[str], str]) -> list[str]:
     return [
         f"CREATE INDEX IF NOT EXISTS {TABLE}_earliest ON {name(TABLE)} (stream, earliest)",
         f"CREATE TABLE IF NOT EXISTS {name(STATES)} (stream TEXT NOT NULL, place TEXT NOT NULL, "
-        "start TEXT NOT NULL, controller TEXT, status TEXT NOT NULL, state TEXT NOT NULL, "
-        "PRIMARY KEY (stream, place, start))",
+        "start TEXT NOT NULL, controller TEXT, status TEXT NOT NULL, since TEXT, since_latest TEXT, "
+        "since_baseline INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (stream, place, start))",
         # the holdings chart reads each place's step function from this index alone
         f"CREATE INDEX IF NOT EXISTS {STATES}_phase ON {name(STATES)} "
         "(stream, place, start, controller, status)",

@@ -82,6 +82,8 @@ def encode(state: CapitalState) -> str:
             data[key] = [_change(c) for c in found]
     if state.possible:
         data["pos"] = list(state.possible)
+    if state.since_baseline:
+        data["b"] = 1
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -94,7 +96,25 @@ def cited(data: dict[str, Any]) -> Iterable[str]:
             yield from c[6]
 
 
+#: What a place not asked for carries (see :func:`_stored_states`): no source, no JSON.
+LIGHT_KEYS = frozenset(("c", "s", "f", "l", "b", "pos"))
+
+
 def decode(g: gazetteer.Governorate, data: dict[str, Any], events: dict[str, Event]) -> CapitalState:
+    if data.keys() <= LIGHT_KEYS:  # a one-line summary: thousands of these per compact answer
+        since = data.get("f")
+        return CapitalState(
+            g.name,
+            g.seat(gazetteer.DEFAULT_SEAT),
+            data["c"],
+            data["s"],
+            datetime.fromisoformat(since) if since else None,
+            datetime.fromisoformat(data["l"]) if since else None,
+            (),
+            possible=tuple(data.get("pos", ())),
+            since_baseline="b" in data,
+        )
+
     def change(c: list[Any]) -> Change:
         window = Window(parse_instant(c[4]), parse_instant(c[5]))
         return Change(c[0], c[1], c[2], c[3], window, tuple(events[i] for i in c[6]), bool(c[7]))
@@ -115,6 +135,7 @@ def decode(g: gazetteer.Governorate, data: dict[str, Any], events: dict[str, Eve
         possible=tuple(data.get("pos", ())),
         lapsed=tuple(events[i] for i in data.get("lap", ())),
         horizon=DEFAULT_HORIZON,
+        since_baseline="b" in data,
     )
 
 
@@ -275,8 +296,20 @@ def refresh(app: Any, stream: str) -> int:
             last = None
             for at, state in pairs:
                 text = encode(state)
-                if text != last:
-                    rows.append((stream, g.name, iso(at), state.controller, state.status, text))
+                if text != last:  # the one-line summary in columns, the whole state in JSON
+                    rows.append(
+                        (
+                            stream,
+                            g.name,
+                            iso(at),
+                            state.controller,
+                            state.status,
+                            iso(state.since),
+                            iso(state.since_latest),
+                            int(state.since_baseline),
+                            text,
+                        )
+                    )
                     last = text
         names = [g.name for g, _, _ in batch]
         where = f"WHERE stream = %s AND place IN ({_marks(len(names))})"
@@ -286,7 +319,7 @@ def refresh(app: Any, stream: str) -> int:
                 (f"DELETE FROM {name(CONFLICTS)} {where}", [stream, *names]),
                 (f"DELETE FROM {name(MOVES)} {where}", [stream, *names]),
             ],
-            (f"INSERT INTO {name(STATES)} VALUES (%s, %s, %s, %s, %s, %s)", rows),
+            (f"INSERT INTO {name(STATES)} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows),
             (f"INSERT INTO {name(CONFLICTS)} VALUES (%s, %s, %s, %s, %s)", conflicts),
             (f"INSERT INTO {name(MOVES)} VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", moves),
         )
@@ -319,35 +352,40 @@ def _stored_states(
     places: Sequence[str],
     at: str,
     detail: Collection[str] | None = None,
-    first_sources: bool = True,
+    since: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Each place's stored state holding at ``at`` (one index seek per place). The ``detail``
     places (default all) come whole, with their conflicts; the others with their controller,
-    status and who they may be (if conflicting), and, with ``first_sources``, since when and
-    their first source: no other JSON is read for them."""
+    status and who they may be (if conflicting), and, with ``since``, since when: no source is
+    read for them."""
     name = app.recorder.name
-    whole = detail is None or first_sources
+    whole = detail is None
     out: dict[str, dict[str, Any]] = {}
     for i in range(0, len(places), CHUNK):
         part = places[i : i + CHUNK]
         values = ",".join(["(%s)"] * len(part))
         shown = part if detail is None else [p for p in part if p in detail]
-        wanted = "1 = 1" if whole else "s.status = 'conflicting'"
+        wanted = "1 = 1" if whole else "s.status = 'conflicting'"  # who it may be: in the JSON
         if not whole and shown:
             wanted += f" OR s.place IN ({_marks(len(shown))})"
-        for place, controller, status, state in app.recorder.query(
+        for place, controller, status, first, last, base, state in app.recorder.query(
             f"WITH p(place) AS (VALUES {values}), k AS (SELECT p.place, (SELECT MAX(t.start) "
             f"FROM {name(STATES)} t WHERE t.stream = %s AND t.place = p.place AND t.start <= %s) "
-            f"AS start FROM p) SELECT s.place, s.controller, s.status, CASE WHEN {wanted} THEN s.state END "
+            f"AS start FROM p) SELECT s.place, s.controller, s.status, s.since, s.since_latest, "
+            f"s.since_baseline, CASE WHEN {wanted} THEN s.state END "
             f"FROM k JOIN {name(STATES)} s ON s.stream = %s AND s.place = k.place AND s.start = k.start",
             [*part, stream, at, *([] if whole else shown), stream],
         ):
-            data = json.loads(state) if state is not None else {"c": controller, "s": status}
-            if detail is not None and place not in detail:
-                kept = ("c", "s", "pos", "f", "l") if first_sources else ("c", "s", "pos")
-                data = {k: v for k, v in data.items() if k in kept} | (
-                    {"src": data["src"][:1]} if first_sources and "src" in data else {}
-                )
+            if detail is None or place in detail:
+                out[place] = json.loads(state)
+                continue
+            data = {"c": controller, "s": status}
+            if state is not None:
+                data["pos"] = json.loads(state).get("pos", [])
+            if since and first is not None:
+                data["f"], data["l"] = first, last
+            if since and base:
+                data["b"] = 1
             out[place] = data
         if not shown:
             continue
@@ -398,19 +436,19 @@ def _meta(app: Any, key: str) -> datetime | None:
 
 
 def snapshot(
-    app: Any, stream: str, at: datetime, detail: Collection[str] | None = None, first_sources: bool = True
+    app: Any, stream: str, at: datetime, detail: Collection[str] | None = None, since: bool = True
 ) -> Snapshot:
     """``replay(app.read(), at)`` (latest knowledge, default seat and horizon), from the stored
     states: its cost grows with the places and what their states cite, not with the ledger.
 
     ``detail``: the places whose states are read whole (default: all). The others carry their
-    controller, status, since and first source only (none without ``first_sources``): enough for
-    the holdings and a one-line summary per place, so a compact answer over thousands of places,
-    or one place's answer, reads no other source."""
+    controller, status and (with ``since``) since when: enough for the holdings and a one-line
+    summary per place, so a compact answer over thousands of places, or one place's answer,
+    reads no source it does not print."""
     govs = gazetteer.governorates()
     fresh = {name: pairs for name, (pairs, _) in _fresh(app, stream).items()}
     wanted = [g.name for g in govs if g.name not in fresh]
-    stored = _stored_states(app, stream, wanted, iso(at) or "", detail, first_sources)
+    stored = _stored_states(app, stream, wanted, iso(at) or "", detail, since)
     events = _events_by_id(app, stream, {i for data in stored.values() for i in cited(data)})
     states = []
     for g in govs:

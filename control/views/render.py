@@ -146,7 +146,7 @@ def _since(c: CapitalState, before_record: bool = False) -> str:
         if before_record:
             return "before the record begins"
         return "not known: no baseline and no report of a change yet" if not c.sources else "since unknown"
-    if c.sources and c.sources[0].kind == "baseline":
+    if c.since_baseline:
         from control.model import gazetteer
 
         when = "before the offensive" if gazetteer.current().builtin else "when the record begins"
