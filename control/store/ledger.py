@@ -34,16 +34,11 @@ from control.model.events import OTHER_VERSION, REPORT_VERSION, Event
 from control.model.gazetteer import DEFAULT_SEAT
 from control.model.times import iso
 from control.store.readmodel import (
-    CONFLICTS,
-    COUNTS,
-    DIRTY,
+    DERIVED,
     META,
-    MOVES,
     READ_MODEL_VERSION,
     RECORDERS,
-    STATES,
     TABLE,
-    TOUCH,
     extra_tables,
     stream_key,
 )
@@ -281,10 +276,7 @@ class LedgerApp(Application):
             [
                 (f"DELETE FROM {name(TABLE)}", ()),
                 # the derived tables are made anew: an older store's may have another shape
-                *(
-                    (f"DROP TABLE IF EXISTS {name(t)}", ())
-                    for t in (STATES, CONFLICTS, MOVES, DIRTY, TOUCH, COUNTS)
-                ),
+                *((f"DROP TABLE IF EXISTS {name(t)}", ()) for t in DERIVED),
                 *((sql, ()) for sql in extra_tables(name)),
                 (f"DELETE FROM {name(META)} WHERE key IN (%s, %s)", ("version", digest_key)),
                 (f"DELETE FROM {name(META)} WHERE key LIKE %s OR key LIKE %s", ("begins:%", "ends:%")),

@@ -27,7 +27,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 #: Bump when the rows' shape changes: stores are then rebuilt on first use.
-READ_MODEL_VERSION = "8"
+READ_MODEL_VERSION = "9"
 TABLE = "control_reports"
 META = "control_meta"
 #: Each place's whole state from each of its breakpoints on (see control.store.states).
@@ -94,21 +94,27 @@ def row(stream: str, position: int, report: dict[str, Any], recorded_at: str) ->
     )
 
 
-def extra_tables(name: Callable[[str], str]) -> list[str]:
+#: The tables derived from the events alone (dropped and made anew by a rebuild).
+DERIVED = (STATES, CONFLICTS, MOVES, DIRTY, TOUCH, COUNTS)
+
+
+def extra_tables(name: Callable[[str], str], indexes: bool = True) -> list[str]:
     """DDL of the tables beside ``control_reports`` (same text for SQLite and PostgreSQL);
-    ``name`` qualifies a table name (PostgreSQL's schema)."""
-    return [
+    ``name`` qualifies a table name (PostgreSQL's schema).
+
+    Without ``indexes``: the tables only, as the recorders create them on opening a store. A
+    store of an older read-model version keeps its derived tables (perhaps of another shape, so
+    an index of the new shape would not apply) until its rebuild, which drops them and makes
+    them anew with their indexes (see ``LedgerApp.rebuild_read_model``)."""
+    tables = [
         f"CREATE INDEX IF NOT EXISTS {TABLE}_earliest ON {name(TABLE)} (stream, earliest)",
         f"CREATE TABLE IF NOT EXISTS {name(STATES)} (stream TEXT NOT NULL, place TEXT NOT NULL, "
-        "start TEXT NOT NULL, controller TEXT, status TEXT NOT NULL, since TEXT, since_latest TEXT, "
-        "since_baseline INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (stream, place, start))",
-        # the holdings chart reads each place's step function from this index alone
-        f"CREATE INDEX IF NOT EXISTS {STATES}_phase ON {name(STATES)} "
-        "(stream, place, start, controller, status)",
+        "start TEXT NOT NULL, controller TEXT, status TEXT NOT NULL, step INTEGER NOT NULL, "
+        "since TEXT, since_latest TEXT, since_baseline INTEGER NOT NULL, state TEXT NOT NULL, "
+        "PRIMARY KEY (stream, place, start))",
         f"CREATE TABLE IF NOT EXISTS {name(MOVES)} (stream TEXT NOT NULL, place TEXT NOT NULL, "
         "seq INTEGER NOT NULL, earliest TEXT NOT NULL, latest TEXT NOT NULL, capital TEXT NOT NULL, "
         "before TEXT, after TEXT, PRIMARY KEY (stream, place, seq))",
-        f"CREATE INDEX IF NOT EXISTS {MOVES}_latest ON {name(MOVES)} (stream, latest)",
         f"CREATE TABLE IF NOT EXISTS {name(CONFLICTS)} (stream TEXT NOT NULL, place TEXT NOT NULL, "
         "seq INTEGER NOT NULL, earliest TEXT NOT NULL, change TEXT NOT NULL, "
         "PRIMARY KEY (stream, place, seq))",
@@ -116,9 +122,21 @@ def extra_tables(name: Callable[[str], str]) -> list[str]:
         "PRIMARY KEY (stream, place))",
         f"CREATE TABLE IF NOT EXISTS {name(TOUCH)} (stream TEXT NOT NULL, id TEXT NOT NULL, "
         "place TEXT NOT NULL, PRIMARY KEY (stream, id, place))",
-        f"CREATE INDEX IF NOT EXISTS {TOUCH}_place ON {name(TOUCH)} (stream, place)",
         f"CREATE TABLE IF NOT EXISTS {name(COUNTS)} (stream TEXT NOT NULL, day TEXT NOT NULL, "
         "n BIGINT NOT NULL, PRIMARY KEY (stream, day))",
+    ]
+    if not indexes:
+        return tables
+    return [
+        *tables,
+        # the holdings chart reads every place's steps (step = 1: controller or status changed),
+        # in time order, from this index alone
+        f"CREATE INDEX IF NOT EXISTS {STATES}_steps ON {name(STATES)} "
+        "(stream, step, start, place, controller, status)",
+        # and the moves reaching into a period, in transitions' order, from this one alone
+        f"CREATE INDEX IF NOT EXISTS {MOVES}_latest ON {name(MOVES)} "
+        "(stream, latest, earliest, place, seq, capital, before, after)",
+        f"CREATE INDEX IF NOT EXISTS {TOUCH}_place ON {name(TOUCH)} (stream, place)",
     ]
 
 
@@ -274,7 +292,7 @@ class SQLiteReportsRecorder(Statements, SQLiteApplicationRecorder):
             "(stream, place, kind, actor, earliest, latest)",
             f"CREATE INDEX IF NOT EXISTS {TABLE}_recorded ON {TABLE} (stream, recorded_at)",
             f"CREATE TABLE IF NOT EXISTS {META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-            *extra_tables(str),
+            *extra_tables(str, indexes=False),
         ]
 
     def _insert_events(

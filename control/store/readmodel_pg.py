@@ -40,7 +40,7 @@ class PostgresReportsRecorder(Statements, PostgresApplicationRecorder):
             "CREATE INDEX IF NOT EXISTS control_reports_recorded ON {schema}.control_reports "
             "(stream, recorded_at)",
             "CREATE TABLE IF NOT EXISTS {schema}.control_meta (key text PRIMARY KEY, value text NOT NULL)",
-            *extra_tables(lambda n: "{schema}." + n),
+            *extra_tables(lambda n: "{schema}." + n, indexes=False),
         ):
             self.sql_create_statements.append(SQL(text).format(schema=schema))  # type: ignore[arg-type]
 

@@ -293,10 +293,12 @@ def refresh(app: Any, stream: str) -> int:
                 (stream, g.name, seq, iso(c.window.earliest), json.dumps(_change(c), ensure_ascii=False))
                 for seq, c in enumerate(pairs[-1][1].conflicts)  # the last state has them all
             ]
-            last = None
+            last, phase = None, None
             for at, state in pairs:
                 text = encode(state)
                 if text != last:  # the one-line summary in columns, the whole state in JSON
+                    step = int((state.controller, state.status) != phase)
+                    phase = (state.controller, state.status)
                     rows.append(
                         (
                             stream,
@@ -304,6 +306,7 @@ def refresh(app: Any, stream: str) -> int:
                             iso(at),
                             state.controller,
                             state.status,
+                            step,
                             iso(state.since),
                             iso(state.since_latest),
                             int(state.since_baseline),
@@ -319,7 +322,7 @@ def refresh(app: Any, stream: str) -> int:
                 (f"DELETE FROM {name(CONFLICTS)} {where}", [stream, *names]),
                 (f"DELETE FROM {name(MOVES)} {where}", [stream, *names]),
             ],
-            (f"INSERT INTO {name(STATES)} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows),
+            (f"INSERT INTO {name(STATES)} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows),
             (f"INSERT INTO {name(CONFLICTS)} VALUES (%s, %s, %s, %s, %s)", conflicts),
             (f"INSERT INTO {name(MOVES)} VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", moves),
         )
@@ -538,8 +541,8 @@ def chart_inputs(
     updates: list[tuple[datetime, int, Any]] = []
     instant = datetime.fromisoformat
     for place, at, controller, status in app.recorder.query_iter(
-        f"SELECT place, start, controller, status FROM {name(STATES)} WHERE stream = %s AND start <= %s "
-        "ORDER BY start",
+        f"SELECT place, start, controller, status FROM {name(STATES)} WHERE stream = %s AND step = 1 "
+        "AND start <= %s ORDER BY start, place",
         [stream, hi],
     ):
         if place in fresh or place not in number:
