@@ -121,37 +121,51 @@ def holdings_from_steps(
     (:func:`control.store.states.chart_inputs`)."""
     times = _edges(moves, start, end)
     capitals = [g.seat(seat) for g in places]
-    current: list[Phase | None] = [None] * len(places)
+    current: list[Any] = [None] * len(places)  # each place's (controller, status)
     held: dict[str, dict[str, int]] = {}  # controller -> capital city -> capitals counted there
+    cities_of: dict[str, int] = {}  # controller -> distinct cities held (len of held[c])
     low: dict[str, int] = {}  # the government's cities not under way to change
-
-    def count(phase: Any, capital: str, delta: int) -> None:  # phase: (controller, status)
-        if phase is None or phase[0] is None:
-            return
-        cities = held.setdefault(phase[0], {})
-        cities[capital] = cities.get(capital, 0) + delta
-        if not cities[capital]:
-            del cities[capital]
-        if phase[0] == "government" and phase[1] != "uncertain":
-            low[capital] = low.get(capital, 0) + delta
-            if not low[capital]:
-                del low[capital]
-
-    rows: list[dict[str, int]] = []
+    columns: dict[str, list[int]] = {}  # controller -> its count at each time so far
     lows: list[int] = []
-    u = 0
-    for t in times:
-        while u < len(updates) and updates[u][0] <= t:
+    u, n = 0, len(updates)
+    for k, t in enumerate(times):
+        while u < n and updates[u][0] <= t:  # (one loop of a million steps: kept inline)
             _, i, phase = updates[u]
             u += 1
-            count(current[i], capitals[i], -1)
+            capital, old = capitals[i], current[i]
             current[i] = phase
-            count(phase, capitals[i], +1)
-        rows.append({name: len(cities) for name, cities in held.items() if cities})
+            if old is not None and old[0] is not None:
+                cities = held[old[0]]
+                if cities[capital] == 1:
+                    del cities[capital]
+                    cities_of[old[0]] -= 1
+                else:
+                    cities[capital] -= 1
+                if old[0] == "government" and old[1] != "uncertain":
+                    if low[capital] == 1:
+                        del low[capital]
+                    else:
+                        low[capital] -= 1
+            if phase is not None and phase[0] is not None:
+                cities = held.setdefault(phase[0], {})
+                if capital in cities:
+                    cities[capital] += 1
+                else:
+                    cities[capital] = 1
+                    cities_of[phase[0]] = cities_of.get(phase[0], 0) + 1
+                if phase[0] == "government" and phase[1] != "uncertain":
+                    low[capital] = low.get(capital, 0) + 1
+        for name, count in cities_of.items():
+            column = columns.get(name)
+            if column is None:
+                if not count:
+                    continue  # a controller is drawn once it holds something at a time shown
+                column = columns[name] = [0] * k
+            column.append(count)
         lows.append(len(low))
     final = tuple(sorted(held.get("government", {})))  # at the last time
-    names = sorted({n for row in rows for n in row}, key=lambda n: (n != "government", n))
-    counts = {n: tuple(row.get(n, 0) for row in rows) for n in names}
+    names = sorted(columns, key=lambda n: (n != "government", n))
+    counts = {n: tuple(columns[n]) for n in names}
     counts.setdefault("government", tuple(0 for _ in times))
     uncertain = tuple(
         (max(t.window.earliest, start), min(t.window.latest, end), t.governorate)
