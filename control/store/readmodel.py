@@ -328,19 +328,19 @@ class SQLiteReportsRecorder(Statements, SQLiteApplicationRecorder):
     # -- queries (plain SQL; ``?`` placeholders) -------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(self._sql(sql), tuple(params))
-            return [tuple(r) for r in c.fetchall()]
+            cursor = c.sqlite_cursor
+            cursor.row_factory = None  # plain tuples (eventsourcing's connection makes Row objects)
+            cursor.execute(self._sql(sql), tuple(params))
+            return cursor.fetchall()
 
     def query_iter(self, sql: str, params: Sequence[Any] = (), size: int = 2000) -> Iterator[tuple[Any, ...]]:
         """Rows as they are read (bounded memory), for streaming output."""
         with self.datastore.transaction(commit=False) as c:
-            c.execute(self._sql(sql), tuple(params))
-            while True:
-                chunk = c.sqlite_cursor.fetchmany(size)
-                if not chunk:
-                    return
-                for r in chunk:
-                    yield tuple(r)
+            cursor = c.sqlite_cursor
+            cursor.row_factory = None
+            cursor.execute(self._sql(sql), tuple(params))
+            while chunk := cursor.fetchmany(size):
+                yield from chunk
 
     @property
     def table(self) -> str:

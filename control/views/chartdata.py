@@ -55,7 +55,6 @@ class HoldingsSeries:
     counts: dict[str, tuple[int, ...]]
     #: the government's count if every change under way had already happened (lower bound)
     government_low: tuple[int, ...]
-    uncertain: tuple[tuple[datetime, datetime, str], ...]
     losses: tuple[Loss, ...]
     total: int
     final: tuple[str, ...]
@@ -121,57 +120,7 @@ def holdings_from_steps(
     (:func:`control.store.states.chart_inputs`)."""
     times = _edges(moves, start, end)
     capitals = [g.seat(seat) for g in places]
-    current: list[Any] = [None] * len(places)  # each place's (controller, status)
-    held: dict[str, dict[str, int]] = {}  # controller -> capital city -> capitals counted there
-    cities_of: dict[str, int] = {}  # controller -> distinct cities held (len of held[c])
-    low: dict[str, int] = {}  # the government's cities not under way to change
-    columns: dict[str, list[int]] = {}  # controller -> its count at each time so far
-    lows: list[int] = []
-    u, n = 0, len(updates)
-    for k, t in enumerate(times):
-        while u < n and updates[u][0] <= t:  # (one loop of a million steps: kept inline)
-            _, i, phase = updates[u]
-            u += 1
-            capital, old = capitals[i], current[i]
-            current[i] = phase
-            if old is not None and old[0] is not None:
-                cities = held[old[0]]
-                if cities[capital] == 1:
-                    del cities[capital]
-                    cities_of[old[0]] -= 1
-                else:
-                    cities[capital] -= 1
-                if old[0] == "government" and old[1] != "uncertain":
-                    if low[capital] == 1:
-                        del low[capital]
-                    else:
-                        low[capital] -= 1
-            if phase is not None and phase[0] is not None:
-                cities = held.setdefault(phase[0], {})
-                if capital in cities:
-                    cities[capital] += 1
-                else:
-                    cities[capital] = 1
-                    cities_of[phase[0]] = cities_of.get(phase[0], 0) + 1
-                if phase[0] == "government" and phase[1] != "uncertain":
-                    low[capital] = low.get(capital, 0) + 1
-        for name, count in cities_of.items():
-            column = columns.get(name)
-            if column is None:
-                if not count:
-                    continue  # a controller is drawn once it holds something at a time shown
-                column = columns[name] = [0] * k
-            column.append(count)
-        lows.append(len(low))
-    final = tuple(sorted(held.get("government", {})))  # at the last time
-    names = sorted(columns, key=lambda n: (n != "government", n))
-    counts = {n: tuple(columns[n]) for n in names}
-    counts.setdefault("government", tuple(0 for _ in times))
-    uncertain = tuple(
-        (max(t.window.earliest, start), min(t.window.latest, end), t.governorate)
-        for t in moves
-        if t.window.earliest < t.window.latest and t.window.latest > start and t.window.earliest < end
-    )
+    counts, lows, final = _step_counts(capitals, updates, times)
     losses = tuple(
         Loss(t.capital, t.after, t.window.earliest, t.window.latest)
         for t in moves
@@ -180,12 +129,93 @@ def holdings_from_steps(
     return HoldingsSeries(
         times=tuple(times),
         counts=counts,
-        government_low=tuple(lows),
-        uncertain=uncertain,
+        government_low=lows,
         losses=losses,
         total=len(places),
         final=final,
     )
+
+
+def _step_counts(
+    capitals: Sequence[str], updates: Sequence[tuple[datetime, int, Any]], times: Sequence[datetime]
+) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...], tuple[str, ...]]:
+    """Each controller's count of distinct capital cities at each of ``times``, the government's
+    lower bound (its cities where no place counted there is ``uncertain``), and its cities at
+    the last time, given every place's steps (``updates``, in time order; ``capitals[i]``: the
+    city place ``i`` counts for).
+
+    Vectorised (numpy), as a conflict's chart steps a million times: each step is a +1 for its
+    new (controller, city) and a -1 for the place's previous one; a controller's count moves
+    when a city's tally goes from 0 to 1 or back; the counts are read where each time falls."""
+    import numpy as np
+
+    n = len(updates)
+    city: dict[str, int] = {}
+    city_of = np.array([city.setdefault(c, len(city)) for c in capitals] or [0], dtype=np.int64)
+    code: dict[str, int] = {}
+    place = np.fromiter((u[1] for u in updates), np.int64, n)
+    who = np.fromiter(
+        (-1 if u[2] is None or u[2][0] is None else code.setdefault(u[2][0], len(code)) for u in updates),
+        np.int64,
+        n,
+    )
+    low = np.fromiter(
+        (u[2] is not None and u[2][0] == "government" and u[2][1] != "uncertain" for u in updates), bool, n
+    )
+    when = np.fromiter((u[0].timestamp() for u in updates), np.float64, n)
+    applied = np.searchsorted(when, [t.timestamp() for t in times], side="right")  # steps taken by each
+    # each step's previous step of the same place (-1: none)
+    order = np.argsort(place, kind="stable")
+    prev = np.full(n, -1, dtype=np.int64)
+    same = place[order][1:] == place[order][:-1]
+    prev[order[1:][same]] = order[:-1][same]
+    had = prev >= 0
+    cities = city_of[place]
+    was = np.where(had, who[np.maximum(prev, 0)], -1)
+    was_low = had & low[np.maximum(prev, 0)]
+
+    def moves_of(new: Any, old: Any, valid_new: Any, valid_old: Any) -> tuple[Any, Any]:
+        """(key, +1/-1 transitions of that key's distinct count) at each step, keyed by step."""
+        changed = new != old
+        plus, minus = changed & valid_new, changed & valid_old
+        keys = np.concatenate([new[plus], old[minus]])
+        at = np.concatenate([np.nonzero(plus)[0], np.nonzero(minus)[0]])
+        delta = np.concatenate([np.ones(int(plus.sum()), np.int64), -np.ones(int(minus.sum()), np.int64)])
+        o = np.lexsort((at, keys))
+        keys, at, delta = keys[o], at[o], delta[o]
+        run = np.cumsum(delta)
+        first = np.ones(len(keys), bool)
+        first[1:] = keys[1:] != keys[:-1]
+        group = np.cumsum(first) - 1
+        tally = run - (run - delta)[first][group]  # the key's own running tally
+        before = tally - delta
+        flips = (before == 0).astype(np.int64) - (tally == 0).astype(np.int64)
+        kept = flips != 0
+        return keys[kept], np.stack([at[kept], flips[kept]])
+
+    def sampled(at_flips: Any) -> tuple[int, ...]:
+        at, flips = at_flips
+        o = np.argsort(at, kind="stable")
+        cum = np.concatenate([[0], np.cumsum(flips[o])])
+        return tuple(cum[np.searchsorted(at[o], applied, side="left")].tolist())
+
+    ncity = max(len(city), 1)
+    keys, found = moves_of(who * ncity + cities, was * ncity + cities, who >= 0, was >= 0)
+    columns = {name: sampled(found[:, keys // ncity == c]) for name, c in code.items()}
+    _, found_low = moves_of(np.where(low, cities, -1), np.where(was_low, cities, -1), low, was_low)
+    lows = sampled(found_low)
+    # the government's cities at the last time: each place's last step taken
+    final: set[str] = set()
+    if "government" in code and n and applied[-1]:
+        taken = int(applied[-1])
+        ids, back = np.unique(place[:taken][::-1], return_index=True)  # each place's last step
+        steps = taken - 1 - back
+        gov = code["government"]
+        final = {capitals[i] for i, u in zip(ids.tolist(), steps.tolist(), strict=True) if who[u] == gov}
+    names = sorted((c for c, col in columns.items() if any(col)), key=lambda c: (c != "government", c))
+    counts = {c: columns[c] for c in names}
+    counts.setdefault("government", tuple(0 for _ in times))
+    return counts, lows, tuple(sorted(final))
 
 
 def _phases_at(pairs: Sequence[tuple[datetime, Phase]], times: Sequence[datetime]) -> list[Phase | None]:
