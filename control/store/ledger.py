@@ -497,7 +497,7 @@ class LedgerApp(Application):
         found, _ = states.events_of(self, stream_key(stream_id(RECORD)), [place], known_at, recorded_at)
         return found
 
-    def chart_inputs(self, start: datetime, end: datetime) -> tuple[Any, Any]:
+    def chart_inputs(self, start: datetime, end: datetime) -> tuple[Any, ...]:
         """Each place's step function on ``[start, end]`` and the changes of control reaching
         into it, from the stored states (see :func:`control.store.states.chart_inputs`)."""
         from control.store import states

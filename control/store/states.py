@@ -526,12 +526,13 @@ class Move(NamedTuple):
 
 def chart_inputs(
     app: Any, stream: str, start: datetime, end: datetime
-) -> tuple[list[gazetteer.Governorate], list[tuple[datetime, int, Any]], list[Move]]:
+) -> tuple[list[gazetteer.Governorate], list[tuple[datetime, int, Any]], list[datetime], list[Move]]:
     """What the holdings chart draws on ``[start, end]`` (latest knowledge, default seat), from
     the stored states and moves: the places, every place's steps in time order (``(instant,
     place index, (controller, status))``, the first of each at ``start``: ``capital_phases``'s
-    values at every instant), and the moves whose windows reach into the period, in
-    ``transitions``'s order. No report is read or folded (but those of dirty places)."""
+    values at every instant), the chart's times (``start``, ``end`` and every edge of a move's
+    window between) and the government's moves reaching into the period, in ``transitions``'s
+    order. No report is read or folded (but those of dirty places)."""
     name = app.recorder.name
     govs = list(gazetteer.governorates())
     number = {g.name: i for i, g in enumerate(govs)}
@@ -560,12 +561,24 @@ def chart_inputs(
         initial.append((start, number[place], before[-1][1]))
         updates += [(t, number[place], phase) for t, phase in steps if start < t <= end]
     updates = initial + (sorted(updates, key=lambda u: (u[0], u[1])) if fresh else updates)
-    # transitions()'s order: by end, start, place, then the place's own order (sorted in SQL)
+    # the instants where a move's window begins or ends, inside the period (the chart's steps)
+    stale = sorted(fresh)
+    skip = f" AND place NOT IN ({_marks(len(stale))})" if stale else ""
+    edge_rows = app.recorder.query(
+        f"SELECT earliest FROM {name(MOVES)} WHERE stream = %s AND latest >= %s AND earliest <= %s "
+        f"AND earliest > %s AND earliest < %s{skip} UNION SELECT latest FROM {name(MOVES)} WHERE stream = %s "
+        f"AND latest >= %s AND earliest <= %s AND latest > %s AND latest < %s{skip}",
+        [stream, lo, hi, lo, hi, *stale] * 2,
+    )
+    found = {instant(e) for (e,) in edge_rows}
+    # the government's losses, in transitions()'s order: by end, start, place, then the place's
+    # own order (sorted in SQL)
     moves: list[Any] = [
         Move(place, capital, before, after, Window(instant(a), instant(b)))
         for place, capital, before, after, a, b in app.recorder.query_iter(
             f"SELECT place, capital, before, after, earliest, latest FROM {name(MOVES)} "
-            "WHERE stream = %s AND latest >= %s AND earliest <= %s ORDER BY latest, earliest, place, seq",
+            "WHERE stream = %s AND latest >= %s AND earliest <= %s AND before = 'government' "
+            "ORDER BY latest, earliest, place, seq",
             [stream, lo, hi],
         )
         if place not in fresh
@@ -574,13 +587,15 @@ def chart_inputs(
         keyed = [
             ((iso(m.window.latest), iso(m.window.earliest), m.governorate), n, m) for n, m in enumerate(moves)
         ]
-        for _, found in fresh.values():
+        for _, moved in fresh.values():
+            found.update(e for t in moved for e in (t.window.earliest, t.window.latest) if start < e < end)
             keyed += [
                 ((iso(t.window.latest), iso(t.window.earliest), t.governorate), seq, t)
-                for seq, t in enumerate(found)
+                for seq, t in enumerate(moved)
+                if t.before == "government"
             ]
         moves = [m for *_, m in sorted(keyed, key=lambda k: (k[0], k[1]))]
-    return govs, updates, moves
+    return govs, updates, sorted({start, end, *found}), moves
 
 
 def record_ends(app: Any, stream: str) -> datetime | None:

@@ -104,21 +104,23 @@ def holdings_from(
         ((t, i, phase) for i, (_, pairs) in enumerate(steps) for t, phase in pairs),
         key=lambda u: (u[0], u[1]),
     )
-    return holdings_from_steps([g for g, _ in steps], updates, moves, start, end, seat)
+    places = [g for g, _ in steps]
+    return holdings_from_steps(places, updates, _edges(moves, start, end), moves, start, end, seat)
 
 
 def holdings_from_steps(
     places: Sequence[gazetteer.Governorate],
     updates: Sequence[tuple[datetime, int, Any]],
+    times: Sequence[datetime],
     moves: Sequence[Any],
     start: datetime,
     end: datetime,
     seat: str = gazetteer.DEFAULT_SEAT,
 ) -> HoldingsSeries:
     """:func:`holdings_from` given every place's steps in time order, ``(instant, place index,
-    (controller, status))``: what the read model's stored states give
-    (:func:`control.store.states.chart_inputs`)."""
-    times = _edges(moves, start, end)
+    (controller, status))``, the times to count at (``start``, ``end`` and every edge of a
+    move's window between: :func:`_edges`) and the moves (only the government's are read): what
+    the read model gives (:func:`control.store.states.chart_inputs`)."""
     capitals = [g.seat(seat) for g in places]
     counts, lows, final = _step_counts(capitals, updates, times)
     losses = tuple(
