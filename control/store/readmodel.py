@@ -27,7 +27,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 #: Bump when the rows' shape changes: stores are then rebuilt on first use.
-READ_MODEL_VERSION = "9"
+READ_MODEL_VERSION = "10"
 TABLE = "control_reports"
 META = "control_meta"
 #: Each place's whole state from each of its breakpoints on (see control.store.states).
@@ -133,6 +133,9 @@ def extra_tables(name: Callable[[str], str], indexes: bool = True) -> list[str]:
         # in time order, from this index alone
         f"CREATE INDEX IF NOT EXISTS {STATES}_steps ON {name(STATES)} "
         "(stream, step, start, place, controller, status)",
+        # a one-line answer per place at any instant: one seek of this index, no table row
+        f"CREATE INDEX IF NOT EXISTS {STATES}_summary ON {name(STATES)} "
+        "(stream, place, start, status, since, since_latest, since_baseline, controller)",
         # and the moves reaching into a period, in transitions' order, from this one alone
         f"CREATE INDEX IF NOT EXISTS {MOVES}_latest ON {name(MOVES)} "
         "(stream, latest, earliest, place, seq, capital, before, after)",

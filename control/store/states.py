@@ -362,34 +362,22 @@ def _stored_states(
     status and who they may be (if conflicting), and, with ``since``, since when: no source is
     read for them."""
     name = app.recorder.name
-    whole = detail is None
     out: dict[str, dict[str, Any]] = {}
     for i in range(0, len(places), CHUNK):
         part = places[i : i + CHUNK]
         values = ",".join(["(%s)"] * len(part))
         shown = part if detail is None else [p for p in part if p in detail]
-        wanted = "1 = 1" if whole else "s.status = 'conflicting'"  # who it may be: in the JSON
-        if not whole and shown:
-            wanted += f" OR s.place IN ({_marks(len(shown))})"
-        for place, controller, status, first, last, base, state in app.recorder.query(
-            f"WITH p(place) AS (VALUES {values}), k AS (SELECT p.place, (SELECT MAX(t.start) "
-            f"FROM {name(STATES)} t WHERE t.stream = %s AND t.place = p.place AND t.start <= %s) "
-            f"AS start FROM p) SELECT s.place, s.controller, s.status, s.since, s.since_latest, "
-            f"s.since_baseline, CASE WHEN {wanted} THEN s.state END "
-            f"FROM k JOIN {name(STATES)} s ON s.stream = %s AND s.place = k.place AND s.start = k.start",
-            [*part, stream, at, *([] if whole else shown), stream],
-        ):
-            if detail is None or place in detail:
-                out[place] = json.loads(state)
-                continue
-            data = {"c": controller, "s": status}
-            if state is not None:
-                data["pos"] = json.loads(state).get("pos", [])
-            if since and first is not None:
-                data["f"], data["l"] = first, last
-            if since and base:
-                data["b"] = 1
-            out[place] = data
+        if detail is None:  # every state whole
+            rows = app.recorder.query(
+                f"WITH p(place) AS (VALUES {values}), k AS (SELECT p.place, (SELECT MAX(t.start) "
+                f"FROM {name(STATES)} t WHERE t.stream = %s AND t.place = p.place AND t.start <= %s) "
+                f"AS start FROM p) SELECT s.place, s.state FROM k JOIN {name(STATES)} s "
+                "ON s.stream = %s AND s.place = k.place AND s.start = k.start",
+                [*part, stream, at, stream],
+            )
+            out.update((place, json.loads(state)) for place, state in rows)
+        else:
+            out.update(_summaries(app, stream, part, at, detail, since))
         if not shown:
             continue
         for place, change in app.recorder.query(
@@ -399,6 +387,49 @@ def _stored_states(
         ):
             if place in out:
                 out[place].setdefault("cf", []).append(json.loads(change))
+    return out
+
+
+def _summaries(
+    app: Any, stream: str, places: Sequence[str], at: str, detail: Collection[str], since: bool
+) -> dict[str, dict[str, Any]]:
+    """:func:`_stored_states` for a chunk of places of which only ``detail`` come whole: each
+    place's summary (start, status, since, controller) in one seek of the covering index
+    ``control_states_summary``, as one text per place (portable SQL, no table row read); the
+    whole states of ``detail`` places and who a conflicting one may be, from the JSON after."""
+    name = app.recorder.name
+    values = ",".join(["(%s)"] * len(places))
+    summary = (
+        "t.start || '|' || t.status || '|' || COALESCE(t.since, '') || '|' || "
+        "COALESCE(t.since_latest, '') || '|' || t.since_baseline || '|' || COALESCE(t.controller, '')"
+    )
+    out: dict[str, dict[str, Any]] = {}
+    whole: list[tuple[str, str]] = []
+    for place, text in app.recorder.query(
+        f"WITH p(place) AS (VALUES {values}) SELECT p.place, (SELECT {summary} FROM {name(STATES)} t "
+        "WHERE t.stream = %s AND t.place = p.place AND t.start <= %s ORDER BY t.start DESC LIMIT 1) FROM p",
+        [*places, stream, at],
+    ):
+        if text is None:
+            continue  # no state yet (a place with no reports at all)
+        start, status, first, last, base, controller = text.split("|", 5)
+        if place in detail or status == "conflicting":
+            whole.append((place, start))
+        data: dict[str, Any] = {"c": controller or None, "s": status}
+        if since and first:
+            data["f"], data["l"] = first, last
+        if since and base == "1":
+            data["b"] = 1
+        out[place] = data
+    if whole:
+        keys = ",".join(["(%s, %s)"] * len(whole))
+        for place, state in app.recorder.query(
+            f"WITH k(place, start) AS (VALUES {keys}) SELECT s.place, s.state FROM k JOIN {name(STATES)} s "
+            "ON s.stream = %s AND s.place = k.place AND s.start = k.start",
+            [*(v for pair in whole for v in pair), stream],
+        ):
+            data = json.loads(state)
+            out[place] = data if place in detail else out[place] | {"pos": data.get("pos", [])}
     return out
 
 
