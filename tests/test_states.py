@@ -282,3 +282,32 @@ def test_a_store_written_by_the_previous_main_opens_and_answers_the_same(
         t += 6 * HOUR
     out = run("replay", "--at", "2024-12-08T00:00Z", "--json").output
     assert json.loads(out) == json.loads(_json(replay(events, parse_instant("2024-12-08T00:00Z"))))
+
+
+def test_a_large_refresh_folds_in_worker_processes_to_the_same_rows(run, tmp_path, monkeypatch):
+    """A whole store's refresh (rebuild, synth) folds in worker processes, each on its own
+    connection: the stored rows are exactly those the fold here writes, and answers stay the
+    fold's."""
+    store = str(tmp_path / "w.db")
+    assert run("synth", "--places", "120", "--events", "3000", "--seed", "5", "--store", store).exit_code == 0
+    app = LedgerApp(env=store_env(store))
+    query = f"SELECT * FROM {STATES} ORDER BY stream, place, start"
+    monkeypatch.setenv(states.WORKERS_ENV, "1")
+    app.rebuild_read_model()
+    serial = app.recorder.query(query)
+    monkeypatch.setattr(states, "PARALLEL_PLACES", 10)
+    monkeypatch.setattr(states, "PARALLEL_REPORTS", 100)
+    monkeypatch.setenv(states.WORKERS_ENV, "2")
+    real = states.fold_places
+
+    def not_here(*args: Any) -> Any:
+        raise AssertionError("folded in the parent process")
+
+    monkeypatch.setattr(states, "fold_places", not_here)  # the workers import their own
+    app.rebuild_read_model()
+    monkeypatch.setattr(states, "fold_places", real)
+    assert app.recorder.query(query) == serial
+    with gazetteer.using(app.bound_gazetteer()):
+        events = app.read()
+        for t in (START, START + 24 * HOUR * 400, START + 24 * HOUR * 1500):
+            assert _json(app.snapshot(t)) == _json(replay(events, t)), t

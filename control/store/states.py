@@ -261,6 +261,102 @@ def dirty_places(app: Any, stream: str) -> list[str]:
     return [r[0] for r in app.recorder.query(f"SELECT place FROM {name(DIRTY)} WHERE stream = %s", [stream])]
 
 
+#: One place folded: its states at its breakpoints and its effective changes of control.
+Folded = tuple[gazetteer.Governorate, list[tuple[datetime, CapitalState]], list[Transition]]
+#: Rows of one chunk of places, as stored: (names, states, conflicts, moves).
+Rows = tuple[list[str], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+#: A refresh of at least this many places over at least this many reports folds in worker
+#: processes (a whole store's: ``control rebuild``, ``synth``); smaller ones fold here.
+PARALLEL_PLACES = 200
+PARALLEL_REPORTS = 50_000
+#: Worker processes for a large refresh (``$CONTROL_WORKERS``; 1: none).
+WORKERS_ENV = "CONTROL_WORKERS"
+
+
+def encoded_rows(stream: str, batch: Sequence[Folded]) -> Rows:
+    """Folded places as the rows of ``control_states``, ``control_conflicts`` and ``control_moves``
+    (a state is stored where its JSON changes; ``step`` where controller or status does)."""
+    rows, conflicts, moves = [], [], []
+    for g, pairs, found in batch:
+        moves += [
+            (stream, g.name, seq, iso(t.window.earliest), iso(t.window.latest), t.capital, t.before, t.after)
+            for seq, t in enumerate(found)
+        ]
+        conflicts += [
+            (stream, g.name, seq, iso(c.window.earliest), json.dumps(_change(c), ensure_ascii=False))
+            for seq, c in enumerate(pairs[-1][1].conflicts)  # the last state has them all
+        ]
+        last, phase = None, None
+        for at, state in pairs:
+            text = encode(state)
+            if text != last:  # the one-line summary in columns, the whole state in JSON
+                step = int((state.controller, state.status) != phase)
+                phase = (state.controller, state.status)
+                rows.append(
+                    (
+                        stream,
+                        g.name,
+                        iso(at),
+                        state.controller,
+                        state.status,
+                        step,
+                        iso(state.since),
+                        iso(state.since_latest),
+                        int(state.since_baseline),
+                        text,
+                    )
+                )
+                last = text
+    return [g.name for g, _, _ in batch], rows, conflicts, moves
+
+
+def _workers() -> int:
+    import os
+
+    text = os.environ.get(WORKERS_ENV, "")
+    if text.strip().isdigit():
+        return max(1, int(text))
+    return min(os.cpu_count() or 1, 4)
+
+
+def _folded_rows(app: Any, stream: str, targets: Sequence[gazetteer.Governorate]) -> Iterator[Rows]:
+    """The targets folded and encoded, a chunk of places at a time: here, or for a large refresh
+    in worker processes (each opens the store itself and reads its places' reports; the caller
+    writes each chunk as it comes, in order)."""
+    chunks = [targets[i : i + FOLD_CHUNK] for i in range(0, len(targets), FOLD_CHUNK)]
+    workers = min(_workers(), len(chunks))
+    if workers > 1 and len(targets) >= PARALLEL_PLACES:
+        count = app.recorder.query(
+            f"SELECT COUNT(*) FROM {app.recorder.name(TABLE)} WHERE stream = %s", [stream]
+        )
+        if int(count[0][0]) >= PARALLEL_REPORTS:
+            import multiprocessing
+
+            # spawn: a fresh interpreter, never a copy of this one's open connections
+            with multiprocessing.get_context("spawn").Pool(workers) as pool:
+                tasks = [(dict(app.env), stream, [g.name for g in chunk]) for chunk in chunks]
+                yield from pool.imap(_fold_in_worker, tasks)
+            return
+    for chunk in chunks:
+        yield encoded_rows(stream, list(fold_places(app, stream, chunk)))
+
+
+_WORKER_APP: list[Any] = []
+
+
+def _fold_in_worker(task: tuple[dict[str, str], str, list[str]]) -> Rows:
+    """One chunk of places folded in a worker process, on its own connection to the store."""
+    from control.store.ledger import LedgerApp
+
+    env, stream, names = task
+    if not _WORKER_APP:
+        _WORKER_APP.append(LedgerApp(env=env))
+    app = _WORKER_APP[0]
+    with gazetteer.using(app.bound_gazetteer()):
+        by_name = {g.name: g for g in gazetteer.governorates()}
+        return encoded_rows(stream, list(fold_places(app, stream, [by_name[n] for n in names])))
+
+
 def refresh(app: Any, stream: str) -> int:
     """Re-fold the dirty places' states and store them (call under the writer lock). Each chunk
     of places is its own transaction; the dirty marks go last, so a refresh cut short leaves
@@ -271,50 +367,7 @@ def refresh(app: Any, stream: str) -> int:
         return 0
     name = app.recorder.name
     targets = affected(dirty)
-    batch: list[tuple[gazetteer.Governorate, list[tuple[datetime, CapitalState]], list[Transition]]] = []
-
-    def flush() -> None:
-        rows, conflicts, moves = [], [], []
-        for g, pairs, found in batch:
-            moves += [
-                (
-                    stream,
-                    g.name,
-                    seq,
-                    iso(t.window.earliest),
-                    iso(t.window.latest),
-                    t.capital,
-                    t.before,
-                    t.after,
-                )
-                for seq, t in enumerate(found)
-            ]
-            conflicts += [
-                (stream, g.name, seq, iso(c.window.earliest), json.dumps(_change(c), ensure_ascii=False))
-                for seq, c in enumerate(pairs[-1][1].conflicts)  # the last state has them all
-            ]
-            last, phase = None, None
-            for at, state in pairs:
-                text = encode(state)
-                if text != last:  # the one-line summary in columns, the whole state in JSON
-                    step = int((state.controller, state.status) != phase)
-                    phase = (state.controller, state.status)
-                    rows.append(
-                        (
-                            stream,
-                            g.name,
-                            iso(at),
-                            state.controller,
-                            state.status,
-                            step,
-                            iso(state.since),
-                            iso(state.since_latest),
-                            int(state.since_baseline),
-                            text,
-                        )
-                    )
-                    last = text
-        names = [g.name for g, _, _ in batch]
+    for names, rows, conflicts, moves in _folded_rows(app, stream, targets):
         where = f"WHERE stream = %s AND place IN ({_marks(len(names))})"
         app.recorder.execute_script(
             [
@@ -326,14 +379,6 @@ def refresh(app: Any, stream: str) -> int:
             (f"INSERT INTO {name(CONFLICTS)} VALUES (%s, %s, %s, %s, %s)", conflicts),
             (f"INSERT INTO {name(MOVES)} VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", moves),
         )
-        batch.clear()
-
-    for item in fold_places(app, stream, targets):
-        batch.append(item)
-        if len(batch) >= FOLD_CHUNK:
-            flush()
-    if batch:
-        flush()
     known = {g.name for g in gazetteer.governorates()}  # marks of places not known (yet) are kept
     dirty = [p for p in dirty if p in known]
     for i in range(0, len(dirty), CHUNK):
