@@ -643,10 +643,10 @@ def chart_inputs(
     edge_rows = app.recorder.query(
         f"SELECT earliest FROM {name(MOVES)} WHERE stream = %s AND latest >= %s AND earliest <= %s "
         f"AND earliest > %s AND earliest < %s{skip} UNION SELECT latest FROM {name(MOVES)} WHERE stream = %s "
-        f"AND latest >= %s AND earliest <= %s AND latest > %s AND latest < %s{skip}",
+        f"AND latest >= %s AND earliest <= %s AND latest > %s AND latest < %s{skip} ORDER BY 1",
         [stream, lo, hi, lo, hi, *stale] * 2,
     )
-    found = {instant(e) for (e,) in edge_rows}
+    times = [start, *(instant(e) for (e,) in edge_rows), end][: None if end > start else 1]  # in order
     # the government's losses, in transitions()'s order: by end, start, place, then the place's
     # own order (sorted in SQL)
     moves: list[Any] = [
@@ -663,15 +663,18 @@ def chart_inputs(
         keyed = [
             ((iso(m.window.latest), iso(m.window.earliest), m.governorate), n, m) for n, m in enumerate(moves)
         ]
+        found = set(times)
         for _, moved in fresh.values():
             found.update(e for t in moved for e in (t.window.earliest, t.window.latest) if start < e < end)
+        times = sorted(found)
+        for _, moved in fresh.values():
             keyed += [
                 ((iso(t.window.latest), iso(t.window.earliest), t.governorate), seq, t)
                 for seq, t in enumerate(moved)
                 if t.before == "government"
             ]
         moves = [m for *_, m in sorted(keyed, key=lambda k: (k[0], k[1]))]
-    return govs, updates, sorted({start, end, *found}), moves
+    return govs, updates, times, moves
 
 
 def record_ends(app: Any, stream: str) -> datetime | None:
