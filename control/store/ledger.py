@@ -643,7 +643,7 @@ def open_app(
                 if sync and app.stored_gazetteer() is None and app.stored_digest(RECORD) != record_digest():
                     app.sync_record()
         app._read_model_checked = True
-        bound = app.stored_gazetteer()
+        bound = app.bound_gazetteer()  # cached: refresh_states asks again
         gazetteer.use(bound)
         app.gazetteer = bound or gazetteer.builtin()
         if bound is not None or not sync:  # the seed record syncs only into built-in ledgers
