@@ -325,19 +325,28 @@ def _folded_rows(app: Any, stream: str, targets: Sequence[gazetteer.Governorate]
     writes each chunk as it comes, in order)."""
     chunks = [targets[i : i + FOLD_CHUNK] for i in range(0, len(targets), FOLD_CHUNK)]
     workers = min(_workers(), len(chunks))
+    done = 0
     if workers > 1 and len(targets) >= PARALLEL_PLACES:
-        count = app.recorder.query(
-            f"SELECT COUNT(*) FROM {app.recorder.name(TABLE)} WHERE stream = %s", [stream]
-        )
+        table = app.recorder.name(TABLE)
+        count = app.recorder.query(f"SELECT COUNT(*) FROM {table} WHERE stream = %s", [stream])
         if int(count[0][0]) >= PARALLEL_REPORTS:
             import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            from concurrent.futures.process import BrokenProcessPool
 
-            # spawn: a fresh interpreter, never a copy of this one's open connections
-            with multiprocessing.get_context("spawn").Pool(workers) as pool:
-                tasks = [(dict(app.env), stream, [g.name for g in chunk]) for chunk in chunks]
-                yield from pool.imap(_fold_in_worker, tasks)
-            return
-    for chunk in chunks:
+            # the tables exist: a worker creating them again races the others in PostgreSQL's
+            # catalog ("tuple concurrently updated")
+            env = dict(app.env, CREATE_TABLE="no")
+            tasks = [(env, stream, [g.name for g in chunk]) for chunk in chunks]
+            try:  # spawn: a fresh interpreter, never a copy of this one's open connections
+                with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                    for rows in pool.map(_fold_in_worker, tasks):
+                        yield rows
+                        done += 1
+                return
+            except BrokenProcessPool:
+                pass  # a worker could not start (say, a main module it cannot import): fold here
+    for chunk in chunks[done:]:
         yield encoded_rows(stream, list(fold_places(app, stream, chunk)))
 
 
