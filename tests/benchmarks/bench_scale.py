@@ -227,7 +227,8 @@ def main() -> None:
             peak = max(peak, rss)
         return statistics.median(walls), peak
 
-    seed_store = str(Path(work, "seed.db"))
+    # the seed record in the same kind of store as the synthetic ones (ratios like for like)
+    seed_store = fresh_schema(args.postgres, "bench_seed") if args.postgres else str(Path(work, "seed.db"))
     child([*CONTROL, "replay", "--at", SEED_AT, "--store", seed_store], env, work, args.timeout)  # load it
     seed_replay, seed_replay_rss = timed(
         [*CONTROL, "replay", "--at", SEED_AT, "--store", seed_store], args.runs
@@ -318,7 +319,8 @@ def main() -> None:
 
     print()
     print(f"Command: {' '.join(['python', 'tests/benchmarks/bench_scale.py', *sys.argv[1:]])}")
-    print(f"Synthetic SQLite stores, {args.places} places, seed {args.seed}; medians of {args.runs} runs;")
+    kind = "PostgreSQL schemas" if args.postgres else "SQLite stores"
+    print(f"Synthetic {kind}, {args.places} places, seed {args.seed}; medians of {args.runs} runs;")
     print(f"seed store: replay --at {fmt(seed_replay)}, add 1 report {fmt(seed_add)}.")
     print()
     print(
