@@ -23,7 +23,6 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from control.fold.phases import place_states
 from control.fold.projection import (
     DEFAULT_HORIZON,
     CapitalState,
@@ -244,6 +243,8 @@ def fold_places(
 ) -> Iterator[tuple[gazetteer.Governorate, list[tuple[datetime, CapitalState]], list[Transition]]]:
     """Each governorate's states at all its breakpoints, and its effective changes of control,
     folded from its own reports."""
+    from control.fold.phases import place_states  # here: a stored answer never needs it
+
     for g, deciding in deciding_events(app, stream, governorates):
         pairs = place_states(g, deciding, FLOOR, CEIL, gazetteer.DEFAULT_SEAT, DEFAULT_HORIZON)
         yield g, pairs, place_transitions(g, deciding, gazetteer.DEFAULT_SEAT)
@@ -253,6 +254,8 @@ def _fresh(app: Any, stream: str) -> dict[str, tuple[list[tuple[datetime, Capita
     """The dirty places' states and moves, folded by the reader itself (a writer killed before
     its refresh, or a batch still under way): place name -> (states, moves)."""
     dirty = affected(dirty_places(app, stream))
+    if not dirty:  # the usual case: nothing to fold (nor its code to load)
+        return {}
     return {g.name: (pairs, found) for g, pairs, found in fold_places(app, stream, dirty)}
 
 
@@ -546,6 +549,8 @@ def snapshot(
         elif g.name in stored:
             states.append(decode(g, stored[g.name], events))
         else:  # a place with no reports at all (not even a baseline)
+            from control.fold.phases import place_states
+
             states.append(place_states(g, [], FLOOR, CEIL)[0][1])
     return snapshot_of(
         states,
