@@ -322,3 +322,30 @@ def test_a_large_refresh_folds_in_worker_processes_on_postgres(run, pg_store, mo
     _large_refresh(run, pg_store, monkeypatch)
     app = LedgerApp(env=store_env(pg_store))
     assert not states.dirty_places(app, states.RECORD_KEY)
+
+
+def test_a_pool_that_cannot_start_folds_in_the_writer_never_hangs(run, tmp_path):
+    """Workers are spawned: a program read from standard input has no main module they can
+    import, so none starts. The refresh then folds in the writer itself (no hang, no place left
+    dirty), in a real process."""
+    store = str(tmp_path / "p.db")
+    assert run("synth", "--places", "120", "--events", "3000", "--seed", "5", "--store", store).exit_code == 0
+    script = (
+        "import control.store.states as states\n"
+        "from control.store.ledger import LedgerApp, store_env\n"
+        "states.PARALLEL_PLACES, states.PARALLEL_REPORTS = 10, 100\n"
+        f"app = LedgerApp(env=store_env({store!r}))\n"
+        "print(app.rebuild_read_model(), len(states.dirty_places(app, states.RECORD_KEY)))\n"
+    )
+    env = dict(os.environ, CONTROL_WORKERS="2")
+    done = subprocess.run(
+        [sys.executable, "-"], input=script, text=True, capture_output=True, timeout=120, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[1] == "0"
+    assert "BrokenProcessPool" not in done.stderr  # caught: the writer folded instead
+    app = LedgerApp(env=store_env(store))
+    with gazetteer.using(app.bound_gazetteer()):
+        events = app.read()
+        t = START + 24 * HOUR * 800
+        assert _json(app.snapshot(t)) == _json(replay(events, t))

@@ -341,14 +341,17 @@ def _folded_rows(app: Any, stream: str, targets: Sequence[gazetteer.Governorate]
             # catalog ("tuple concurrently updated")
             env = dict(app.env, CREATE_TABLE="no")
             tasks = [(env, stream, [g.name for g in chunk]) for chunk in chunks]
-            try:  # spawn: a fresh interpreter, never a copy of this one's open connections
-                with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                    for rows in pool.map(_fold_in_worker, tasks):
-                        yield rows
-                        done += 1
+            # spawn: a fresh interpreter, never a copy of this one's open connections
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            try:
+                for rows in pool.map(_fold_in_worker, tasks):
+                    yield rows
+                    done += 1
                 return
             except BrokenProcessPool:
                 pass  # a worker could not start (say, a main module it cannot import): fold here
+            finally:  # a write that failed stops the folds still to come
+                pool.shutdown(wait=True, cancel_futures=True)
     for chunk in chunks[done:]:
         yield encoded_rows(stream, list(fold_places(app, stream, chunk)))
 
