@@ -125,6 +125,8 @@ def test_a_store_with_the_seed_record_keeps_the_builtin_gazetteer(run, tmp_path,
         (('baseline = "kurds"', 'baseline = "nobody"'), 25, "baseline 'nobody' is not in [controllers]"),
         (('aliases = ["Al-Alpha", "Alfa"]', 'aliases = ["Al-Alpha", "Beta"]'), 20, "'Beta' already names"),
         (('parent = "Alpha"', 'parent = "Omega"'), 26, "parent 'Omega' is not a place"),
+        (('parent = "Alpha"', 'administered_from = "Omega"'), 26, "'Omega' is not the capital of another"),
+        (('parent = "Alpha"', 'administered_from = "Beta"'), 26, "'Beta' is not the capital of another"),
         (('name = "Beta"', 'name = "Be\\u001bta"'), 21, "name is required: text without control"),
         (('baseline_as_of = "2024-01-01T00:00Z"', 'baseline_as_of = "2024-01-01T00:00"'), 3, "no time zone"),
         (('kurds = "Kurdish-led forces"', 'Kurds! = "x"'), 9, "malformed TOML"),
@@ -140,3 +142,12 @@ def test_a_gazetteer_with_errors_is_refused_with_its_line(
     [text] = result.output.splitlines()
     assert f"region.toml:{line}:" in text and message in text, text
     assert fingerprint(store) == before
+
+
+def test_a_place_may_be_counted_at_another_places_capital(run, tmp_path, store):
+    """``administered_from`` names the city counted instead (the "damascus" seat setting): it
+    must be another place's capital, which then counts once for both."""
+    text = REGION.replace('parent = "Alpha"', 'parent = "Alpha"\nadministered_from = "Alpha"')
+    assert _load(run, tmp_path, text).exit_code == 0
+    shown = json.loads(run("gazetteer", "show", "--json").output)
+    assert [p.get("administered_from") for p in shown["places"]] == [None, "Alpha"]

@@ -433,6 +433,13 @@ def load_file(path: Path | str, text: str | None = None) -> Gazetteer:
             raise UserError(
                 f"{where('place', i, 'parent')}: parent {g.parent!r} is not a place of this gazetteer"
             )
+    capitals = {g.capital for g in places}
+    for i, g in enumerate(places):  # the city counted instead (under the "damascus" seat setting)
+        if g.administered_from and (g.administered_from == g.capital or g.administered_from not in capitals):
+            raise UserError(
+                f"{where('place', i, 'administered_from')}: administered_from {g.administered_from!r} "
+                "is not the capital of another place of this gazetteer"
+            )
     version = head.get("version", 1)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise UserError(f"{where('gazetteer', key='version')}: version must be a positive integer")
