@@ -30,7 +30,7 @@ from control.model.events import Event, Source
 from control.model.times import Window, parse_instant
 from control.store import states
 from control.store.ledger import RECORD, LedgerApp, open_app, store_env
-from control.store.readmodel import STATES
+from control.store.readmodel import STATES, TABLE
 from control.views.render import snapshot_text
 
 PLACES = ("Latakia", "Damascus", "Rif Dimashq", "Homs")
@@ -107,8 +107,11 @@ def test_stored_states_answer_as_the_fold(tmp_path_factory, events, refresh):
     assert not states.dirty_places(app, states.RECORD_KEY)
     _same(app)
     before = app.recorder.query(f"SELECT * FROM {STATES} ORDER BY stream, place, start")
+    reports = app.recorder.query(f"SELECT * FROM {TABLE} ORDER BY stream, position")
     app.rebuild_read_model()  # idempotent, states included
     assert app.recorder.query(f"SELECT * FROM {STATES} ORDER BY stream, place, start") == before
+    # the rows a writer built from its reports are those decoded back from the stored events
+    assert app.recorder.query(f"SELECT * FROM {TABLE} ORDER BY stream, position") == reports
 
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -387,18 +387,22 @@ class LedgerApp(Application):
             new.extend(opened.collect_events())
             version = opened.version
         stamp = max(iso(self.clock()) or "", self.last_recorded(name))
+        key = stream_key(sid)
+        rows = []  # the read model's rows, from the dicts stored (not decoded back from them)
         for event in events:
             version += 1
             cls = EVENT_CLASSES[event.kind]
+            report = event.report_dict()
             new.append(
                 cls(
                     originator_id=sid,
                     originator_version=version,
                     timestamp=cls.create_timestamp(),
-                    report=event.report_dict(),
+                    report=report,
                     recorded_at=stamp,
                 )
             )
+            rows.append(readmodel_row(key, version, report, stamp))
         if digest is not None and (events or digest != self._latest_digest(name)):
             version += 1
             new.append(
@@ -410,7 +414,7 @@ class LedgerApp(Application):
                 )
             )
         if new:
-            self.recorder.insert_events([self.mapper.to_stored_event(e) for e in new])
+            self.recorder.insert_events([self.mapper.to_stored_event(e) for e in new], read_rows=rows)
         if refresh and name == RECORD:
             self.refresh_states()
         return len(events)

@@ -67,7 +67,7 @@ class PostgresReportsRecorder(Statements, PostgresApplicationRecorder):
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
-        self.record(curs, stored_events)
+        self.record(curs, stored_events, kwargs.get("read_rows"))
 
     #: appended to an ORDER BY column: compare as bytes, as Python and SQLite do
     byte_order = ' COLLATE "C"'
