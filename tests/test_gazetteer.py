@@ -151,3 +151,14 @@ def test_a_place_may_be_counted_at_another_places_capital(run, tmp_path, store):
     assert _load(run, tmp_path, text).exit_code == 0
     shown = json.loads(run("gazetteer", "show", "--json").output)
     assert [p.get("administered_from") for p in shown["places"]] == [None, "Alpha"]
+
+
+def test_a_places_own_name_is_never_taken_by_another_places_capital(tmp_path):
+    """Alpha's capital city is called Beta, and a place is called Beta: the name Beta (in any
+    case) is that place; Alpha is still found by its other labels."""
+    path = tmp_path / "region.toml"
+    path.write_text(REGION.replace('name = "Alpha"\n', 'name = "Alpha"\ncapital = "Beta"\n'), "utf-8")
+    with gazetteer.using(gazetteer.load_file(path)):
+        assert gazetteer.resolve_place("Beta").name == "Beta"
+        assert gazetteer.resolve_place("beta").name == "Beta"
+        assert gazetteer.resolve_place("Alfa").name == "Alpha"

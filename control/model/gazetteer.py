@@ -111,6 +111,7 @@ class Gazetteer:
         self.about = about
         self._index: dict[str, Governorate] | None = None
         self._by_capital: dict[str, Governorate] | None = None
+        self._by_name: dict[str, Governorate] | None = None
 
     @property
     def title(self) -> str:
@@ -125,14 +126,22 @@ class Gazetteer:
         return GAZETTEER_FILE if self.builtin else f"gazetteer:{self.name}"
 
     def index(self) -> dict[str, Governorate]:
+        """Every label (name, capital, alias, p-code, id; case and accents folded) -> its place.
+        A place's own name comes first: it is never taken by another place's capital."""
         if self._index is None:
-            index: dict[str, Governorate] = {}
+            index: dict[str, Governorate] = {_key(g.name): g for g in reversed(self.places)}
             for g in self.places:
-                for label in (g.name, g.capital, *g.aliases, g.pcode, g.id):
+                for label in (g.capital, *g.aliases, g.pcode, g.id):
                     if label:
                         index.setdefault(_key(label), g)
             self._index = index
         return self._index
+
+    def by_name(self) -> dict[str, Governorate]:
+        """Exact name -> place (the cheap first try of :func:`resolve_place`), built once."""
+        if self._by_name is None:
+            self._by_name = {g.name: g for g in reversed(self.places)}
+        return self._by_name
 
     def by_capital(self) -> dict[str, Governorate]:
         """Capital city -> its place (the first in gazetteer order), built once."""
@@ -275,7 +284,7 @@ def _key(text: str) -> str:
 def resolve_place(text: str, where: str = "place") -> Governorate:
     """The place a name, alias or p-code refers to; a :class:`UserError` with a suggestion if none."""
     g = current()
-    found = g.index().get(_key(text))
+    found = g.by_name().get(text) or g.index().get(_key(text))
     if found:
         return found
     import difflib
