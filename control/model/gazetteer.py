@@ -169,20 +169,23 @@ class Gazetteer:
     def from_dict(cls, data: Mapping[str, Any]) -> Gazetteer:
         from control.model.times import parse_instant
 
+        make = Governorate._make  # positional: thousands of places decoded per command
         places = tuple(
-            Governorate(
-                name=p["name"],
-                capital=p.get("capital") or p["name"],
-                aliases=tuple(p.get("aliases") or ()),
-                lat=float(p["lat"]),
-                lon=float(p["lon"]),
-                baseline=p.get("baseline") or "",
-                administered_from=p.get("administered_from"),
-                note=p.get("note") or "",
-                id=p.get("id") or "",
-                admin_level=int(p.get("admin_level") or 1),
-                parent=p.get("parent") or "",
-                pcode=p.get("pcode") or "",
+            make(
+                (
+                    p["name"],
+                    p.get("capital") or p["name"],
+                    tuple(p.get("aliases") or ()),
+                    float(p["lat"]),
+                    float(p["lon"]),
+                    p.get("baseline") or "",
+                    p.get("administered_from"),
+                    p.get("note") or "",
+                    p.get("id") or "",
+                    int(p.get("admin_level") or 1),
+                    p.get("parent") or "",
+                    p.get("pcode") or "",
+                )
             )
             for p in data["places"]
         )
