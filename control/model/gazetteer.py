@@ -311,12 +311,6 @@ def check_controller(text: str, where: str = "controller") -> str:
     raise UserError(f"{where}: unknown controller {text!r}{hint}; known: {listed}")
 
 
-def check_seat(setting: str) -> str:
-    if setting not in SEAT_SETTINGS:
-        raise UserError(f"--seat: unknown setting {setting!r}; choose {' or '.join(SEAT_SETTINGS)}")
-    return setting
-
-
 PLACE_FIELDS = {
     "id", "name", "capital", "aliases", "lat", "lon", "baseline", "administered_from", "note",
     "admin_level", "parent", "pcode",

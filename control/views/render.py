@@ -252,10 +252,6 @@ def event_line(event: Event, remark: str = "") -> str:
     return text
 
 
-def events_text(events: Iterable[Event]) -> str:
-    return "\n".join(event_line(e) for e in events)
-
-
 def history_text(history: History) -> str:
     head = f"History of {history.governorate}: {len(history.entries)} events, in order of report\n\n"
     return head + "\n".join(event_line(h.event, h.remark) for h in history.entries)
