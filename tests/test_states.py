@@ -352,3 +352,21 @@ def test_a_pool_that_cannot_start_folds_in_the_writer_never_hangs(run, tmp_path)
         events = app.read()
         t = START + 24 * HOUR * 800
         assert _json(app.snapshot(t)) == _json(replay(events, t))
+
+
+def test_a_refresh_that_meets_a_busy_store_is_said_not_hidden(run, tmp_path, monkeypatch):
+    """A bulk write whose refresh meets a busy store still succeeds (its reports are stored and
+    every answer stays right), and says on stderr how many places readers must fold meanwhile."""
+    from eventsourcing.persistence import OperationalError
+
+    def busy(*args: Any) -> int:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(states, "refresh", busy)
+    store = str(tmp_path / "busy.db")
+    result = run("synth", "--places", "30", "--events", "300", "--seed", "2", "--store", store)
+    assert result.exit_code == 0, result.output
+    assert "synth: note: 30 place(s) not refreshed" in result.stderr
+    monkeypatch.undo()
+    done = run("rebuild", "--store", store)
+    assert done.exit_code == 0 and "not refreshed" not in done.stderr

@@ -122,6 +122,18 @@ def recorded_note(recorded_at: datetime | None) -> None:
         )
 
 
+def note_unrefreshed(app: Any, command: str) -> None:
+    """One line on stderr if places were left behind their reports (a busy store): the answers
+    stay right, since readers fold those places, but slower until the next write."""
+    left = app.unrefreshed()
+    if left:
+        click.echo(
+            f"{command}: note: {left} place(s) not refreshed (the store was busy); answers stay "
+            "right but slower until the next write or `control rebuild`",
+            err=True,
+        )
+
+
 def echo_text(text: str) -> None:
     """Print text output: ledger text is data, so control characters are escaped."""
     from control.views.render import terminal_safe

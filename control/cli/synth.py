@@ -14,7 +14,7 @@ import time
 
 import click
 
-from control.cli import echo_text, store_option
+from control.cli import echo_text, note_unrefreshed, store_option
 from control.model.errors import UserError
 
 #: Reports per transaction.
@@ -90,6 +90,7 @@ def synth(places: int, events: int, seed: int, batch: int, store: str | None) ->
             bar.update(len(chunk))
     with writer_lock(app.env_settings, write_deadline(), where):  # one fold per place, at the end
         app.refresh_states()
+    note_unrefreshed(app, "synth")
     seconds = time.perf_counter() - started
     rate = f" ({written / seconds:,.0f} reports/s)" if written and seconds > 0 else ""
     echo_text(

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from control.cli import TIME_HELP, echo_text, now, open_store, store_option
+from control.cli import TIME_HELP, echo_text, note_unrefreshed, now, open_store, store_option
 from control.model import gazetteer
 from control.model.errors import UserError
 
@@ -88,6 +88,7 @@ def rebuild(store: str | None) -> None:
     with writer_lock(app.env_settings, write_deadline(), resolve_store(store)):
         rows = app.rebuild_read_model()
     echo_text(f"read model rebuilt: {rows} report(s)\n")
+    note_unrefreshed(app, "rebuild")
 
 
 def _read(path: Path) -> str:

@@ -434,6 +434,13 @@ class LedgerApp(Application):
                 raise  # not a busy store: a fault to see, not to hide
             return 0
 
+    def unrefreshed(self) -> int:
+        """How many of the record's places are behind their reports (a refresh that met a busy
+        store, or a writer killed before its refresh): readers fold them, at a cost."""
+        from control.store import states
+
+        return len(states.dirty_places(self, stream_key(stream_id(RECORD))))
+
     def replay(
         self,
         at: datetime,
