@@ -25,9 +25,9 @@ from control.fold.projection import (
     _control_ids,
     _deciding_events,
     _flips,
+    _fold_step,
+    _Folded,
     _holder_order,
-    _outcome,
-    _outcomes,
     _report_order,
     live_events,
     starts_at_baseline,
@@ -35,7 +35,6 @@ from control.fold.projection import (
 )
 from control.model import gazetteer
 from control.model.events import Event
-from control.model.times import Window
 
 
 class Phase(NamedTuple):
@@ -43,41 +42,6 @@ class Phase(NamedTuple):
 
     controller: str | None
     status: str
-
-
-class _Folded(NamedTuple):
-    """The fold after a cluster: holders, whether the start is known, and (for full states) the
-    window since which, the sources and the rivals, as :func:`place_state` keeps them."""
-
-    holders: frozenset[str | None]
-    known_start: bool
-    since: Window | None = None
-    sources: tuple[Event, ...] = ()
-    rivals: tuple[Change, ...] = ()
-
-
-def _fold_step(cluster: Sequence[Change], state: _Folded, full: bool) -> _Folded:
-    """:func:`place_state`'s fold over one cluster (``full``: keeping since, sources, rivals)."""
-    holders, known_start, since, sources, rivals = state
-    after = _outcomes(cluster, holders)
-    if len(holders) == 1 and len(after) == 1:
-        holder = next(iter(holders))
-        for c in cluster:
-            if _flips(c, holder):
-                holder = _outcome(c, holder)
-                known_start = True
-                if full:
-                    since, sources = c.window, c.reports
-            elif full and c.kind != "withdrawal" and holder == c.new_controller:
-                sources = tuple(sorted({*sources, *c.reports}, key=_report_order))
-        rivals = ()
-    elif after != holders:
-        known_start = True
-        if full:
-            since = Window(min(c.window.earliest for c in cluster), max(c.window.latest for c in cluster))
-            sources = tuple(sorted({e for c in cluster for e in c.reports}, key=_report_order))
-            rivals = tuple(c for c in cluster if any(_flips(c, h) for h in holders)) if len(after) > 1 else ()
-    return _Folded(after, known_start, since, sources, rivals)
 
 
 def place_phases(
@@ -143,12 +107,7 @@ def _sweep(
     clusters: list[list[Change]] = []
     cluster_ends: list[datetime] = []
     folded: list[_Folded] = []
-    initial = _Folded(
-        frozenset({base.actor if base else None}),
-        base is not None,
-        base.window if base is not None and full else None,
-        (base,) if base is not None and full else (),
-    )
+    initial = _Folded.at_baseline(base, full)
     # settling index: complete changes by first report, Fenwick of the latest end (suffix max)
     firsts = sorted({c.first_reported for c in all_changes})
     tree: list[datetime | None] = [None] * (len(firsts) + 1)

@@ -605,6 +605,52 @@ def status_of(
     return "vacated" if controller is None else "held"
 
 
+class _Folded(NamedTuple):
+    """The fold after a cluster: holders, whether the start is known, and (for full states) the
+    window since which, the sources and the rivals, as :func:`place_state` keeps them."""
+
+    holders: frozenset[str | None]
+    known_start: bool
+    since: Window | None = None
+    sources: tuple[Event, ...] = ()
+    rivals: tuple[Change, ...] = ()
+
+    @classmethod
+    def at_baseline(cls, base: Event | None, full: bool = True) -> _Folded:
+        """The fold before any change: the baseline's holder (``None`` if there is none)."""
+        known = base is not None and full
+        return cls(
+            frozenset({base.actor if base else None}),
+            base is not None,
+            base.window if known else None,
+            (base,) if known else (),
+        )
+
+
+def _fold_step(cluster: Sequence[Change], state: _Folded, full: bool) -> _Folded:
+    """:func:`place_state`'s fold over one cluster (``full``: keeping since, sources, rivals)."""
+    holders, known_start, since, sources, rivals = state
+    after = _outcomes(cluster, holders)
+    if len(holders) == 1 and len(after) == 1:
+        holder = next(iter(holders))
+        for c in cluster:
+            if _flips(c, holder):
+                holder = _outcome(c, holder)
+                known_start = True
+                if full:
+                    since, sources = c.window, c.reports
+            elif full and c.kind != "withdrawal" and holder == c.new_controller:
+                sources = tuple(sorted({*sources, *c.reports}, key=_report_order))
+        rivals = ()
+    elif after != holders:
+        known_start = True
+        if full:
+            since = Window(min(c.window.earliest for c in cluster), max(c.window.latest for c in cluster))
+            sources = tuple(sorted({e for c in cluster for e in c.reports}, key=_report_order))
+            rivals = tuple(c for c in cluster if any(_flips(c, h) for h in holders)) if len(after) > 1 else ()
+    return _Folded(after, known_start, since, sources, rivals)
+
+
 def place_state(
     governorate: gazetteer.Governorate,
     events: Sequence[Event],
@@ -618,29 +664,10 @@ def place_state(
     if base is not None and at < base.window.earliest:
         return CapitalState(governorate.name, capital, None, "unknown", None, None, ())
     complete = [c for c in all_changes if c.window.latest <= at]
-    holders: frozenset[str | None] = frozenset({base.actor if base else None})
-    since: Window | None = base.window if base else None
-    sources: tuple[Event, ...] = (base,) if base else ()
-    known_start = base is not None
-    rivals: list[Change] = []
+    state = _Folded.at_baseline(base)
     for cluster in _clusters(complete):
-        after = _outcomes(cluster, holders)
-        if len(holders) == 1 and len(after) == 1:
-            holder = next(iter(holders))
-            for c in cluster:
-                if _flips(c, holder):
-                    holder = _outcome(c, holder)
-                    since, sources = c.window, c.reports
-                    known_start = True
-                elif c.kind != "withdrawal" and holder == c.new_controller:
-                    sources = tuple(sorted({*sources, *c.reports}, key=_report_order))
-            rivals = []
-        elif after != holders:
-            hull = Window(min(c.window.earliest for c in cluster), max(c.window.latest for c in cluster))
-            since, known_start = hull, True
-            sources = tuple(sorted({e for c in cluster for e in c.reports}, key=_report_order))
-            rivals = [c for c in cluster if any(_flips(c, h) for h in holders)] if len(after) > 1 else []
-        holders = after
+        state = _fold_step(cluster, state, full=True)
+    holders, known_start, since, sources, rivals = state
     possible = tuple(sorted(holders, key=_holder_order))
     controller = possible[0] if len(possible) == 1 else None
     candidates = [
