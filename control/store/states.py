@@ -198,13 +198,7 @@ def events_of(
         f"SELECT report FROM {name(TABLE)} WHERE stream = %s AND place IN ({_marks(len(places))}){known}",
         [stream, *places, *known_params],
     )
-    extra = sorted(touch)
-    for i in range(0, len(extra), CHUNK):
-        part = extra[i : i + CHUNK]
-        rows += app.recorder.query(
-            f"SELECT report FROM {name(TABLE)} WHERE stream = %s AND id IN ({_marks(len(part))}){known}",
-            [stream, *part, *known_params],
-        )
+    rows += _reports_by_id(app, stream, touch, known, known_params)
     loads, from_stored = json.loads, Event.from_stored
     seen: dict[str, Event] = {}
     for (report,) in rows:
@@ -368,7 +362,7 @@ def _fold_in_worker(task: tuple[dict[str, str], str, list[str]]) -> Rows:
         _WORKER_APP.append(LedgerApp(env=env))
     app = _WORKER_APP[0]
     with gazetteer.using(app.bound_gazetteer()):
-        by_name = {g.name: g for g in gazetteer.governorates()}
+        by_name = gazetteer.current().by_name()
         return encoded_rows(stream, list(fold_places(app, stream, [by_name[n] for n in names])))
 
 
@@ -493,19 +487,26 @@ def _summaries(
     return out
 
 
-def _events_by_id(app: Any, stream: str, ids: set[str]) -> dict[str, Event]:
+def _reports_by_id(
+    app: Any, stream: str, ids: Iterable[str], known: str = "", params: Sequence[Any] = ()
+) -> list[tuple[str]]:
+    """The stored reports (JSON rows) of ``ids``, a chunk of ids per query (``known``: SQL from
+    :func:`_filters`, with its ``params``)."""
     name = app.recorder.name
     wanted = sorted(ids)
-    out: dict[str, Event] = {}
+    rows: list[tuple[str]] = []
     for i in range(0, len(wanted), CHUNK):
         part = wanted[i : i + CHUNK]
-        for (report,) in app.recorder.query(
-            f"SELECT report FROM {name(TABLE)} WHERE stream = %s AND id IN ({_marks(len(part))})",
-            [stream, *part],
-        ):
-            e = Event.from_stored(json.loads(report))
-            out[e.id] = e
-    return out
+        rows += app.recorder.query(
+            f"SELECT report FROM {name(TABLE)} WHERE stream = %s AND id IN ({_marks(len(part))}){known}",
+            [stream, *part, *params],
+        )
+    return rows
+
+
+def _events_by_id(app: Any, stream: str, ids: set[str]) -> dict[str, Event]:
+    events = (Event.from_stored(json.loads(report)) for (report,) in _reports_by_id(app, stream, ids))
+    return {e.id: e for e in events}
 
 
 def events_used(app: Any, stream: str, at: datetime) -> int:
