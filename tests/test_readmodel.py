@@ -48,6 +48,44 @@ def test_the_read_model_answers_as_the_fold_over_the_events(
     )
 
 
+@settings(max_examples=25, deadline=None)
+@given(ledgers(), st.lists(st.text(), min_size=1, max_size=5), st.booleans())
+def test_an_append_stores_each_report_as_the_mapper_would(tmp_path_factory, events, quotes, zlib):
+    """Append encodes each report once, for its event and its row: the stored bytes are the
+    mapper's own, any text in a quote; a mapper that compresses is used as it is."""
+    from eventsourcing.compressor import ZlibCompressor
+
+    from control.store.domain import EVENT_CLASSES
+    from control.store.readmodel import report_event
+    from control.store.streams import stream_id
+
+    store = str(tmp_path_factory.mktemp("enc") / "s.db")
+    app = LedgerApp(env=store_env(store), clock=lambda: START + timedelta(days=400))
+    if zlib:
+        app.mapper.compressor = ZlibCompressor()
+    app.ensure_read_model(store)
+    events = [
+        e._replace(source=e.source._replace(quote=quotes[i % len(quotes)])) for i, e in enumerate(events)
+    ]
+    app.append(RECORD, events)
+    stored = list(app.recorder.select_events(stream_id(RECORD)))[1:]  # after the ledger's opening
+    assert len(stored) == len(events)
+    for s, event in zip(stored, events, strict=True):
+        decoded = app.mapper.to_domain_event(s)
+        cls = EVENT_CLASSES[event.kind]
+        assert type(decoded) is cls
+        own = cls(  # the event as the mapper would have stored it: same bytes
+            originator_id=s.originator_id,
+            originator_version=s.originator_version,
+            timestamp=decoded.timestamp,
+            report=event.report_dict(),
+            recorded_at=decoded.recorded_at,
+        )
+        assert app.mapper.to_stored_event(own) == s
+    rows = app.recorder.query(f"SELECT report, recorded_at FROM {app.recorder.table} ORDER BY position")
+    assert [report_event(r) for r in rows] == app.read_events()
+
+
 def _rows(app: LedgerApp):
     return app.recorder.query(f"SELECT * FROM {app.recorder.table} ORDER BY stream, position")
 

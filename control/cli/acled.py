@@ -76,15 +76,13 @@ def import_(
     clock = now()
 
     def attempt() -> acled.Plan:
-        import json
-
-        from control.model.events import Event
+        from control.store.readmodel import REPORT, report_event
 
         found = app.recorder.query(
-            f"SELECT report FROM {app.recorder.table} WHERE stream = %s AND file LIKE %s",
+            f"SELECT {REPORT} FROM {app.recorder.table} WHERE stream = %s AND file LIKE %s",
             [stream_key(stream_id(RECORD)), acled.PREFIX + "%"],
         )
-        existing = [Event.from_stored(json.loads(r[0])) for r in found]
+        existing = [report_event(r) for r in found]
         plan = acled.plan_import(
             rows, actor_map, existing, gazetteer.baseline_as_of(), clock, near_km, removed, retract_missing
         )

@@ -102,21 +102,24 @@ class Event(NamedTuple):
         }
 
     @classmethod
-    def from_stored(cls, data: dict[str, Any]) -> Event:
+    def from_stored(cls, data: dict[str, Any], recorded_at: str | None = None) -> Event:
         """:meth:`from_dict` for a report read back from the store: its instants were validated
         when it was written and are canonical, so they are read without checks (the hot path of
-        every read of a large ledger)."""
-        return cls._from(data, datetime.fromisoformat)
+        every read of a large ledger). ``recorded_at``: the store's clock, kept beside the report
+        (the read model's column), when ``data`` does not carry it."""
+        return cls._from(data, datetime.fromisoformat, recorded_at)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Event:
         return cls._from(data, parse_instant)
 
     @classmethod
-    def _from(cls, data: dict[str, Any], instant: Callable[[str], datetime]) -> Event:
+    def _from(
+        cls, data: dict[str, Any], instant: Callable[[str], datetime], recorded: str | None = None
+    ) -> Event:
         get = data.get
         window = data["window"]
-        recorded = get("recorded_at")
+        recorded = recorded or get("recorded_at")
         return cls(
             data["id"],
             data["kind"],

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, ClassVar
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import StoredEvent
 
 from control.model.errors import DuplicateId
 from control.model.events import REPORT_VERSION, Event
 from control.model.times import iso
+from control.store.readmodel import report_json
 from control.store.streams import stream_id
 
 
@@ -182,3 +185,54 @@ EVENT_CLASSES: dict[str, type[Ledger.Reported]] = {
         Ledger.CorrectionReported,
     )
 }
+
+
+class StoredReports:
+    """The stored form of report events, each report encoded once for the event and its row.
+
+    eventsourcing's mapper encodes an event's whole state (its report included) to JSON; the read
+    model keeps the report's own JSON beside it. For a batch, the mapper encodes one event per
+    class whose report is a marker; every report's JSON (:func:`report_json`, the transcoder's
+    own form of a plain dict) is then put where the marker was. Same bytes as the mapper's for an
+    event of the batch's timestamp (tested), half the encoding. A mapper that compresses or
+    encrypts, or whose output does not hold the marker once, is used as it is, event by event.
+    """
+
+    MARK = "\x1fcontrol:report\x1f"
+
+    def __init__(self, mapper: Any, originator_id: UUID, recorded_at: str) -> None:
+        self.mapper = mapper
+        self.originator_id = originator_id
+        self.recorded_at = recorded_at
+        self.timestamp = Ledger.Reported.create_timestamp()
+        self.plain = mapper.compressor is None and mapper.cipher is None
+        self.forms: dict[type, tuple[str, str, str] | None] = {}
+
+    def event(self, cls: type[Ledger.Reported], version: int, report: dict[str, Any]) -> Ledger.Reported:
+        return cls(
+            originator_id=self.originator_id,
+            originator_version=version,
+            timestamp=self.timestamp,
+            report=report,
+            recorded_at=self.recorded_at,
+        )
+
+    def stored(
+        self, cls: type[Ledger.Reported], version: int, report: dict[str, Any], text: str
+    ) -> StoredEvent:
+        """The stored event of ``report`` (whose JSON is ``text``) at ``version``."""
+        form = self.forms[cls] if cls in self.forms else self._form(cls)
+        if form is None:
+            return self.mapper.to_stored_event(self.event(cls, version, report))
+        topic, before, after = form
+        return StoredEvent(self.originator_id, version, topic, (before + text + after).encode())
+
+    def _form(self, cls: type[Ledger.Reported]) -> tuple[str, str, str] | None:
+        form = None
+        if self.plain:
+            stored = self.mapper.to_stored_event(self.event(cls, 1, self.MARK))  # type: ignore[arg-type]
+            parts = stored.state.decode().split(report_json(self.MARK))
+            if len(parts) == 2:
+                form = (stored.topic, parts[0], parts[1])
+        self.forms[cls] = form
+        return form

@@ -26,6 +26,7 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     OperationalError,
     ProgrammingError,
+    StoredEvent,
 )
 
 from control.ingest.sources import record_digest
@@ -38,8 +39,11 @@ from control.store.readmodel import (
     META,
     READ_MODEL_VERSION,
     RECORDERS,
+    REPORT,
     TABLE,
     extra_tables,
+    report_event,
+    report_json,
     stream_key,
 )
 from control.store.readmodel import row as readmodel_row
@@ -173,11 +177,8 @@ class LedgerApp(Application):
         with ``recorded_at``, only those the store had by then (what it would have answered).
         Read from the read model (one indexed row per report, kept in the events' transaction),
         in one fetch: the fast path of every read command."""
-        import json
-
         sql, params = self._reports_query(name, recorded_at, None, None, canonical=False)
-        loads, from_dict = json.loads, Event.from_stored
-        return [from_dict(loads(r[0])) for r in self.recorder.query(sql, params)]
+        return [report_event(r) for r in self.recorder.query(sql, params)]
 
     def iter_reports(
         self,
@@ -189,11 +190,9 @@ class LedgerApp(Application):
     ) -> Iterator[Event]:
         """Reports as they are read from the read model (bounded memory), filtered in SQL, in
         canonical order (report time, window, id) or append order."""
-        import json
-
         sql, params = self._reports_query(name, recorded_at, known_at, place, canonical)
         for r in self.recorder.query_iter(sql, params):
-            yield Event.from_stored(json.loads(r[0]))
+            yield report_event(r)
 
     def _reports_query(
         self,
@@ -205,7 +204,7 @@ class LedgerApp(Application):
     ) -> tuple[str, list[Any]]:
         """The read model's query for ledger ``name``'s reports, filtered and ordered in SQL."""
         self._read_model_ready()
-        sql = f"SELECT report FROM {self.recorder.table} WHERE stream = %s"
+        sql = f"SELECT {REPORT} FROM {self.recorder.table} WHERE stream = %s"
         params: list[Any] = [stream_key(stream_id(name))]
         for column, value in (("recorded_at", recorded_at), ("reported_at", known_at)):
             if value is not None:
@@ -375,46 +374,38 @@ class LedgerApp(Application):
         appended first or an id is taken (see :func:`retrying`): the caller re-reads,
         re-validates and tries again.
         """
-        from control.store.domain import EVENT_CLASSES, Ledger
+        from control.store.domain import EVENT_CLASSES, Ledger, StoredReports
 
         sid = stream_id(name)
         head = list(self.recorder.select_events(sid, desc=True, limit=1))
-        new: list[Any] = []
+        new: list[StoredEvent] = []
         if head:
             version = head[0].originator_version
         else:
             opened = Ledger.open(name)
-            new.extend(opened.collect_events())
+            new.extend(self.mapper.to_stored_event(e) for e in opened.collect_events())
             version = opened.version
         stamp = max(iso(self.clock()) or "", self.last_recorded(name))
         key = stream_key(sid)
+        stored = StoredReports(self.mapper, sid, stamp)
         rows = []  # the read model's rows, from the dicts stored (not decoded back from them)
         for event in events:
             version += 1
-            cls = EVENT_CLASSES[event.kind]
             report = event.report_dict()
-            new.append(
-                cls(
-                    originator_id=sid,
-                    originator_version=version,
-                    timestamp=cls.create_timestamp(),
-                    report=report,
-                    recorded_at=stamp,
-                )
-            )
-            rows.append(readmodel_row(key, version, report, stamp))
+            text = report_json(report)  # once, for the event and its row
+            new.append(stored.stored(EVENT_CLASSES[event.kind], version, report, text))
+            rows.append(readmodel_row(key, version, report, stamp, text))
         if digest is not None and (events or digest != self._latest_digest(name)):
             version += 1
-            new.append(
-                Ledger.RecordLoaded(
-                    originator_id=sid,
-                    originator_version=version,
-                    timestamp=Ledger.RecordLoaded.create_timestamp(),
-                    digest=digest,
-                )
+            loaded = Ledger.RecordLoaded(
+                originator_id=sid,
+                originator_version=version,
+                timestamp=Ledger.RecordLoaded.create_timestamp(),
+                digest=digest,
             )
+            new.append(self.mapper.to_stored_event(loaded))
         if new:
-            self.recorder.insert_events([self.mapper.to_stored_event(e) for e in new], read_rows=rows)
+            self.recorder.insert_events(new, read_rows=rows)
         if refresh and name == RECORD:
             self.refresh_states()
         return len(events)
@@ -689,13 +680,11 @@ class KnownReports:
         self.local: dict[str, Event] = {e.id: e for e in extra}
 
     def _rows(self, where: str, params: Sequence[Any]) -> list[Event]:
-        import json
-
         rows = self.app.recorder.query(
-            f"SELECT report FROM {self.app.recorder.table} WHERE stream = %s AND {where}",
+            f"SELECT {REPORT} FROM {self.app.recorder.table} WHERE stream = %s AND {where}",
             [self.stream, *params],
         )
-        return [Event.from_stored(json.loads(r[0])) for r in rows]
+        return [report_event(r) for r in rows]
 
     def __contains__(self, event_id: object) -> bool:
         return event_id in self.local or bool(self._rows("id = %s", [event_id]))

@@ -26,8 +26,10 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
+from control.model.events import Event
+
 #: Bump when the rows' shape changes: stores are then rebuilt on first use.
-READ_MODEL_VERSION = "10"
+READ_MODEL_VERSION = "11"
 TABLE = "control_reports"
 META = "control_meta"
 #: Each place's whole state from each of its breakpoints on (see control.store.states).
@@ -76,8 +78,24 @@ def digests_for(stored_events: Iterable[StoredEvent]) -> list[tuple[str, str]]:
     return out
 
 
-def row(stream: str, position: int, report: dict[str, Any], recorded_at: str) -> tuple[Any, ...]:
-    full = dict(report, recorded_at=recorded_at)
+#: The report's JSON in the read model: eventsourcing's own JSON form of the stored report (keys
+#: in the report's order, no spaces, UTF-8 as is), so an append encodes each report once for both.
+report_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+#: What a read selects to make an Event of a row (:func:`report_event`).
+REPORT = "report, recorded_at"
+
+
+def report_event(found: Sequence[Any]) -> Event:
+    """The Event of a row selected as :data:`REPORT` (the report's JSON, then its recorded time)."""
+    return Event.from_stored(json.loads(found[0]), found[1])
+
+
+def row(
+    stream: str, position: int, report: dict[str, Any], recorded_at: str, text: str | None = None
+) -> tuple[Any, ...]:
+    """The read model's row of one stored report; ``text``: :func:`report_json` of ``report``,
+    when the writer already has it."""
     return (
         stream,
         position,
@@ -90,7 +108,7 @@ def row(stream: str, position: int, report: dict[str, Any], recorded_at: str) ->
         report["reported_at"],
         recorded_at,
         report["file"],
-        json.dumps(full, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
+        report_json(report) if text is None else text,
     )
 
 
@@ -306,8 +324,16 @@ class SQLiteReportsRecorder(Statements, SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        ids = super()._insert_events(c, stored_events, **kwargs)
-        self.record(c, stored_events, kwargs.get("read_rows"))
+        rows = kwargs.get("read_rows")
+        if rows is None:  # eventsourcing's own save: one statement per event, for its ids
+            ids = super()._insert_events(c, stored_events, **kwargs)
+        else:  # LedgerApp.append, which reads no notification ids back: one statement for all
+            c.executemany(
+                self.insert_events_statement,
+                [(s.originator_id.hex, s.originator_version, s.topic, s.state) for s in stored_events],
+            )
+            ids = None
+        self.record(c, stored_events, rows)
         return ids
 
     def rewrite(

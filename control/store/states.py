@@ -39,7 +39,19 @@ from control.fold.projection import (
 from control.model import gazetteer
 from control.model.events import Event
 from control.model.times import ERA_START, Window, iso, parse_instant
-from control.store.readmodel import CONFLICTS, COUNTS, DIRTY, META, MOVES, STATES, TABLE, TOUCH, stream_key
+from control.store.readmodel import (
+    CONFLICTS,
+    COUNTS,
+    DIRTY,
+    META,
+    MOVES,
+    REPORT,
+    STATES,
+    TABLE,
+    TOUCH,
+    report_event,
+    stream_key,
+)
 from control.store.streams import RECORD_STREAM
 
 #: The record's stream in the read model's tables.
@@ -195,14 +207,14 @@ def events_of(
     ):
         touch.setdefault(cid, set()).add(place)
     rows = app.recorder.query(
-        f"SELECT report FROM {name(TABLE)} WHERE stream = %s AND place IN ({_marks(len(places))}){known}",
+        f"SELECT {REPORT} FROM {name(TABLE)} WHERE stream = %s AND place IN ({_marks(len(places))}){known}",
         [stream, *places, *known_params],
     )
     rows += _reports_by_id(app, stream, touch, known, known_params)
     loads, from_stored = json.loads, Event.from_stored
     seen: dict[str, Event] = {}
-    for (report,) in rows:
-        e = from_stored(loads(report))
+    for report, recorded in rows:
+        e = from_stored(loads(report), recorded)
         seen[e.id] = e
     return list(seen.values()), touch
 
@@ -489,23 +501,23 @@ def _summaries(
 
 def _reports_by_id(
     app: Any, stream: str, ids: Iterable[str], known: str = "", params: Sequence[Any] = ()
-) -> list[tuple[str]]:
+) -> list[tuple[str, str]]:
     """The stored reports (JSON rows) of ``ids``, a chunk of ids per query (``known``: SQL from
     :func:`_filters`, with its ``params``)."""
     name = app.recorder.name
     wanted = sorted(ids)
-    rows: list[tuple[str]] = []
+    rows: list[tuple[str, str]] = []
     for i in range(0, len(wanted), CHUNK):
         part = wanted[i : i + CHUNK]
         rows += app.recorder.query(
-            f"SELECT report FROM {name(TABLE)} WHERE stream = %s AND id IN ({_marks(len(part))}){known}",
+            f"SELECT {REPORT} FROM {name(TABLE)} WHERE stream = %s AND id IN ({_marks(len(part))}){known}",
             [stream, *part, *params],
         )
     return rows
 
 
 def _events_by_id(app: Any, stream: str, ids: set[str]) -> dict[str, Event]:
-    events = (Event.from_stored(json.loads(report)) for (report,) in _reports_by_id(app, stream, ids))
+    events = (report_event(found) for found in _reports_by_id(app, stream, ids))
     return {e.id: e for e in events}
 
 
