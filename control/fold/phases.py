@@ -67,11 +67,14 @@ def place_states(
     end: datetime,
     seat: str = gazetteer.DEFAULT_SEAT,
     horizon: timedelta = DEFAULT_HORIZON,
+    *,
+    changes: tuple[Event | None, list[Change]] | None = None,
 ) -> list[tuple[datetime, CapitalState]]:
     """:func:`place_phases` with the whole state: at each breakpoint, the ``CapitalState``
     ``place_state(governorate, events, t, seat, horizon)`` gives for every ``t`` until the next
-    (property-tested), in the same one sweep. What the read model stores per place."""
-    return _sweep(events, start, end, horizon, governorate, seat)  # type: ignore[return-value]
+    (property-tested), in the same one sweep. What the read model stores per place.
+    ``changes``: ``_baseline_and_changes(events)``, when the caller has it already."""
+    return _sweep(events, start, end, horizon, governorate, seat, changes)  # type: ignore[return-value]
 
 
 def _sweep(
@@ -81,11 +84,12 @@ def _sweep(
     horizon: timedelta,
     governorate: gazetteer.Governorate | None,
     seat: str,
+    changes: tuple[Event | None, list[Change]] | None = None,
 ) -> list[tuple[datetime, Phase | CapitalState]]:
     """The sweep behind :func:`place_phases` (``governorate`` None) and :func:`place_states`."""
     full = governorate is not None
     capital = governorate.seat(seat) if governorate is not None else ""
-    base, all_changes = _baseline_and_changes(events)
+    base, all_changes = _baseline_and_changes(events) if changes is None else changes
     origin = base.window.earliest if base is not None else None
     control = _control_ids(events)
     statements = sorted(

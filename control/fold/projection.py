@@ -861,10 +861,15 @@ def transition_order(t: Transition) -> tuple[Any, ...]:
 
 
 def place_transitions(
-    g: gazetteer.Governorate, mine: Sequence[Event], seat: str = gazetteer.DEFAULT_SEAT
+    g: gazetteer.Governorate,
+    mine: Sequence[Event],
+    seat: str = gazetteer.DEFAULT_SEAT,
+    *,
+    changes: tuple[Event | None, list[Change]] | None = None,
 ) -> list[Transition]:
-    """:func:`transitions` of one governorate, from the events that decide it."""
-    start, found = _baseline_and_changes(mine)
+    """:func:`transitions` of one governorate, from the events that decide it (``changes``:
+    ``_baseline_and_changes(mine)``, when the caller has it already)."""
+    start, found = _baseline_and_changes(mine) if changes is None else changes
     holders: frozenset[str | None] = frozenset({start.actor if start else None})
     out: list[Transition] = []
     for cluster in _clusters(found):

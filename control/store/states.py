@@ -29,6 +29,7 @@ from control.fold.projection import (
     Change,
     Snapshot,
     Transition,
+    _baseline_and_changes,
     _by_place,
     _deciding_events,
     live_events,
@@ -252,8 +253,10 @@ def fold_places(
     from control.fold.phases import place_states  # here: a stored answer never needs it
 
     for g, deciding in deciding_events(app, stream, governorates):
-        pairs = place_states(g, deciding, FLOOR, CEIL, gazetteer.DEFAULT_SEAT, DEFAULT_HORIZON)
-        yield g, pairs, place_transitions(g, deciding, gazetteer.DEFAULT_SEAT)
+        found = _baseline_and_changes(deciding)  # once, for both
+        seat = gazetteer.DEFAULT_SEAT
+        pairs = place_states(g, deciding, FLOOR, CEIL, seat, DEFAULT_HORIZON, changes=found)
+        yield g, pairs, place_transitions(g, deciding, seat, changes=found)
 
 
 def _fresh(app: Any, stream: str) -> dict[str, tuple[list[tuple[datetime, CapitalState]], list[Transition]]]:
