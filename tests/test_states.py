@@ -289,8 +289,8 @@ def test_a_store_written_by_the_previous_main_opens_and_answers_the_same(
 
 def _large_refresh(run: Any, store: str, monkeypatch: Any) -> None:
     """A whole store's refresh (rebuild, synth) folds in worker processes, each on its own
-    connection: the stored rows are exactly those the fold here writes, and answers stay the
-    fold's."""
+    connection, and writes chunks of places in several transactions: the stored rows are
+    exactly those the fold here writes in one, and answers stay the fold's."""
     assert run("synth", "--places", "120", "--events", "3000", "--seed", "5", "--store", store).exit_code == 0
     app = LedgerApp(env=store_env(store))
     query = f"SELECT * FROM {app.recorder.name(STATES)} ORDER BY stream, place, start"
@@ -299,6 +299,7 @@ def _large_refresh(run: Any, store: str, monkeypatch: Any) -> None:
     serial = app.recorder.query(query)
     monkeypatch.setattr(states, "PARALLEL_PLACES", 10)
     monkeypatch.setattr(states, "PARALLEL_REPORTS", 100)
+    monkeypatch.setattr(states, "WRITE_ROWS", 500)  # and in several transactions
     monkeypatch.setenv(states.WORKERS_ENV, "2")
     real = states.fold_places
 

@@ -17,8 +17,8 @@ import click
 from control.cli import echo_text, note_unrefreshed, store_option
 from control.model.errors import UserError
 
-#: Reports per transaction.
-BATCH = 10_000
+#: Reports per transaction (large: fewer rewrites of the indexes' pages, see readmodel.BULK_ROWS).
+BATCH = 50_000
 
 
 @click.command()

@@ -65,6 +65,11 @@ CEIL = datetime(9999, 12, 31, tzinfo=UTC)
 CHUNK = 400
 #: Places folded together (bounds memory: their reports are read at once).
 FOLD_CHUNK = 100
+#: State rows written per transaction by a refresh (whole chunks of places): fewer, larger
+#: transactions rewrite fewer pages of the states' time-ordered indexes.
+WRITE_ROWS = 50_000
+#: What a refresh rewrites of each place it folds.
+DERIVED_BY_PLACE = (STATES, CONFLICTS, MOVES)
 
 
 def _change(c: Change) -> list[Any]:
@@ -382,27 +387,40 @@ def _fold_in_worker(task: tuple[dict[str, str], str, list[str]]) -> Rows:
 
 
 def refresh(app: Any, stream: str) -> int:
-    """Re-fold the dirty places' states and store them (call under the writer lock). Each chunk
-    of places is its own transaction; the dirty marks go last, so a refresh cut short leaves
-    them dirty (readers fold them themselves) and the next writer finishes it. Returns the
-    number of governorates refreshed."""
+    """Re-fold the dirty places' states and store them (call under the writer lock). Chunks of
+    places are written together, up to :data:`WRITE_ROWS` state rows per transaction; the dirty
+    marks go last, so a refresh cut short leaves them dirty (readers fold them themselves) and
+    the next writer finishes it. Returns the number of governorates refreshed."""
     dirty = dirty_places(app, stream)
     if not dirty:
         return 0
     name = app.recorder.name
     targets = affected(dirty)
-    for names, rows, conflicts, moves in _folded_rows(app, stream, targets):
-        where = f"WHERE stream = %s AND place IN ({_marks(len(names))})"
+    pending: Rows = ([], [], [], [])
+
+    def write() -> None:  # one transaction
+        names, rows, conflicts, moves = pending
+        deletes = []
+        for i in range(0, len(names), CHUNK):
+            part = names[i : i + CHUNK]
+            where = f"WHERE stream = %s AND place IN ({_marks(len(part))})"
+            deletes += [(f"DELETE FROM {name(t)} {where}", [stream, *part]) for t in DERIVED_BY_PLACE]
         app.recorder.execute_script(
-            [
-                (f"DELETE FROM {name(STATES)} {where}", [stream, *names]),
-                (f"DELETE FROM {name(CONFLICTS)} {where}", [stream, *names]),
-                (f"DELETE FROM {name(MOVES)} {where}", [stream, *names]),
-            ],
+            deletes,
             (f"INSERT INTO {name(STATES)} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows),
             (f"INSERT INTO {name(CONFLICTS)} VALUES (%s, %s, %s, %s, %s)", conflicts),
             (f"INSERT INTO {name(MOVES)} VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", moves),
         )
+        for part in pending:
+            part.clear()
+
+    for chunk in _folded_rows(app, stream, targets):
+        for into, found in zip(pending, chunk, strict=True):
+            into.extend(found)
+        if len(pending[1]) >= WRITE_ROWS:
+            write()
+    if pending[0]:
+        write()
     known = {g.name for g in gazetteer.governorates()}  # marks of places not known (yet) are kept
     dirty = [p for p in dirty if p in known]
     for i in range(0, len(dirty), CHUNK):
