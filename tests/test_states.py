@@ -31,7 +31,7 @@ from control.model.times import Window, parse_instant
 from control.store import states
 from control.store.ledger import RECORD, LedgerApp, open_app, store_env
 from control.store.readmodel import STATES, TABLE
-from control.views.render import snapshot_text
+from control.views.render import snapshot_text, to_json
 
 PLACES = ("Latakia", "Damascus", "Rif Dimashq", "Homs")
 
@@ -203,6 +203,50 @@ def test_other_clocks_are_folded_place_by_place_as_the_fold(
     for t in _probes(everything)[::3]:
         expected = replay(everything, t, known_at, seat, recorded_at, horizon)
         assert _json(app.folded_snapshot(t, known_at, recorded_at, seat, horizon)) == _json(expected), t
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    with_far_corrections(),
+    st.one_of(st.none(), st.integers(min_value=-30, max_value=200)),
+    st.one_of(st.none(), st.integers(min_value=0, max_value=3)),
+    st.sampled_from(gazetteer.SEAT_SETTINGS),
+    st.sampled_from(("csv", "geojson")),
+)
+def test_the_intervals_export_folded_place_by_place_is_the_whole_ledgers(
+    tmp_path_factory, events, known_hours, cut, seat, fmt
+):
+    """``export --intervals`` folds a chunk of places at a time from the read model and writes
+    as it folds: byte for byte the text of every place's timeline over the whole ledger."""
+    from control.fold.phases import place_timelines
+    from control.fold.projection import DEFAULT_HORIZON
+    from control.views import exports
+
+    store = str(tmp_path_factory.mktemp("iv") / "s.db")
+    stamps = iter(START + timedelta(days=400 + i) for i in range(10))
+    app = LedgerApp(env=store_env(store), clock=lambda: next(stamps))
+    _fill(app, events, [True, False])
+    known_at = None if known_hours is None else START + known_hours * HOUR
+    recorded_at = None if cut is None else START + timedelta(days=400 + cut, hours=1)
+    stored = app.read(recorded_at=recorded_at)
+    begins = gazetteer.baseline_as_of()
+    end = max(max(e.reported_at, e.window.latest + DEFAULT_HORIZON) for e in stored)
+    whole = place_timelines(stored, begins, end + timedelta(seconds=1), known_at, False, seat)
+    streamed = "".join(exports.interval_chunks(app.timelines(begins, known_at, recorded_at, seat), fmt, seat))
+    rows = list(exports.interval_rows(whole, seat))
+    if fmt == "csv":
+        assert streamed == exports._csv(rows, exports.INTERVAL_COLUMNS)
+        return
+    features = [
+        {
+            "type": "Feature",
+            "id": row["id"],
+            "geometry": {"type": "Point", "coordinates": list(row["_point"])},
+            "properties": {k: row[k] for k in exports.INTERVAL_COLUMNS},
+        }
+        for row in rows
+    ]
+    assert streamed == to_json({"type": "FeatureCollection", "features": features})
 
 
 @settings(max_examples=25, deadline=None)

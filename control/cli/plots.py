@@ -422,16 +422,9 @@ def export(
     chunks: Iterable[str]
     if whole_ledger:  # streamed from the read model in canonical order (bounded memory)
         chunks = exports.event_chunks(app.iter_reports(recorded_at=recorded_at, known_at=known_at), fmt)
-    elif intervals:
-        from control.fold.phases import place_timelines
-        from control.fold.projection import DEFAULT_HORIZON
-
-        events = app.read(recorded_at=recorded_at)
-        begins = gazetteer.baseline_as_of()
-        # past every edge (a statement's horizon too), so the last period is really the last
-        end = max((max(e.reported_at, e.window.latest + DEFAULT_HORIZON) for e in events), default=begins)
-        timelines = place_timelines(events, begins, end + timedelta(seconds=1), known_at, False, seat)
-        chunks = [exports.intervals(timelines, fmt, seat)]
+    elif intervals:  # folded a chunk of places at a time from the read model, written as folded
+        timelines = app.timelines(gazetteer.baseline_as_of(), known_at, recorded_at, seat)
+        chunks = exports.interval_chunks(timelines, fmt, seat)
     else:  # a snapshot, from the read model
         chunks = [exports.state(app.replay(at or now(), known_at, recorded_at, seat), fmt)]
     if out is None:

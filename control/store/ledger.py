@@ -488,6 +488,39 @@ class LedgerApp(Application):
             (t for g, mine in found for t in place_transitions(g, mine, seat)), key=transition_order
         )
 
+    def timelines(
+        self,
+        start: datetime,
+        known_at: datetime | None = None,
+        recorded_at: datetime | None = None,
+        seat: str = DEFAULT_SEAT,
+    ) -> Iterator[tuple[Any, list[tuple[datetime, Any]]]]:
+        """``place_timelines(events, start, end, known_at, False, seat)`` of the reports stored by
+        ``recorded_at``, ``end`` just past their last edge (a report time, or a window's end plus
+        the contest horizon: the last period is really the last), folded a chunk of places at a
+        time from the read model: memory follows a chunk, not the ledger."""
+        from control.fold.phases import place_states
+        from control.fold.projection import DEFAULT_HORIZON
+        from control.model import gazetteer
+        from control.store import states
+
+        self._read_model_ready()
+        stream = stream_key(stream_id(RECORD))
+        sql = f"SELECT MAX(reported_at), MAX(latest) FROM {self.recorder.table} WHERE stream = %s"
+        params: list[Any] = [stream]
+        if recorded_at is not None:
+            sql += " AND recorded_at <= %s"
+            params.append(iso(recorded_at))
+        reported, latest = self.recorder.query(sql, params)[0]
+        end = start
+        if reported is not None:
+            end = max(datetime.fromisoformat(reported), datetime.fromisoformat(latest) + DEFAULT_HORIZON)
+        last = end + timedelta(seconds=1) - timedelta(microseconds=1)  # as place_timelines' end
+        for g, deciding in states.deciding_events(
+            self, stream, gazetteer.governorates(), known_at, recorded_at, seat
+        ):
+            yield g, place_states(g, deciding, start, last, seat)
+
     def place_events(
         self, place: str, known_at: datetime | None = None, recorded_at: datetime | None = None
     ) -> list[Event]:

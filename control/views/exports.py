@@ -13,7 +13,7 @@ from control.fold.projection import Snapshot
 from control.model import gazetteer
 from control.model.events import Event
 from control.model.times import iso
-from control.views.render import to_json
+from control.views.render import json_lines, to_json
 
 STATE_COLUMNS = [
     "pcode", "governorate", "capital", "counted_as", "controller", "status", "since", "since_latest",
@@ -21,7 +21,7 @@ STATE_COLUMNS = [
     "contested_by", "lapsed", "conflicts", "record_ends", "carried_forward",
 ]  # fmt: skip
 #: Each place with its states from one instant on (control.fold.phases.place_timelines).
-Timelines = Sequence[tuple[Any, Sequence[tuple[Any, Any]]]]
+Timelines = Iterable[tuple[Any, Sequence[tuple[Any, Any]]]]
 #: Lists in CSV cells are joined with this (ids and names never contain it).
 JOIN = "; "
 EVENT_COLUMNS = [
@@ -72,12 +72,21 @@ def _state_rows(snapshot: Snapshot) -> list[dict[str, Any]]:
 
 
 def _csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    return "".join(_csv_chunks(rows, columns))
+
+
+def _csv_chunks(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[str]:
+    """CSV text of ``rows`` (header first), a chunk of rows at a time (bounded memory)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
-    for row in rows:
+    for n, row in enumerate(rows, 1):
         writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
-    return out.getvalue()
+        if n % 2000 == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
 
 
 def state(snapshot: Snapshot, fmt: str) -> str:
@@ -113,21 +122,9 @@ def events(items: Sequence[Event], fmt: str) -> str:
 def event_chunks(items: Iterable[Event], fmt: str) -> Iterator[str]:
     """:func:`events` written as it reads (bounded memory, byte for byte the same text)."""
     if fmt != "csv":
-        from control.views.render import json_lines
-
         yield from json_lines(e.to_dict() for e in items)
         return
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(EVENT_COLUMNS), lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    for n, e in enumerate(items, 1):
-        row = event_record(e)
-        writer.writerow({k: "" if row.get(k) is None else row[k] for k in EVENT_COLUMNS})
-        if n % 2000 == 0:
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-    yield out.getvalue()
+    yield from _csv_chunks((event_record(e) for e in items), EVENT_COLUMNS)
 
 
 INTERVAL_COLUMNS = [
@@ -136,13 +133,10 @@ INTERVAL_COLUMNS = [
 ]  # fmt: skip
 
 
-def interval_rows(
-    timelines: Sequence[tuple[Any, Sequence[tuple[Any, Any]]]], seat: str
-) -> list[dict[str, Any]]:
+def interval_rows(timelines: Timelines, seat: str) -> Iterator[dict[str, Any]]:
     """One row per period of one (place, controller, status): the periods of each place tile its
     time from the start with no gap or overlap (a change under way is a period of its own, status
-    ``uncertain``); the last period is still open (``end`` None)."""
-    rows: list[dict[str, Any]] = []
+    ``uncertain``); the last period is still open (``end`` None). Made as ``timelines`` come."""
     for g, timeline in timelines:
         periods: list[tuple[Any, Any]] = []
         for t, state in timeline:
@@ -152,7 +146,7 @@ def interval_rows(
             periods.append((t, state))
         for n, (t, state) in enumerate(periods):
             end = periods[n + 1][0] if n + 1 < len(periods) else None
-            rows.append(
+            yield (
                 {
                     "id": f"{g.pcode or g.id or g.name}/{n + 1}",
                     "pcode": g.pcode or g.id or None,
@@ -174,7 +168,6 @@ def interval_rows(
                     "_point": (g.lon, g.lat),
                 }
             )
-    return rows
 
 
 def _period_key(state: Any) -> tuple[Any, ...]:
@@ -187,10 +180,17 @@ def _period_key(state: Any) -> tuple[Any, ...]:
 
 def intervals(timelines: Timelines, fmt: str, seat: str) -> str:
     """Periods of control for GIS (QGIS Temporal Controller, kepler.gl): csv or geojson."""
+    return "".join(interval_chunks(timelines, fmt, seat))
+
+
+def interval_chunks(timelines: Timelines, fmt: str, seat: str) -> Iterator[str]:
+    """:func:`intervals` written as ``timelines`` come (bounded memory, byte for byte the same
+    text as ``to_json`` of the whole collection)."""
     rows = interval_rows(timelines, seat)
     if fmt == "csv":
-        return _csv(rows, INTERVAL_COLUMNS)
-    features = [
+        yield from _csv_chunks(rows, INTERVAL_COLUMNS)
+        return
+    features = (
         {
             "type": "Feature",
             "id": row["id"],
@@ -198,5 +198,7 @@ def intervals(timelines: Timelines, fmt: str, seat: str) -> str:
             "properties": {k: row[k] for k in INTERVAL_COLUMNS},
         }
         for row in rows
-    ]
-    return to_json({"type": "FeatureCollection", "features": features})
+    )
+    yield '{\n  "features": '  # to_json's sorted keys: "features", then "type"
+    yield from json_lines(features, depth=1)
+    yield ',\n  "type": "FeatureCollection"\n}\n'

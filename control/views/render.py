@@ -31,16 +31,19 @@ def terminal_safe(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 
 
-def json_lines(items: Iterable[Any]) -> Iterator[str]:
-    """A JSON list written item by item: byte for byte ``to_json(list(items))``, in bounded memory."""
+def json_lines(items: Iterable[Any], depth: int = 0) -> Iterator[str]:
+    """A JSON list written item by item: byte for byte ``to_json(list(items))``, in bounded memory.
+    ``depth``: the list is a value ``depth`` levels into ``to_json``'s indented text (no newline
+    after it then)."""
     import json
 
-    first = True
+    pad, first = "  " * (depth + 1), True
     for item in items:
         text = json.dumps(item, sort_keys=True, indent=2, ensure_ascii=False)
-        yield ("[\n" if first else ",\n") + "\n".join("  " + line for line in text.split("\n"))
+        yield ("[\n" if first else ",\n") + "\n".join(pad + line for line in text.split("\n"))
         first = False
-    yield "[]\n" if first else "\n]\n"
+    end = "" if depth else "\n"
+    yield f"[]{end}" if first else f"\n{pad[2:]}]{end}"
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
