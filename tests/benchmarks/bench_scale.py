@@ -3,9 +3,13 @@
 Run: ``python tests/benchmarks/bench_scale.py [--sizes 10k,100k,1M] [--places 2000] [--runs 3]``.
 In one run, for each size, in a temporary folder (``--keep DIR`` keeps the stores), it:
 
-* writes a synthetic SQLite store with ``control synth`` (reports/s, whole command), and the same
-  reports' payloads as plain eventsourcing aggregate events saved in batches of 10k with the
-  library's own ``Application.save`` on the same kind of store (events/s): the baseline;
+* writes a synthetic SQLite store with ``control synth`` (reports/s, whole command: making the
+  reports, appending them, folding every place at the end), the same reports' payloads as plain
+  eventsourcing aggregate events saved with the library's own ``Application.save`` on the same
+  kind of store (events/s): the baseline; and the same reports appended through
+  ``LedgerApp.append`` (reports/s: validation, events, read-model rows and dirty marks in each
+  batch's transaction; made outside the timer, as the baseline's payloads), then the states'
+  refresh (timed apart). All three write batches of 50k per transaction;
 * times ``control replay --at T`` (T mid-record; every place, read from the stored states)
   and ``replay --at T --place P`` (one place's answer) against the same on the seed store
   (ratios), adding one report with ``control add`` against the same on the seed store,
@@ -42,6 +46,8 @@ SEED_AT = "2024-12-08T00:00Z"
 SYNTH_AT = "2020-07-01T00:00Z"  # mid-record of a synthetic ledger (2017-2023)
 SYNTH_END = "2024-01-01T00:00Z"
 SYNTH_KNOWN = "2021-01-01T00:00Z"
+#: Reports per transaction for synth, the append and the baseline's save alike (synth's default).
+BATCH = "50000"
 
 BASELINE_SAVE = r"""
 import sys, time
@@ -71,6 +77,35 @@ for i in range(0, len(payloads), batch):
         plain.report(report, "2024-01-01T00:00:00Z")
     app.save(plain)
 print(time.perf_counter() - start)
+"""
+
+APPEND = r"""
+import sys, time
+from control.ingest.synth import synth_events, synth_gazetteer
+from control.store.ledger import RECORD, open_app
+
+store, places, count, seed, batch = sys.argv[1], *map(int, sys.argv[2:6])
+atlas = synth_gazetteer(places, seed)
+app = open_app(store, sync=False)
+app.bind_gazetteer(atlas, f"synth:{seed}")
+appending, chunk = 0.0, []
+
+def flush():
+    global appending
+    start = time.perf_counter()
+    app.append(RECORD, chunk, refresh=False)
+    appending += time.perf_counter() - start
+
+for event in synth_events(places, count, seed, atlas):  # made outside the timer, as the baseline's
+    chunk.append(event)
+    if len(chunk) == batch:
+        flush()
+        chunk = []
+if chunk:
+    flush()
+start = time.perf_counter()
+app.refresh_states()
+print(appending, time.perf_counter() - start)
 """
 
 FULL_PASS = r"""
@@ -278,13 +313,26 @@ def main() -> None:
             str(args.places),
             str(n),
             str(args.seed),
-            "10000",
+            BATCH,
         ]
         try:
             _, row["save_rss"], text = child(cmd, env, work, args.timeout)
             row["save"] = float(text.split()[0])
         except Timeout:
             row["save"] = None
+        # the same reports appended through LedgerApp.append, batch by batch (events, read-model
+        # rows and dirty marks in each batch's transaction), then the states' refresh
+        append_store = str(Path(work, f"append-{label(n)}.db"))
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            Path(append_store + suffix).unlink(missing_ok=True)
+        if args.postgres:
+            append_store = fresh_schema(args.postgres, f"bench_append_{label(n).lower()}")
+        cmd = [sys.executable, "-c", APPEND, append_store, str(args.places), str(n), str(args.seed), BATCH]
+        try:
+            _, row["append_rss"], text = child(cmd, env, work, args.timeout)
+            row["append"], row["refresh"] = map(float, text.split())
+        except Timeout:
+            row["append"] = row["refresh"] = None
         row["replay"], row["replay_rss"] = timed(
             [*CONTROL, "replay", "--at", SYNTH_AT, "--store", store], args.runs
         )
@@ -324,21 +372,28 @@ def main() -> None:
     print(f"seed store: replay --at {fmt(seed_replay)}, add 1 report {fmt(seed_add)}.")
     print()
     print(
-        "| reports | synth rep/s | es save ev/s | synth/save | replay --at | x seed | --place | x seed "
-        "| add 1 | x seed | --known-at | chart 5 y | rebuild | full pass | select+decode | full/select "
-        "| events --json |"
+        "| reports | es save ev/s | append rep/s | append/save | + refresh rep/s | /save | synth rep/s "
+        "| synth/save | replay --at | x seed | --place | x seed | add 1 | x seed | --known-at "
+        "| chart 5 y | rebuild | full pass | select+decode | full/select | events --json |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
-        synth_rate, save_rate = rate(row, "synth"), rate(row, "save")
+        synth_rate, save_rate, append_rate = rate(row, "synth"), rate(row, "save"), rate(row, "append")
+        both = (
+            row["n"] / (row["append"] + row["refresh"]) if row.get("append") and row.get("refresh") else None
+        )
 
         def ratio(key: str, seed: float | None, row: dict = row) -> str:
             return f"{row[key] / seed:.2f}x" if row.get(key) and seed else "-"
 
         cells = [
             label(row["n"]),
-            fmt(synth_rate, "n"),
             fmt(save_rate, "n"),
+            fmt(append_rate, "n"),
+            f"{append_rate / save_rate:.2f}" if append_rate and save_rate else "-",
+            fmt(both, "n"),
+            f"{both / save_rate:.2f}" if both and save_rate else "-",
+            fmt(synth_rate, "n"),
             f"{synth_rate / save_rate:.2f}" if synth_rate and save_rate else "-",
             fmt(row.get("replay")),
             ratio("replay", seed_replay),
@@ -359,14 +414,14 @@ def main() -> None:
     print("Peak memory (MiB, ru_maxrss of each child process):")
     print()
     print(
-        "| reports | synth | es save | replay --at | --place | add 1 | --known-at | chart | rebuild "
+        "| reports | synth | es save | append | replay --at | --place | add 1 | --known-at | chart | rebuild "
         "| full pass | select+decode | events --json |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         keys = (
-            "synth_rss", "save_rss", "replay_rss", "place_rss", "add_rss", "known_rss", "chart_rss",
-            "rebuild_rss", "full_rss", "select_rss", "events_rss",
+            "synth_rss", "save_rss", "append_rss", "replay_rss", "place_rss", "add_rss", "known_rss",
+            "chart_rss", "rebuild_rss", "full_rss", "select_rss", "events_rss",
         )  # fmt: skip
         print("| " + " | ".join([label(row["n"]), *(fmt(row.get(k), "n") for k in keys)]) + " |")
     if len(rows) > 1:
@@ -374,14 +429,15 @@ def main() -> None:
         print("Growth exponents between sizes (time ~ n^k; 1 = linear, 0 = flat):")
         print()
         print(
-            "| sizes | synth | es save | replay --at | --place | add 1 | --known-at | chart | rebuild "
-            "| full pass | select+decode | events --json |"
+            "| sizes | synth | es save | append | replay --at | --place | add 1 | --known-at | chart "
+            "| rebuild | full pass | select+decode | events --json |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for a, b in itertools.pairwise(rows):
             keys = (
                 "synth",
                 "save",
+                "append",
                 "replay",
                 "place",
                 "add",
