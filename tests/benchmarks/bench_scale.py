@@ -48,14 +48,18 @@ SYNTH_END = "2024-01-01T00:00Z"
 SYNTH_KNOWN = "2021-01-01T00:00Z"
 #: Reports per transaction for synth, the append and the baseline's save alike (synth's default).
 BATCH = "50000"
+PG_SAVE_BATCH = "5000"
 
 BASELINE_SAVE = r"""
 import sys, time
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from control.ingest.synth import synth_events
+from control.store.ledger import store_env
 
 path, places, count, seed, batch = sys.argv[1], *map(int, sys.argv[2:6])
+env = store_env(path)  # a SQLite file or a PostgreSQL schema, with the library's own recorders
+env.pop("APPLICATION_RECORDER_TOPIC")
 
 class Plain(Aggregate):
     class Reported(Aggregate.Event):
@@ -69,7 +73,7 @@ class Baseline(Application):
     pass
 
 payloads = [e.report_dict() for e in synth_events(places, count, seed)]
-app = Baseline(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path})
+app = Baseline(env=env)
 start = time.perf_counter()
 plain = Plain()
 for i in range(0, len(payloads), batch):
@@ -305,6 +309,8 @@ def main() -> None:
             rows.append(row)
             print(f"{label(n)}: synth took more than {args.timeout:.0f} s; stopped", flush=True)
             break
+        if args.postgres:
+            base_store = fresh_schema(args.postgres, f"bench_plain_{label(n).lower()}")
         cmd = [
             sys.executable,
             "-c",
@@ -313,7 +319,9 @@ def main() -> None:
             str(args.places),
             str(n),
             str(args.seed),
-            BATCH,
+            # eventsourcing's save on PostgreSQL (its explicit pipeline) was seen to stall for good
+            # with 10k events a batch (server in PARSE, client waiting): 5k is its largest here
+            PG_SAVE_BATCH if args.postgres else BATCH,
         ]
         try:
             _, row["save_rss"], text = child(cmd, env, work, args.timeout)
