@@ -412,6 +412,17 @@ def test_a_refresh_that_meets_a_busy_store_is_said_not_hidden(run, tmp_path, mon
     result = run("synth", "--places", "30", "--events", "300", "--seed", "2", "--store", store)
     assert result.exit_code == 0, result.output
     assert "synth: note: 30 place(s) not refreshed" in result.stderr
+    # one report added meanwhile: stored, and said the same way (its place joins the others)
+    article = tmp_path / "wire.txt"
+    article.write_text("Kurdish forces said they hold the city.\n", encoding="utf-8")
+    added = run(
+        "add", "--id", "busy-1", "--kind", "claim", "--place", "Place 0001", "--actor", "kurds",
+        "--earliest", "2020-01-01T00:00Z", "--latest", "2020-01-01T06:00Z",
+        "--reported-at", "2020-01-02T00:00Z", "--file", str(article),
+        "--quote", "Kurdish forces said they hold the city.", "--store", store,
+    )  # fmt: skip
+    assert added.exit_code == 0 and "added busy-1" in added.output, added.output
+    assert "add: note: 30 place(s) not refreshed" in added.stderr
     monkeypatch.undo()
     done = run("rebuild", "--store", store)
     assert done.exit_code == 0 and "not refreshed" not in done.stderr

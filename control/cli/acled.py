@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from control.cli import echo_text, now, store_option
+from control.cli import echo_text, note_unrefreshed, now, store_option
 
 
 @click.command("import")
@@ -93,6 +93,8 @@ def import_(
     deadline = write_deadline()
     with writer_lock(app.env_settings, deadline, where):
         plan = retrying(app, attempt, where, deadline)
+    if not dry_run:
+        note_unrefreshed(app, "import")
     lines = [
         f"{'dry run, nothing written: would import' if dry_run else 'import'} {file}: "
         f"{plan.added} added, {plan.corrected} corrected, {plan.unchanged} unchanged, "

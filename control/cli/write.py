@@ -69,6 +69,7 @@ def add(toml_file: Path | None, store: str | None, **options: Any) -> None:
         added = add_reports(app, [table], now(), "options", store=_store(store))
     for e in added:
         echo_text(f"added {e.id}: {e.kind} {e.actor or ''} at {e.place}\n".replace("  ", " "))
+    note_unrefreshed(app, "add")
 
 
 def _store(store: str | None) -> str:
