@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import inspect
 
+import pytest
+
 import control
 
 EXPECTED = {
@@ -27,10 +29,12 @@ def test_every_public_name_has_a_docstring():
         assert getattr(control, name).__doc__, name
 
 
-def test_replay_through_a_ledger_returns_dataclasses_with_flat_records(store):
+def test_replay_through_a_ledger_returns_immutable_records_with_flat_records(store):
     ledger = control.open_ledger(store)
     snap = ledger.replay("2024-12-08T00:00Z", known_at="2024-12-08T03:00Z")
-    assert dataclasses.is_dataclass(snap)
+    with pytest.raises(AttributeError):
+        snap.at = None  # type: ignore[misc]
+    assert snap._replace(total=99).total == 99 and snap.total != 99
     rows = snap.to_records()
     assert len(rows) == 14
     assert {r["controller"] for r in rows if r["capital"] in ("Latakia", "Tartus")} == {"government"}

@@ -282,9 +282,7 @@ def _filtered(snapshot: Any, places: tuple[str, ...], controller: str | None) ->
         if (not names or c.governorate in names)
         and (not controller or c.controller == controller or controller in c.possible)
     )
-    import dataclasses
-
-    return dataclasses.replace(snapshot, capitals=kept, total=len(snapshot.capitals))
+    return snapshot._replace(capitals=kept, total=len(snapshot.capitals))
 
 
 @cli.command()

@@ -41,7 +41,6 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -174,9 +173,11 @@ class Disputed(NamedTuple):
         return " or ".join(p or "nobody" for p in self.possible)
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """The state of all capitals at ``at``, as known at ``known_at``, as recorded by ``recorded_at``."""
+class Snapshot(NamedTuple):
+    """The state of all capitals at ``at``, as known at ``known_at``, as recorded by ``recorded_at``.
+
+    An immutable record like the rest of the fold's answers (a NamedTuple, not a dataclass: a
+    frozen dataclass costs every command that replays about 2 ms to define)."""
 
     at: datetime
     known_at: datetime | None
