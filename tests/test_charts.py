@@ -96,6 +96,53 @@ def test_every_chart_renders_valid_byte_identical_png_and_svg(run, tmp_path, kin
             assert b"<svg" in outputs[0][:600]
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["map", "--at", "2024-12-05T00:00Z"],
+        ["map", "--at", "2024-12-05T00:00Z", "--known-at", "2024-12-04T00:00Z"],
+        ["map", "--at", "2024-12-05T00:00Z", "--recorded-at", "2025-01-15T00:00Z"],
+        ["known-vs-actual", "--at", "2024-12-07T23:00Z", "--known-at", "2024-12-03T00:00Z"],
+        ["map", "--every", "1d", "--from", "2024-11-30T00:00Z", "--to", "2024-12-03T00:00Z"],
+        ["map", "--gif", "--every", "2d", "--from", "2024-11-30T00:00Z", "--to", "2024-12-06T00:00Z"],
+    ],
+)
+def test_the_records_maps_are_drawn_from_the_store_as_the_fold_draws_them(run, tmp_path, monkeypatch, args):
+    """The record's maps ask the store for each instant (stored states, or each place folded
+    from its own reports: never the whole ledger in memory): the very bytes the pure fold over
+    every event draws. Reports stored after --recorded-at are left out as the fold leaves them."""
+    from datetime import UTC, datetime
+
+    from control.fold.projection import replay
+    from control.store import ledger
+    from control.store.ledger import LedgerApp
+
+    fmt = "gif" if "--gif" in args else "svg"
+    monkeypatch.setattr(ledger, "_utc_now", lambda: datetime(2025, 1, 1, tzinfo=UTC))
+    run("replay", "--at", "2024-12-08T00:00Z")  # the record, stored on 1 January 2025
+    monkeypatch.setattr(ledger, "_utc_now", lambda: datetime(2025, 2, 1, tzinfo=UTC))
+    wire = tmp_path / "wire.txt"
+    wire.write_text("Rebels said they had entered Homs, a spokesman said.\n", encoding="utf-8")
+    later = run(  # learned on 1 February: left out by --recorded-at 2025-01-15
+        "add", "--kind", "claim", "--place", "Homs", "--actor", "hts", "--earliest",
+        "2024-12-04T00:00Z", "--latest", "2024-12-04T06:00Z", "--reported-at", "2024-12-04T12:00Z",
+        "--file", str(wire), "--quote", "Rebels said they had entered Homs",
+    )  # fmt: skip
+    assert later.exit_code == 0, later.output
+    stored = tmp_path / f"store.{fmt}"
+    assert run("chart", *args, "--out", str(stored)).exit_code == 0
+
+    cut = parse_instant(args[args.index("--recorded-at") + 1]) if "--recorded-at" in args else None
+
+    def folded(self, at, known_at=None, recorded_at=None, seat="city", horizon=None):
+        return replay(self.read(recorded_at=cut), at, known_at, seat)  # the test's own cut
+
+    monkeypatch.setattr(LedgerApp, "replay", folded)
+    drawn = tmp_path / f"fold.{fmt}"
+    assert run("chart", *args, "--out", str(drawn)).exit_code == 0
+    assert stored.read_bytes() == drawn.read_bytes()
+
+
 def test_holdings_chart_matches_the_baseline_image(run, tmp_path):
     from matplotlib.testing.compare import compare_images
 

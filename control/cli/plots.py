@@ -3,7 +3,7 @@ and exports. Imported only when one of these commands runs (matplotlib stays off
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -131,6 +131,17 @@ def holdings_figure(
     return plotting.holdings_figure(series, other, overlay, _titled(title, scenario, basis))
 
 
+#: The state of every place at an instant as known at another (None: the latest knowledge).
+StateAt = Callable[[datetime, datetime | None], Any]
+
+
+def _folding(events: list[Any], seat: str) -> StateAt:
+    """:data:`StateAt` by the pure fold over ``events`` (a scenario's world, held in memory)."""
+    from control.fold.projection import replay
+
+    return lambda t, known: replay(events, t, known, seat)
+
+
 def draw(
     kind: str,
     events: list[Any],
@@ -143,15 +154,18 @@ def draw(
     overlay: tuple[list[Any], str] | None = None,
     scenario: str | None = None,
     recorded_at: datetime | None = None,
+    state_at: StateAt | None = None,
 ) -> Any:
     """Build the Figure for one chart KIND from ledger events.
 
     ``scenario`` names the what-if world ``events`` are (titles then say SCENARIO); ``overlay``
     is a scenario drawn over the record (holdings). Titles say --known-at and --recorded-at.
+    ``state_at``: how the maps get each instant's state (default: the fold over ``events``; the
+    record's come from the store, which answers one instant without reading the ledger).
     """
-    from control.fold.projection import replay
     from control.views import chartdata, plotting
 
+    replay_at = state_at or _folding(events, seat)
     basis = _basis(known_at, recorded_at)
     if kind == "holdings":
         series = chartdata.holdings_series(events, start, end, known_at, seat)
@@ -166,21 +180,18 @@ def draw(
     if kind == "map":
         if every:
             times = _steps(start, end, every, MAX_PANELS, "panels")
-            panels = [
-                (_stamp(t, short=True), chartdata.map_points(replay(events, t, known_at, seat)))
-                for t in times
-            ]
+            panels = [(_stamp(t, short=True), chartdata.map_points(replay_at(t, known_at))) for t in times]
             title = "Control of the 14 provincial capitals, day by day"
             return plotting.map_grid_figure(panels, _titled(title, scenario, basis))
-        snap = replay(events, at, known_at, seat)
+        snap = replay_at(at, known_at)
         held = snap.holding("government")
         title = f"{_stamp(at)}: government holds {held.count} of {len(snap.capitals)}"
         return plotting.map_figure(chartdata.map_points(snap), _titled(title, scenario, basis))
     if kind == "known-vs-actual":
         if known_at is None:
             raise UserError("--known-at is required for known-vs-actual (the moment of knowledge)")
-        then = replay(events, at, known_at, seat)
-        full = replay(events, at, None, seat)
+        then = replay_at(at, known_at)
+        full = replay_at(at, None)
         record = "the scenario" if scenario else "the full record"
         title = f"State at {_stamp(at)}: what was known then vs what {record} says"
         return plotting.known_vs_actual_figure(
@@ -277,6 +288,23 @@ def chart(
         figure = holdings_figure(series, None, "", lo, hi, None, _basis(None, None))
         click.echo(str(save(figure, path, chosen)))
         return
+    if kind in ("map", "known-vs-actual") and not scenario:
+        # the record's maps: each instant answered by the store (stored states, or each place
+        # folded from its own reports), never the whole ledger in memory
+        _within_record(lo, hi, [], app.record_ends(recorded_at))
+
+        def state_at(t: datetime, known: datetime | None) -> Any:
+            return app.replay(t, known, recorded_at, seat)
+
+        if gif:
+            written = _gif([], lo, hi, known_at, seat, every or "1d", path, None, recorded_at, state_at)
+            click.echo(str(written))
+            return
+        from control.views.plotting import save
+
+        figure = draw(kind, [], at or now(), known_at, lo, hi, seat, every, None, None, recorded_at, state_at)
+        click.echo(str(save(figure, path, chosen)))
+        return
     events = app.read(recorded_at=recorded_at)
     overlay = None
     drawn = None
@@ -307,16 +335,16 @@ def chart(
 
 def _gif(events: list[Any], lo: datetime, hi: datetime, known_at: datetime | None, seat: str,
          every: str, path: Path, scenario: str | None = None,
-         recorded_at: datetime | None = None) -> Path:  # fmt: skip
+         recorded_at: datetime | None = None, state_at: StateAt | None = None) -> Path:  # fmt: skip
     """An animation of the map, one frame per interval (matplotlib's Pillow writer)."""
     from matplotlib.animation import FuncAnimation, PillowWriter
 
-    from control.fold.projection import replay
     from control.views import chartdata, plotting
 
     writable_target(path)
     times = _steps(lo, hi, every, MAX_FRAMES, "frames")
-    frames = [(t, chartdata.map_points(replay(events, t, known_at, seat))) for t in times]
+    replay_at = state_at or _folding(events, seat)
+    frames = [(t, chartdata.map_points(replay_at(t, known_at))) for t in times]
     basis = _basis(known_at, recorded_at)
 
     def build() -> Any:

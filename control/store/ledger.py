@@ -540,11 +540,20 @@ class LedgerApp(Application):
         self._read_model_ready()
         return states.chart_inputs(self, stream_key(stream_id(RECORD)), start, end)
 
-    def record_ends(self) -> datetime | None:
-        """The last report time in the record (None if empty), by the read model's meta."""
+    def record_ends(self, recorded_at: datetime | None = None) -> datetime | None:
+        """The last report time in the record (None if empty), by the read model's meta; with
+        ``recorded_at``, of the reports the store had by then (by index)."""
         from control.store import states
 
-        return states.record_ends(self, stream_key(stream_id(RECORD)))
+        stream = stream_key(stream_id(RECORD))
+        if recorded_at is None:
+            return states.record_ends(self, stream)
+        self._read_model_ready()
+        found = self.recorder.query(
+            f"SELECT MAX(reported_at) FROM {self.recorder.table} WHERE stream = %s AND recorded_at <= %s",
+            [stream, iso(recorded_at)],
+        )[0][0]
+        return datetime.fromisoformat(found) if found else None
 
     def bound_gazetteer(self) -> Gazetteer | None:
         """:meth:`stored_gazetteer`, decoded again only when its stream has grown."""
