@@ -105,15 +105,20 @@ def test_every_chart_renders_valid_byte_identical_png_and_svg(run, tmp_path, kin
         ["known-vs-actual", "--at", "2024-12-07T23:00Z", "--known-at", "2024-12-03T00:00Z"],
         ["map", "--every", "1d", "--from", "2024-11-30T00:00Z", "--to", "2024-12-03T00:00Z"],
         ["map", "--gif", "--every", "2d", "--from", "2024-11-30T00:00Z", "--to", "2024-12-06T00:00Z"],
+        ["holdings", "--known-at", "2024-12-05T00:00Z"],
+        ["holdings", "--recorded-at", "2025-01-15T00:00Z"],
+        ["holdings", "--seat", "douma"],
     ],
 )
 def test_the_records_maps_are_drawn_from_the_store_as_the_fold_draws_them(run, tmp_path, monkeypatch, args):
-    """The record's maps ask the store for each instant (stored states, or each place folded
-    from its own reports: never the whole ledger in memory): the very bytes the pure fold over
-    every event draws. Reports stored after --recorded-at are left out as the fold leaves them."""
+    """The record's maps, and its holdings on another knowledge, store or seat, ask the store
+    (stored states, or each place folded from its own reports: never the whole ledger in
+    memory): the very bytes the pure fold over every event draws. Reports stored after
+    --recorded-at are left out as the fold leaves them."""
     from datetime import UTC, datetime
 
-    from control.fold.projection import replay
+    from control.fold.phases import capital_phases
+    from control.fold.projection import replay, transitions
     from control.store import ledger
     from control.store.ledger import LedgerApp
 
@@ -137,7 +142,14 @@ def test_the_records_maps_are_drawn_from_the_store_as_the_fold_draws_them(run, t
     def folded(self, at, known_at=None, recorded_at=None, seat="city", horizon=None):
         return replay(self.read(recorded_at=cut), at, known_at, seat)  # the test's own cut
 
+    def whole(self, start, end, known_at=None, recorded_at=None, seat="damascus"):
+        known = parse_instant(args[args.index("--known-at") + 1]) if "--known-at" in args else None
+        seat = args[args.index("--seat") + 1] if "--seat" in args else "damascus"  # the test's own
+        events = self.read(recorded_at=cut)
+        return capital_phases(events, start, end, known, seat), transitions(events, known, seat)
+
     monkeypatch.setattr(LedgerApp, "replay", folded)
+    monkeypatch.setattr(LedgerApp, "phases", whole)
     drawn = tmp_path / f"fold.{fmt}"
     assert run("chart", *args, "--out", str(drawn)).exit_code == 0
     assert stored.read_bytes() == drawn.read_bytes()

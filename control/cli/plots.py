@@ -288,6 +288,17 @@ def chart(
         figure = holdings_figure(series, None, "", lo, hi, None, _basis(None, None))
         click.echo(str(save(figure, path, chosen)))
         return
+    if kind == "holdings" and not scenario:
+        # another knowledge, store or seat: each place folded from its own reports, a chunk of
+        # places at a time (the steps and moves kept, never the ledger)
+        _within_record(lo, hi, [], app.record_ends(recorded_at))
+        from control.views import chartdata
+        from control.views.plotting import save
+
+        series = chartdata.holdings_from(*app.phases(lo, hi, known_at, recorded_at, seat), lo, hi, seat)
+        figure = holdings_figure(series, None, "", lo, hi, None, _basis(known_at, recorded_at))
+        click.echo(str(save(figure, path, chosen)))
+        return
     if kind in ("map", "known-vs-actual") and not scenario:
         # the record's maps: each instant answered by the store (stored states, or each place
         # folded from its own reports), never the whole ledger in memory

@@ -521,6 +521,33 @@ class LedgerApp(Application):
         ):
             yield g, place_states(g, deciding, start, last, seat)
 
+    def phases(
+        self,
+        start: datetime,
+        end: datetime,
+        known_at: datetime | None = None,
+        recorded_at: datetime | None = None,
+        seat: str = DEFAULT_SEAT,
+    ) -> tuple[list[tuple[Any, list[tuple[datetime, Any]]]], list[Transition]]:
+        """``(capital_phases(events, start, end, known_at, seat), transitions(events, known_at,
+        seat))`` of the reports stored by ``recorded_at``: what the holdings chart of another
+        knowledge or seat draws, folded a chunk of places at a time from the read model (one
+        read of each place's reports serves both)."""
+        from control.fold.phases import place_phases
+        from control.fold.projection import place_transitions, transition_order
+        from control.model import gazetteer
+        from control.store import states
+
+        self._read_model_ready()
+        stream = stream_key(stream_id(RECORD))
+        steps, moves = [], []
+        for g, deciding in states.deciding_events(
+            self, stream, gazetteer.governorates(), known_at, recorded_at, seat
+        ):
+            steps.append((g, place_phases(deciding, start, end)))
+            moves += place_transitions(g, deciding, seat)
+        return steps, sorted(moves, key=transition_order)
+
     def place_events(
         self, place: str, known_at: datetime | None = None, recorded_at: datetime | None = None
     ) -> list[Event]:
