@@ -478,15 +478,23 @@ class LedgerApp(Application):
         """``transitions(self.read(recorded_at=...), known_at, seat)``, folded place by place
         from the read model (bounded memory)."""
         from control.fold.projection import place_transitions, transition_order
+
+        found = self._deciding(known_at, recorded_at, seat)
+        return sorted(
+            (t for g, mine in found for t in place_transitions(g, mine, seat)), key=transition_order
+        )
+
+    def _deciding(
+        self, known_at: datetime | None, recorded_at: datetime | None, seat: str
+    ) -> Iterator[tuple[Any, list[Event]]]:
+        """Every place of the gazetteer with the reports that decide it (as the pure fold selects
+        them), read from the read model a chunk of places at a time."""
         from control.model import gazetteer
         from control.store import states
 
         self._read_model_ready()
         stream = stream_key(stream_id(RECORD))
-        found = states.deciding_events(self, stream, gazetteer.governorates(), known_at, recorded_at, seat)
-        return sorted(
-            (t for g, mine in found for t in place_transitions(g, mine, seat)), key=transition_order
-        )
+        return states.deciding_events(self, stream, gazetteer.governorates(), known_at, recorded_at, seat)
 
     def timelines(
         self,
@@ -501,13 +509,10 @@ class LedgerApp(Application):
         time from the read model: memory follows a chunk, not the ledger."""
         from control.fold.phases import place_states
         from control.fold.projection import DEFAULT_HORIZON
-        from control.model import gazetteer
-        from control.store import states
 
         self._read_model_ready()
-        stream = stream_key(stream_id(RECORD))
         sql = f"SELECT MAX(reported_at), MAX(latest) FROM {self.recorder.table} WHERE stream = %s"
-        params: list[Any] = [stream]
+        params: list[Any] = [stream_key(stream_id(RECORD))]
         if recorded_at is not None:
             sql += " AND recorded_at <= %s"
             params.append(iso(recorded_at))
@@ -516,9 +521,7 @@ class LedgerApp(Application):
         if reported is not None:
             end = max(datetime.fromisoformat(reported), datetime.fromisoformat(latest) + DEFAULT_HORIZON)
         last = end + timedelta(seconds=1) - timedelta(microseconds=1)  # as place_timelines' end
-        for g, deciding in states.deciding_events(
-            self, stream, gazetteer.governorates(), known_at, recorded_at, seat
-        ):
+        for g, deciding in self._deciding(known_at, recorded_at, seat):
             yield g, place_states(g, deciding, start, last, seat)
 
     def phases(
@@ -535,15 +538,9 @@ class LedgerApp(Application):
         read of each place's reports serves both)."""
         from control.fold.phases import place_phases
         from control.fold.projection import place_transitions, transition_order
-        from control.model import gazetteer
-        from control.store import states
 
-        self._read_model_ready()
-        stream = stream_key(stream_id(RECORD))
         steps, moves = [], []
-        for g, deciding in states.deciding_events(
-            self, stream, gazetteer.governorates(), known_at, recorded_at, seat
-        ):
+        for g, deciding in self._deciding(known_at, recorded_at, seat):
             steps.append((g, place_phases(deciding, start, end)))
             moves += place_transitions(g, deciding, seat)
         return steps, sorted(moves, key=transition_order)
