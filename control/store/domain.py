@@ -195,7 +195,8 @@ class StoredReports:
     class whose report is a marker; every report's JSON (:func:`report_json`, the transcoder's
     own form of a plain dict) is then put where the marker was. Same bytes as the mapper's for an
     event of the batch's timestamp (tested), half the encoding. A mapper that compresses or
-    encrypts, or whose output does not hold the marker once, is used as it is, event by event.
+    encrypts, whose transcoder writes a dict otherwise, or whose output does not hold the marker
+    once, is used as it is, event by event.
     """
 
     MARK = "\x1fcontrol:report\x1f"
@@ -205,7 +206,12 @@ class StoredReports:
         self.originator_id = originator_id
         self.recorded_at = recorded_at
         self.timestamp = Ledger.Reported.create_timestamp()
-        self.plain = mapper.compressor is None and mapper.cipher is None
+        probe = {"id": "é\x1f", "targets": [1, None], "window": {"earliest": "t"}}
+        self.plain = (  # neither compressed nor encrypted, and JSON of report_json's very form
+            mapper.compressor is None
+            and mapper.cipher is None
+            and mapper.transcoder.encode(probe) == report_json(probe).encode()
+        )
         self.forms: dict[type, tuple[str, str, str] | None] = {}
 
     def event(self, cls: type[Ledger.Reported], version: int, report: dict[str, Any]) -> Ledger.Reported:
