@@ -9,6 +9,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.rows import tuple_row
 
 from control.store.readmodel import (
     META,
@@ -101,20 +102,19 @@ class PostgresReportsRecorder(Statements, PostgresApplicationRecorder):
             return index_pages(lambda after: page(curs, after), lambda rows: self.index(curs, rows), convert)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(sql, tuple(params))  # type: ignore[arg-type]
-            return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in curs.fetchall()]
+            return curs.fetchall()  # plain tuples (eventsourcing's connections make dicts)
 
     def query_iter(self, sql: str, params: Sequence[Any] = (), size: int = 2000) -> Iterator[tuple[Any, ...]]:
         """Rows as they are read, through a server-side cursor (bounded memory)."""
         with (
             self.datastore.transaction(commit=False) as curs,
-            curs.connection.cursor(name="control_stream") as named,
+            curs.connection.cursor(name="control_stream", row_factory=tuple_row) as named,
         ):
             named.execute(sql, tuple(params))  # type: ignore[arg-type]
             while True:
                 chunk = named.fetchmany(size)
                 if not chunk:
                     return
-                for r in chunk:
-                    yield tuple(r.values()) if isinstance(r, dict) else tuple(r)
+                yield from chunk
