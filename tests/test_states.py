@@ -372,6 +372,27 @@ def test_a_large_refresh_folds_in_worker_processes_on_postgres(run, pg_store, mo
     assert not states.dirty_places(app, states.RECORD_KEY)
 
 
+def test_fold_workers_are_spawned_by_the_command_never_from_a_users_program(tmp_path):
+    """A spawned worker imports the main module again: only the ``control`` command folds in
+    workers on its own; a user's program does so only when it sets $CONTROL_WORKERS."""
+    code = "from control.store import states; print(states._workers())"
+    env = {k: v for k, v in os.environ.items() if k != states.WORKERS_ENV}
+    cores = str(min(os.cpu_count() or 1, 4))
+    program = tmp_path / "analysis.py"  # a user's script, no __main__ guard
+    program.write_text(code, encoding="utf-8")
+    command = tmp_path / "control"  # as the console script is named
+    command.write_text(code, encoding="utf-8")
+    for path, expected, extra in (
+        (program, "1", {}),
+        (program, "3", {states.WORKERS_ENV: "3"}),
+        (command, cores, {}),
+    ):
+        found = subprocess.run(
+            [sys.executable, str(path)], capture_output=True, text=True, timeout=60, env=env | extra
+        )
+        assert found.stdout.strip() == expected, (path, found.stderr)
+
+
 def test_a_pool_that_cannot_start_folds_in_the_writer_never_hangs(run, tmp_path):
     """Workers are spawned: a program read from standard input has no main module they can
     import, so none starts. The refresh then folds in the writer itself (no hang, no place left

@@ -339,12 +339,28 @@ def encoded_rows(stream: str, batch: Sequence[Folded]) -> Rows:
 
 
 def _workers() -> int:
+    """Fold workers for a large refresh: ``$CONTROL_WORKERS`` if set, else one per core up to
+    four when the ``control`` command runs, and none in a user's own program (a spawned worker
+    imports the program's main module again: a script without a ``__main__`` guard would run
+    once more in each worker)."""
     import os
 
     text = os.environ.get(WORKERS_ENV, "")
     if text.strip().isdigit():
         return max(1, int(text))
-    return min(os.cpu_count() or 1, 4)
+    return min(os.cpu_count() or 1, 4) if _run_by_cli() else 1
+
+
+def _run_by_cli() -> bool:
+    """Is this process the ``control`` command (``control ...`` or ``python -m control ...``)?"""
+    import sys
+    from pathlib import Path
+
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name == "control.__main__":
+        return True
+    return Path(getattr(main, "__file__", None) or "").name == "control"
 
 
 def _folded_rows(app: Any, stream: str, targets: Sequence[gazetteer.Governorate]) -> Iterator[Rows]:
