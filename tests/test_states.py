@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from test_fold_scale import BASE, HOUR, START, ledgers
 from test_store import pg_store  # noqa: F401  (fixture)
 
-from control.fold.projection import replay
+from control.fold.phases import capital_phases
+from control.fold.projection import replay, transitions
 from control.model import gazetteer
 from control.model.events import Event, Source
 from control.model.times import Window, parse_instant
@@ -358,6 +359,18 @@ def _large_refresh(run: Any, store: str, monkeypatch: Any) -> None:
         events = app.read()
         for t in (START, START + 24 * HOUR * 400, START + 24 * HOUR * 1500):
             assert _json(app.snapshot(t)) == _json(replay(events, t)), t
+        # readers' folds of a large store (another knowledge, the holdings chart's phases) are
+        # worked in the workers too, with the fold's answers
+        monkeypatch.setattr(states, "CHUNK_WORK", dict.fromkeys(states.CHUNK_WORK, not_here))
+        known = START + 24 * HOUR * 1000
+        for t in (START + 24 * HOUR * 400, START + 24 * HOUR * 1500):
+            assert _json(app.folded_snapshot(t, known)) == _json(replay(events, t, known)), t
+        lo, hi = START + 24 * HOUR * 300, START + 24 * HOUR * 900
+        steps, moves = app.phases(lo, hi, known)
+        assert moves == transitions(events, known)
+        assert [(g.name, pairs) for g, pairs in steps] == [
+            (g.name, pairs) for g, pairs in capital_phases(events, lo, hi, known)
+        ]
 
 
 def test_a_large_refresh_folds_in_worker_processes_to_the_same_rows(run, tmp_path, monkeypatch):

@@ -535,14 +535,21 @@ class LedgerApp(Application):
         """``(capital_phases(events, start, end, known_at, seat), transitions(events, known_at,
         seat))`` of the reports stored by ``recorded_at``: what the holdings chart of another
         knowledge or seat draws, folded a chunk of places at a time from the read model (one
-        read of each place's reports serves both)."""
-        from control.fold.phases import place_phases
-        from control.fold.projection import place_transitions, transition_order
+        read of each place's reports serves both; in worker processes for a large store, see
+        :func:`control.store.states.in_chunks`)."""
+        from control.fold.projection import transition_order
+        from control.model import gazetteer
+        from control.store import states
 
+        self._read_model_ready()
+        stream = stream_key(stream_id(RECORD))
+        places = gazetteer.governorates()
+        by_name = {g.name: g for g in places}
         steps, moves = [], []
-        for g, deciding in self._deciding(known_at, recorded_at, seat):
-            steps.append((g, place_phases(deciding, start, end)))
-            moves += place_transitions(g, deciding, seat)
+        args = (start, end, known_at, recorded_at, seat)
+        for found, changed in states.in_chunks(self, stream, places, "phases", args):
+            steps += [(by_name[name], pairs) for name, pairs in found]
+            moves += changed
         return steps, sorted(moves, key=transition_order)
 
     def place_events(

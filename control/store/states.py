@@ -365,8 +365,59 @@ def _run_by_cli() -> bool:
 
 def _folded_rows(app: Any, stream: str, targets: Sequence[gazetteer.Governorate]) -> Iterator[Rows]:
     """The targets folded and encoded, a chunk of places at a time: here, or for a large refresh
-    in worker processes (each opens the store itself and reads its places' reports; the caller
-    writes each chunk as it comes, in order)."""
+    in worker processes (:func:`in_chunks`; the caller writes each chunk as it comes, in order)."""
+    return in_chunks(app, stream, targets, "rows", ())
+
+
+def _rows_of(app: Any, stream: str, chunk: Sequence[gazetteer.Governorate]) -> Rows:
+    return encoded_rows(stream, list(fold_places(app, stream, chunk)))
+
+
+def _states_at(
+    app: Any,
+    stream: str,
+    chunk: Sequence[gazetteer.Governorate],
+    at: datetime,
+    known_at: datetime | None,
+    recorded_at: datetime | None,
+    seat: str,
+    horizon: timedelta,
+) -> list[CapitalState]:
+    found = deciding_events(app, stream, chunk, known_at, recorded_at, seat)
+    return [place_state(g, deciding, at, seat, horizon) for g, deciding in found]
+
+
+def _phases_of(
+    app: Any,
+    stream: str,
+    chunk: Sequence[gazetteer.Governorate],
+    start: datetime,
+    end: datetime,
+    known_at: datetime | None,
+    recorded_at: datetime | None,
+    seat: str,
+) -> tuple[list[tuple[str, list[tuple[datetime, Any]]]], list[Transition]]:
+    from control.fold.phases import place_phases
+
+    steps, moves = [], []
+    for g, deciding in deciding_events(app, stream, chunk, known_at, recorded_at, seat):
+        steps.append((g.name, place_phases(deciding, start, end)))
+        moves += place_transitions(g, deciding, seat)
+    return steps, moves
+
+
+#: What :func:`in_chunks` can do to a chunk of places, by name (a worker is sent the name).
+CHUNK_WORK: dict[str, Any] = {"rows": _rows_of, "states_at": _states_at, "phases": _phases_of}
+
+
+def in_chunks(
+    app: Any, stream: str, targets: Sequence[gazetteer.Governorate], work: str, args: tuple[Any, ...]
+) -> Iterator[Any]:
+    """``CHUNK_WORK[work](app, stream, chunk, *args)`` for each chunk of :data:`FOLD_CHUNK` places,
+    in order: here, or, for at least :data:`PARALLEL_PLACES` places over at least
+    :data:`PARALLEL_REPORTS` reports, in worker processes (:func:`_workers`), each opening the
+    store itself and reading its places' reports on its own connection. A pool that cannot start
+    (say, a main module a worker cannot import) leaves the work to this process."""
     chunks = [targets[i : i + FOLD_CHUNK] for i in range(0, len(targets), FOLD_CHUNK)]
     workers = min(_workers(), len(chunks))
     done = 0
@@ -381,36 +432,36 @@ def _folded_rows(app: Any, stream: str, targets: Sequence[gazetteer.Governorate]
             # the tables exist: a worker creating them again races the others in PostgreSQL's
             # catalog ("tuple concurrently updated")
             env = dict(app.env, CREATE_TABLE="no")
-            tasks = [(env, stream, [g.name for g in chunk]) for chunk in chunks]
+            tasks = [(env, stream, [g.name for g in chunk], work, args) for chunk in chunks]
             # spawn: a fresh interpreter, never a copy of this one's open connections
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
             try:
-                for rows in pool.map(_fold_in_worker, tasks):
-                    yield rows
+                for result in pool.map(_in_worker, tasks):
+                    yield result
                     done += 1
                 return
             except BrokenProcessPool:
-                pass  # a worker could not start (say, a main module it cannot import): fold here
-            finally:  # a write that failed stops the folds still to come
+                pass  # a worker could not start: the rest is done here
+            finally:  # a consumer that failed (a write) stops the work still to come
                 pool.shutdown(wait=True, cancel_futures=True)
     for chunk in chunks[done:]:
-        yield encoded_rows(stream, list(fold_places(app, stream, chunk)))
+        yield CHUNK_WORK[work](app, stream, chunk, *args)
 
 
 _WORKER_APP: list[Any] = []
 
 
-def _fold_in_worker(task: tuple[dict[str, str], str, list[str]]) -> Rows:
-    """One chunk of places folded in a worker process, on its own connection to the store."""
+def _in_worker(task: tuple[dict[str, str], str, list[str], str, tuple[Any, ...]]) -> Any:
+    """One chunk of places worked on in a worker process, on its own connection to the store."""
     from control.store.ledger import LedgerApp
 
-    env, stream, names = task
+    env, stream, names, work, args = task
     if not _WORKER_APP:
         _WORKER_APP.append(LedgerApp(env=env))
     app = _WORKER_APP[0]
     with gazetteer.using(app.bound_gazetteer()):
         by_name = gazetteer.current().by_name()
-        return encoded_rows(stream, list(fold_places(app, stream, [by_name[n] for n in names])))
+        return CHUNK_WORK[work](app, stream, [by_name[n] for n in names], *args)
 
 
 def refresh(app: Any, stream: str) -> int:
@@ -640,10 +691,10 @@ def folded_snapshot(
     place folded from its own reports, a chunk of places at a time (bounded memory), with the
     totals (events used, the record's first baseline and last report) counted in SQL."""
     name = app.recorder.name
-    states = [
-        place_state(g, deciding, at, seat, horizon)
-        for g, deciding in deciding_events(app, stream, gazetteer.governorates(), known_at, recorded_at, seat)
-    ]
+    work = in_chunks(
+        app, stream, gazetteer.governorates(), "states_at", (at, known_at, recorded_at, seat, horizon)
+    )
+    states = [state for chunk in work for state in chunk]
     known, params = _filters(known_at, recorded_at)
     used, ends = app.recorder.query(
         f"SELECT SUM(CASE WHEN earliest <= %s THEN 1 ELSE 0 END), MAX(reported_at) FROM {name(TABLE)} "
