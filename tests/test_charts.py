@@ -108,6 +108,9 @@ def test_every_chart_renders_valid_byte_identical_png_and_svg(run, tmp_path, kin
         ["holdings", "--known-at", "2024-12-05T00:00Z"],
         ["holdings", "--recorded-at", "2025-01-15T00:00Z"],
         ["holdings", "--seat", "douma"],
+        ["timeline"],
+        ["timeline", "--known-at", "2024-12-05T00:00Z"],
+        ["timeline", "--recorded-at", "2025-01-15T00:00Z"],
     ],
 )
 def test_the_records_maps_are_drawn_from_the_store_as_the_fold_draws_them(run, tmp_path, monkeypatch, args):
@@ -118,7 +121,7 @@ def test_the_records_maps_are_drawn_from_the_store_as_the_fold_draws_them(run, t
     from datetime import UTC, datetime
 
     from control.fold.phases import capital_phases
-    from control.fold.projection import replay, transitions
+    from control.fold.projection import known, replay, transitions
     from control.store import ledger
     from control.store.ledger import LedgerApp
 
@@ -148,8 +151,17 @@ def test_the_records_maps_are_drawn_from_the_store_as_the_fold_draws_them(run, t
         events = self.read(recorded_at=cut)
         return capital_phases(events, start, end, known, seat), transitions(events, known, seat)
 
+    def said(self, start, end, known_at=None, recorded_at=None):
+        known_at = parse_instant(args[args.index("--known-at") + 1]) if "--known-at" in args else None
+        return [
+            e
+            for e in known(self.read(recorded_at=cut), known_at)
+            if e.kind in ("denial", "claim") and start <= e.window.latest <= end
+        ]
+
     monkeypatch.setattr(LedgerApp, "replay", folded)
     monkeypatch.setattr(LedgerApp, "phases", whole)
+    monkeypatch.setattr(LedgerApp, "statements", said)
     drawn = tmp_path / f"fold.{fmt}"
     assert run("chart", *args, "--out", str(drawn)).exit_code == 0
     assert stored.read_bytes() == drawn.read_bytes()

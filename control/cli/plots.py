@@ -131,6 +131,7 @@ def holdings_figure(
     return plotting.holdings_figure(series, other, overlay, _titled(title, scenario, basis))
 
 
+TIMELINE_TITLE = "Who held each capital, in the order the government lost them"
 #: The state of every place at an instant as known at another (None: the latest knowledge).
 StateAt = Callable[[datetime, datetime | None], Any]
 
@@ -175,8 +176,7 @@ def draw(
         return holdings_figure(series, other, overlay[1] if overlay else "", start, end, scenario, basis)
     if kind == "timeline":
         rows = chartdata.timeline_rows(events, start, end, known_at, seat)
-        title = "Who held each capital, in the order the government lost them"
-        return plotting.timeline_figure(rows, _titled(title, scenario, basis))
+        return plotting.timeline_figure(rows, _titled(TIMELINE_TITLE, scenario, basis))
     if kind == "map":
         if every:
             times = _steps(start, end, every, MAX_PANELS, "panels")
@@ -288,15 +288,22 @@ def chart(
         figure = holdings_figure(series, None, "", lo, hi, None, _basis(None, None))
         click.echo(str(save(figure, path, chosen)))
         return
-    if kind == "holdings" and not scenario:
+    if kind in ("holdings", "timeline") and not scenario:
         # another knowledge, store or seat: each place folded from its own reports, a chunk of
         # places at a time (the steps and moves kept, never the ledger)
         _within_record(lo, hi, [], app.record_ends(recorded_at))
-        from control.views import chartdata
+        from control.views import chartdata, plotting
         from control.views.plotting import save
 
-        series = chartdata.holdings_from(*app.phases(lo, hi, known_at, recorded_at, seat), lo, hi, seat)
-        figure = holdings_figure(series, None, "", lo, hi, None, _basis(known_at, recorded_at))
+        steps, moves = app.phases(lo, hi, known_at, recorded_at, seat)
+        basis = _basis(known_at, recorded_at)
+        if kind == "holdings":
+            series = chartdata.holdings_from(steps, moves, lo, hi, seat)
+            figure = holdings_figure(series, None, "", lo, hi, None, basis)
+        else:
+            said = app.statements(lo, hi, known_at, recorded_at)
+            rows = chartdata.timeline_rows_from(steps, moves, said, lo, hi, seat)
+            figure = plotting.timeline_figure(rows, _titled(TIMELINE_TITLE, None, basis))
         click.echo(str(save(figure, path, chosen)))
         return
     if kind in ("map", "known-vs-actual") and not scenario:

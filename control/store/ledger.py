@@ -571,6 +571,27 @@ class LedgerApp(Application):
         self._read_model_ready()
         return states.chart_inputs(self, stream_key(stream_id(RECORD)), start, end)
 
+    def statements(
+        self,
+        start: datetime,
+        end: datetime,
+        known_at: datetime | None = None,
+        recorded_at: datetime | None = None,
+    ) -> list[Event]:
+        """The denials and claims reported by ``known_at`` and stored by ``recorded_at`` whose
+        window ends in ``[start, end]`` (what the timeline chart marks), by index."""
+        self._read_model_ready()
+        sql = (
+            f"SELECT {REPORT} FROM {self.recorder.table} WHERE stream = %s AND kind IN ('denial', 'claim') "
+            "AND latest >= %s AND latest <= %s"
+        )
+        params: list[Any] = [stream_key(stream_id(RECORD)), iso(start), iso(end)]
+        for column, value in (("reported_at", known_at), ("recorded_at", recorded_at)):
+            if value is not None:
+                sql += f" AND {column} <= %s"
+                params.append(iso(value))
+        return [report_event(r) for r in self.recorder.query(sql + " ORDER BY position", params)]
+
     def record_ends(self, recorded_at: datetime | None = None) -> datetime | None:
         """The last report time in the record (None if empty), by the read model's meta; with
         ``recorded_at``, of the reports the store had by then (by index)."""

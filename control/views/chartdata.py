@@ -271,6 +271,21 @@ def timeline_rows(
     moves = transitions(events, known_at, seat)
     visible = known(events, known_at)
     statements = [e for e in visible if e.kind in ("denial", "claim") and start <= e.window.latest <= end]
+    steps = capital_phases(events, start, end, known_at, seat)
+    return timeline_rows_from(steps, moves, statements, start, end, seat)
+
+
+def timeline_rows_from(
+    steps: Sequence[tuple[gazetteer.Governorate, Sequence[tuple[datetime, Any]]]],
+    moves: Sequence[Any],
+    statements: Sequence[Event],
+    start: datetime,
+    end: datetime,
+    seat: str = gazetteer.DEFAULT_SEAT,
+) -> list[Row]:
+    """:func:`timeline_rows` from each capital's step function on ``[start, end]``, the effective
+    changes of control (``transitions``'s order) and the denials and claims known whose window
+    ends in ``[start, end]`` (as the store reads them, place by place)."""
     edges = set(_edges(moves, start, end)) | {e.window.latest for e in statements}
     times = sorted(edges)
     lost_at: dict[str, list[datetime]] = {}
@@ -281,7 +296,7 @@ def timeline_rows(
     for e in sorted(statements, key=lambda e: (e.window.latest, e.id)):
         marked.setdefault(e.place, []).append(e)
     rows = []
-    for g, pairs in capital_phases(events, start, end, known_at, seat):
+    for g, pairs in steps:
         segments: list[Segment] = []
         for t0, t1, state in zip(times, times[1:], _phases_at(pairs, times), strict=False):
             assert state is not None  # every capital has a phase from ``start`` on
