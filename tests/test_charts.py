@@ -167,6 +167,18 @@ def test_the_records_maps_are_drawn_from_the_store_as_the_fold_draws_them(run, t
     assert stored.read_bytes() == drawn.read_bytes()
 
 
+def test_a_timeline_of_more_places_than_rows_fit_is_refused_at_once(run, tmp_path):
+    """One row per place reads for the 14 capitals, not for a gazetteer of thousands: refused
+    in one line before any fold (it ran past ten minutes on 2,000 places), no file written."""
+    store = str(tmp_path / "many.db")
+    assert run("synth", "--places", "101", "--events", "200", "--store", store).exit_code == 0
+    out = tmp_path / "timeline.png"
+    result = run("chart", "timeline", "--out", str(out), "--store", store)
+    assert result.exit_code == 2 and not out.exists()
+    assert result.stderr.count("\n") == 1 and "101 places (at most 100)" in result.stderr
+    assert "export --intervals" in result.stderr
+
+
 def test_holdings_chart_matches_the_baseline_image(run, tmp_path):
     from matplotlib.testing.compare import compare_images
 

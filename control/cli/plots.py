@@ -33,6 +33,8 @@ END_OF_RECORD = "2024-12-08T00:00Z"
 MARGIN = timedelta(days=366)
 LONGEST = timedelta(days=5 * 366)
 MAX_PANELS = 31
+#: Rows of a timeline chart (one per place) that still read as one.
+MAX_ROWS = 100
 MAX_FRAMES = 400
 
 
@@ -277,6 +279,12 @@ def chart(
     if every:
         _steps(lo, hi, every, MAX_FRAMES if gif else MAX_PANELS, "frames" if gif else "panels")
     app = open_store(store)
+    places = len(gazetteer.governorates())  # the store's own gazetteer, now in use
+    if kind == "timeline" and places > MAX_ROWS:
+        raise UserError(
+            f"KIND: a timeline draws one row per place, and this ledger has {places} places (at most "
+            f"{MAX_ROWS}); `control export --intervals` writes every place's periods"
+        )
     latest = known_at is None and recorded_at is None and seat == gazetteer.DEFAULT_SEAT
     if kind == "holdings" and not scenario and latest:
         # the latest knowledge: drawn from the read model's stored states, no report folded
