@@ -285,38 +285,7 @@ def chart(
             f"KIND: a timeline draws one row per place, and this ledger has {places} places (at most "
             f"{MAX_ROWS}); `control export --intervals` writes every place's periods"
         )
-    latest = known_at is None and recorded_at is None and seat == gazetteer.DEFAULT_SEAT
-    if kind == "holdings" and not scenario and latest:
-        # the latest knowledge: drawn from the read model's stored states, no report folded
-        _within_record(lo, hi, [], app.record_ends())
-        from control.views import chartdata
-        from control.views.plotting import save
-
-        series = chartdata.holdings_from_steps(*app.chart_inputs(lo, hi), lo, hi, seat)
-        figure = holdings_figure(series, None, "", lo, hi, None, _basis(None, None))
-        click.echo(str(save(figure, path, chosen)))
-        return
-    if kind in ("holdings", "timeline") and not scenario:
-        # another knowledge, store or seat: each place folded from its own reports, a chunk of
-        # places at a time (the steps and moves kept, never the ledger)
-        _within_record(lo, hi, [], app.record_ends(recorded_at))
-        from control.views import chartdata, plotting
-        from control.views.plotting import save
-
-        steps, moves = app.phases(lo, hi, known_at, recorded_at, seat)
-        basis = _basis(known_at, recorded_at)
-        if kind == "holdings":
-            series = chartdata.holdings_from(steps, moves, lo, hi, seat)
-            figure = holdings_figure(series, None, "", lo, hi, None, basis)
-        else:
-            said = app.statements(lo, hi, known_at, recorded_at)
-            rows = chartdata.timeline_rows_from(steps, moves, said, lo, hi, seat)
-            figure = plotting.timeline_figure(rows, _titled(TIMELINE_TITLE, None, basis))
-        click.echo(str(save(figure, path, chosen)))
-        return
-    if kind in ("map", "known-vs-actual") and not scenario:
-        # the record's maps: each instant answered by the store (stored states, or each place
-        # folded from its own reports), never the whole ledger in memory
+    if not scenario:  # the record's charts come from the store, never the whole ledger in memory
         _within_record(lo, hi, [], app.record_ends(recorded_at))
 
         def state_at(t: datetime, known: datetime | None) -> Any:
@@ -326,15 +295,8 @@ def chart(
             written = _gif([], lo, hi, known_at, seat, every or "1d", path, None, recorded_at, state_at)
             click.echo(str(written))
             return
-        from control.views.plotting import save
-
-        figure = draw(kind, [], at or now(), known_at, lo, hi, seat, every, None, None, recorded_at, state_at)
-        click.echo(str(save(figure, path, chosen)))
-        return
-    events = app.read(recorded_at=recorded_at)
-    overlay = None
-    drawn = None
-    if scenario:
+        figure = _record_figure(app, kind, at or now(), known_at, recorded_at, lo, hi, seat, every, state_at)
+    else:
         from control.whatif.scenario import world_events
 
         try:
@@ -344,19 +306,54 @@ def chart(
         branch = [  # the scenario's world as the store had it at --recorded-at
             e for e in world if recorded_at is None or e.recorded_at is None or e.recorded_at <= recorded_at
         ]
-        if kind == "holdings":
-            overlay = (branch, scenario)  # record and scenario side by side
-        else:
-            events, drawn = branch, scenario  # the other charts draw the scenario's world itself
-    _within_record(lo, hi, [*events, *(overlay[0] if overlay else ())])
-    if gif:
-        written = _gif(events, lo, hi, known_at, seat, every or "1d", path, drawn, recorded_at)
-        click.echo(str(written))
-        return
+        overlay: tuple[list[Any], str] | None = None
+        drawn: str | None = None
+        if kind == "holdings":  # record and scenario side by side
+            events, overlay = app.read(recorded_at=recorded_at), (branch, scenario)
+        else:  # the other charts draw the scenario's world itself
+            events, drawn = branch, scenario
+        _within_record(lo, hi, [*events, *(overlay[0] if overlay else ())])
+        if gif:
+            written = _gif(events, lo, hi, known_at, seat, every or "1d", path, drawn, recorded_at)
+            click.echo(str(written))
+            return
+        figure = draw(kind, events, at or now(), known_at, lo, hi, seat, every, overlay, drawn, recorded_at)
     from control.views.plotting import save
 
-    figure = draw(kind, events, at or now(), known_at, lo, hi, seat, every, overlay, drawn, recorded_at)
     click.echo(str(save(figure, path, chosen)))
+
+
+def _record_figure(
+    app: Any,
+    kind: str,
+    at: datetime,
+    known_at: datetime | None,
+    recorded_at: datetime | None,
+    lo: datetime,
+    hi: datetime,
+    seat: str,
+    every: str | None,
+    state_at: StateAt,
+) -> Any:
+    """The record's chart KIND from the store: the maps ask it for each instant (``state_at``);
+    the holdings on the latest knowledge come from the stored states (no report folded); the
+    holdings and timeline otherwise from each place's phases, folded 100 places at a time."""
+    from control.views import chartdata, plotting
+
+    if kind in ("map", "known-vs-actual"):
+        return draw(kind, [], at, known_at, lo, hi, seat, every, None, None, recorded_at, state_at)
+    basis = _basis(known_at, recorded_at)
+    latest = known_at is None and recorded_at is None and seat == gazetteer.DEFAULT_SEAT
+    if kind == "holdings" and latest:
+        series = chartdata.holdings_from_steps(*app.chart_inputs(lo, hi), lo, hi, seat)
+        return holdings_figure(series, None, "", lo, hi, None, basis)
+    steps, moves = app.phases(lo, hi, known_at, recorded_at, seat)
+    if kind == "holdings":
+        series = chartdata.holdings_from(steps, moves, lo, hi, seat)
+        return holdings_figure(series, None, "", lo, hi, None, basis)
+    said = app.statements(lo, hi, known_at, recorded_at)
+    rows = chartdata.timeline_rows_from(steps, moves, said, lo, hi, seat)
+    return plotting.timeline_figure(rows, _titled(TIMELINE_TITLE, None, basis))
 
 
 def _gif(events: list[Any], lo: datetime, hi: datetime, known_at: datetime | None, seat: str,
