@@ -42,6 +42,7 @@ from control.store.readmodel import (
     REPORT,
     TABLE,
     extra_tables,
+    known_filter,
     report_event,
     report_json,
     stream_key,
@@ -204,12 +205,9 @@ class LedgerApp(Application):
     ) -> tuple[str, list[Any]]:
         """The read model's query for ledger ``name``'s reports, filtered and ordered in SQL."""
         self._read_model_ready()
-        sql = f"SELECT {REPORT} FROM {self.recorder.table} WHERE stream = %s"
-        params: list[Any] = [stream_key(stream_id(name))]
-        for column, value in (("recorded_at", recorded_at), ("reported_at", known_at)):
-            if value is not None:
-                sql += f" AND {column} <= %s"
-                params.append(iso(value))
+        known, params = known_filter(known_at, recorded_at)
+        sql = f"SELECT {REPORT} FROM {self.recorder.table} WHERE stream = %s{known}"
+        params.insert(0, stream_key(stream_id(name)))
         if place is not None:
             sql += " AND place = %s"
             params.append(place)
@@ -511,12 +509,11 @@ class LedgerApp(Application):
         from control.fold.projection import DEFAULT_HORIZON
 
         self._read_model_ready()
-        sql = f"SELECT MAX(reported_at), MAX(latest) FROM {self.recorder.table} WHERE stream = %s"
-        params: list[Any] = [stream_key(stream_id(RECORD))]
-        if recorded_at is not None:
-            sql += " AND recorded_at <= %s"
-            params.append(iso(recorded_at))
-        reported, latest = self.recorder.query(sql, params)[0]
+        stored, params = known_filter(None, recorded_at)
+        reported, latest = self.recorder.query(
+            f"SELECT MAX(reported_at), MAX(latest) FROM {self.recorder.table} WHERE stream = %s{stored}",
+            [stream_key(stream_id(RECORD)), *params],
+        )[0]
         end = start
         if reported is not None:
             end = max(datetime.fromisoformat(reported), datetime.fromisoformat(latest) + DEFAULT_HORIZON)
@@ -581,16 +578,13 @@ class LedgerApp(Application):
         """The denials and claims reported by ``known_at`` and stored by ``recorded_at`` whose
         window ends in ``[start, end]`` (what the timeline chart marks), by index."""
         self._read_model_ready()
-        sql = (
+        known, params = known_filter(known_at, recorded_at)
+        found = self.recorder.query(
             f"SELECT {REPORT} FROM {self.recorder.table} WHERE stream = %s AND kind IN ('denial', 'claim') "
-            "AND latest >= %s AND latest <= %s"
+            f"AND latest >= %s AND latest <= %s{known} ORDER BY position",
+            [stream_key(stream_id(RECORD)), iso(start), iso(end), *params],
         )
-        params: list[Any] = [stream_key(stream_id(RECORD)), iso(start), iso(end)]
-        for column, value in (("reported_at", known_at), ("recorded_at", recorded_at)):
-            if value is not None:
-                sql += f" AND {column} <= %s"
-                params.append(iso(value))
-        return [report_event(r) for r in self.recorder.query(sql + " ORDER BY position", params)]
+        return [report_event(r) for r in found]
 
     def record_ends(self, recorded_at: datetime | None = None) -> datetime | None:
         """The last report time in the record (None if empty), by the read model's meta; with
@@ -601,9 +595,9 @@ class LedgerApp(Application):
         if recorded_at is None:
             return states.record_ends(self, stream)
         self._read_model_ready()
+        stored, params = known_filter(None, recorded_at)
         found = self.recorder.query(
-            f"SELECT MAX(reported_at) FROM {self.recorder.table} WHERE stream = %s AND recorded_at <= %s",
-            [stream, iso(recorded_at)],
+            f"SELECT MAX(reported_at) FROM {self.recorder.table} WHERE stream = %s{stored}", [stream, *params]
         )[0][0]
         return datetime.fromisoformat(found) if found else None
 

@@ -27,6 +27,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from control.model.events import Event
+from control.model.times import iso
 
 #: Bump when the rows' shape changes: stores are then rebuilt on first use.
 READ_MODEL_VERSION = "11"
@@ -87,6 +88,19 @@ def digests_for(stored_events: Iterable[StoredEvent]) -> list[tuple[str, str]]:
 #: The report's JSON in the read model: eventsourcing's own JSON form of the stored report (keys
 #: in the report's order, no spaces, UTF-8 as is), so an append encodes each report once for both.
 report_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def known_filter(known_at: Any, recorded_at: Any) -> tuple[str, list[Any]]:
+    """SQL (``AND ...``, ``%s`` placeholders) and its parameters for
+    :func:`control.fold.projection.known` on ``control_reports``' columns: reported by
+    ``known_at``, stored by ``recorded_at`` (either may be None: no bound)."""
+    sql, params = "", []
+    for column, value in (("reported_at", known_at), ("recorded_at", recorded_at)):
+        if value is not None:
+            sql += f" AND {column} <= %s"
+            params.append(iso(value))
+    return sql, params
+
 
 #: What a read selects to make an Event of a row (:func:`report_event`).
 REPORT = "report, recorded_at"

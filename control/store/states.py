@@ -50,6 +50,7 @@ from control.store.readmodel import (
     STATES,
     TABLE,
     TOUCH,
+    known_filter,
     report_event,
     stream_key,
 )
@@ -194,16 +195,6 @@ def _marks(n: int) -> str:
     return ",".join(["%s"] * n)
 
 
-def _filters(known_at: datetime | None, recorded_at: datetime | None) -> tuple[str, list[Any]]:
-    """SQL for :func:`control.fold.projection.known` on the read model's columns."""
-    sql, params = "", []
-    for column, value in (("reported_at", known_at), ("recorded_at", recorded_at)):
-        if value is not None:
-            sql += f" AND {column} <= %s"
-            params.append(iso(value))
-    return sql, params
-
-
 def events_of(
     app: Any,
     stream: str,
@@ -214,7 +205,7 @@ def events_of(
     """The reports at ``places`` and the corrections touching them (known at ``known_at``,
     stored by ``recorded_at``), with what each correction touches."""
     name = app.recorder.name
-    known, known_params = _filters(known_at, recorded_at)
+    known, known_params = known_filter(known_at, recorded_at)
     touch: dict[str, set[str]] = {}
     for cid, place in app.recorder.query(
         f"SELECT id, place FROM {name(TOUCH)} WHERE stream = %s AND place IN ({_marks(len(places))})",
@@ -602,7 +593,7 @@ def _reports_by_id(
     app: Any, stream: str, ids: Iterable[str], known: str = "", params: Sequence[Any] = ()
 ) -> list[tuple[str, str]]:
     """The stored reports (JSON rows) of ``ids``, a chunk of ids per query (``known``: SQL from
-    :func:`_filters`, with its ``params``)."""
+    :func:`known_filter`, with its ``params``)."""
     name = app.recorder.name
     wanted = sorted(ids)
     rows: list[tuple[str, str]] = []
@@ -695,7 +686,7 @@ def folded_snapshot(
         app, stream, gazetteer.governorates(), "states_at", (at, known_at, recorded_at, seat, horizon)
     )
     states = [state for chunk in work for state in chunk]
-    known, params = _filters(known_at, recorded_at)
+    known, params = known_filter(known_at, recorded_at)
     used, ends = app.recorder.query(
         f"SELECT SUM(CASE WHEN earliest <= %s THEN 1 ELSE 0 END), MAX(reported_at) FROM {name(TABLE)} "
         f"WHERE stream = %s{known}",
