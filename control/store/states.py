@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -73,40 +73,31 @@ WRITE_ROWS = 50_000
 DERIVED_BY_PLACE = (STATES, CONFLICTS, MOVES)
 
 
-def _change(c: Change, text: Callable[[datetime], str | None] = iso) -> list[Any]:
+def _change(c: Change) -> list[Any]:
     return [
         c.place,
         c.kind,
         c.new_controller,
         c.actor,
-        text(c.window.earliest),
-        text(c.window.latest),
+        iso(c.window.earliest),
+        iso(c.window.latest),
         [e.id for e in c.reports],
         int(c.conflict),
     ]
 
 
-class _Texts(dict):  # type: ignore[type-arg]
-    """Instants as :func:`iso` text, each worked out once (a place's states repeat them)."""
-
-    def __missing__(self, key: datetime) -> str | None:
-        value = self[key] = iso(key)
-        return value
-
-
-def encode(state: CapitalState, text: Callable[[datetime], str | None] = iso) -> str:
+def encode(state: CapitalState) -> str:
     """A state as stored: events by id (the read model holds them), empty fields left out, and
-    its conflicts apart (``control_conflicts``: once per place, not once per state). ``text``:
-    :func:`iso`, or a memo of it."""
+    its conflicts apart (``control_conflicts``: once per place, not once per state)."""
     data: dict[str, Any] = {"c": state.controller, "s": state.status}
     if state.since is not None:
-        data["f"], data["l"] = text(state.since), text(state.since_latest)  # type: ignore[arg-type]
+        data["f"], data["l"] = iso(state.since), iso(state.since_latest)
     for key, events in (("src", state.sources), ("con", state.contested_by), ("lap", state.lapsed)):
         if events:
             data[key] = [e.id for e in events]
     for key, found in (("cand", state.candidates), ("riv", state.rivals)):
         if found:
-            data[key] = [_change(c, text) for c in found]
+            data[key] = [_change(c) for c in found]
     if state.possible:
         data["pos"] = list(state.possible)
     if state.since_baseline:
@@ -294,8 +285,6 @@ def encoded_rows(stream: str, batch: Sequence[Folded]) -> Rows:
     """Folded places as the rows of ``control_states``, ``control_conflicts`` and ``control_moves``
     (a state is stored where its JSON changes; ``step`` where controller or status does)."""
     rows, conflicts, moves = [], [], []
-    texts = _Texts()
-    text = texts.__getitem__
     for g, pairs, found in batch:
         moves += [
             (stream, g.name, seq, iso(t.window.earliest), iso(t.window.latest), t.capital, t.before, t.after)
@@ -307,8 +296,8 @@ def encoded_rows(stream: str, batch: Sequence[Folded]) -> Rows:
         ]
         last, phase = None, None
         for at, state in pairs:
-            state_text = encode(state, text)
-            if state_text != last:  # the one-line summary in columns, the whole state in JSON
+            text = encode(state)
+            if text != last:  # the one-line summary in columns, the whole state in JSON
                 step = int((state.controller, state.status) != phase)
                 phase = (state.controller, state.status)
                 rows.append(
@@ -319,13 +308,13 @@ def encoded_rows(stream: str, batch: Sequence[Folded]) -> Rows:
                         state.controller,
                         state.status,
                         step,
-                        text(state.since),  # type: ignore[arg-type]
-                        text(state.since_latest),  # type: ignore[arg-type]
+                        iso(state.since),
+                        iso(state.since_latest),
                         int(state.since_baseline),
-                        state_text,
+                        text,
                     )
                 )
-                last = state_text
+                last = text
     return [g.name for g, _, _ in batch], rows, conflicts, moves
 
 
@@ -352,12 +341,6 @@ def _run_by_cli() -> bool:
     if spec is not None and spec.name == "control.__main__":
         return True
     return Path(getattr(main, "__file__", None) or "").name == "control"
-
-
-def _folded_rows(app: Any, stream: str, targets: Sequence[gazetteer.Governorate]) -> Iterator[Rows]:
-    """The targets folded and encoded, a chunk of places at a time: here, or for a large refresh
-    in worker processes (:func:`in_chunks`; the caller writes each chunk as it comes, in order)."""
-    return in_chunks(app, stream, targets, "rows", ())
 
 
 def _rows_of(app: Any, stream: str, chunk: Sequence[gazetteer.Governorate]) -> Rows:
@@ -483,7 +466,7 @@ def refresh(app: Any, stream: str) -> int:
         for part in pending:
             part.clear()
 
-    for chunk in _folded_rows(app, stream, targets):
+    for chunk in in_chunks(app, stream, targets, "rows", ()):  # written as they come, in order
         for into, found in zip(pending, chunk, strict=True):
             into.extend(found)
         if len(pending[1]) >= WRITE_ROWS:
