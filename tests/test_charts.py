@@ -140,22 +140,24 @@ def test_the_records_maps_are_drawn_from_the_store_as_the_fold_draws_them(run, t
     stored = tmp_path / f"store.{fmt}"
     assert run("chart", *args, "--out", str(stored)).exit_code == 0
 
-    cut = parse_instant(args[args.index("--recorded-at") + 1]) if "--recorded-at" in args else None
+    def given(option: str) -> str | None:  # the test's own clocks and seat, whatever is passed on
+        return args[args.index(option) + 1] if option in args else None
+
+    cut = parse_instant(given("--recorded-at")) if given("--recorded-at") else None
+    upto = parse_instant(given("--known-at")) if given("--known-at") else None
+    seat = given("--seat") or "damascus"
 
     def folded(self, at, known_at=None, recorded_at=None, seat="city", horizon=None):
-        return replay(self.read(recorded_at=cut), at, known_at, seat)  # the test's own cut
+        return replay(self.read(recorded_at=cut), at, known_at, seat)
 
-    def whole(self, start, end, known_at=None, recorded_at=None, seat="damascus"):
-        known = parse_instant(args[args.index("--known-at") + 1]) if "--known-at" in args else None
-        seat = args[args.index("--seat") + 1] if "--seat" in args else "damascus"  # the test's own
+    def whole(self, start, end, *_):
         events = self.read(recorded_at=cut)
-        return capital_phases(events, start, end, known, seat), transitions(events, known, seat)
+        return capital_phases(events, start, end, upto, seat), transitions(events, upto, seat)
 
-    def said(self, start, end, known_at=None, recorded_at=None):
-        known_at = parse_instant(args[args.index("--known-at") + 1]) if "--known-at" in args else None
+    def said(self, start, end, *_):
         return [
             e
-            for e in known(self.read(recorded_at=cut), known_at)
+            for e in known(self.read(recorded_at=cut), upto)
             if e.kind in ("denial", "claim") and start <= e.window.latest <= end
         ]
 
