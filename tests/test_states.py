@@ -385,52 +385,143 @@ def test_a_large_refresh_folds_in_worker_processes_on_postgres(run, pg_store, mo
     assert not states.dirty_places(app, states.RECORD_KEY)
 
 
-def test_fold_workers_are_spawned_by_the_command_never_from_a_users_program(tmp_path):
-    """A spawned worker imports the main module again: only the ``control`` command folds in
-    workers on its own; a user's program does so only when it sets $CONTROL_WORKERS."""
-    code = "from control.store import states; print(states._workers())"
-    env = {k: v for k, v in os.environ.items() if k != states.WORKERS_ENV}
-    cores = str(min(os.cpu_count() or 1, 4))
-    program = tmp_path / "analysis.py"  # a user's script, no __main__ guard
-    program.write_text(code, encoding="utf-8")
-    command = tmp_path / "control"  # as the console script is named
-    command.write_text(code, encoding="utf-8")
-    for path, expected, extra in (
-        (program, "1", {}),
-        (program, "3", {states.WORKERS_ENV: "3"}),
-        (command, cores, {}),
-    ):
-        found = subprocess.run(
-            [sys.executable, str(path)], capture_output=True, text=True, timeout=60, env=env | extra
-        )
-        assert found.stdout.strip() == expected, (path, found.stderr)
-
-
-def test_a_pool_that_cannot_start_folds_in_the_writer_never_hangs(run, tmp_path):
-    """Workers are spawned: a program read from standard input has no main module they can
-    import, so none starts. The refresh then folds in the writer itself (no hang, no place left
-    dirty), in a real process."""
-    store = str(tmp_path / "p.db")
+def test_fold_workers_serve_a_users_own_program_which_runs_once(run, tmp_path):
+    """Workers are children of this package alone (``python -m control.store.pool``), never a
+    re-import of the caller's main module: a user's script without a ``__main__`` guard, and a
+    program read from standard input, both fold in workers (the fold is made to fail in the
+    program itself), and each runs its own lines once. One per core up to four by default."""
+    store = str(tmp_path / "u.db")
     assert run("synth", "--places", "120", "--events", "3000", "--seed", "5", "--store", store).exit_code == 0
+    ran = tmp_path / "ran.txt"
     script = (
         "import control.store.states as states\n"
         "from control.store.ledger import LedgerApp, store_env\n"
+        f"open({str(ran)!r}, 'a').write('ran\\n')\n"
         "states.PARALLEL_PLACES, states.PARALLEL_REPORTS = 10, 100\n"
+        "def not_here(*args):\n"
+        "    raise AssertionError('folded in the program itself')\n"
+        "states.fold_places = not_here\n"
         f"app = LedgerApp(env=store_env({store!r}))\n"
         "print(app.rebuild_read_model(), len(states.dirty_places(app, states.RECORD_KEY)))\n"
     )
+    program = tmp_path / "analysis.py"
+    program.write_text(script, encoding="utf-8")
     env = dict(os.environ, CONTROL_WORKERS="2")
-    done = subprocess.run(
-        [sys.executable, "-"], input=script, text=True, capture_output=True, timeout=120, env=env
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split()[1] == "0"
-    assert "BrokenProcessPool" not in done.stderr  # caught: the writer folded instead
+    for cmd, text in (([sys.executable, str(program)], None), ([sys.executable, "-"], script)):
+        done = subprocess.run(
+            cmd, input=text, text=True, capture_output=True, timeout=120, env=env, cwd=tmp_path
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split()[1] == "0", done.stdout  # no place left dirty
+    assert ran.read_text(encoding="utf-8") == "ran\n" * 2
     app = LedgerApp(env=store_env(store))
     with gazetteer.using(app.bound_gazetteer()):
         events = app.read()
         t = START + 24 * HOUR * 800
         assert _json(app.snapshot(t)) == _json(replay(events, t))
+    defaults = {k: v for k, v in os.environ.items() if k != states.WORKERS_ENV}
+    code = "from control.store import states; print(states._workers())"
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=defaults
+    )
+    assert found.stdout.strip() == str(min(os.cpu_count() or 1, 4)), found.stderr
+
+
+#: A worker that answers its first task, then dies.
+ONE_AND_DIE = (
+    "import pickle, sys\n"
+    "from control.store.states import work_in_worker\n"
+    "task = pickle.load(sys.stdin.buffer)\n"
+    "sys.stdout.buffer.write(pickle.dumps((True, work_in_worker(task))))\n"
+    "sys.stdout.buffer.flush()\n"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-c", "import sys; sys.exit(3)"],
+        [sys.executable, "-c", ONE_AND_DIE],
+        ["/nonexistent/python"],
+    ],
+    ids=["cannot-start", "dies-after-one", "no-interpreter"],
+)
+def test_workers_that_cannot_start_or_die_leave_the_rest_to_the_writer(run, tmp_path, monkeypatch, command):
+    """A worker that cannot start, or dies midway, never hangs the refresh nor loses a chunk:
+    the writer folds what was not answered, to the very rows a serial refresh writes, and no
+    place is left dirty. An exception in a worker's work is raised in the caller."""
+    from control.store import pool
+
+    store = str(tmp_path / "p.db")
+    assert run("synth", "--places", "120", "--events", "3000", "--seed", "5", "--store", store).exit_code == 0
+    app = LedgerApp(env=store_env(store))
+    query = f"SELECT * FROM {app.recorder.name(STATES)} ORDER BY stream, place, start"
+    monkeypatch.setenv(states.WORKERS_ENV, "1")
+    app.rebuild_read_model()
+    serial = app.recorder.query(query)
+    monkeypatch.setattr(states, "PARALLEL_PLACES", 10)
+    monkeypatch.setattr(states, "PARALLEL_REPORTS", 100)
+    monkeypatch.setenv(states.WORKERS_ENV, "2")
+    monkeypatch.setattr(pool, "COMMAND", command)
+    app.rebuild_read_model()
+    assert app.recorder.query(query) == serial
+    assert not states.dirty_places(app, states.RECORD_KEY)
+    monkeypatch.undo()
+    with pytest.raises(KeyError, match="no such work"):
+        list(pool.run_tasks([(app.env, states.RECORD_KEY, ["Place 0001"], "no such work", ())], 1))
+
+
+def test_fold_workers_end_with_a_caller_killed_9(tmp_path):
+    """A writer killed with -9 mid-refresh leaves no worker behind: each ends at the end of its
+    input."""
+    import time
+
+    store = str(tmp_path / "k.db")
+    script = (
+        "import sys\n"
+        "import control.store.states as states\n"
+        "from control.cli import main\n"
+        "states.PARALLEL_PLACES, states.PARALLEL_REPORTS, states.FOLD_CHUNK = 10, 100, 2\n"
+        f"main(['synth', '--places', '400', '--events', '20000', '--seed', '3', '--store', {store!r}])\n"
+    )
+    env = dict(os.environ, CONTROL_WORKERS="2")
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, text=True)
+    workers: list[int] = []
+    deadline = time.monotonic() + 60
+    while not workers and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        workers = _children(proc.pid)
+    assert workers, "no worker started"
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers)
+
+
+def _children(pid: int) -> list[int]:
+    """The live ``control.store.pool`` workers whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"control.store.pool" in cmd:
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def test_a_refresh_that_meets_a_busy_store_is_said_not_hidden(run, tmp_path, monkeypatch):

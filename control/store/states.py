@@ -18,6 +18,7 @@ latest knowledge, are materialised; other questions take the pure fold.
 from __future__ import annotations
 
 import json
+import os
 from bisect import bisect_right
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -319,28 +320,12 @@ def encoded_rows(stream: str, batch: Sequence[Folded]) -> Rows:
 
 
 def _workers() -> int:
-    """Fold workers for a large refresh: ``$CONTROL_WORKERS`` if set, else one per core up to
-    four when the ``control`` command runs, and none in a user's own program (a spawned worker
-    imports the program's main module again: a script without a ``__main__`` guard would run
-    once more in each worker)."""
-    import os
-
+    """Fold workers for a large refresh or read: ``$CONTROL_WORKERS`` if set, else one per core
+    up to four."""
     text = os.environ.get(WORKERS_ENV, "")
     if text.strip().isdigit():
         return max(1, int(text))
-    return min(os.cpu_count() or 1, 4) if _run_by_cli() else 1
-
-
-def _run_by_cli() -> bool:
-    """Is this process the ``control`` command (``control ...`` or ``python -m control ...``)?"""
-    import sys
-    from pathlib import Path
-
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    if spec is not None and spec.name == "control.__main__":
-        return True
-    return Path(getattr(main, "__file__", None) or "").name == "control"
+    return min(os.cpu_count() or 1, 4)
 
 
 def _rows_of(app: Any, stream: str, chunk: Sequence[gazetteer.Governorate]) -> Rows:
@@ -389,9 +374,9 @@ def in_chunks(
 ) -> Iterator[Any]:
     """``CHUNK_WORK[work](app, stream, chunk, *args)`` for each chunk of :data:`FOLD_CHUNK` places,
     in order: here, or, for at least :data:`PARALLEL_PLACES` places over at least
-    :data:`PARALLEL_REPORTS` reports, in worker processes (:func:`_workers`), each opening the
-    store itself and reading its places' reports on its own connection. A pool that cannot start
-    (say, a main module a worker cannot import) leaves the work to this process."""
+    :data:`PARALLEL_REPORTS` reports, in worker processes (:func:`_workers`,
+    :mod:`control.store.pool`), each opening the store itself and reading its places' reports on
+    its own connection. Workers that cannot start or that die leave the rest to this process."""
     chunks = [targets[i : i + FOLD_CHUNK] for i in range(0, len(targets), FOLD_CHUNK)]
     workers = min(_workers(), len(chunks))
     done = 0
@@ -399,40 +384,36 @@ def in_chunks(
         table = app.recorder.name(TABLE)
         count = app.recorder.query(f"SELECT COUNT(*) FROM {table} WHERE stream = %s", [stream])
         if int(count[0][0]) >= PARALLEL_REPORTS:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-            from concurrent.futures.process import BrokenProcessPool
+            from control.store import pool
 
             # the tables exist: a worker creating them again races the others in PostgreSQL's
             # catalog ("tuple concurrently updated")
             env = dict(app.env, CREATE_TABLE="no")
             tasks = [(env, stream, [g.name for g in chunk], work, args) for chunk in chunks]
-            # spawn: a fresh interpreter, never a copy of this one's open connections
-            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
             try:
-                for result in pool.map(_in_worker, tasks):
+                for result in pool.run_tasks(tasks, workers):
                     yield result
                     done += 1
                 return
-            except BrokenProcessPool:
-                pass  # a worker could not start: the rest is done here
-            finally:  # a consumer that failed (a write) stops the work still to come
-                pool.shutdown(wait=True, cancel_futures=True)
+            except pool.Broken:  # a worker could not start, or died: the rest is done here
+                pass
     for chunk in chunks[done:]:
         yield CHUNK_WORK[work](app, stream, chunk, *args)
 
 
-_WORKER_APP: list[Any] = []
+_WORKER_APP: dict[tuple[tuple[str, str], ...], Any] = {}
 
 
-def _in_worker(task: tuple[dict[str, str], str, list[str], str, tuple[Any, ...]]) -> Any:
-    """One chunk of places worked on in a worker process, on its own connection to the store."""
+def work_in_worker(task: tuple[dict[str, str], str, list[str], str, tuple[Any, ...]]) -> Any:
+    """One chunk of places worked on in a worker process, on its own connection to the store
+    (one per store, kept for the worker's next chunks)."""
     from control.store.ledger import LedgerApp
 
     env, stream, names, work, args = task
-    if not _WORKER_APP:
-        _WORKER_APP.append(LedgerApp(env=env))
-    app = _WORKER_APP[0]
+    key = tuple(sorted(env.items()))
+    if key not in _WORKER_APP:
+        _WORKER_APP[key] = LedgerApp(env=env)
+    app = _WORKER_APP[key]
     with gazetteer.using(app.bound_gazetteer()):
         by_name = gazetteer.current().by_name()
         return CHUNK_WORK[work](app, stream, [by_name[n] for n in names], *args)

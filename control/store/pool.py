@@ -1,0 +1,135 @@
+"""Worker processes for folds of many places, started as ``python -m control.store.pool``.
+
+Why not ``multiprocessing``: its spawned workers import the caller's main module again, so a
+user's own script without a ``__main__`` guard would run once more in each worker (appending its
+reports again), and a program read from standard input cannot start a pool at all. These
+workers are plain child processes of this package alone: each reads pickled tasks on its
+standard input and writes each result (or the exception raised) on its standard output, in
+order. A worker that dies or cannot start ends the pool (:class:`Broken`); the caller does the
+rest itself. A worker reads no more than it is sent and stops at the end of its input, so the
+workers of a caller killed with -9 end with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+#: How a worker is started (tests replace it by one that cannot start).
+COMMAND = [sys.executable, "-m", "control.store.pool"]
+#: Tasks sent ahead to each worker: one being worked, one waiting (the pipes never fill).
+AHEAD = 2
+
+
+class Broken(Exception):
+    """A worker died or could not start: the tasks from ``done`` on were not answered."""
+
+    def __init__(self, done: int) -> None:
+        super().__init__(f"a fold worker ended after {done} task(s)")
+        self.done = done
+
+
+def _env() -> dict[str, str]:
+    """The caller's environment, with this package importable first (a program run from another
+    folder, or with its own ``sys.path``, still starts workers of the same code)."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH", "")
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, path) if p))
+
+
+def run_tasks(tasks: Sequence[Any], workers: int) -> Iterator[Any]:
+    """Each task's result, in the tasks' order, worked by ``workers`` child processes running
+    :func:`_serve` (task ``i`` on worker ``i % workers``). An exception raised by a task is
+    raised here; a worker that ends without answering raises :class:`Broken`. The workers are
+    stopped when the iteration ends, early or not."""
+    procs: list[subprocess.Popen[bytes]] = []
+    done = 0
+    try:
+        try:
+            env = _env()
+            for _ in range(min(workers, len(tasks))):
+                proc = subprocess.Popen(COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+                procs.append(proc)
+            for i in range(min(len(tasks), AHEAD * len(procs))):
+                _send(procs[i % len(procs)], tasks[i])
+        except OSError:
+            raise Broken(done) from None
+        while done < len(tasks):
+            proc = procs[done % len(procs)]
+            try:
+                ok, value = pickle.load(proc.stdout)  # type: ignore[arg-type]
+            except (EOFError, pickle.UnpicklingError, OSError):
+                raise Broken(done) from None
+            if not ok:
+                raise value
+            ahead = done + AHEAD * len(procs)
+            if ahead < len(tasks):
+                try:
+                    _send(proc, tasks[ahead])
+                except OSError:
+                    raise Broken(done + 1) from None
+            done += 1
+            yield value
+    finally:
+        for proc in procs:
+            _stop(proc, done < len(tasks))
+
+
+def _send(proc: subprocess.Popen[bytes], task: Any) -> None:
+    pickle.dump(task, proc.stdin, pickle.HIGHEST_PROTOCOL)  # type: ignore[arg-type]
+    proc.stdin.flush()  # type: ignore[union-attr]
+
+
+def _stop(proc: subprocess.Popen[bytes], early: bool) -> None:
+    """End a worker: its input closed, it ends (killed if the caller stopped ``early``: what it
+    works on is not wanted)."""
+    if early:
+        proc.kill()
+    for stream in (proc.stdin, proc.stdout):
+        with contextlib.suppress(OSError):
+            stream.close()  # type: ignore[union-attr]
+    proc.wait()
+
+
+def _serve(work: Callable[[Any], Any], source: IO[bytes], sink: IO[bytes]) -> None:
+    """A worker's loop: each task read from ``source`` answered on ``sink`` as ``(True, result)``
+    or ``(False, exception)``, until ``source`` ends."""
+    while True:
+        try:
+            task = pickle.load(source)
+        except EOFError:
+            return
+        try:
+            answer: tuple[bool, Any] = (True, work(task))
+        except Exception as exc:  # the caller raises it
+            answer = (False, exc)
+        try:
+            data = pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
+        except Exception:  # an exception that does not pickle: said as text
+            data = pickle.dumps((False, RuntimeError(repr(answer[1]))), pickle.HIGHEST_PROTOCOL)
+        sink.write(data)
+        sink.flush()
+
+
+def main() -> None:
+    import signal
+
+    from control.store.states import work_in_worker
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle: it stops us
+
+    # the protocol owns the real standard output: a stray print in the work goes to stderr
+    sink = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    sys.stdout = sys.stderr
+    with contextlib.suppress(BrokenPipeError):  # the caller has gone
+        _serve(work_in_worker, sys.stdin.buffer, sink)
+
+
+if __name__ == "__main__":
+    main()
