@@ -105,6 +105,18 @@ def _sweep(
         edges.add(origin)
     instants = sorted(t for t in edges if start <= t <= end)
 
+    # each change's place in _change_order, made once (equal keys, equal ranks: ties keep their
+    # order in every sort, as under _change_order itself)
+    rank: dict[int, int] = {}
+    last_key: Any = None
+    for n, (key, c) in enumerate(sorted(((_change_order(c), c) for c in all_changes), key=lambda p: p[0])):
+        if n == 0 or key != last_key:
+            number, last_key = n, key
+        rank[id(c)] = number
+
+    def order(c: Change) -> int:
+        return rank[id(c)]
+
     by_end = sorted(all_changes, key=lambda c: c.window.latest)
     by_start = sorted(all_changes, key=lambda c: c.window.earliest)
     # complete changes, clustered as _clusters(complete) would, with the fold after each cluster
@@ -139,7 +151,7 @@ def _sweep(
             c = by_end[done]
             done += 1
             i = bisect_left(cluster_ends, c.window.earliest)
-            regrouped = _clusters([x for group in clusters[i:] for x in group] + [c])
+            regrouped = _clusters([x for group in clusters[i:] for x in group] + [c], order)
             del clusters[i:], cluster_ends[i:], folded[i:]
             state = folded[-1] if folded else initial
             for group in regrouped:
@@ -188,7 +200,7 @@ def _sweep(
                 forget(index)
         while begun < len(by_start) and by_start[begun].window.earliest <= at:
             if full and by_start[begun].conflict:
-                insort(conflicts, by_start[begun], key=_change_order)
+                insort(conflicts, by_start[begun], key=order)
                 begun_conflicts = tuple(conflicts)
             active.append(by_start[begun])
             begun += 1
@@ -213,7 +225,7 @@ def _sweep(
             )
             out.append((at, Phase(controller, status)))
             continue
-        candidates = sorted((c for c in active if any(_flips(c, h) for h in holders)), key=_change_order)
+        candidates = sorted((c for c in active if any(_flips(c, h) for h in holders)), key=order)
         contested = sorted(
             (e for e in live.values() if e.kind == "denial" or e.actor != controller), key=_report_order
         )

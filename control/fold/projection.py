@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -518,9 +518,10 @@ def _change_order(change: Change) -> tuple[Any, ...]:
     )
 
 
-def _clusters(items: Sequence[Change]) -> list[list[Change]]:
-    """Split changes into runs whose members' order is fixed between runs (interval components)."""
-    ordered = sorted(items, key=lambda c: (c.window.earliest, _change_order(c)))
+def _clusters(items: Sequence[Change], order: Callable[[Change], Any] = _change_order) -> list[list[Change]]:
+    """Split changes into runs whose members' order is fixed between runs (interval components).
+    ``order``: :func:`_change_order`, or any key ordering changes as it does (ties included)."""
+    ordered = sorted(items, key=lambda c: (c.window.earliest, order(c)))
     out: list[list[Change]] = []
     end: datetime | None = None
     for c in ordered:
@@ -534,7 +535,7 @@ def _clusters(items: Sequence[Change]) -> list[list[Change]]:
         else:
             out.append([c])
             end = c.window.latest
-    return [sorted(group, key=_change_order) for group in out]
+    return [sorted(group, key=order) for group in out]
 
 
 def _outcomes(cluster: Sequence[Change], start: frozenset[str | None]) -> frozenset[str | None]:

@@ -74,36 +74,59 @@ WRITE_ROWS = 50_000
 DERIVED_BY_PLACE = (STATES, CONFLICTS, MOVES)
 
 
-def _change(c: Change) -> list[Any]:
+def _change(c: Change, memo: dict[Any, Any] | None = None) -> list[Any]:
+    when = iso if memo is None else lambda t: _iso(memo, t)
     return [
         c.place,
         c.kind,
         c.new_controller,
         c.actor,
-        iso(c.window.earliest),
-        iso(c.window.latest),
+        when(c.window.earliest),
+        when(c.window.latest),
         [e.id for e in c.reports],
         int(c.conflict),
     ]
 
 
-def encode(state: CapitalState) -> str:
+def _iso(memo: dict[Any, Any], t: datetime | None) -> str | None:
+    """``iso(t)``, remembered in ``memo`` (a place's instants recur in many of its states)."""
+    text = memo.get(t)
+    if text is None:
+        text = memo[t] = iso(t)
+    return text
+
+
+def _cited_change(memo: dict[Any, Any], c: Change) -> list[Any]:
+    """``_change(c)``, remembered in ``memo`` by identity (a change is a candidate or rival of
+    many consecutive states; the memo keeps it alive, so its id is not reused meanwhile)."""
+    found = memo.get(id(c))
+    if found is None or found[0] is not c:
+        found = memo[id(c)] = (c, _change(c, memo))
+    return found[1]
+
+
+_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def encode(state: CapitalState, memo: dict[Any, Any] | None = None) -> str:
     """A state as stored: events by id (the read model holds them), empty fields left out, and
-    its conflicts apart (``control_conflicts``: once per place, not once per state)."""
+    its conflicts apart (``control_conflicts``: once per place, not once per state). ``memo``:
+    texts already made for the same place's other states."""
+    memo = {} if memo is None else memo
     data: dict[str, Any] = {"c": state.controller, "s": state.status}
     if state.since is not None:
-        data["f"], data["l"] = iso(state.since), iso(state.since_latest)
+        data["f"], data["l"] = _iso(memo, state.since), _iso(memo, state.since_latest)
     for key, events in (("src", state.sources), ("con", state.contested_by), ("lap", state.lapsed)):
         if events:
             data[key] = [e.id for e in events]
     for key, found in (("cand", state.candidates), ("riv", state.rivals)):
         if found:
-            data[key] = [_change(c) for c in found]
+            data[key] = [_cited_change(memo, c) for c in found]
     if state.possible:
         data["pos"] = list(state.possible)
     if state.since_baseline:
         data["b"] = 1
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return _DUMPS(data)
 
 
 def cited(data: dict[str, Any]) -> Iterable[str]:
@@ -295,9 +318,9 @@ def encoded_rows(stream: str, batch: Sequence[Folded]) -> Rows:
             (stream, g.name, seq, iso(c.window.earliest), json.dumps(_change(c), ensure_ascii=False))
             for seq, c in enumerate(pairs[-1][1].conflicts)  # the last state has them all
         ]
-        last, phase = None, None
+        last, phase, memo = None, None, {}
         for at, state in pairs:
-            text = encode(state)
+            text = encode(state, memo)
             if text != last:  # the one-line summary in columns, the whole state in JSON
                 step = int((state.controller, state.status) != phase)
                 phase = (state.controller, state.status)
@@ -305,12 +328,12 @@ def encoded_rows(stream: str, batch: Sequence[Folded]) -> Rows:
                     (
                         stream,
                         g.name,
-                        iso(at),
+                        _iso(memo, at),
                         state.controller,
                         state.status,
                         step,
-                        iso(state.since),
-                        iso(state.since_latest),
+                        _iso(memo, state.since),
+                        _iso(memo, state.since_latest),
                         int(state.since_baseline),
                         text,
                     )
