@@ -332,10 +332,9 @@ def test_a_store_written_by_the_previous_main_opens_and_answers_the_same(
     assert json.loads(out) == json.loads(_json(replay(events, parse_instant("2024-12-08T00:00Z"))))
 
 
-def _large_refresh(run: Any, store: str, monkeypatch: Any) -> None:
-    """A whole store's refresh (rebuild, synth) folds in worker processes, each on its own
-    connection, and writes chunks of places in several transactions: the stored rows are
-    exactly those the fold here writes in one, and answers stay the fold's."""
+def _serial_then_parallel(run: Any, store: str, monkeypatch: Any) -> tuple[LedgerApp, str, list[Any]]:
+    """A synthetic store rebuilt with no worker: the app, the query of its stored states and
+    their rows; then two workers are set for refreshes of more than ten places."""
     assert run("synth", "--places", "120", "--events", "3000", "--seed", "5", "--store", store).exit_code == 0
     app = LedgerApp(env=store_env(store))
     query = f"SELECT * FROM {app.recorder.name(STATES)} ORDER BY stream, place, start"
@@ -344,8 +343,16 @@ def _large_refresh(run: Any, store: str, monkeypatch: Any) -> None:
     serial = app.recorder.query(query)
     monkeypatch.setattr(states, "PARALLEL_PLACES", 10)
     monkeypatch.setattr(states, "PARALLEL_REPORTS", 100)
-    monkeypatch.setattr(states, "WRITE_ROWS", 500)  # and in several transactions
     monkeypatch.setenv(states.WORKERS_ENV, "2")
+    return app, query, serial
+
+
+def _large_refresh(run: Any, store: str, monkeypatch: Any) -> None:
+    """A whole store's refresh (rebuild, synth) folds in worker processes, each on its own
+    connection, and writes chunks of places in several transactions: the stored rows are
+    exactly those the fold here writes in one, and answers stay the fold's."""
+    app, query, serial = _serial_then_parallel(run, store, monkeypatch)
+    monkeypatch.setattr(states, "WRITE_ROWS", 500)  # and in several transactions
     real = states.fold_places
 
     def not_here(*args: Any) -> Any:
@@ -452,16 +459,7 @@ def test_workers_that_cannot_start_or_die_leave_the_rest_to_the_writer(run, tmp_
     place is left dirty. An exception in a worker's work is raised in the caller."""
     from control.store import pool
 
-    store = str(tmp_path / "p.db")
-    assert run("synth", "--places", "120", "--events", "3000", "--seed", "5", "--store", store).exit_code == 0
-    app = LedgerApp(env=store_env(store))
-    query = f"SELECT * FROM {app.recorder.name(STATES)} ORDER BY stream, place, start"
-    monkeypatch.setenv(states.WORKERS_ENV, "1")
-    app.rebuild_read_model()
-    serial = app.recorder.query(query)
-    monkeypatch.setattr(states, "PARALLEL_PLACES", 10)
-    monkeypatch.setattr(states, "PARALLEL_REPORTS", 100)
-    monkeypatch.setenv(states.WORKERS_ENV, "2")
+    app, query, serial = _serial_then_parallel(run, str(tmp_path / "p.db"), monkeypatch)
     monkeypatch.setattr(pool, "COMMAND", command)
     app.rebuild_read_model()
     assert app.recorder.query(query) == serial
