@@ -118,6 +118,101 @@ def test_page_command_bad_input_writes_nothing(run, tmp_path):
     assert not (tmp_path / "s.html").exists()
 
 
+def _page_data(path: Path) -> dict:
+    text = path.read_text("utf-8")
+    return json.loads(text.split('<script type="application/json" id="data">')[1].split("</script>")[0])
+
+
+def _lanes(data: dict, place: str) -> dict:
+    """A place's states in both worlds, as ``(instant, state)`` steps, and its history."""
+    i = [p["name"] for p in data["places"]].index(place)
+    worlds = {
+        world: [(t, pages.unpacked_state(data, code)) for t, code in pages.unpacked_lane(data, world, i)]
+        for world in data["worlds"]
+    }
+    ids = [e[0] for e in data["events"]]
+    history = [
+        (ids[h], None) if isinstance(h, int) else (ids[h[0]], data["remarks"][h[1]])
+        for h in data["history"][i]
+    ]
+    return {"worlds": worlds, "history": history}
+
+
+def _until(steps: list, end: int) -> list:
+    return [step for step in steps if step[0] < end]
+
+
+def test_a_page_of_chosen_places_draws_them_as_the_whole_page_does(run, tmp_path, monkeypatch):
+    """``--place`` (repeatable, any alias) draws only those places, and the place a counted city
+    belongs to (Rif Dimashq counted as Damascus brings Damascus): each drawn exactly as the whole
+    page draws it, in both worlds, with its history; read by index (the whole ledger is never
+    read) and titled as a selection."""
+    from control.store.ledger import LedgerApp
+
+    store = str(tmp_path / "s.db")
+    assert run("synth", "--places", "40", "--events", "2000", "--seed", "3", "--store", store).exit_code == 0
+    for common, places, chosen in (
+        (["--store", store], ["Place 0007", "place 0031"], ["Place 0007", "Place 0031"]),
+        (["--seat", "damascus"], ["Rif Dimashq"], ["Damascus", "Rif Dimashq"]),
+        (["--scenario", "homs-holds"], ["Homs"], ["Homs"]),  # and a scenario's world beside the record
+    ):
+        whole = run("page", "--out", "whole.html", *common)
+        assert whole.exit_code == 0, whole.stderr
+        with monkeypatch.context() as m:
+            if "--scenario" not in common:  # a scenario's world is folded from the whole record
+                m.setattr(LedgerApp, "read", lambda *a, **k: pytest.fail("the whole ledger was read"))
+            part = run("page", "--out", "part.html", *common, *[x for p in places for x in ("--place", p)])
+        assert part.exit_code == 0, part.stderr
+        full, mine = _page_data(tmp_path / "whole.html"), _page_data(tmp_path / "part.html")
+        assert [p["name"] for p in mine["places"]] == chosen
+        assert mine["meta"]["title"].endswith(f"({len(chosen)} of {len(full['places'])} places)")
+        # only what the places drawn depend on is embedded (a report elsewhere names its place)
+        assert all(isinstance(e[2], int) or e[1] == "correction" for e in mine["events"])
+        end = mine["meta"]["end"]  # the selection's record may end sooner: compare until then
+        steps = 0
+        for place in chosen:
+            a, b = _lanes(full, place), _lanes(mine, place)
+            assert a["history"] == b["history"], place
+            assert a["worlds"].keys() == b["worlds"].keys()
+            for world in a["worlds"]:
+                assert _until(a["worlds"][world], end) == _until(b["worlds"][world], end), (place, world)
+                steps += len(_until(b["worlds"][world], end))
+        assert steps > 2 * 2 * len(chosen)  # states that change, not only the baseline's
+
+
+def test_a_page_too_large_to_open_is_refused_at_once(run, tmp_path, monkeypatch):
+    """A page embeds every state: past PAGE_REPORTS reports (a conflict's whole ledger) it is
+    refused in one line naming what to do, exit 2, before the ledger is read and with no file;
+    a selection of places small enough is drawn. An unknown --place is refused the same way."""
+    from control.cli import page as command
+    from control.store.ledger import LedgerApp, store_env
+
+    store = str(tmp_path / "s.db")
+    assert run("synth", "--places", "40", "--events", "2000", "--seed", "3", "--store", store).exit_code == 0
+    app = LedgerApp(env=store_env(store))
+    total = len(app.read())
+    one = len([e for e in app.read() if e.place == "Place 0002"])
+    monkeypatch.setattr(command, "PAGE_REPORTS", one)
+    monkeypatch.setattr(LedgerApp, "read", lambda *a, **k: pytest.fail("the ledger was read"))
+    refused = run("page", "--out", "p.html", "--store", store)
+    assert refused.exit_code == 2 and refused.stdout == ""
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith(
+        f"page: the ledger has {total:,} reports over 40 places, more than one page can draw "
+        f"({one:,} at most); choose fewer places with --place, or use 'control export --intervals'"
+    ), lines
+    refused = run(
+        "page", "--out", "p.html", "--store", store, "--place", "Place 0002", "--place", "Place 0003"
+    )
+    assert refused.exit_code == 2 and "--place: the 2 place(s) drawn have" in refused.stderr
+    refused = run("page", "--out", "p.html", "--store", store, "--place", "Atlantis")
+    assert refused.exit_code == 2 and "--place" in refused.stderr and "Atlantis" in refused.stderr
+    assert not (tmp_path / "p.html").exists()
+    drawn = run("page", "--out", "p.html", "--store", store, "--place", "Place 0002")
+    assert drawn.exit_code == 0, drawn.stderr
+    assert [p["name"] for p in _page_data(tmp_path / "p.html")["places"]] == ["Place 0002"]
+
+
 def test_demo_writes_the_page(run, tmp_path):
     result = run("demo", "--out-dir", str(tmp_path / "out"))
     assert result.exit_code == 0, result.stderr

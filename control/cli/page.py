@@ -3,16 +3,24 @@ the command runs."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from control.cli import known_at_option, open_store, recorded_at_option, seat_option, store_option
+from control.model import gazetteer
 from control.model.errors import UserError
 from control.views.files import writable_target, write_atomically
 
 DEFAULT_OUT = Path("plots") / "control.html"
+#: Reports one page draws at most. Every state is embedded, so a page grows with its reports
+#: (20,000 over 2,000 places: 9.3 MB, written in about 7 s); a conflict's whole ledger would be
+#: gigabytes no browser opens, so it is refused at once, before anything is read.
+PAGE_REPORTS = 50_000
 
 
 def write_page(path: Path, text: str, option: str = "--out") -> Path:
@@ -31,6 +39,12 @@ def write_page(path: Path, text: str, option: str = "--out") -> Path:
     help="The HTML file to write (its folder is created if missing).",
 )
 @click.option("--scenario", help="Draw a what-if scenario's world, labelled as such, beside the record.")
+@click.option(
+    "--place",
+    "places",
+    multiple=True,
+    help="Draw only this place (any alias; repeatable), with the place its counted city belongs to.",
+)
 @known_at_option
 @recorded_at_option
 @seat_option
@@ -38,6 +52,7 @@ def write_page(path: Path, text: str, option: str = "--out") -> Path:
 def page(
     out: Path,
     scenario: str | None,
+    places: tuple[str, ...],
     known_at: datetime | None,
     recorded_at: datetime | None,
     seat: str,
@@ -48,7 +63,24 @@ def page(
 
     writable_target(out)  # before any work: a bad --out costs nothing
     app = open_store(store)
-    events = app.read(recorded_at=recorded_at)
+    atlas = gazetteer.current()
+    chosen = _chosen(places, seat)
+    count = app.count_reports(chosen)
+    if count > PAGE_REPORTS:
+        what = (
+            f"--place: the {len(chosen):,} place(s) drawn have {count:,} reports"
+            if chosen is not None
+            else f"page: the ledger has {count:,} reports over {len(atlas.places):,} places"
+        )
+        raise UserError(
+            f"{what}, more than one page can draw ({PAGE_REPORTS:,} at most); "
+            "choose fewer places with --place, or use 'control export --intervals'"
+        )
+    events = (
+        app.read(recorded_at=recorded_at)
+        if chosen is None
+        else app.reports_at(chosen, recorded_at=recorded_at)
+    )
     drawn = None
     if scenario:
         from control.whatif.scenario import run, stored_world
@@ -64,8 +96,39 @@ def page(
         ]
         drawn = pages.Scenario(found.name, found.description, events)
         events = world
-    text = pages.page(events, known_at, seat, drawn, recorded_at)
+    subset = None if chosen is None else _subset(atlas, chosen)
+    with nullcontext() if subset is None else gazetteer.using(subset):
+        if subset is not None and drawn is not None:  # the scenario's world, at the places drawn
+            events = _deciding(events, seat)
+        of = None if subset is None else len(atlas.places)
+        text = pages.page(events, known_at, seat, drawn, recorded_at, of)
     click.echo(str(write_page(out, text)))
+
+
+def _chosen(places: Sequence[str], seat: str) -> set[str] | None:
+    """The names of the places to draw (None: all): each ``--place``, and the place whose
+    capital is the city it is counted as (its changes of control decide it)."""
+    if not places:
+        return None
+    chosen = {gazetteer.resolve_place(p, "--place") for p in places}
+    hosts = {gazetteer.host_of(g, seat) for g in chosen}
+    return {g.name for g in chosen | hosts if g is not None}
+
+
+def _subset(atlas: gazetteer.Gazetteer, names: set[str]) -> gazetteer.Gazetteer:
+    """The gazetteer with only the places ``names``, in its order."""
+    places = tuple(g for g in atlas.places if g.name in names)
+    return gazetteer.Gazetteer(
+        atlas.name, atlas.baseline_as_of, atlas.controllers, places, atlas.builtin, atlas.version, atlas.about
+    )
+
+
+def _deciding(events: Sequence[Any], seat: str) -> list[Any]:
+    """The events the places of the gazetteer in use depend on (theirs, and what corrects them)."""
+    from control.fold.phases import place_groups
+
+    keep = {e.id for group in place_groups(events, seat) for e in group}
+    return [e for e in events if e.id in keep]
 
 
 COMMANDS = [page]

@@ -233,8 +233,9 @@ _CURRENT: list[Gazetteer] = []
 
 
 def use(gazetteer: Gazetteer | None) -> None:
-    """Make ``gazetteer`` the one in use (None: the built-in one)."""
-    _CURRENT[:] = [gazetteer] if gazetteer is not None and not gazetteer.builtin else []
+    """Make ``gazetteer`` the one in use (None, or the built-in one itself: the built-in one; a
+    selection of its places is kept as such)."""
+    _CURRENT[:] = [gazetteer] if gazetteer is not None and gazetteer is not builtin() else []
 
 
 @contextmanager

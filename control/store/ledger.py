@@ -181,6 +181,33 @@ class LedgerApp(Application):
         sql, params = self._reports_query(name, recorded_at, None, None, canonical=False)
         return [report_event(r) for r in self.recorder.query(sql, params)]
 
+    def reports_at(
+        self, places: Collection[str], name: str = RECORD, recorded_at: datetime | None = None
+    ) -> list[Event]:
+        """The reports at ``places`` and the corrections touching them (through chains of
+        corrections too), read by index: what the answers at those places depend on, whatever
+        the ledger's size (``recorded_at``: only those the store had by then)."""
+        from control.store import states
+
+        self._read_model_ready()
+        chosen, stream = sorted(places), stream_key(stream_id(name))
+        found: dict[str, Event] = {}
+        for i in range(0, len(chosen), states.CHUNK):
+            part, _ = states.events_of(self, stream, chosen[i : i + states.CHUNK], None, recorded_at)
+            found.update((e.id, e) for e in part)
+        return list(found.values())
+
+    def count_reports(self, places: Collection[str] | None = None, name: str = RECORD) -> int:
+        """How many reports ledger ``name`` holds (at ``places`` only, if given), by index."""
+        self._read_model_ready()
+        sql = f"SELECT COUNT(*) FROM {self.recorder.table} WHERE stream = %s"
+        params: list[Any] = [stream_key(stream_id(name))]
+        if places is not None:
+            chosen = sorted(places)
+            sql += f" AND place IN ({','.join(['%s'] * len(chosen))})" if chosen else " AND 1 = 0"
+            params += chosen
+        return int(self.recorder.query(sql, params)[0][0])
+
     def iter_reports(
         self,
         name: str = RECORD,

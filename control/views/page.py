@@ -389,8 +389,10 @@ def build_data(
     seat: str = gazetteer.DEFAULT_SEAT,
     scenario: Scenario | None = None,
     recorded_at: datetime | None = None,
+    of: int | None = None,
 ) -> dict[str, Any]:
-    """Everything the page draws, computed by the fold (see the module's docstring)."""
+    """Everything the page draws, computed by the fold (see the module's docstring). ``of``: the
+    places are a selection of that many (said in the title)."""
     from control.fold.history import history
     from control.views.plotting import palette
 
@@ -433,7 +435,7 @@ def build_data(
     ordered = sorted(world, key=lambda e: (e.reported_at, e.window, e.id))
     data = {
         "meta": {
-            "title": _title(atlas),
+            "title": _title(atlas) + ("" if of is None else f" ({len(places):,} of {of:,} places)"),
             "start": _seconds(begins),
             "end": _seconds(end),
             "record_ends": _seconds(last),
@@ -525,9 +527,11 @@ def page(
     seat: str = gazetteer.DEFAULT_SEAT,
     scenario: Scenario | None = None,
     recorded_at: datetime | None = None,
+    of: int | None = None,
 ) -> str:
-    """The whole page for ``events`` (the record, or a scenario's world beside ``scenario.record``)."""
-    return render(build_data(events, known_at, seat, scenario, recorded_at))
+    """The whole page for ``events`` (the record, or a scenario's world beside ``scenario.record``);
+    ``of``: its places are a selection of that many."""
+    return render(build_data(events, known_at, seat, scenario, recorded_at, of))
 
 
 def lookup(intervals: Sequence[Sequence[Any]], instant: datetime) -> Any:
