@@ -393,14 +393,21 @@ def test_a_large_refresh_folds_in_worker_processes_on_postgres(run, pg_store, mo
 
 
 def test_fold_workers_serve_a_users_own_program_which_runs_once(run, tmp_path):
-    """Workers are children of this package alone (``python -m control.store.pool``), never a
-    re-import of the caller's main module: a user's script without a ``__main__`` guard, and a
-    program read from standard input, both fold in workers (the fold is made to fail in the
-    program itself), and each runs its own lines once. One per core up to four by default."""
+    """Workers are children of this package alone (``control.store.pool``), never a re-import of
+    the caller's main module: a user's script without a ``__main__`` guard, and a program read
+    from standard input, both fold in workers (the fold is made to fail in the program itself),
+    and each runs its own lines once. A worker imports the caller's very package, though another
+    ``control`` comes first on the path it inherits (PyPI has one). One per core up to four by
+    default."""
     store = str(tmp_path / "u.db")
     assert run("synth", "--places", "120", "--events", "3000", "--seed", "5", "--store", store).exit_code == 0
     ran = tmp_path / "ran.txt"
+    other = tmp_path / "other" / "control"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text("raise SystemExit('another control package')\n", encoding="utf-8")
+    root = str(Path(states.__file__).resolve().parents[2])
     script = (
+        f"import sys; sys.path.insert(0, {root!r})  # this package, found by the program itself\n"
         "import control.store.states as states\n"
         "from control.store.ledger import LedgerApp, store_env\n"
         f"open({str(ran)!r}, 'a').write('ran\\n')\n"
@@ -413,7 +420,7 @@ def test_fold_workers_serve_a_users_own_program_which_runs_once(run, tmp_path):
     )
     program = tmp_path / "analysis.py"
     program.write_text(script, encoding="utf-8")
-    env = dict(os.environ, CONTROL_WORKERS="2")
+    env = dict(os.environ, CONTROL_WORKERS="2", PYTHONPATH=str(other.parent))
     for cmd, text in (([sys.executable, str(program)], None), ([sys.executable, "-"], script)):
         done = subprocess.run(
             cmd, input=text, text=True, capture_output=True, timeout=120, env=env, cwd=tmp_path

@@ -1,4 +1,4 @@
-"""Worker processes for folds of many places, started as ``python -m control.store.pool``.
+"""Worker processes for folds of many places: ``python`` children running this module's :func:`main`.
 
 Why not ``multiprocessing``: its spawned workers import the caller's main module again, so a
 user's own script without a ``__main__`` guard would run once more in each worker (appending its
@@ -21,8 +21,15 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+#: This very package's folder: a worker imports it, never another ``control`` found first (PyPI
+#: has one), whatever the caller's ``sys.path`` or working folder.
+ROOT = str(Path(__file__).resolve().parents[2])
 #: How a worker is started (tests replace it by one that cannot start).
-COMMAND = [sys.executable, "-m", "control.store.pool"]
+COMMAND = [
+    sys.executable,
+    "-c",
+    f"import sys; sys.path.insert(0, {ROOT!r}); from control.store.pool import main; main()",
+]
 #: Tasks sent ahead to each worker: one being worked, one waiting (the pipes never fill).
 AHEAD = 2
 
@@ -35,14 +42,6 @@ class Broken(Exception):
         self.done = done
 
 
-def _env() -> dict[str, str]:
-    """The caller's environment, with this package importable first (a program run from another
-    folder, or with its own ``sys.path``, still starts workers of the same code)."""
-    root = str(Path(__file__).resolve().parents[2])
-    path = os.environ.get("PYTHONPATH", "")
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, path) if p))
-
-
 def run_tasks(tasks: Sequence[Any], workers: int) -> Iterator[Any]:
     """Each task's result, in the tasks' order, worked by ``workers`` child processes running
     :func:`_serve` (task ``i`` on worker ``i % workers``). An exception raised by a task is
@@ -52,10 +51,14 @@ def run_tasks(tasks: Sequence[Any], workers: int) -> Iterator[Any]:
     done = 0
     try:
         try:
-            env = _env()
             for _ in range(min(workers, len(tasks))):
-                proc = subprocess.Popen(COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-                procs.append(proc)
+                # a worker that crashes says nothing: its chunks are done here, where any real
+                # error (an unreadable store) is met again and said as such
+                procs.append(
+                    subprocess.Popen(
+                        COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+                    )
+                )
             for i in range(min(len(tasks), AHEAD * len(procs))):
                 _send(procs[i % len(procs)], tasks[i])
         except OSError:
