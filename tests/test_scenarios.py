@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from control import open_ledger, record_events
 from control.fold.projection import replay
-from control.model.times import parse_instant
+from control.model.times import iso, parse_instant
 from control.store.ledger import open_app
 from control.views.render import to_json
 from control.whatif.scenario import (
@@ -213,3 +214,122 @@ def test_scenario_text_output_escapes_control_characters(run, tmp_path):
         assert result.exit_code == 0, result.output
         assert "\x1b" not in result.output and "\x07" not in result.output
         assert "\\x1b[31m" in result.output
+
+
+def _toml(value: object) -> str:
+    return json.dumps(value) if not isinstance(value, list) else "[" + ", ".join(map(_toml, value)) + "]"
+
+
+def _same_answers(run_cli, store: str, name: str, directory: Path, instants: list, known: list) -> None:
+    """``scenario run`` (the store's branch folded place by place, the ledger never read whole)
+    answers as the pure fold of the scenario's world in memory, at every instant and knowledge."""
+    from control.model import gazetteer
+    from control.store.ledger import LedgerApp
+
+    app = open_app(store)  # the seed record synced first (that reads it)
+    answers = {}
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(LedgerApp, "read", lambda *a, **k: pytest.fail("the whole record was read"))
+        for at in instants:
+            for k in known:
+                args = ["--at", at, *(["--known-at", k] if k else []), "--dir", str(directory), "--json"]
+                result = run_cli("scenario", "run", name, "--store", store, *args)
+                assert result.exit_code == 0, result.output + result.stderr
+                answers[at, k] = json.loads(result.output)
+                compared = run_cli("scenario", "compare", name, "--store", store, *args)
+                assert compared.exit_code == 0, compared.output + compared.stderr
+                answers[at, k, "compare"] = json.loads(compared.output)
+    with gazetteer.using(app.bound_gazetteer()):
+        world, record = stored_world(app, name), app.read()
+        for at in instants:
+            for k in known:
+                t, kt = parse_instant(at), parse_instant(k) if k else None
+                expected = json.loads(to_json(replay(world, t, kt).to_dict()))
+                assert answers[at, k] == expected | {"scenario": name}, (at, k)
+                from control.whatif.scenario import compare
+
+                diff = compare(replay(record, t, kt), replay(world, t, kt))
+                diff["scenario"]["name"] = name
+                assert answers[at, k, "compare"] == json.loads(to_json(diff)), (at, k)
+
+
+def test_a_stored_scenario_answers_as_its_world_replays_without_reading_the_record(run, store, tmp_path):
+    """On the seed record, every shipped scenario; on a synthetic ledger, a scenario with a branch
+    point, suppressed reports (a correction among them), hypothetical events, a correction filed
+    under another place than what it retracts and a correction of that correction: the answers
+    of ``scenario run`` and ``compare`` are the pure fold's of the world in memory, at instants
+    and knowledges before, at and after the branch point."""
+    for name in SHIPPED:
+        _same_answers(
+            run, store, name, PROJECT_SCENARIOS, [END, "2024-12-03T00:00Z"], [None, "2024-12-05T00:00Z"]
+        )
+    synth = str(tmp_path / "syn.db")
+    assert run("synth", "--places", "30", "--events", "1500", "--seed", "4", "--store", synth).exit_code == 0
+    from control.store.ledger import LedgerApp, store_env
+
+    events = sorted(LedgerApp(env=store_env(synth)).read(), key=lambda e: (e.reported_at, e.id))
+    branch = events[len(events) // 2].reported_at
+    before = [e for e in events if e.reported_at <= branch and e.kind != "baseline"]
+    suppress = [next(e.id for e in before if e.kind == k) for k in ("capture", "correction", "denial")]
+    # the last capture at Place 0005 before the branch point: what its state cites after it
+    target = [e for e in before if e.kind == "capture" and e.place == "Place 0005" and e.id not in suppress][
+        -1
+    ]
+    later = branch + timedelta(days=3)
+    stamp = {"reported_at": iso(later + timedelta(hours=6))}
+    window = {"earliest": iso(later), "latest": iso(later + timedelta(hours=3))}
+    tables = [
+        {
+            "id": "what-if-capture",
+            "kind": "capture",
+            "place": "Place 0003",
+            "actor": "kurds",
+            **window,
+            **stamp,
+        },
+        {
+            "id": "what-if-denial",
+            "kind": "denial",
+            "place": "Place 0003",
+            "actor": "government",
+            **window,
+            **stamp,
+        },
+        {"id": "what-if-fix", "kind": "correction", "place": "Place 0009", "targets": [target.id], **stamp},
+        {
+            "id": "what-if-unfix",
+            "kind": "correction",
+            "place": "Place 0011",
+            "targets": ["what-if-fix"],
+            **stamp,
+        },
+        {
+            "id": "what-if-retract",
+            "kind": "correction",
+            "place": "Place 0012",
+            "targets": [target.id],
+            **stamp,
+        },
+    ]
+    text = "\n".join(
+        [
+            "[scenario]",
+            'name = "what-if"',
+            'description = "What if?"',
+            f"branch_at = {_toml(iso(branch))}",
+            f"suppress = {_toml(suppress)}",
+            *[
+                line
+                for t in tables
+                for line in ["", "[[event]]", *(f"{k} = {_toml(v)}" for k, v in t.items())]
+            ],
+        ]
+    )
+    folder = tmp_path / "what"
+    folder.mkdir()
+    (folder / "what-if.toml").write_text(text + "\n", encoding="utf-8")
+    instants = [
+        iso(t) for t in (branch - timedelta(days=20), branch + timedelta(days=4), events[-1].reported_at)
+    ]
+    knowledge = [None, iso(branch - timedelta(days=1)), iso(later + timedelta(days=1))]
+    _same_answers(run, synth, "what-if", folder, instants, knowledge)

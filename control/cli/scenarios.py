@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,6 +22,9 @@ from control.cli import (
     store_option,
 )
 from control.model.errors import UserError
+
+if TYPE_CHECKING:
+    from control.fold.projection import Snapshot
 
 DIR_OPTION = click.option(
     "--dir",
@@ -84,18 +87,34 @@ def show(name: str, directory: Path | None) -> None:
         _say(event_line(event))
 
 
-def _world(name: str, directory: Path | None, in_memory: bool, store: str | None) -> tuple[list, list, str]:
-    """(record events, scenario world events, scenario name), stored or in memory."""
-    from control import record_events
-    from control.whatif.scenario import find, load, run, stored_world, world
+def _snapshots(
+    name: str,
+    directory: Path | None,
+    in_memory: bool,
+    store: str | None,
+    at: datetime,
+    known_at: datetime | None,
+    record: bool = True,
+) -> tuple[Snapshot | None, Snapshot, str]:
+    """(the record's answer at ``at`` if ``record``, the scenario's, the scenario's name): in
+    memory on the seed record, or from the store, where the branch is stored and both answers
+    are read or folded place by place (bounded memory, whatever the record's size)."""
+    from control.fold.projection import replay
 
     if in_memory:
-        record = record_events()
-        sc = load(find(name, directory), record)
-        return record, world(sc, record), sc.name
+        from control import record_events
+        from control.whatif.scenario import find, load, world
+
+        events = record_events()
+        sc = load(find(name, directory), events)
+        ours = replay(events, at, known_at) if record else None
+        return ours, replay(world(sc, events), at, known_at), sc.name
+    from control.whatif.scenario import evaluate_stored, run
+
     app = open_store(store)
     sc = run(app, name, directory)
-    return app.read(), stored_world(app, sc.name), sc.name
+    ours = app.replay(at, known_at) if record else None
+    return ours, evaluate_stored(app, sc.name, at, known_at), sc.name
 
 
 def world_options(f: Any) -> Any:
@@ -117,11 +136,9 @@ def run_scenario(
     store: str | None,
 ) -> None:
     """Store the scenario's branch (replacing any earlier run atomically) and replay it."""
-    from control.fold.projection import replay
     from control.views.render import snapshot_text, to_json
 
-    _, events, sc_name = _world(name, directory, in_memory, store)
-    snapshot = replay(events, at or now(), known_at)
+    _, snapshot, sc_name = _snapshots(name, directory, in_memory, store, at or now(), known_at, record=False)
     if as_json:
         click.echo(to_json(snapshot.to_dict() | {"scenario": sc_name}), nl=False)
     else:
@@ -140,14 +157,12 @@ def compare(
     store: str | None,
 ) -> None:
     """Record vs scenario at --at: the capitals that differ and the holdings under each."""
-    from control.fold.projection import replay
     from control.views.render import to_json
     from control.whatif.scenario import compare as diff
 
-    record, events, sc_name = _world(name, directory, in_memory, store)
-    when = at or now()
-    ours = replay(record, when, known_at)
-    result = diff(ours, replay(events, when, known_at))
+    ours, theirs, sc_name = _snapshots(name, directory, in_memory, store, at or now(), known_at)
+    assert ours is not None
+    result = diff(ours, theirs)
     result["scenario"]["name"] = sc_name
     if as_json:
         click.echo(to_json(result), nl=False)
@@ -180,7 +195,6 @@ def new(name: str, at: datetime, directory: Path | None, store: str | None) -> N
     """Write a starter scenario file NAME.toml with the state at --at as comments."""
     import re
 
-    from control.fold.projection import replay
     from control.whatif.scenario import starter
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
@@ -192,7 +206,7 @@ def new(name: str, at: datetime, directory: Path | None, store: str | None) -> N
     if path.exists() or path.is_symlink():
         raise UserError(f"NAME: {path} already exists; choose another name")
     writable_target(path, "--dir")  # the folder is created if its parent exists
-    snapshot = replay(open_store(store).read(), at)
+    snapshot = open_store(store).replay(at)
     text = starter(name, snapshot)
     write_atomically(path, lambda temp: Path(temp).write_text(text, "utf-8"), "--dir")
     _say(f"wrote {path}")

@@ -197,6 +197,15 @@ class LedgerApp(Application):
             found.update((e.id, e) for e in part)
         return list(found.values())
 
+    def report_span(self, name: str = RECORD) -> tuple[datetime, datetime] | None:
+        """The first and last report times of ledger ``name`` (None if empty), by index."""
+        self._read_model_ready()
+        first, last = self.recorder.query(
+            f"SELECT MIN(reported_at), MAX(reported_at) FROM {self.recorder.table} WHERE stream = %s",
+            [stream_key(stream_id(name))],
+        )[0]
+        return None if first is None else (datetime.fromisoformat(first), datetime.fromisoformat(last))
+
     def count_reports(self, places: Collection[str] | None = None, name: str = RECORD) -> int:
         """How many reports ledger ``name`` holds (at ``places`` only, if given), by index."""
         self._read_model_ready()
@@ -814,6 +823,12 @@ class KnownReports:
 
     def __setitem__(self, event_id: str, event: Event) -> None:
         self.local[event_id] = event
+
+    def get(self, event_id: str, default: Event | None = None) -> Event | None:
+        try:
+            return self[event_id]
+        except KeyError:
+            return default
 
     def values(self) -> list[Event]:
         return list(self.local.values())

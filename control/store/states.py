@@ -240,6 +240,59 @@ def events_of(
     return list(seen.values()), touch
 
 
+class Branch(NamedTuple):
+    """A what-if world over a stored ledger, as :func:`control.whatif.scenario.branch_world`
+    makes it in memory: the ledger's reports made by ``cut`` (all if None), but the
+    ``suppress``ed ones, plus the ``extra`` events; ``touches``: the places each extra
+    correction's retractions are at (through chains of corrections, stored or extra)."""
+
+    cut: datetime | None
+    suppress: frozenset[str]
+    extra: tuple[Event, ...]
+    touches: dict[str, frozenset[str]]
+
+
+def branch(
+    app: Any, stream: str, cut: datetime | None, suppress: Iterable[str], extra: Sequence[Event]
+) -> Branch:
+    """The :class:`Branch` of ``stream`` at ``cut``, its extra corrections' places read by index."""
+    mine = {e.id: e for e in extra}
+    asked = sorted({t for e in extra if e.kind == "correction" for t in e.targets if t not in mine})
+    stored: dict[str, set[str]] = {}
+    name = app.recorder.name
+    for i in range(0, len(asked), CHUNK):
+        part = asked[i : i + CHUNK]
+        marks = _marks(len(part))
+        for eid, place, kind in app.recorder.query(
+            f"SELECT id, place, kind FROM {name(TABLE)} WHERE stream = %s AND id IN ({marks})",
+            [stream, *part],
+        ):
+            if kind != "correction":
+                stored.setdefault(eid, set()).add(place)
+        for eid, place in app.recorder.query(
+            f"SELECT id, place FROM {name(TOUCH)} WHERE stream = %s AND id IN ({marks})", [stream, *part]
+        ):
+            stored.setdefault(eid, set()).add(place)
+    touches: dict[str, frozenset[str]] = {}
+
+    def places_of(eid: str, seen: frozenset[str]) -> set[str]:
+        e = mine.get(eid)
+        if e is None:
+            return stored.get(eid, set())
+        if e.kind != "correction":
+            return {e.place}
+        return {p for t in e.targets if t not in seen for p in places_of(t, seen | {t})}
+
+    for e in extra:
+        if e.kind == "correction":
+            touches[e.id] = frozenset(places_of(e.id, frozenset({e.id})))
+    return Branch(cut, frozenset(suppress), tuple(extra), touches)
+
+
+def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
 def deciding_events(
     app: Any,
     stream: str,
@@ -247,15 +300,26 @@ def deciding_events(
     known_at: datetime | None = None,
     recorded_at: datetime | None = None,
     seat: str = gazetteer.DEFAULT_SEAT,
+    world: Branch | None = None,
 ) -> Iterator[tuple[gazetteer.Governorate, list[Event]]]:
     """Each governorate with the events that decide it, as the pure fold selects them
     (``_deciding_events(g, _by_place(live_events(all, known_at, recorded_at)), seat)``), read
     from the read model a chunk of places at a time: memory follows a chunk, not the ledger,
-    and the cost each place's own reports (plus its counted capital's, and what corrects them)."""
+    and the cost each place's own reports (plus its counted capital's, and what corrects them).
+    ``world``: those of a what-if branch of the ledger instead."""
     for i in range(0, len(governorates), FOLD_CHUNK):
         part = governorates[i : i + FOLD_CHUNK]
         places = sorted({p for g in part for p in _needs(g, seat)})
-        events, touch = events_of(app, stream, places, known_at, recorded_at)
+        cut = known_at if world is None else _earlier(known_at, world.cut)
+        events, touch = events_of(app, stream, places, cut, recorded_at)
+        if world is not None:
+            events = [e for e in events if e.id not in world.suppress]
+            wanted = set(places)
+            for e in world.extra:
+                at = {e.place} | world.touches.get(e.id, frozenset())
+                if at & wanted and (known_at is None or e.reported_at <= known_at):
+                    events.append(e)
+                    touch[e.id] = set(at)
         own: dict[str, list[Event]] = {}
         for e in events:
             for place in {e.place} | touch.get(e.id, set()):
@@ -364,8 +428,9 @@ def _states_at(
     recorded_at: datetime | None,
     seat: str,
     horizon: timedelta,
+    world: Branch | None = None,
 ) -> list[CapitalState]:
-    found = deciding_events(app, stream, chunk, known_at, recorded_at, seat)
+    found = deciding_events(app, stream, chunk, known_at, recorded_at, seat, world)
     return [place_state(g, deciding, at, seat, horizon) for g, deciding in found]
 
 
@@ -663,17 +728,25 @@ def folded_snapshot(
     recorded_at: datetime | None = None,
     seat: str = gazetteer.DEFAULT_SEAT,
     horizon: timedelta = DEFAULT_HORIZON,
+    world: Branch | None = None,
 ) -> Snapshot:
     """``replay(app.read(), at, known_at, seat, recorded_at, horizon)`` for the questions the
     stored states do not answer (an earlier knowledge or store, another seat or horizon): each
     place folded from its own reports, a chunk of places at a time (bounded memory), with the
-    totals (events used, the record's first baseline and last report) counted in SQL."""
+    totals (events used, the record's first baseline and last report) counted in SQL.
+    ``world``: the same of a what-if branch of the ledger (``replay(branch_world(...), ...)``)."""
     name = app.recorder.name
-    work = in_chunks(
-        app, stream, gazetteer.governorates(), "states_at", (at, known_at, recorded_at, seat, horizon)
-    )
-    states = [state for chunk in work for state in chunk]
-    known, params = known_filter(known_at, recorded_at)
+    args = (at, known_at, recorded_at, seat, horizon, world)
+    states = [
+        state
+        for chunk in in_chunks(app, stream, gazetteer.governorates(), "states_at", args)
+        for state in chunk
+    ]
+    known, params = known_filter(known_at if world is None else _earlier(known_at, world.cut), recorded_at)
+    if world is not None and world.suppress:
+        dropped = sorted(world.suppress)
+        known += f" AND id NOT IN ({_marks(len(dropped))})"
+        params += dropped
     used, ends = app.recorder.query(
         f"SELECT SUM(CASE WHEN earliest <= %s THEN 1 ELSE 0 END), MAX(reported_at) FROM {name(TABLE)} "
         f"WHERE stream = %s{known}",
@@ -683,15 +756,26 @@ def folded_snapshot(
         f"SELECT MIN(earliest) FROM {name(TABLE)} WHERE stream = %s AND kind = 'baseline'{known}",
         [stream, *params],
     )[0][0]
+    used, last, first = (
+        int(used or 0),
+        parse_instant(ends) if ends else None,
+        parse_instant(begins) if begins else None,
+    )
+    for e in () if world is None else world.extra:  # what-if events, known by known_at
+        if known_at is None or e.reported_at <= known_at:
+            used += e.window.earliest <= at
+            last = e.reported_at if last is None else max(last, e.reported_at)
+            if e.kind == "baseline":
+                first = e.window.earliest if first is None else min(first, e.window.earliest)
     return snapshot_of(
         states,
         at,
         known_at,
-        used=int(used or 0),
+        used=used,
         seat=seat,
         recorded_at=recorded_at,
-        record_ends=parse_instant(ends) if ends else None,
-        record_begins=parse_instant(begins) if begins else None,
+        record_ends=last,
+        record_begins=first,
         horizon=horizon,
     )
 

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from control.fold.projection import Snapshot, replay
 from control.model.errors import UserError
 from control.model.events import Event
+from control.model.gazetteer import DEFAULT_SEAT
 from control.model.times import iso, parse_instant
 
 if TYPE_CHECKING:
@@ -83,8 +84,9 @@ def _line_of(text: str, key: str, table: str = "scenario") -> int:
     return 1
 
 
-def load(path: Path, record: list[Event]) -> Scenario:
-    """Parse and validate one scenario file against the record's events."""
+def load(path: Path, record: list[Event] | LedgerApp) -> Scenario:
+    """Parse and validate one scenario file against the record's events (a list, or a store's
+    record, looked up by index: never read whole)."""
     from control.ingest.record import Context, build_events, instant_field, load_record, load_toml
 
     text = _read(path)
@@ -106,21 +108,28 @@ def load(path: Path, record: list[Event]) -> Scenario:
     if not isinstance(description, str) or not description:
         raise UserError(f"{where('description')}: description is required")
 
-    first = min(e.reported_at for e in record)
-    last = max(e.reported_at for e in record)
+    if isinstance(record, list):
+        span = (min(e.reported_at for e in record), max(e.reported_at for e in record)) if record else None
+        by_id: Any = {e.id: e for e in record}
+    else:
+        from control.store.ledger import RECORD, KnownReports
+
+        span, by_id = record.report_span(), KnownReports(record, RECORD)
+    if span is None:
+        raise UserError(f"{path}:1: the record is empty: a scenario branches from a record")
+    first, last = span
     branch_at = instant_field(head, "branch_at", where("branch_at"))
     if branch_at is not None and not first <= branch_at <= last:
         raise UserError(
             f"{where('branch_at')}: branch point {iso(branch_at)} is outside the record "
             f"({iso(first)} .. {iso(last)})"
         )
-    known = [e for e in record if branch_at is None or e.reported_at <= branch_at]
     suppress = head.get("suppress", [])
     if not isinstance(suppress, list) or not all(isinstance(s, str) for s in suppress):
         raise UserError(f"{where('suppress')}: suppress must be a list of event ids")
-    ids = {e.id for e in known}
     for event_id in suppress:
-        if event_id not in ids:
+        found = by_id.get(event_id)
+        if found is None or (branch_at is not None and found.reported_at > branch_at):
             raise UserError(
                 f"{where('suppress')}: suppress names {event_id!r}, which is not in the record"
                 + (f" as known at {iso(branch_at)}" if branch_at else "")
@@ -135,7 +144,7 @@ def load(path: Path, record: list[Event]) -> Scenario:
     ctx = Context(
         settings.campaign_start,
         settings.published,
-        {e.id: e for e in record},
+        by_id,
         base=path.parent,
         scenario=name,
         reported_default=reported_at,
@@ -278,10 +287,28 @@ def stored_world(app: LedgerApp, name: str) -> list[Event]:
 
 
 def run(app: LedgerApp, name_or_path: str, directory: Path | None = None) -> Scenario:
-    """Load a scenario file, validate it, and store its branch (atomic replacement)."""
-    scenario = load(find(name_or_path, directory), app.read())
+    """Load a scenario file, validate it against the stored record (by index), and store its
+    branch (atomic replacement)."""
+    scenario = load(find(name_or_path, directory), app)
     store_branch(app, scenario)
     return scenario
+
+
+def evaluate_stored(
+    app: LedgerApp, name: str, at: datetime, known_at: datetime | None = None, seat: str = DEFAULT_SEAT
+) -> Snapshot:
+    """``replay(stored_world(app, name), at, known_at, seat)``, folded place by place from the
+    store's read model with the branch applied (bounded memory, whatever the record's size):
+    :func:`control.store.states.folded_snapshot` of :func:`control.store.states.branch`."""
+    from control.store import states
+
+    definition = stored_definition(app, name)
+    if definition is None:
+        raise UserError(f"NAME: scenario {name!r} has not been run in this store")
+    branch_at = parse_instant(definition["branch_at"]) if definition["branch_at"] else None
+    events = [Event.from_dict(d) for d in definition["events"]]
+    world = states.branch(app, states.RECORD_KEY, branch_at, definition["suppress"], events)
+    return states.folded_snapshot(app, states.RECORD_KEY, at, known_at, None, seat, world=world)
 
 
 def world_events(app: LedgerApp, name: str, directory: Path | None = None) -> list[Event]:
