@@ -333,3 +333,13 @@ def test_a_stored_scenario_answers_as_its_world_replays_without_reading_the_reco
     ]
     knowledge = [None, iso(branch - timedelta(days=1)), iso(later + timedelta(days=1))]
     _same_answers(run, synth, "what-if", folder, instants, knowledge)
+    # thousands of places: the holdings lines name the first ones and say how many more
+    import control.views.render as render
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(render, "COMPACT_ABOVE", 3)
+        args = ["--store", synth, "--dir", str(folder), "--at", instants[1]]
+        text = run("scenario", "compare", "what-if", *args).output
+    holds = [line for line in text.splitlines() if " government holds " in line]
+    assert len(holds) == 2 and all(line.endswith(" more (--json lists all)") for line in holds), holds
+    assert all(line.split(": ", 1)[1].count(", ") == 3 for line in holds), holds

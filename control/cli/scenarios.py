@@ -157,7 +157,7 @@ def compare(
     store: str | None,
 ) -> None:
     """Record vs scenario at --at: the capitals that differ and the holdings under each."""
-    from control.views.render import to_json
+    from control.views.render import COMPACT_ABOVE, to_json
     from control.whatif.scenario import compare as diff
 
     ours, theirs, sc_name = _snapshots(name, directory, in_memory, store, at or now(), known_at)
@@ -179,10 +179,10 @@ def compare(
     total = len(ours.capitals)
     for label in ("record", "scenario"):
         gov = result[label]["holdings"].get("government", {"count": 0, "capitals": []})
-        _say(
-            f"\n{label:<8} government holds {gov['count']} of {total}: {', '.join(gov['capitals'])}",
-            nl=False,
-        )
+        names = gov["capitals"]
+        if len(names) > COMPACT_ABOVE:  # thousands of places: a readable line (--json has all)
+            names = [*names[:COMPACT_ABOVE], f"and {len(names) - COMPACT_ABOVE:,} more (--json lists all)"]
+        _say(f"\n{label:<8} government holds {gov['count']} of {total}: {', '.join(names)}", nl=False)
     _say()
 
 

@@ -198,13 +198,23 @@ class LedgerApp(Application):
         return list(found.values())
 
     def report_span(self, name: str = RECORD) -> tuple[datetime, datetime] | None:
-        """The first and last report times of ledger ``name`` (None if empty), by index."""
+        """Where ledger ``name``'s reports begin and end (None if it has none): its first
+        baseline (nothing is reported before it: validation refuses it) and its last report
+        time, kept in the read model's meta as reports are stored (no scan of the reports)."""
+        from control.store import states
+
         self._read_model_ready()
-        first, last = self.recorder.query(
-            f"SELECT MIN(reported_at), MAX(reported_at) FROM {self.recorder.table} WHERE stream = %s",
-            [stream_key(stream_id(name))],
-        )[0]
-        return None if first is None else (datetime.fromisoformat(first), datetime.fromisoformat(last))
+        stream = stream_key(stream_id(name))
+        first, last = states._meta(self, f"begins:{stream}"), states._meta(self, f"ends:{stream}")
+        if first is None or last is None:  # a ledger with no baseline: its reports say
+            found = self.recorder.query(
+                f"SELECT MIN(reported_at), MAX(reported_at) FROM {self.recorder.table} WHERE stream = %s",
+                [stream],
+            )[0]
+            if found[0] is None:
+                return None
+            first, last = datetime.fromisoformat(found[0]), datetime.fromisoformat(found[1])
+        return first, last
 
     def count_reports(self, places: Collection[str] | None = None, name: str = RECORD) -> int:
         """How many reports ledger ``name`` holds (at ``places`` only, if given), by index."""
