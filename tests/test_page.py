@@ -198,8 +198,9 @@ def test_a_page_too_large_to_open_is_refused_at_once(run, tmp_path, monkeypatch)
     assert refused.exit_code == 2 and refused.stdout == ""
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].endswith(
-        f"page: the ledger has {total:,} reports over 40 places, more than one page can draw "
-        f"({one:,} at most); choose fewer places with --place, or use 'control export --intervals'"
+        f"page: the ledger has {total:,} reports over 40 places: more than one page can draw (at most "
+        f"{one:,} reports, and 5,000,000 for the sum of each place's reports squared); "
+        "choose fewer places with --place, or use 'control export --intervals'"
     ), lines
     refused = run(
         "page", "--out", "p.html", "--store", store, "--place", "Place 0002", "--place", "Place 0003"
@@ -208,6 +209,13 @@ def test_a_page_too_large_to_open_is_refused_at_once(run, tmp_path, monkeypatch)
     refused = run("page", "--out", "p.html", "--store", store, "--place", "Atlantis")
     assert refused.exit_code == 2 and "--place" in refused.stderr and "Atlantis" in refused.stderr
     assert not (tmp_path / "p.html").exists()
+    # few reports, but many at one place: its "known at the time" world would take minutes
+    monkeypatch.setattr(command, "PAGE_REPORTS", total)
+    monkeypatch.setattr(command, "PAGE_WORK", one * one - 1)
+    refused = run("page", "--out", "p.html", "--store", store, "--place", "Place 0002")
+    assert refused.exit_code == 2 and f"have {one:,} reports, up to {one:,} at one place:" in refused.stderr
+    assert not (tmp_path / "p.html").exists()
+    monkeypatch.setattr(command, "PAGE_WORK", one * one)
     drawn = run("page", "--out", "p.html", "--store", store, "--place", "Place 0002")
     assert drawn.exit_code == 0, drawn.stderr
     assert [p["name"] for p in _page_data(tmp_path / "p.html")["places"]] == ["Place 0002"]

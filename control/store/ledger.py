@@ -218,14 +218,23 @@ class LedgerApp(Application):
 
     def count_reports(self, places: Collection[str] | None = None, name: str = RECORD) -> int:
         """How many reports ledger ``name`` holds (at ``places`` only, if given), by index."""
+        sql, params = self._at_places("COUNT(*)", places, name)
+        return int(self.recorder.query(sql, params)[0][0])
+
+    def place_counts(self, places: Collection[str] | None = None, name: str = RECORD) -> dict[str, int]:
+        """How many reports ledger ``name`` holds at each place (``places`` only, if given), by index."""
+        sql, params = self._at_places("place, COUNT(*)", places, name)
+        return {place: int(n) for place, n in self.recorder.query(sql + " GROUP BY place", params)}
+
+    def _at_places(self, what: str, places: Collection[str] | None, name: str) -> tuple[str, list[Any]]:
         self._read_model_ready()
-        sql = f"SELECT COUNT(*) FROM {self.recorder.table} WHERE stream = %s"
+        sql = f"SELECT {what} FROM {self.recorder.table} WHERE stream = %s"
         params: list[Any] = [stream_key(stream_id(name))]
         if places is not None:
             chosen = sorted(places)
             sql += f" AND place IN ({','.join(['%s'] * len(chosen))})" if chosen else " AND 1 = 0"
             params += chosen
-        return int(self.recorder.query(sql, params)[0][0])
+        return sql, params
 
     def iter_reports(
         self,
