@@ -323,6 +323,10 @@ class Statements:
     def bulk(self, cursor: Any, rows: int) -> None:
         """Before a write of ``rows`` rows on ``cursor``'s connection (see :data:`BULK_ROWS`)."""
 
+    def analyze(self, tables: Sequence[str]) -> None:
+        """After a bulk write into ``tables``: let the planner know their new sizes (SQLite's
+        planner needs no statistics for these queries)."""
+
 
 class SQLiteReportsRecorder(Statements, SQLiteApplicationRecorder):
     """eventsourcing's SQLite application recorder, plus the read-model rows in its transaction."""

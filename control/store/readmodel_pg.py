@@ -70,6 +70,14 @@ class PostgresReportsRecorder(Statements, PostgresApplicationRecorder):
         super()._insert_events(curs, stored_events, **kwargs)
         self.record(curs, stored_events, kwargs.get("read_rows"))
 
+    def analyze(self, tables: Sequence[str]) -> None:
+        """``ANALYZE`` the tables a bulk write filled: until autovacuum gets to them, the
+        planner takes them for as small as before (the holdings chart's step query took 7.5 s
+        instead of 1.0 s on a freshly refreshed 10k store)."""
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            for table in tables:
+                curs.execute(f"ANALYZE {self.name(table)}")
+
     #: appended to an ORDER BY column: compare as bytes, as Python and SQLite do
     byte_order = ' COLLATE "C"'
 

@@ -42,6 +42,7 @@ from control.model import gazetteer
 from control.model.events import Event
 from control.model.times import ERA_START, Window, iso, parse_instant
 from control.store.readmodel import (
+    BULK_ROWS,
     CONFLICTS,
     COUNTS,
     DIRTY,
@@ -535,13 +536,18 @@ def refresh(app: Any, stream: str) -> int:
         for part in pending:
             part.clear()
 
+    written = 0
     for chunk in in_chunks(app, stream, targets, "rows", ()):  # written as they come, in order
         for into, found in zip(pending, chunk, strict=True):
             into.extend(found)
         if len(pending[1]) >= WRITE_ROWS:
+            written += len(pending[1])
             write()
     if pending[0]:
+        written += len(pending[1])
         write()
+    if written >= BULK_ROWS:
+        app.recorder.analyze(DERIVED_BY_PLACE)
     known = {g.name for g in gazetteer.governorates()}  # marks of places not known (yet) are kept
     dirty = [p for p in dirty if p in known]
     for i in range(0, len(dirty), CHUNK):

@@ -276,14 +276,19 @@ def stored_definition(app: LedgerApp, name: str) -> dict[str, Any] | None:
     return definitions[-1] if definitions else None
 
 
-def stored_world(app: LedgerApp, name: str) -> list[Event]:
-    """The scenario world rebuilt from the stored branch and the stored record."""
+def _stored_branch(app: LedgerApp, name: str) -> tuple[datetime | None, list[str], list[Event]]:
+    """A stored branch's point, suppressions and hypothetical events."""
     definition = stored_definition(app, name)
     if definition is None:
         raise UserError(f"NAME: scenario {name!r} has not been run in this store")
     branch_at = parse_instant(definition["branch_at"]) if definition["branch_at"] else None
-    events = [Event.from_dict(d) for d in definition["events"]]
-    return branch_world(app.read(), branch_at, definition["suppress"], events)
+    return branch_at, definition["suppress"], [Event.from_dict(d) for d in definition["events"]]
+
+
+def stored_world(app: LedgerApp, name: str) -> list[Event]:
+    """The scenario world rebuilt from the stored branch and the stored record."""
+    branch_at, suppress, events = _stored_branch(app, name)
+    return branch_world(app.read(), branch_at, suppress, events)
 
 
 def run(app: LedgerApp, name_or_path: str, directory: Path | None = None) -> Scenario:
@@ -302,12 +307,7 @@ def evaluate_stored(
     :func:`control.store.states.folded_snapshot` of :func:`control.store.states.branch`."""
     from control.store import states
 
-    definition = stored_definition(app, name)
-    if definition is None:
-        raise UserError(f"NAME: scenario {name!r} has not been run in this store")
-    branch_at = parse_instant(definition["branch_at"]) if definition["branch_at"] else None
-    events = [Event.from_dict(d) for d in definition["events"]]
-    world = states.branch(app, states.RECORD_KEY, branch_at, definition["suppress"], events)
+    world = states.branch(app, states.RECORD_KEY, *_stored_branch(app, name))
     return states.folded_snapshot(app, states.RECORD_KEY, at, known_at, None, seat, world=world)
 
 
