@@ -157,3 +157,24 @@ def test_a_locked_store_is_a_clear_message_within_the_deadline(tmp_path, holder,
         assert "locked" in line
     assert took < 8
     assert fingerprint(store) == before
+
+
+def test_a_new_connection_met_by_a_locked_store_is_retried(tmp_path, monkeypatch):
+    """eventsourcing lets SQLite's own "database is locked" out of a new connection's first
+    PRAGMA, unwrapped: one writer of sixteen on a fresh store once failed so. First use retries
+    it like any busy store."""
+    import sqlite3
+
+    from control.store import ledger
+
+    real, calls = ledger.LedgerApp.__init__, []
+
+    def busy_once(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise sqlite3.OperationalError("database is locked")
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ledger.LedgerApp, "__init__", busy_once)
+    app = ledger.open_app(str(tmp_path / "fresh.db"))
+    assert len(calls) == 2 and len(app.read()) > 0

@@ -9,6 +9,7 @@ validates reports completely before writing, so a bad report writes nothing.
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -736,7 +737,9 @@ def retrying(app: LedgerApp | None, action: Callable[[], T], store: str, deadlin
             return action()
         except (IntegrityError, DuplicateId):  # lost a race: re-read, re-validate, try again
             reason = "other writers kept appending to the ledger at the same moment"
-        except (OperationalError, InternalError, ProgrammingError, DatabaseError) as exc:
+        except (OperationalError, InternalError, ProgrammingError, DatabaseError, sqlite3.Error) as exc:
+            # sqlite3's own: eventsourcing lets "database is locked" out of a new connection's
+            # first PRAGMA unwrapped (seen with sixteen writers on a fresh store)
             text = str(exc).casefold()
             if not any(word in text for word in _TRANSIENT):
                 raise
