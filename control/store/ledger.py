@@ -206,7 +206,7 @@ class LedgerApp(Application):
 
         self._read_model_ready()
         stream = stream_key(stream_id(name))
-        first, last = states._meta(self, f"begins:{stream}"), states._meta(self, f"ends:{stream}")
+        first, last = states.record_begins(self, stream), states.record_ends(self, stream)
         if first is None or last is None:  # a ledger with no baseline: its reports say
             found = self.recorder.query(
                 f"SELECT MIN(reported_at), MAX(reported_at) FROM {self.recorder.table} WHERE stream = %s",

@@ -76,14 +76,14 @@ DERIVED_BY_PLACE = (STATES, CONFLICTS, MOVES)
 
 
 def _change(c: Change, memo: dict[Any, Any] | None = None) -> list[Any]:
-    when = iso if memo is None else lambda t: _iso(memo, t)
+    memo = {} if memo is None else memo
     return [
         c.place,
         c.kind,
         c.new_controller,
         c.actor,
-        when(c.window.earliest),
-        when(c.window.latest),
+        _iso(memo, c.window.earliest),
+        _iso(memo, c.window.latest),
         [e.id for e in c.reports],
         int(c.conflict),
     ]
@@ -379,11 +379,18 @@ def encoded_rows(stream: str, batch: Sequence[Folded]) -> Rows:
             (stream, g.name, seq, iso(t.window.earliest), iso(t.window.latest), t.capital, t.before, t.after)
             for seq, t in enumerate(found)
         ]
+        memo: dict[Any, Any] = {}  # this place's texts: its conflicts are among its states' candidates
         conflicts += [
-            (stream, g.name, seq, iso(c.window.earliest), json.dumps(_change(c), ensure_ascii=False))
+            (
+                stream,
+                g.name,
+                seq,
+                _iso(memo, c.window.earliest),
+                json.dumps(_cited_change(memo, c), ensure_ascii=False),
+            )
             for seq, c in enumerate(pairs[-1][1].conflicts)  # the last state has them all
         ]
-        last, phase, memo = None, None, {}
+        last, phase = None, None
         for at, state in pairs:
             text = encode(state, memo)
             if text != last:  # the one-line summary in columns, the whole state in JSON
@@ -721,8 +728,8 @@ def snapshot(
         at,
         used=events_used(app, stream, at),
         seat=gazetteer.DEFAULT_SEAT,
-        record_ends=_meta(app, f"ends:{stream}"),
-        record_begins=_meta(app, f"begins:{stream}"),
+        record_ends=record_ends(app, stream),
+        record_begins=record_begins(app, stream),
     )
 
 
@@ -877,3 +884,8 @@ def chart_inputs(
 def record_ends(app: Any, stream: str) -> datetime | None:
     """The last report time of ``stream`` (None if it has none)."""
     return _meta(app, f"ends:{stream}")
+
+
+def record_begins(app: Any, stream: str) -> datetime | None:
+    """The first baseline of ``stream`` (None if it has none)."""
+    return _meta(app, f"begins:{stream}")
