@@ -290,3 +290,106 @@ def test_replay_never_imports_matplotlib(store):
     done = subprocess.run([sys.executable, "-c", code, store], capture_output=True, text=True, check=True)
     assert done.stderr.strip() == "False"
     assert "government holds 3 of 14" in done.stdout
+
+
+BRANCHED = """\
+[scenario]
+name = "branched"
+description = "What if the record stopped at 21:30 on 7 December, less four reports; the government spoke?"
+branch_at = "2024-12-07T21:30:00Z"
+suppress = ["aleppo-capture-001", "homs-capture-000", "damascus-denial-001", "damascus-denial-001-r"]
+reported_at = "2024-12-07T23:30:00Z"
+
+[[event]]
+id = "branched-denial"
+kind = "denial"
+place = "Homs"
+actor = "government"
+earliest = "2024-12-07T22:00:00Z"
+latest = "2024-12-07T23:00:00Z"
+
+[[event]]
+id = "branched-claim"
+kind = "claim"
+place = "Hama"
+actor = "government"
+earliest = "2024-12-07T22:00:00Z"
+latest = "2024-12-07T23:00:00Z"
+
+[[event]]
+id = "branched-correction"
+kind = "correction"
+place = "Hama"
+targets = ["hama-capture-001"]
+"""
+
+
+@pytest.mark.parametrize(
+    "scenario, args",
+    [
+        ("homs-holds", ["map", "--at", "2024-12-08T00:00Z"]),
+        ("homs-holds", ["holdings"]),
+        ("branched", ["map", "--at", "2024-12-07T23:30Z", "--known-at", "2024-12-07T23:45Z"]),
+        ("branched", ["known-vs-actual", "--at", "2024-12-07T23:30Z", "--known-at", "2024-12-07T20:00Z"]),
+        ("branched", ["map", "--every", "12h", "--from", "2024-12-05T00:00Z", "--to", "2024-12-08T00:00Z"]),
+        ("branched", ["map", "--gif", "--every", "1d", "--from", "2024-12-04", "--to", "2024-12-08"]),
+        ("branched", ["holdings", "--recorded-at", "2025-01-15T00:00Z"]),
+        ("branched", ["holdings", "--seat", "douma", "--known-at", "2024-12-07T23:00Z"]),
+        ("branched", ["timeline"]),
+        ("branched", ["timeline", "--known-at", "2024-12-07T23:00Z", "--recorded-at", "2025-01-15T00:00Z"]),
+    ],
+)  # fmt: skip
+def test_a_scenarios_charts_are_drawn_from_the_store_as_its_world_in_memory_draws_them(
+    run, store, tmp_path, monkeypatch, scenario, args
+):
+    """A what-if's charts come from the store (its branch folded place by place, never the
+    whole ledger in memory): the very bytes drawing its world in memory gives, with a branch
+    point, suppressions, hypothetical statements and a correction, on every clock and seat."""
+    from datetime import UTC, datetime
+
+    from control.cli.plots import _gif, _span, draw
+    from control.store import ledger
+    from control.store.ledger import LedgerApp, store_env
+    from control.views.plotting import save
+    from control.whatif.scenario import find, load, world
+
+    monkeypatch.setattr(ledger, "_utc_now", lambda: datetime(2025, 1, 1, tzinfo=UTC))
+    run("replay", "--at", "2024-12-08T00:00Z")  # the record, stored on 1 January 2025
+    monkeypatch.setattr(ledger, "_utc_now", lambda: datetime(2025, 2, 1, tzinfo=UTC))
+    wire = tmp_path / "wire.txt"
+    wire.write_text("Government forces said they still held Hama, a spokesman said.\n", encoding="utf-8")
+    later = run(  # learned on 1 February: left out by --recorded-at 2025-01-15
+        "add", "--kind", "claim", "--place", "Hama", "--actor", "government", "--earliest",
+        "2024-12-05T00:00Z", "--latest", "2024-12-05T06:00Z", "--reported-at", "2024-12-05T12:00Z",
+        "--file", str(wire), "--quote", "Government forces said they still held Hama",
+    )  # fmt: skip
+    assert later.exit_code == 0, later.output
+    path = tmp_path / "branched.toml"
+    path.write_text(BRANCHED, encoding="utf-8")
+    name = str(path) if scenario == "branched" else scenario
+    fmt = "gif" if "--gif" in args else "svg"
+    stored = tmp_path / f"store.{fmt}"
+    result = run("chart", *args, "--scenario", name, "--out", str(stored))
+    assert result.exit_code == 0, result.stderr
+
+    def given(option: str) -> str | None:
+        return args[args.index(option) + 1] if option in args else None
+
+    def instant(option: str) -> datetime | None:
+        return parse_instant(given(option)) if given(option) else None
+
+    cut, known_at, at = instant("--recorded-at"), instant("--known-at"), instant("--at")
+    seat, kind = given("--seat") or "damascus", args[0]
+    lo, hi = _span(instant("--from"), instant("--to"))
+    record = LedgerApp(env=store_env(store)).read(recorded_at=cut)
+    sc = load(find(name), record)
+    branch = world(sc, record)
+    drawn = tmp_path / f"memory.{fmt}"
+    if fmt == "gif":
+        _gif(branch, lo, hi, known_at, seat, given("--every"), drawn, sc.name, cut)
+    elif kind == "holdings":  # the record, and the scenario drawn over it
+        save(draw(kind, record, at, known_at, lo, hi, seat, None, (branch, sc.name), None, cut), drawn, fmt)
+    else:
+        figure = draw(kind, branch, at, known_at, lo, hi, seat, given("--every"), None, sc.name, cut)
+        save(figure, drawn, fmt)
+    assert stored.read_bytes() == drawn.read_bytes()

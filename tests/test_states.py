@@ -374,7 +374,11 @@ def _large_refresh(run: Any, store: str, monkeypatch: Any) -> None:
             assert _json(app.folded_snapshot(t, known)) == _json(replay(events, t, known)), t
         lo, hi = START + 24 * HOUR * 300, START + 24 * HOUR * 900
         steps, moves = app.phases(lo, hi, known)
-        assert moves == transitions(events, known)
+        # as charts draw them (no reports), in the fold's order
+        assert moves == [
+            states.Move(t.governorate, t.capital, t.before, t.after, t.window)
+            for t in transitions(events, known)
+        ]
         assert [(g.name, pairs) for g, pairs in steps] == [
             (g.name, pairs) for g, pairs in capital_phases(events, lo, hi, known)
         ]

@@ -285,39 +285,34 @@ def chart(
             f"KIND: a timeline draws one row per place, and this ledger has {places} places (at most "
             f"{MAX_ROWS}); `control export --intervals` writes every place's periods"
         )
-    if not scenario:  # the record's charts come from the store, never the whole ledger in memory
-        _within_record(lo, hi, [], app.record_ends(recorded_at))
-
-        def state_at(t: datetime, known: datetime | None) -> Any:
-            return app.replay(t, known, recorded_at, seat)
-
-        if gif:
-            written = _gif([], lo, hi, known_at, seat, every or "1d", path, None, recorded_at, state_at)
-            click.echo(str(written))
-            return
-        figure = _record_figure(app, kind, at or now(), known_at, recorded_at, lo, hi, seat, every, state_at)
-    else:
-        from control.whatif.scenario import world_events
+    world, drawn = None, None
+    last = app.record_ends(recorded_at)
+    if scenario:  # validated by index and stored; its world is the record's, branched
+        from control.whatif.scenario import run
 
         try:
-            world = world_events(app, scenario)
+            sc = run(app, scenario)
         except UserError as exc:  # the scenario is named by --scenario here, not NAME
             raise UserError(str(exc).replace("NAME: ", "--scenario: ", 1)) from None
-        branch = [  # the scenario's world as the store had it at --recorded-at
-            e for e in world if recorded_at is None or e.recorded_at is None or e.recorded_at <= recorded_at
-        ]
-        overlay: tuple[list[Any], str] | None = None
-        drawn: str | None = None
-        if kind == "holdings":  # record and scenario side by side
-            events, overlay = app.read(recorded_at=recorded_at), (branch, scenario)
-        else:  # the other charts draw the scenario's world itself
-            events, drawn = branch, scenario
-        _within_record(lo, hi, [*events, *(overlay[0] if overlay else ())])
-        if gif:
-            written = _gif(events, lo, hi, known_at, seat, every or "1d", path, drawn, recorded_at)
-            click.echo(str(written))
-            return
-        figure = draw(kind, events, at or now(), known_at, lo, hi, seat, every, overlay, drawn, recorded_at)
+        world, drawn = app.branch(sc.branch_at, sc.suppress, sc.events), sc.name
+        last = max([t for t in (last, *(e.reported_at for e in sc.events)) if t is not None], default=None)
+    _within_record(lo, hi, [], last)  # before any folding: charts come from the store, never the
+    # whole ledger in memory
+
+    def state_at(t: datetime, known: datetime | None) -> Any:
+        if world is None:
+            return app.replay(t, known, recorded_at, seat)
+        return app.folded_snapshot(t, known, recorded_at, seat, world=world)
+
+    if (gif or every) and world is not None:  # a panel or frame each: the branch's phases, folded once
+        state_at = _phase_states(app.phases(lo, hi, known_at, recorded_at, seat, world)[0], seat)
+    if gif:
+        written = _gif([], lo, hi, known_at, seat, every or "1d", path, drawn, recorded_at, state_at)
+        click.echo(str(written))
+        return
+    figure = _record_figure(
+        app, kind, at or now(), known_at, recorded_at, lo, hi, seat, every, state_at, world, drawn
+    )
     from control.views.plotting import save
 
     click.echo(str(save(figure, path, chosen)))
@@ -334,26 +329,54 @@ def _record_figure(
     seat: str,
     every: str | None,
     state_at: StateAt,
+    world: Any = None,
+    scenario: str | None = None,
 ) -> Any:
-    """The record's chart KIND from the store: the maps ask it for each instant (``state_at``);
-    the holdings on the latest knowledge come from the stored states (no report folded); the
-    holdings and timeline otherwise from each place's phases, folded 100 places at a time."""
+    """Chart KIND from the store: the maps ask it for each instant (``state_at``); the record's
+    holdings on the latest knowledge come from the stored states (no report folded); the
+    holdings and timeline otherwise from each place's phases, folded 100 places at a time.
+    ``world``: a what-if branch (``LedgerApp.branch``) named ``scenario``, which the holdings
+    draw over the record and the other charts draw instead of it."""
     from control.views import chartdata, plotting
 
     if kind in ("map", "known-vs-actual"):
-        return draw(kind, [], at, known_at, lo, hi, seat, every, None, None, recorded_at, state_at)
+        return draw(kind, [], at, known_at, lo, hi, seat, every, None, scenario, recorded_at, state_at)
     basis = _basis(known_at, recorded_at)
-    latest = known_at is None and recorded_at is None and seat == gazetteer.DEFAULT_SEAT
-    if kind == "holdings" and latest:
-        series = chartdata.holdings_from_steps(*app.chart_inputs(lo, hi), lo, hi, seat)
-        return holdings_figure(series, None, "", lo, hi, None, basis)
-    steps, moves = app.phases(lo, hi, known_at, recorded_at, seat)
     if kind == "holdings":
-        series = chartdata.holdings_from(steps, moves, lo, hi, seat)
-        return holdings_figure(series, None, "", lo, hi, None, basis)
-    said = app.statements(lo, hi, known_at, recorded_at)
+        latest = known_at is None and recorded_at is None and seat == gazetteer.DEFAULT_SEAT
+        if latest:
+            series = chartdata.holdings_from_steps(*app.chart_inputs(lo, hi), lo, hi, seat)
+        else:
+            series = chartdata.holdings_from(*app.phases(lo, hi, known_at, recorded_at, seat), lo, hi, seat)
+        other = None
+        if world is not None:
+            other = chartdata.holdings_from(
+                *app.phases(lo, hi, known_at, recorded_at, seat, world), lo, hi, seat
+            )
+        return holdings_figure(series, other, scenario or "", lo, hi, None, basis)
+    steps, moves = app.phases(lo, hi, known_at, recorded_at, seat, world)
+    said = app.statements(lo, hi, known_at, recorded_at, world)
     rows = chartdata.timeline_rows_from(steps, moves, said, lo, hi, seat)
-    return plotting.timeline_figure(rows, _titled(TIMELINE_TITLE, None, basis))
+    return plotting.timeline_figure(rows, _titled(TIMELINE_TITLE, scenario, basis))
+
+
+def _phase_states(steps: Sequence[tuple[Any, Sequence[tuple[datetime, Any]]]], seat: str) -> StateAt:
+    """:data:`StateAt` from each place's phases on a period (``LedgerApp.phases``): each place's
+    controller and status at an instant of it, all a map's panels and frames draw."""
+    from bisect import bisect_right
+
+    from control.fold.projection import CapitalState, snapshot_of
+
+    places = [(g, [p[0] for p in pairs], pairs) for g, pairs in steps]
+
+    def at(t: datetime, known: datetime | None) -> Any:
+        found = []
+        for g, starts, pairs in places:
+            phase = pairs[bisect_right(starts, t) - 1][1]
+            found.append(CapitalState(g.name, g.seat(seat), phase.controller, phase.status, None, None, ()))
+        return snapshot_of(found, t, known, used=0, seat=seat, record_ends=None, record_begins=None)
+
+    return at
 
 
 def _gif(events: list[Any], lo: datetime, hi: datetime, known_at: datetime | None, seat: str,

@@ -514,17 +514,35 @@ class LedgerApp(Application):
         recorded_at: datetime | None = None,
         seat: str = DEFAULT_SEAT,
         horizon: timedelta | None = None,
+        world: Any = None,
     ) -> Snapshot:
         """``replay(self.read(recorded_at=...), at, known_at, seat, recorded_at, horizon)``, folded
         place by place from the read model (bounded memory): see
-        :func:`control.store.states.folded_snapshot`."""
+        :func:`control.store.states.folded_snapshot`. ``world``: the same of a what-if branch
+        (:meth:`branch`)."""
         from control.fold.projection import DEFAULT_HORIZON
         from control.store import states
 
         self._read_model_ready()
         return states.folded_snapshot(
-            self, stream_key(stream_id(RECORD)), at, known_at, recorded_at, seat, horizon or DEFAULT_HORIZON
+            self,
+            stream_key(stream_id(RECORD)),
+            at,
+            known_at,
+            recorded_at,
+            seat,
+            horizon or DEFAULT_HORIZON,
+            world=world,
         )
+
+    def branch(self, branch_at: datetime | None, suppress: Collection[str], extra: Sequence[Event]) -> Any:
+        """The record's what-if branch at ``branch_at`` without ``suppress``, plus ``extra``
+        (:class:`control.store.states.Branch`, its corrections' places read by index): what
+        :meth:`folded_snapshot`, :meth:`phases` and :meth:`statements` take as ``world``."""
+        from control.store import states
+
+        self._read_model_ready()
+        return states.branch(self, stream_key(stream_id(RECORD)), branch_at, suppress, extra)
 
     def transitions(
         self, known_at: datetime | None = None, recorded_at: datetime | None = None, seat: str = DEFAULT_SEAT
@@ -584,13 +602,14 @@ class LedgerApp(Application):
         known_at: datetime | None = None,
         recorded_at: datetime | None = None,
         seat: str = DEFAULT_SEAT,
+        world: Any = None,
     ) -> tuple[list[tuple[Any, list[tuple[datetime, Any]]]], list[Transition]]:
         """``(capital_phases(events, start, end, known_at, seat), transitions(events, known_at,
         seat))`` of the reports stored by ``recorded_at``: what the holdings chart of another
         knowledge or seat draws, folded a chunk of places at a time from the read model (one
         read of each place's reports serves both; in worker processes for a large store, see
-        :func:`control.store.states.in_chunks`)."""
-        from control.fold.projection import transition_order
+        :func:`control.store.states.in_chunks`). ``world``: of a what-if branch (:meth:`branch`).
+        The changes come as charts draw them (:class:`control.store.states.Move`: no reports)."""
         from control.model import gazetteer
         from control.store import states
 
@@ -599,11 +618,13 @@ class LedgerApp(Application):
         places = gazetteer.governorates()
         by_name = {g.name: g for g in places}
         steps, moves = [], []
-        args = (start, end, known_at, recorded_at, seat)
+        args = (start, end, known_at, recorded_at, seat, world)
         for found, changed in states.in_chunks(self, stream, places, "phases", args):
             steps += [(by_name[name], pairs) for name, pairs in found]
             moves += changed
-        return steps, sorted(moves, key=transition_order)
+        # transitions' order: ties of time are of one place, ranked by its chunk (see _phases_of)
+        moves.sort(key=lambda m: (m[1].window.latest, m[1].window.earliest, m[1].governorate, m[0]))
+        return steps, [m for _, m in moves]
 
     def place_events(
         self, place: str, known_at: datetime | None = None, recorded_at: datetime | None = None
@@ -630,17 +651,32 @@ class LedgerApp(Application):
         end: datetime,
         known_at: datetime | None = None,
         recorded_at: datetime | None = None,
+        world: Any = None,
     ) -> list[Event]:
         """The denials and claims reported by ``known_at`` and stored by ``recorded_at`` whose
-        window ends in ``[start, end]`` (what the timeline chart marks), by index."""
+        window ends in ``[start, end]`` (what the timeline chart marks), by index. ``world``:
+        those of a what-if branch (:meth:`branch`): the record's made by its cut and not
+        suppressed, then its own."""
+        from control.store.states import earlier
+
         self._read_model_ready()
-        known, params = known_filter(known_at, recorded_at)
+        cut = known_at if world is None else earlier(known_at, world.cut)
+        known, params = known_filter(cut, recorded_at)
         found = self.recorder.query(
             f"SELECT {REPORT} FROM {self.recorder.table} WHERE stream = %s AND kind IN ('denial', 'claim') "
             f"AND latest >= %s AND latest <= %s{known} ORDER BY position",
             [stream_key(stream_id(RECORD)), iso(start), iso(end), *params],
         )
-        return [report_event(r) for r in found]
+        said = [report_event(r) for r in found]
+        if world is None:
+            return said
+        return [e for e in said if e.id not in world.suppress] + [
+            e
+            for e in world.extra
+            if e.kind in ("denial", "claim")
+            and start <= e.window.latest <= end
+            and (known_at is None or e.reported_at <= known_at)
+        ]
 
     def record_ends(self, recorded_at: datetime | None = None) -> datetime | None:
         """The last report time in the record (None if empty), by the read model's meta; with

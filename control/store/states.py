@@ -37,6 +37,7 @@ from control.fold.projection import (
     place_state,
     place_transitions,
     snapshot_of,
+    transition_order,
 )
 from control.model import gazetteer
 from control.model.events import Event
@@ -290,7 +291,8 @@ def branch(
     return Branch(cut, frozenset(suppress), tuple(extra), touches)
 
 
-def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
+def earlier(a: datetime | None, b: datetime | None) -> datetime | None:
+    """The earlier of two optional instants (None: no bound)."""
     return b if a is None else a if b is None else min(a, b)
 
 
@@ -311,7 +313,7 @@ def deciding_events(
     for i in range(0, len(governorates), FOLD_CHUNK):
         part = governorates[i : i + FOLD_CHUNK]
         places = sorted({p for g in part for p in _needs(g, seat)})
-        cut = known_at if world is None else _earlier(known_at, world.cut)
+        cut = known_at if world is None else earlier(known_at, world.cut)
         events, touch = events_of(app, stream, places, cut, recorded_at)
         if world is not None:
             events = [e for e in events if e.id not in world.suppress]
@@ -451,14 +453,20 @@ def _phases_of(
     known_at: datetime | None,
     recorded_at: datetime | None,
     seat: str,
+    world: Branch | None = None,
 ) -> tuple[list[tuple[str, list[tuple[datetime, Any]]]], list[Transition]]:
     from control.fold.phases import place_phases
 
     steps, moves = [], []
-    for g, deciding in deciding_events(app, stream, chunk, known_at, recorded_at, seat):
+    for g, deciding in deciding_events(app, stream, chunk, known_at, recorded_at, seat, world):
         steps.append((g.name, place_phases(deciding, start, end)))
         moves += place_transitions(g, deciding, seat)
-    return steps, moves
+    moves.sort(key=transition_order)
+    # as charts draw them: without their reports (which would hold every report of the ledger)
+    # and ranked here, where transition_order can tell changes of one place apart
+    return steps, [
+        (n, Move(t.governorate, t.capital, t.before, t.after, t.window)) for n, t in enumerate(moves)
+    ]
 
 
 #: What :func:`in_chunks` can do to a chunk of places, by name (a worker is sent the name).
@@ -755,7 +763,7 @@ def folded_snapshot(
         for chunk in in_chunks(app, stream, gazetteer.governorates(), "states_at", args)
         for state in chunk
     ]
-    known, params = known_filter(known_at if world is None else _earlier(known_at, world.cut), recorded_at)
+    known, params = known_filter(known_at if world is None else earlier(known_at, world.cut), recorded_at)
     if world is not None and world.suppress:
         dropped = sorted(world.suppress)
         known += f" AND id NOT IN ({_marks(len(dropped))})"

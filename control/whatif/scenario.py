@@ -305,16 +305,7 @@ def evaluate_stored(
     """``replay(stored_world(app, name), at, known_at, seat)``, folded place by place from the
     store's read model with the branch applied (bounded memory, whatever the record's size):
     :func:`control.store.states.folded_snapshot` of :func:`control.store.states.branch`."""
-    from control.store import states
-
-    world = states.branch(app, states.RECORD_KEY, *_stored_branch(app, name))
-    return states.folded_snapshot(app, states.RECORD_KEY, at, known_at, None, seat, world=world)
-
-
-def world_events(app: LedgerApp, name: str, directory: Path | None = None) -> list[Event]:
-    """The events of a scenario's world, after (re)storing its branch from its file."""
-    scenario = run(app, name, directory)
-    return stored_world(app, scenario.name)
+    return app.folded_snapshot(at, known_at, None, seat, world=app.branch(*_stored_branch(app, name)))
 
 
 def compare(record: Snapshot, scenario: Snapshot) -> dict[str, Any]:
