@@ -333,6 +333,59 @@ def test_a_stored_scenario_answers_as_its_world_replays_without_reading_the_reco
     ]
     knowledge = [None, iso(branch - timedelta(days=1)), iso(later + timedelta(days=1))]
     _same_answers(run, synth, "what-if", folder, instants, knowledge)
+    # without a branch point, only the places the branch touches are folded: the others are the
+    # record's (its stored states, on the latest knowledge)
+    # and a correction of the record filed under one place, retracting a report at another that
+    # nothing else in the branch touches, suppressed
+    near = {e.place for e in events if e.id in suppress} | {"Place 0003", "Place 0005", "Place 0009"}
+    far = next(
+        e for e in events if e.kind == "capture" and e.place not in near | {"Place 0011", "Place 0012"}
+    )
+    wire = tmp_path / "wire.txt"
+    wire.write_text("An earlier report was wrong, an editor said.\n", encoding="utf-8")
+    added = run(
+        "add", "--store", synth, "--kind", "correction", "--place", "Place 0020", "--target", far.id,
+        "--reported-at", iso(later), "--file", str(wire), "--quote", "An earlier report was wrong",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output + added.stderr
+    fixed = next(
+        e
+        for e in LedgerApp(env=store_env(synth)).read()
+        if e.targets == (far.id,) and e.place == "Place 0020"
+    )
+    events.append(fixed)
+    whole = (
+        text.replace('name = "what-if"', 'name = "what-if-all"')
+        .replace(f"branch_at = {_toml(iso(branch))}\n", "")
+        .replace(f"suppress = {_toml(suppress)}", f"suppress = {_toml([*suppress, fixed.id])}")
+    )
+    assert fixed.id in whole
+    suppress.append(fixed.id)
+    (folder / "what-if-all.toml").write_text(whole + "\n", encoding="utf-8")
+    _same_answers(run, synth, "what-if-all", folder, instants[1:], knowledge[::2])
+    from control.store import states
+
+    by_id = {e.id: e for e in events}
+
+    def places_of(eid: str) -> set[str]:  # a report's place; a correction's, and what it retracts
+        e = by_id.get(eid) or next(t for t in tables if t["id"] == eid)
+        place = e.place if eid in by_id else e["place"]
+        targets = e.targets if eid in by_id else e.get("targets", [])
+        return {place, *(p for t in targets for p in places_of(t))}
+
+    expected = {p for eid in [*suppress, *(t["id"] for t in tables)] for p in places_of(eid)}
+    folded: list[str] = []
+    real = states.CHUNK_WORK["states_at"]
+
+    def counted(app, stream, chunk, *args):
+        folded.extend(g.name for g in chunk)
+        return real(app, stream, chunk, *args)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setitem(states.CHUNK_WORK, "states_at", counted)
+        args = ["--store", synth, "--dir", str(folder), "--at", instants[1]]
+        assert run("scenario", "run", "what-if-all", *args).exit_code == 0
+    assert sorted(folded) == sorted(expected) and len(expected) < 30
     # thousands of places: the holdings lines name the first ones and say how many more
     import control.views.render as render
 

@@ -741,6 +741,27 @@ def snapshot(
     )
 
 
+def branch_places(app: Any, stream: str, world: Branch) -> set[str] | None:
+    """The places whose reports a branch changes, or None if it may change any (it cuts the
+    record): those of its suppressed reports and its extra events, and those their corrections
+    retract (a place's answer is folded from its reports and the corrections touching them)."""
+    if world.cut is not None:
+        return None
+    places = {p for e in world.extra for p in {e.place} | world.touches.get(e.id, frozenset())}
+    name, wanted = app.recorder.name, sorted(world.suppress)
+    for i in range(0, len(wanted), CHUNK):
+        part = wanted[i : i + CHUNK]
+        for table in (TABLE, TOUCH):
+            places.update(
+                place
+                for (place,) in app.recorder.query(
+                    f"SELECT place FROM {name(table)} WHERE stream = %s AND id IN ({_marks(len(part))})",
+                    [stream, *part],
+                )
+            )
+    return places
+
+
 def folded_snapshot(
     app: Any,
     stream: str,
@@ -757,12 +778,30 @@ def folded_snapshot(
     totals (events used, the record's first baseline and last report) counted in SQL.
     ``world``: the same of a what-if branch of the ledger (``replay(branch_world(...), ...)``)."""
     name = app.recorder.name
-    args = (at, known_at, recorded_at, seat, horizon, world)
-    states = [
-        state
-        for chunk in in_chunks(app, stream, gazetteer.governorates(), "states_at", args)
-        for state in chunk
-    ]
+    govs = gazetteer.governorates()
+    touched = None if world is None else branch_places(app, stream, world)
+    if touched is None:  # every place folded (in this world)
+        args = (at, known_at, recorded_at, seat, horizon, world)
+        states = [state for chunk in in_chunks(app, stream, govs, "states_at", args) for state in chunk]
+    else:  # a branch without a cut: only the places it touches differ from the record
+        mine = [g for g in govs if touched.intersection(_needs(g, seat))]
+        args = (at, known_at, recorded_at, seat, horizon, world)
+        found = {s.governorate: s for chunk in in_chunks(app, stream, mine, "states_at", args) for s in chunk}
+        if (
+            known_at is None
+            and recorded_at is None
+            and seat == gazetteer.DEFAULT_SEAT
+            and horizon == DEFAULT_HORIZON
+        ):
+            record = snapshot(app, stream, at).capitals  # the stored states
+        else:
+            rest = [g for g in govs if g.name not in found]
+            args = (at, known_at, recorded_at, seat, horizon, None)
+            record = tuple(
+                state for chunk in in_chunks(app, stream, rest, "states_at", args) for state in chunk
+            )
+        found = {s.governorate: s for s in record if s.governorate not in found} | found
+        states = [found[g.name] for g in govs]
     known, params = known_filter(known_at if world is None else earlier(known_at, world.cut), recorded_at)
     if world is not None and world.suppress:
         dropped = sorted(world.suppress)
