@@ -147,7 +147,7 @@ def test_the_records_maps_are_drawn_from_the_store_as_the_fold_draws_them(run, t
     upto = parse_instant(given("--known-at")) if given("--known-at") else None
     seat = given("--seat") or "damascus"
 
-    def folded(self, at, known_at=None, recorded_at=None, seat="city", horizon=None):
+    def folded(self, at, known_at=None, recorded_at=None, seat="city", horizon=None, detail=None):
         return replay(self.read(recorded_at=cut), at, known_at, seat)
 
     def whole(self, start, end, *_):

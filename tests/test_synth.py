@@ -184,3 +184,29 @@ def test_history_and_events_by_place_on_a_user_gazetteer(synth_store: str) -> No
     assert run_on(synth_store, "history", "Place 0001").stdout.startswith("History of Place 0001")
     events = json.loads(run_on(synth_store, "events", "--place", "Place 0001", "--json").stdout)
     assert events and {e["place"] for e in events} == {"Place 0001"}
+
+
+def test_text_for_many_places_lists_the_first_ones_of_each_group_and_says_how_many_more() -> None:
+    """A compact answer stays readable: each holdings row, the disputed row and the closing line
+    name at most twelve places, then how many more (``--json`` lists all)."""
+    from control.fold.projection import CapitalState, snapshot_of
+    from control.views.render import snapshot_text
+
+    atlas = synth_gazetteer(PLACES, SEED)
+    with gazetteer.using(atlas):
+        states = [
+            CapitalState(
+                p.name, p.name, None, "conflicting", None, None, (), possible=("government", "kurds")
+            )
+            if i % 2
+            else CapitalState(p.name, p.name, "government", "held", None, None, ())
+            for i, p in enumerate(atlas.places)
+        ]
+        snap = snapshot_of(states, END, used=0, seat="damascus", record_ends=END, record_begins=BASELINE)
+        text = snapshot_text(snap, compact=True)
+    rows = [line for line in text.splitlines() if line.startswith(("  government", "  disputed"))]
+    last = text.splitlines()[-1]
+    assert len(rows) == 2 and last.startswith("government holds 25 of 50"), text
+    for line in rows:
+        assert line.count("Place ") == 12 and line.endswith(f"... ({PLACES // 2 - 12} more)"), line
+    assert last.count("Place ") == 24 and last.count(f"... ({PLACES // 2 - 12} more)") == 2, last

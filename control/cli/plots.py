@@ -299,10 +299,10 @@ def chart(
     _within_record(lo, hi, [], last)  # before any folding: charts come from the store, never the
     # whole ledger in memory
 
-    def state_at(t: datetime, known: datetime | None) -> Any:
+    def state_at(t: datetime, known: datetime | None) -> Any:  # a map draws controller and status
         if world is None:
-            return app.replay(t, known, recorded_at, seat)
-        return app.folded_snapshot(t, known, recorded_at, seat, world=world)
+            return app.replay(t, known, recorded_at, seat, detail=())
+        return app.folded_snapshot(t, known, recorded_at, seat, world=world, detail=())
 
     if (gif or every) and world is not None:  # a panel or frame each: the branch's phases, folded once
         state_at = _phase_states(app.phases(lo, hi, known_at, recorded_at, seat, world)[0], seat)

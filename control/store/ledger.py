@@ -515,11 +515,13 @@ class LedgerApp(Application):
         seat: str = DEFAULT_SEAT,
         horizon: timedelta | None = None,
         world: Any = None,
+        detail: Collection[str] | None = None,
     ) -> Snapshot:
         """``replay(self.read(recorded_at=...), at, known_at, seat, recorded_at, horizon)``, folded
         place by place from the read model (bounded memory): see
         :func:`control.store.states.folded_snapshot`. ``world``: the same of a what-if branch
-        (:meth:`branch`)."""
+        (:meth:`branch`); ``detail``: the places whose states the answer needs whole, where they
+        come from the stored states (:meth:`snapshot`)."""
         from control.fold.projection import DEFAULT_HORIZON
         from control.store import states
 
@@ -533,6 +535,7 @@ class LedgerApp(Application):
             seat,
             horizon or DEFAULT_HORIZON,
             world=world,
+            detail=detail,
         )
 
     def branch(self, branch_at: datetime | None, suppress: Collection[str], extra: Sequence[Event]) -> Any:

@@ -771,12 +771,14 @@ def folded_snapshot(
     seat: str = gazetteer.DEFAULT_SEAT,
     horizon: timedelta = DEFAULT_HORIZON,
     world: Branch | None = None,
+    detail: Collection[str] | None = None,
 ) -> Snapshot:
     """``replay(app.read(), at, known_at, seat, recorded_at, horizon)`` for the questions the
     stored states do not answer (an earlier knowledge or store, another seat or horizon): each
     place folded from its own reports, a chunk of places at a time (bounded memory), with the
     totals (events used, the record's first baseline and last report) counted in SQL.
-    ``world``: the same of a what-if branch of the ledger (``replay(branch_world(...), ...)``)."""
+    ``world``: the same of a what-if branch of the ledger (``replay(branch_world(...), ...)``).
+    ``detail``: as :func:`snapshot`'s, for the places a branch leaves as they are."""
     name = app.recorder.name
     govs = gazetteer.governorates()
     touched = None if world is None else branch_places(app, stream, world)
@@ -793,7 +795,7 @@ def folded_snapshot(
             and seat == gazetteer.DEFAULT_SEAT
             and horizon == DEFAULT_HORIZON
         ):
-            record = snapshot(app, stream, at).capitals  # the stored states
+            record = snapshot(app, stream, at, detail).capitals  # the stored states
         else:
             rest = [g for g in govs if g.name not in found]
             args = (at, known_at, recorded_at, seat, horizon, None)

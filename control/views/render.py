@@ -103,8 +103,13 @@ def holdings_line(snapshot: Snapshot, controller: str = "government") -> str:
     total = snapshot.total or len(snapshot.capitals)
     line = f"{controller} holds {h.count} of {total}: {_listed(h.capitals, total > COMPACT_ABOVE) or 'none'}"
     if snapshot.disputed:
-        line += "; disputed: " + ", ".join(f"{d.capital} ({d.label()})" for d in snapshot.disputed)
+        line += "; disputed: " + _disputed(snapshot, total > COMPACT_ABOVE)
     return line
+
+
+def _disputed(snapshot: Snapshot, compact: bool) -> str:
+    """The disputed cities, each with who may hold it (the first ones only, if ``compact``)."""
+    return _listed([f"{d.capital} ({d.label()})" for d in snapshot.disputed], compact)
 
 
 def _seat(snapshot: Snapshot) -> str:
@@ -180,8 +185,7 @@ def snapshot_text(snapshot: Snapshot, compact: bool | None = None) -> str:
     for h in snapshot.holdings:
         summary.append(f"  {h.controller:<11} {h.count:>2}  {_listed(h.capitals, compact)}")
     if snapshot.disputed:
-        shown = ", ".join(f"{d.capital} ({d.label()})" for d in snapshot.disputed)
-        summary.append(f"  {'disputed':<11} {len(snapshot.disputed):>2}  {shown}")
+        summary.append(f"  {'disputed':<11} {len(snapshot.disputed):>2}  {_disputed(snapshot, compact)}")
     if compact:
         counts: dict[str, int] = {}
         for c in snapshot.capitals:
