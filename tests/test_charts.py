@@ -329,6 +329,7 @@ targets = ["hama-capture-001"]
     [
         ("homs-holds", ["map", "--at", "2024-12-08T00:00Z"]),
         ("homs-holds", ["holdings"]),
+        ("sdf-stays-out", ["holdings", "--from", "2024-12-01", "--to", "2024-12-08"]),
         ("branched", ["map", "--at", "2024-12-07T23:30Z", "--known-at", "2024-12-07T23:45Z"]),
         ("branched", ["known-vs-actual", "--at", "2024-12-07T23:30Z", "--known-at", "2024-12-07T20:00Z"]),
         ("branched", ["map", "--every", "12h", "--from", "2024-12-05T00:00Z", "--to", "2024-12-08T00:00Z"]),
@@ -393,3 +394,24 @@ def test_a_scenarios_charts_are_drawn_from_the_store_as_its_world_in_memory_draw
         figure = draw(kind, branch, at, known_at, lo, hi, seat, given("--every"), None, sc.name, cut)
         save(figure, drawn, fmt)
     assert stored.read_bytes() == drawn.read_bytes()
+
+
+def test_the_holdings_box_counts_what_a_scenario_leaves_past_the_limit(events, monkeypatch):
+    """The box names what the government keeps in the record and in the scenario, or, past
+    ``MAX_LOSSES`` places (a conflict's worth), counts them: never thousands of names in a line."""
+    from control.views import plotting
+    from control.whatif.scenario import find, load, world
+
+    series = holdings_series(events)
+    other = holdings_series(world(load(find("homs-holds"), events), events))
+
+    def box() -> str:
+        fig = plotting.holdings_figure(series, other, "homs-holds")
+        return "\n".join(t.get_text() for ax in fig.axes for t in ax.texts)
+
+    assert (
+        "left: Damascus, Latakia, Tartus\nscenario homs-holds: 4 of 14: Damascus, Homs, Latakia, Tartus"
+        in box()
+    )
+    monkeypatch.setattr(plotting, "MAX_LOSSES", 2)
+    assert "left: 3 places\nscenario homs-holds: 4 of 14: 4 places" in box()

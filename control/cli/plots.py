@@ -349,7 +349,9 @@ def _record_figure(
         else:
             series = chartdata.holdings_from(*app.phases(lo, hi, known_at, recorded_at, seat), lo, hi, seat)
         other = None
-        if world is not None:
+        if world is not None and latest and world.cut is None:  # as stored, but where it branches
+            other = chartdata.holdings_from_steps(*app.chart_inputs(lo, hi, world), lo, hi, seat)
+        elif world is not None:
             other = chartdata.holdings_from(
                 *app.phases(lo, hi, known_at, recorded_at, seat, world), lo, hi, seat
             )

@@ -640,13 +640,14 @@ class LedgerApp(Application):
         found, _ = states.events_of(self, stream_key(stream_id(RECORD)), [place], known_at, recorded_at)
         return found
 
-    def chart_inputs(self, start: datetime, end: datetime) -> tuple[Any, ...]:
+    def chart_inputs(self, start: datetime, end: datetime, world: Any = None) -> tuple[Any, ...]:
         """Each place's step function on ``[start, end]`` and the changes of control reaching
-        into it, from the stored states (see :func:`control.store.states.chart_inputs`)."""
+        into it, from the stored states (see :func:`control.store.states.chart_inputs`;
+        ``world``: a what-if branch without a cut, :meth:`branch`)."""
         from control.store import states
 
         self._read_model_ready()
-        return states.chart_inputs(self, stream_key(stream_id(RECORD)), start, end)
+        return states.chart_inputs(self, stream_key(stream_id(RECORD)), start, end, world)
 
     def statements(
         self,

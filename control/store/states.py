@@ -333,13 +333,13 @@ def deciding_events(
 
 
 def fold_places(
-    app: Any, stream: str, governorates: Sequence[gazetteer.Governorate]
+    app: Any, stream: str, governorates: Sequence[gazetteer.Governorate], world: Branch | None = None
 ) -> Iterator[tuple[gazetteer.Governorate, list[tuple[datetime, CapitalState]], list[Transition]]]:
     """Each governorate's states at all its breakpoints, and its effective changes of control,
-    folded from its own reports."""
+    folded from its own reports (``world``: in a what-if branch)."""
     from control.fold.phases import place_states  # here: a stored answer never needs it
 
-    for g, deciding in deciding_events(app, stream, governorates):
+    for g, deciding in deciding_events(app, stream, governorates, world=world):
         found = _baseline_and_changes(deciding)  # once, for both
         seat = gazetteer.DEFAULT_SEAT
         pairs = place_states(g, deciding, FLOOR, CEIL, seat, DEFAULT_HORIZON, changes=found)
@@ -854,18 +854,27 @@ class Move(NamedTuple):
 
 
 def chart_inputs(
-    app: Any, stream: str, start: datetime, end: datetime
+    app: Any, stream: str, start: datetime, end: datetime, world: Branch | None = None
 ) -> tuple[list[gazetteer.Governorate], list[tuple[datetime, int, Any]], list[datetime], list[Move]]:
     """What the holdings chart draws on ``[start, end]`` (latest knowledge, default seat), from
     the stored states and moves: the places, every place's steps in time order (``(instant,
     place index, (controller, status))``, the first of each at ``start``: ``capital_phases``'s
     values at every instant), the chart's times (``start``, ``end`` and every edge of a move's
     window between) and the government's moves reaching into the period, in ``transitions``'s
-    order. No report is read or folded (but those of dirty places)."""
+    order. No report is read or folded (but those of dirty places).
+
+    ``world``: the same of a what-if branch without a cut (:func:`branch_places`): the places it
+    touches folded in it, the others as stored."""
     name = app.recorder.name
     govs = list(gazetteer.governorates())
     number = {g.name: i for i, g in enumerate(govs)}
     fresh = _fresh(app, stream)
+    if world is not None:
+        touched = branch_places(app, stream, world)
+        if touched is None:
+            raise ValueError("a branch that cuts the record may change every place: fold its phases")
+        mine = [g for g in govs if touched.intersection(_needs(g))]
+        fresh.update((g.name, (pairs, found)) for g, pairs, found in fold_places(app, stream, mine, world))
     lo, hi = iso(start) or "", iso(end) or ""
     first: dict[str, tuple[str | None, str]] = {}
     updates: list[tuple[datetime, int, Any]] = []

@@ -171,7 +171,8 @@ def plot_holdings(
     extra = []
     if overlay is not None:
         final = overlay.counts["government"][-1]
-        extra.append(f"scenario {overlay_label}: {final} of {overlay.total}: {', '.join(overlay.final)}")
+        left = f"{len(overlay.final)} places" if len(overlay.final) > MAX_LOSSES else ", ".join(overlay.final)
+        extra.append(f"scenario {overlay_label}: {final} of {overlay.total}: {left}")
     _annotate_losses(ax, series, extra)
     ax.set_ylim(0, series.total + 2 if series.total <= 40 else series.total * 1.05)
     ax.set_xlim(x[0], x[-1])
