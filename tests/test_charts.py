@@ -7,6 +7,7 @@ import itertools
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -415,3 +416,27 @@ def test_the_holdings_box_counts_what_a_scenario_leaves_past_the_limit(events, m
     )
     monkeypatch.setattr(plotting, "MAX_LOSSES", 2)
     assert "left: 3 places\nscenario homs-holds: 4 of 14: 4 places" in box()
+
+
+def test_a_map_of_many_places_draws_a_marker_group_per_style_and_names_none(events, monkeypatch, tmp_path):
+    """Past ``MAX_LABELS`` places (thousands, in a conflict's ledger) the names would cover each
+    other: none is drawn, and each style's markers are one collection (was one per place)."""
+    from control.views import plotting
+
+    points = map_points(replay(events, END))
+    styles = {(p.controller, p.status) for p in points}
+
+    def drawn() -> tuple[Any, bytes]:
+        fig = plotting.map_figure(points, "t")
+        out = tmp_path / "m.png"
+        plotting.save(fig, out, "png")
+        return fig.axes[0], out.read_bytes()
+
+    ax, few = drawn()
+    assert len(ax.collections) == len(points) and len(ax.texts) == len(points)
+    monkeypatch.setattr(plotting, "MAX_LABELS", 5)
+    ax, many = drawn()
+    assert len(ax.collections) == len(styles) < len(points) and not ax.texts
+    assert many != few and drawn()[1] == many  # and still the same bytes each time
+    faces = sorted(tuple(c.get_facecolor()[0]) for c in ax.collections)
+    assert len(set(faces)) >= len({p.controller for p in points if p.status != "vacated"})

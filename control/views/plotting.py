@@ -311,11 +311,18 @@ def outline() -> list[tuple[float, float]]:
     return [tuple(p) for p in data["features"][0]["geometry"]["coordinates"][0]]
 
 
+#: Above this many places a map names none (the names would cover each other) and draws its
+#: markers a style at a time (one matplotlib collection per style, not one per place).
+MAX_LABELS = 100
+
+
 def plot_map(ax: Axes, points: Sequence[MapPoint], title: str = "", labels: bool = True) -> Axes:
     """The capitals on an outline of Syria, coloured by controller, styled by status."""
     ring = outline()
     ax.add_patch(Polygon(ring, closed=True, facecolor="#f4f1ea", edgecolor="#8a8a8a", lw=0.8))
-    for p in points:
+    if len(points) > MAX_LABELS:
+        _plot_many(ax, points)
+    for p in points if len(points) <= MAX_LABELS else ():
         face = colour(p.controller)
         ax.scatter(
             [p.lon],
@@ -343,6 +350,26 @@ def plot_map(ax: Axes, points: Sequence[MapPoint], title: str = "", labels: bool
     if title:
         ax.set_title(title, fontsize=10)
     return ax
+
+
+def _plot_many(ax: Axes, points: Sequence[MapPoint]) -> None:
+    """:func:`plot_map`'s markers for many places: smaller, grouped by style, in a fixed order
+    (controller, then status), each group in the points' order."""
+    groups: dict[tuple[str, str], list[MapPoint]] = {}
+    for p in points:
+        face = colour(p.controller) if p.status != "vacated" else "white"
+        groups.setdefault((face, p.status), []).append(p)
+    for (face, status), mine in sorted(groups.items()):
+        ax.scatter(
+            [p.lon for p in mine],
+            [p.lat for p in mine],
+            s=28,
+            c=[face] * len(mine),
+            edgecolors="black" if status == "contested" else "#555555",
+            linewidths=1.4 if status == "contested" else 0.5,
+            hatch={"uncertain": "////", "conflicting": "xxxx"}.get(status),
+            zorder=3,
+        )
 
 
 def map_legend(fig: Figure, controllers: Sequence[str | None], extra: Sequence[Any] = ()) -> None:
