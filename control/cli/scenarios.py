@@ -95,10 +95,14 @@ def _snapshots(
     at: datetime,
     known_at: datetime | None,
     record: bool = True,
+    whole: bool | None = True,
 ) -> tuple[Snapshot | None, Snapshot, str]:
     """(the record's answer at ``at`` if ``record``, the scenario's, the scenario's name): in
     memory on the seed record, or from the store, where the branch is stored and both answers
-    are read or folded place by place (bounded memory, whatever the record's size)."""
+    are read or folded place by place (bounded memory, whatever the record's size). ``whole``:
+    every place's state whole; False: what the places the answer leaves as stored need for a
+    compact answer (controller, status, since: no report they cite read); None: whole unless the
+    store has more places than a text answer shows whole."""
     from control.fold.projection import replay
 
     if in_memory:
@@ -113,8 +117,14 @@ def _snapshots(
 
     app = open_store(store)
     sc = run(app, name, directory)
-    ours = app.replay(at, known_at) if record else None
-    return ours, evaluate_stored(app, sc.name, at, known_at), sc.name
+    if whole is None:
+        from control.model import gazetteer
+        from control.views.render import COMPACT_ABOVE
+
+        whole = len(gazetteer.governorates()) <= COMPACT_ABOVE
+    detail = None if whole else set()
+    ours = app.replay(at, known_at, detail=detail) if record else None
+    return ours, evaluate_stored(app, sc.name, at, known_at, detail=detail), sc.name
 
 
 def world_options(f: Any) -> Any:
@@ -138,7 +148,16 @@ def run_scenario(
     """Store the scenario's branch (replacing any earlier run atomically) and replay it."""
     from control.views.render import snapshot_text, to_json
 
-    _, snapshot, sc_name = _snapshots(name, directory, in_memory, store, at or now(), known_at, record=False)
+    _, snapshot, sc_name = _snapshots(
+        name,
+        directory,
+        in_memory,
+        store,
+        at or now(),
+        known_at,
+        record=False,
+        whole=True if as_json else None,
+    )
     if as_json:
         click.echo(to_json(snapshot.to_dict() | {"scenario": sc_name}), nl=False)
     else:
@@ -160,7 +179,8 @@ def compare(
     from control.views.render import COMPACT_ABOVE, to_json
     from control.whatif.scenario import compare as diff
 
-    ours, theirs, sc_name = _snapshots(name, directory, in_memory, store, at or now(), known_at)
+    # controller and status are all a comparison reads
+    ours, theirs, sc_name = _snapshots(name, directory, in_memory, store, at or now(), known_at, whole=False)
     assert ours is not None
     result = diff(ours, theirs)
     result["scenario"]["name"] = sc_name

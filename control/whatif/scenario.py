@@ -30,7 +30,7 @@ Rules:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -300,12 +300,19 @@ def run(app: LedgerApp, name_or_path: str, directory: Path | None = None) -> Sce
 
 
 def evaluate_stored(
-    app: LedgerApp, name: str, at: datetime, known_at: datetime | None = None, seat: str = DEFAULT_SEAT
+    app: LedgerApp,
+    name: str,
+    at: datetime,
+    known_at: datetime | None = None,
+    seat: str = DEFAULT_SEAT,
+    detail: Collection[str] | None = None,
 ) -> Snapshot:
     """``replay(stored_world(app, name), at, known_at, seat)``, folded place by place from the
     store's read model with the branch applied (bounded memory, whatever the record's size):
-    :func:`control.store.states.folded_snapshot` of :func:`control.store.states.branch`."""
-    return app.folded_snapshot(at, known_at, None, seat, world=app.branch(*_stored_branch(app, name)))
+    :func:`control.store.states.folded_snapshot` of :func:`control.store.states.branch`
+    (``detail``: the places whose states the answer needs whole, as ``LedgerApp.snapshot``'s)."""
+    world = app.branch(*_stored_branch(app, name))
+    return app.folded_snapshot(at, known_at, None, seat, world=world, detail=detail)
 
 
 def compare(record: Snapshot, scenario: Snapshot) -> dict[str, Any]:
