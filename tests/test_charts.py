@@ -97,6 +97,28 @@ def test_every_chart_renders_valid_byte_identical_png_and_svg(run, tmp_path, kin
             assert b"<svg" in outputs[0][:600]
 
 
+def _stored_then_a_later_claim(
+    run, monkeypatch, tmp_path, place: str, actor: str, words: str, day: int
+) -> None:
+    """The record stored on 1 January 2025, then a claim at ``place`` on ``day`` December 2024,
+    learned on 1 February (so left out by ``--recorded-at 2025-01-15``)."""
+    from datetime import UTC, datetime
+
+    from control.store import ledger
+
+    monkeypatch.setattr(ledger, "_utc_now", lambda: datetime(2025, 1, 1, tzinfo=UTC))
+    run("replay", "--at", "2024-12-08T00:00Z")
+    monkeypatch.setattr(ledger, "_utc_now", lambda: datetime(2025, 2, 1, tzinfo=UTC))
+    wire = tmp_path / "wire.txt"
+    wire.write_text(f"{words}, a spokesman said.\n", encoding="utf-8")
+    later = run(
+        "add", "--kind", "claim", "--place", place, "--actor", actor, "--earliest",
+        f"2024-12-{day:02d}T00:00Z", "--latest", f"2024-12-{day:02d}T06:00Z",
+        "--reported-at", f"2024-12-{day:02d}T12:00Z", "--file", str(wire), "--quote", words,
+    )  # fmt: skip
+    assert later.exit_code == 0, later.output
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -119,25 +141,15 @@ def test_the_records_maps_are_drawn_from_the_store_as_the_fold_draws_them(run, t
     (stored states, or each place folded from its own reports: never the whole ledger in
     memory): the very bytes the pure fold over every event draws. Reports stored after
     --recorded-at are left out as the fold leaves them."""
-    from datetime import UTC, datetime
 
     from control.fold.phases import capital_phases
     from control.fold.projection import known, replay, transitions
-    from control.store import ledger
     from control.store.ledger import LedgerApp
 
     fmt = "gif" if "--gif" in args else "svg"
-    monkeypatch.setattr(ledger, "_utc_now", lambda: datetime(2025, 1, 1, tzinfo=UTC))
-    run("replay", "--at", "2024-12-08T00:00Z")  # the record, stored on 1 January 2025
-    monkeypatch.setattr(ledger, "_utc_now", lambda: datetime(2025, 2, 1, tzinfo=UTC))
-    wire = tmp_path / "wire.txt"
-    wire.write_text("Rebels said they had entered Homs, a spokesman said.\n", encoding="utf-8")
-    later = run(  # learned on 1 February: left out by --recorded-at 2025-01-15
-        "add", "--kind", "claim", "--place", "Homs", "--actor", "hts", "--earliest",
-        "2024-12-04T00:00Z", "--latest", "2024-12-04T06:00Z", "--reported-at", "2024-12-04T12:00Z",
-        "--file", str(wire), "--quote", "Rebels said they had entered Homs",
-    )  # fmt: skip
-    assert later.exit_code == 0, later.output
+    _stored_then_a_later_claim(
+        run, monkeypatch, tmp_path, "Homs", "hts", "Rebels said they had entered Homs", 4
+    )
     stored = tmp_path / f"store.{fmt}"
     assert run("chart", *args, "--out", str(stored)).exit_code == 0
 
@@ -347,25 +359,15 @@ def test_a_scenarios_charts_are_drawn_from_the_store_as_its_world_in_memory_draw
     """A what-if's charts come from the store (its branch folded place by place, never the
     whole ledger in memory): the very bytes drawing its world in memory gives, with a branch
     point, suppressions, hypothetical statements and a correction, on every clock and seat."""
-    from datetime import UTC, datetime
+    from datetime import datetime
 
     from control.cli.plots import _gif, _span, draw
-    from control.store import ledger
     from control.store.ledger import LedgerApp, store_env
     from control.views.plotting import save
     from control.whatif.scenario import find, load, world
 
-    monkeypatch.setattr(ledger, "_utc_now", lambda: datetime(2025, 1, 1, tzinfo=UTC))
-    run("replay", "--at", "2024-12-08T00:00Z")  # the record, stored on 1 January 2025
-    monkeypatch.setattr(ledger, "_utc_now", lambda: datetime(2025, 2, 1, tzinfo=UTC))
-    wire = tmp_path / "wire.txt"
-    wire.write_text("Government forces said they still held Hama, a spokesman said.\n", encoding="utf-8")
-    later = run(  # learned on 1 February: left out by --recorded-at 2025-01-15
-        "add", "--kind", "claim", "--place", "Hama", "--actor", "government", "--earliest",
-        "2024-12-05T00:00Z", "--latest", "2024-12-05T06:00Z", "--reported-at", "2024-12-05T12:00Z",
-        "--file", str(wire), "--quote", "Government forces said they still held Hama",
-    )  # fmt: skip
-    assert later.exit_code == 0, later.output
+    words = "Government forces said they still held Hama"
+    _stored_then_a_later_claim(run, monkeypatch, tmp_path, "Hama", "government", words, 5)
     path = tmp_path / "branched.toml"
     path.write_text(BRANCHED, encoding="utf-8")
     name = str(path) if scenario == "branched" else scenario
