@@ -92,17 +92,15 @@ def page(
     )
     drawn = None
     if scenario:
-        from control.whatif.scenario import run, stored_world
+        from control.whatif.scenario import branch_world, run
 
         try:
             found = run(app, scenario)
         except UserError as exc:  # the scenario is named by --scenario here, not NAME
             raise UserError(str(exc).replace("NAME: ", "--scenario: ", 1)) from None
-        world = [  # the scenario's world as the store had it at --recorded-at
-            e
-            for e in stored_world(app, found.name)
-            if recorded_at is None or e.recorded_at is None or e.recorded_at <= recorded_at
-        ]
+        # the scenario's world as the store had it at --recorded-at, branched from the reports
+        # just read (at the chosen places: the ledger is never read whole for them)
+        world = branch_world(events, found.branch_at, found.suppress, found.events)
         drawn = pages.Scenario(found.name, found.description, events)
         events = world
     subset = None if chosen is None else _subset(atlas, chosen)
