@@ -95,6 +95,36 @@ def test_changes_lists_the_changes_in_a_period(run):
     assert found["Hama"]["from"] == "government" and found["Hama"]["to"] == "hts"
 
 
+def test_changes_of_some_places_or_of_one_controller_fold_only_what_is_asked(run, monkeypatch):
+    """``--place`` (repeatable, any alias) keeps those places' changes, folding only their
+    reports; ``--controller`` the changes it lost or won: each exactly the whole list, filtered."""
+    from control.store import states
+
+    period = ("changes", "--since", "2024-11-27", "--json")
+    every = json.loads(run(*period).output)
+    assert {c["governorate"] for c in every} >= {"Homs", "Hama", "Aleppo"}
+    asked: list[str] = []
+    real = states.deciding_events
+
+    def counted(app, stream, governorates, *args, **kwargs):
+        asked.extend(g.name for g in governorates)
+        return real(app, stream, governorates, *args, **kwargs)
+
+    monkeypatch.setattr(states, "deciding_events", counted)
+    mine = json.loads(run(*period, "--place", "homs", "--place", "Hamah").output)
+    assert mine == [c for c in every if c["governorate"] in ("Homs", "Hama")] and mine
+    assert sorted(asked) == ["Hama", "Homs"]
+    sdf = json.loads(run(*period, "--controller", "sdf").output)
+    assert sdf == [c for c in every if "sdf" in (c["from"], c["to"])] and 0 < len(sdf) < len(every)
+    # a period: only the places whose stored changes reach into it are folded
+    asked.clear()
+    since, until = "2024-12-06T21:00:00Z", "2024-12-07T18:00:00Z"
+    late = json.loads(run("changes", "--since", since, "--until", until, "--json").output)
+    inside = [c for c in every if c["window"]["latest"] >= since and c["window"]["earliest"] < until]
+    assert late == inside and 0 < len({c["governorate"] for c in inside}) == len(set(asked)) < len(every)
+    assert set(asked) == {c["governorate"] for c in inside}
+
+
 @freeze_time("2024-12-09T10:00:00Z")
 def test_add_appends_a_new_report_that_then_shows_up_in_replay(run, store, tmp_path: Path):
     (tmp_path / "article.txt").write_text("Rebels said on Sunday they had taken Damascus.\n")
@@ -145,6 +175,8 @@ BAD_INPUTS = [
     (["history", "Homz"], "PLACE", "did you mean 'Homs'"),
     (["events", "--place", "Atlantis"], "--place", "unknown place"),
     (["changes", "--since", "2024-12-07", "--until", "2024-12-01"], "--until", "after --since"),
+    (["changes", "--since", "2024-12-01", "--place", "Atlantis"], "--place", "unknown place"),
+    (["changes", "--since", "2024-12-01", "--controller", "martians"], "--controller", "unknown controller"),
     (["add", "--kind", "capture", "--place", "Hamah", "--actor", "isis", "--when", "today",
       "--file", "000_0dae3e58c82ba531.txt", "--quote", "Hama"], "actor", "unknown controller"),
     (["add", "--kind", "capture", "--place", "Narnia", "--actor", "hts", "--when", "today",

@@ -357,6 +357,8 @@ def history(
 @known_at_option
 @recorded_at_option
 @seat_option
+@click.option("--place", "places", multiple=True, help="Only changes at this place (any alias; repeatable).")
+@click.option("--controller", help="Only changes this controller lost or won.")
 @json_option
 @csv_option
 @store_option
@@ -366,6 +368,8 @@ def changes(
     known_at: datetime | None,
     recorded_at: datetime | None,
     seat: str,
+    places: tuple[str, ...],
+    controller: str | None,
     as_json: bool,
     as_csv: bool,
     store: str | None,
@@ -378,10 +382,16 @@ def changes(
             "--until must be after --since; give an --until later than --since, or leave it out (open end)"
         )
     recorded_note(recorded_at)
+    app = open_store(store)  # first: the store says which gazetteer names the places
+    names = {gazetteer.resolve_place(p, "--place").name for p in places} or None
+    if controller:
+        gazetteer.check_controller(controller, "--controller")
     found = [
         t
-        for t in open_store(store).transitions(known_at, recorded_at, seat)  # place by place
-        if t.window.latest >= since and (until is None or t.window.earliest < until)
+        for t in app.transitions(known_at, recorded_at, seat, names, since, until)  # those that moved
+        if t.window.latest >= since
+        and (until is None or t.window.earliest < until)
+        and (not controller or controller in (t.before, t.after))
     ]
     if as_csv:
         emit_csv((t.to_dict() for t in found), as_json)

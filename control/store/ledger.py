@@ -548,28 +548,48 @@ class LedgerApp(Application):
         return states.branch(self, stream_key(stream_id(RECORD)), branch_at, suppress, extra)
 
     def transitions(
-        self, known_at: datetime | None = None, recorded_at: datetime | None = None, seat: str = DEFAULT_SEAT
+        self,
+        known_at: datetime | None = None,
+        recorded_at: datetime | None = None,
+        seat: str = DEFAULT_SEAT,
+        places: Collection[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Transition]:
         """``transitions(self.read(recorded_at=...), known_at, seat)``, folded place by place
-        from the read model (bounded memory)."""
+        from the read model (bounded memory); ``places``: only those places' (by name), read by
+        index. ``since``/``until``: only changes whose window overlaps ``[since, until)`` are
+        wanted, so on the latest knowledge and default seat only the places whose stored moves
+        (or dirty marks) say they may have one are folded; all of those places' changes are
+        returned (the caller keeps the period's)."""
         from control.fold.projection import place_transitions, transition_order
+        from control.store import states
 
-        found = self._deciding(known_at, recorded_at, seat)
+        if since is not None and known_at is None and recorded_at is None and seat == DEFAULT_SEAT:
+            self._read_model_ready()
+            moved = states.moved_places(self, stream_key(stream_id(RECORD)), since, until)
+            places = moved if places is None else set(places) & moved
+        found = self._deciding(known_at, recorded_at, seat, places)
         return sorted(
             (t for g, mine in found for t in place_transitions(g, mine, seat)), key=transition_order
         )
 
     def _deciding(
-        self, known_at: datetime | None, recorded_at: datetime | None, seat: str
+        self,
+        known_at: datetime | None,
+        recorded_at: datetime | None,
+        seat: str,
+        places: Collection[str] | None = None,
     ) -> Iterator[tuple[Any, list[Event]]]:
-        """Every place of the gazetteer with the reports that decide it (as the pure fold selects
-        them), read from the read model a chunk of places at a time."""
+        """Every place of the gazetteer (or of ``places``) with the reports that decide it (as the
+        pure fold selects them), read from the read model a chunk of places at a time."""
         from control.model import gazetteer
         from control.store import states
 
         self._read_model_ready()
         stream = stream_key(stream_id(RECORD))
-        return states.deciding_events(self, stream, gazetteer.governorates(), known_at, recorded_at, seat)
+        chosen = [g for g in gazetteer.governorates() if places is None or g.name in places]
+        return states.deciding_events(self, stream, chosen, known_at, recorded_at, seat)
 
     def timelines(
         self,

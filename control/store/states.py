@@ -842,6 +842,18 @@ def folded_snapshot(
     )
 
 
+def moved_places(app: Any, stream: str, since: datetime, until: datetime | None) -> set[str]:
+    """The places with a change of control whose window overlaps ``[since, until)`` on the latest
+    knowledge (the stored moves, by index), and the dirty places (their moves may be stale)."""
+    name = app.recorder.name
+    before, params = ("", []) if until is None else (" AND earliest < %s", [iso(until)])
+    found = app.recorder.query(
+        f"SELECT DISTINCT place FROM {name(MOVES)} WHERE stream = %s AND latest >= %s{before}",
+        [stream, iso(since), *params],
+    )
+    return {place for (place,) in found} | {g.name for g in affected(dirty_places(app, stream))}
+
+
 class Move(NamedTuple):
     """An effective change of control as charts draw it (a stored ``Transition``, without its
     reports)."""
