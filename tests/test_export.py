@@ -202,3 +202,39 @@ def test_the_whole_ledger_export_streams_byte_for_byte_what_the_list_gives(run, 
             out = tmp_path / f"e.{fmt}"
             assert run("export", "--events", "--format", fmt, *extra, "--out", str(out)).exit_code == 0
             assert out.read_text("utf-8") == expected
+
+
+def test_exports_of_some_places_are_those_rows_of_the_whole_export_read_by_index(run, monkeypatch):
+    """``--place`` (repeatable, any alias) keeps those places' rows of every export: the state
+    (csv, json, geojson), the periods (--intervals) and the reports (--events), exactly as the
+    whole export gives them; ``--controller`` narrows the state to what it holds; neither reads
+    the ledger whole."""
+    from control.store.ledger import LedgerApp
+
+    at = ("--at", "2024-12-08T00:00Z")
+    wanted = {"Homs", "Hama"}
+
+    def rows(*args: str) -> list[dict[str, str]]:
+        result = run("export", "--format", "csv", *args)
+        assert result.exit_code == 0, result.stderr
+        return list(csv.DictReader(io.StringIO(result.output)))
+
+    whole = {args: rows(*args) for args in (at, ("--intervals",), ("--events",))}
+    with monkeypatch.context() as m:
+        m.setattr(LedgerApp, "read", lambda *a, **k: pytest.fail("the whole ledger was read"))
+        for args, every in whole.items():
+            key = "governorate" if args == at else "place"
+            mine = rows(*args, "--place", "homs", "--place", "Hamah")
+            assert mine == [r for r in every if r[key] in wanted] and {r[key] for r in mine} == wanted
+        held = rows(*at, "--controller", "hts")
+        assert held == [r for r in whole[at] if r["controller"] == "hts"] and held
+        state = json.loads(run("export", *at, "--format", "json", "--place", "Homs").output)
+        full = json.loads(run("export", *at, "--format", "json").output)
+        assert state["capitals"] == [c for c in full["capitals"] if c["governorate"] == "Homs"]
+        assert state["holdings"] == full["holdings"]  # the holdings stay those of every place
+        shapes = json.loads(run("export", *at, "--format", "geojson", "--place", "Homs").output)
+        assert [f["properties"]["governorate"] for f in shapes["features"]] == ["Homs"]
+    refused = run("export", "--events", "--format", "csv", "--controller", "hts")
+    assert refused.exit_code == 2 and "--controller" in refused.stderr and refused.stdout == ""
+    unknown = run("export", *at, "--format", "csv", "--place", "Atlantis")
+    assert unknown.exit_code == 2 and "--place" in unknown.stderr

@@ -258,7 +258,7 @@ def replay(
         detail = set()
     horizon = timedelta(days=contest_horizon)
     snapshot = app.replay(at or now(), known_at, recorded_at, seat, horizon, detail, since=not places)
-    snapshot = _filtered(snapshot, places, controller)
+    snapshot = narrowed(snapshot, places, controller)
     if as_csv:
         data = snapshot.to_dict()
         basis = {"at": data["basis"]["at"], "known_at": data["basis"]["known_at"]}
@@ -269,7 +269,7 @@ def replay(
         echo_text(snapshot_text(snapshot))
 
 
-def _filtered(snapshot: Any, places: tuple[str, ...], controller: str | None) -> Any:
+def narrowed(snapshot: Any, places: tuple[str, ...], controller: str | None) -> Any:
     """The snapshot narrowed to some places; holdings stay those of every place."""
     if not places and not controller:
         return snapshot

@@ -468,6 +468,8 @@ def demo(out_dir: Path, seat: str, store: str | None) -> None:
 )
 @click.option("--format", "fmt", required=True, help="csv, json or geojson (geojson: state only).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default: stdout).")
+@click.option("--place", "places", multiple=True, help="Only this place (any alias; repeatable).")
+@click.option("--controller", help="State only: the places this controller holds (or may hold, if disputed).")
 @seat_option
 @store_option
 def export(
@@ -478,6 +480,8 @@ def export(
     intervals: bool,
     fmt: str,
     out: Path | None,
+    places: tuple[str, ...],
+    controller: str | None,
     seat: str,
     store: str | None,
 ) -> None:
@@ -492,17 +496,26 @@ def export(
     )
     if fmt not in allowed:
         raise UserError(f"--format: {fmt!r} is not one of {', '.join(allowed)}")
+    if controller and (whole_ledger or intervals):
+        raise UserError("--controller: only for the state export (not with --events or --intervals)")
     if out is not None:
         writable_target(out)
-    app = open_store(store)
+    app = open_store(store)  # first: the store says which gazetteer names the places
+    names = {gazetteer.resolve_place(p, "--place").name for p in places} or None
+    if controller:
+        gazetteer.check_controller(controller, "--controller")
     chunks: Iterable[str]
     if whole_ledger:  # streamed from the read model in canonical order (bounded memory)
-        chunks = exports.event_chunks(app.iter_reports(recorded_at=recorded_at, known_at=known_at), fmt)
+        found = app.iter_reports(recorded_at=recorded_at, known_at=known_at, place=names)
+        chunks = exports.event_chunks(found, fmt)
     elif intervals:  # folded a chunk of places at a time from the read model, written as folded
-        timelines = app.timelines(gazetteer.baseline_as_of(), known_at, recorded_at, seat)
+        timelines = app.timelines(gazetteer.baseline_as_of(), known_at, recorded_at, seat, names)
         chunks = exports.interval_chunks(timelines, fmt, seat)
-    else:  # a snapshot, from the read model
-        chunks = [exports.state(app.replay(at or now(), known_at, recorded_at, seat), fmt)]
+    else:  # a snapshot, from the read model (whole states only for the places asked)
+        from control.cli import narrowed
+
+        snapshot = app.replay(at or now(), known_at, recorded_at, seat, detail=names)
+        chunks = [exports.state(narrowed(snapshot, places, controller), fmt)]
     if out is None:
         for chunk in chunks:
             click.echo(chunk, nl=False)

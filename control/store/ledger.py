@@ -242,11 +242,12 @@ class LedgerApp(Application):
         name: str = RECORD,
         recorded_at: datetime | None = None,
         known_at: datetime | None = None,
-        place: str | None = None,
+        place: str | Collection[str] | None = None,
         canonical: bool = True,
     ) -> Iterator[Event]:
-        """Reports as they are read from the read model (bounded memory), filtered in SQL, in
-        canonical order (report time, window, id) or append order."""
+        """Reports as they are read from the read model (bounded memory), filtered in SQL (``place``:
+        one place's name, or several), in canonical order (report time, window, id) or append
+        order."""
         sql, params = self._reports_query(name, recorded_at, known_at, place, canonical)
         for r in self.recorder.query_iter(sql, params):
             yield report_event(r)
@@ -256,7 +257,7 @@ class LedgerApp(Application):
         name: str,
         recorded_at: datetime | None,
         known_at: datetime | None,
-        place: str | None,
+        place: str | Collection[str] | None,
         canonical: bool,
     ) -> tuple[str, list[Any]]:
         """The read model's query for ledger ``name``'s reports, filtered and ordered in SQL."""
@@ -264,9 +265,12 @@ class LedgerApp(Application):
         known, params = known_filter(known_at, recorded_at)
         sql = f"SELECT {REPORT} FROM {self.recorder.table} WHERE stream = %s{known}"
         params.insert(0, stream_key(stream_id(name)))
-        if place is not None:
+        if isinstance(place, str):
             sql += " AND place = %s"
             params.append(place)
+        elif place is not None:
+            sql += f" AND place IN ({', '.join(['%s'] * len(place))})"
+            params += sorted(place)
         # byte order of ids on any database (a PostgreSQL locale collation would sort "a-1" apart)
         collate = getattr(self.recorder, "byte_order", "")
         sql += f" ORDER BY reported_at, earliest, latest, id{collate}" if canonical else " ORDER BY position"
@@ -597,11 +601,13 @@ class LedgerApp(Application):
         known_at: datetime | None = None,
         recorded_at: datetime | None = None,
         seat: str = DEFAULT_SEAT,
+        places: Collection[str] | None = None,
     ) -> Iterator[tuple[Any, list[tuple[datetime, Any]]]]:
         """``place_timelines(events, start, end, known_at, False, seat)`` of the reports stored by
         ``recorded_at``, ``end`` just past their last edge (a report time, or a window's end plus
         the contest horizon: the last period is really the last), folded a chunk of places at a
-        time from the read model: memory follows a chunk, not the ledger."""
+        time from the read model: memory follows a chunk, not the ledger (``places``: only those,
+        by name; the end is still the whole record's)."""
         from control.fold.phases import place_states
         from control.fold.projection import DEFAULT_HORIZON
 
@@ -615,7 +621,7 @@ class LedgerApp(Application):
         if reported is not None:
             end = max(datetime.fromisoformat(reported), datetime.fromisoformat(latest) + DEFAULT_HORIZON)
         last = end + timedelta(seconds=1) - timedelta(microseconds=1)  # as place_timelines' end
-        for g, deciding in self._deciding(known_at, recorded_at, seat):
+        for g, deciding in self._deciding(known_at, recorded_at, seat, places):
             yield g, place_states(g, deciding, start, last, seat)
 
     def phases(
