@@ -342,6 +342,7 @@ targets = ["hama-capture-001"]
     [
         ("homs-holds", ["map", "--at", "2024-12-08T00:00Z"]),
         ("homs-holds", ["holdings"]),
+        ("homs-holds", ["map", "--every", "1d", "--from", "2024-12-04", "--to", "2024-12-08"]),
         ("sdf-stays-out", ["holdings", "--from", "2024-12-01", "--to", "2024-12-08"]),
         ("branched", ["map", "--at", "2024-12-07T23:30Z", "--known-at", "2024-12-07T23:45Z"]),
         ("branched", ["known-vs-actual", "--at", "2024-12-07T23:30Z", "--known-at", "2024-12-07T20:00Z"]),

@@ -304,7 +304,10 @@ def chart(
             return app.replay(t, known, recorded_at, seat, detail=())
         return app.folded_snapshot(t, known, recorded_at, seat, world=world, detail=())
 
-    if (gif or every) and world is not None:  # a panel or frame each: the branch's phases, folded once
+    latest = known_at is None and recorded_at is None and seat == gazetteer.DEFAULT_SEAT
+    if (gif or every) and world is not None and not (latest and world.cut is None):
+        # a panel or frame each, every place folded in the branch: its phases, folded once (a
+        # branch without a cut, on the latest knowledge, folds only what it touches per panel)
         state_at = _phase_states(app.phases(lo, hi, known_at, recorded_at, seat, world)[0], seat)
     if gif:
         written = _gif([], lo, hi, known_at, seat, every or "1d", path, drawn, recorded_at, state_at)
