@@ -443,3 +443,55 @@ def test_a_map_of_many_places_draws_a_marker_group_per_style_and_names_none(even
     assert many != few and drawn()[1] == many  # and still the same bytes each time
     faces = sorted(tuple(c.get_facecolor()[0]) for c in ax.collections)
     assert len(set(faces)) >= len({p.controller for p in points if p.status != "vacated"})
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["timeline", "--from", "2018-01-01", "--to", "2020-01-01"],
+        ["holdings", "--from", "2018-01-01", "--to", "2020-01-01"],
+        ["holdings", "--from", "2018-01-01", "--to", "2020-01-01", "--known-at", "2019-01-01"],
+        ["map", "--at", "2019-06-01"],
+    ],
+)
+def test_a_chart_of_chosen_places_is_the_fold_of_those_places_drawn(run, tmp_path, args):
+    """``--place`` (repeatable, any alias) draws those places only, from the store, titled with
+    how many of how many: the very bytes the pure fold over every report draws for them; so a
+    timeline of a few places of a ledger too large for one is drawn instead of refused."""
+    from control.cli import plots
+    from control.model import gazetteer
+    from control.store.ledger import LedgerApp, store_env
+    from control.views.plotting import save
+
+    store = str(tmp_path / "s.db")
+    assert run("synth", "--places", "120", "--events", "3000", "--seed", "5", "--store", store).exit_code == 0
+    whole = run("chart", "timeline", "--store", store, "--out", "t.svg")
+    assert whole.exit_code == 2 and "--place" in whole.stderr and not (tmp_path / "t.svg").exists()
+    stored = tmp_path / "stored.svg"
+    chosen = ["place 7", "Place 0031", "Place 0100"]
+    picked = [x for p in chosen for x in ("--place", p)]
+    result = run("chart", *args, *picked, "--store", store, "--out", str(stored))
+    assert result.exit_code == 0, result.stderr
+    app = LedgerApp(env=store_env(store))
+    atlas = app.bound_gazetteer()
+    events = app.read()
+    names = {"Place 0007", "Place 0031", "Place 0100"}
+    mine = gazetteer.Gazetteer(
+        atlas.name, atlas.baseline_as_of, atlas.controllers,
+        tuple(g for g in atlas.places if g.name in names), atlas.builtin, atlas.version, atlas.about,
+    )  # fmt: skip
+
+    def given(option: str) -> str | None:
+        return args[args.index(option) + 1] if option in args else None
+
+    at, known = (parse_instant(given(o)) if given(o) else None for o in ("--at", "--known-at"))
+    lo, hi = plots._span(*(parse_instant(given(o)) if given(o) else None for o in ("--from", "--to")))
+    token = plots._OF.set(120)
+    try:
+        with gazetteer.using(mine):
+            assert plots._basis(None) == "3 of 120 places"  # in every title
+            figure = plots.draw(args[0], events, at, known, lo, hi, "damascus")
+            save(figure, tmp_path / "fold.svg", "svg")
+    finally:
+        plots._OF.reset(token)
+    assert stored.read_bytes() == (tmp_path / "fold.svg").read_bytes()

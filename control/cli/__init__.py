@@ -10,7 +10,7 @@ on error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -267,6 +267,24 @@ def replay(
         click.echo(to_json(snapshot.to_dict()), nl=False)
     else:
         echo_text(snapshot_text(snapshot))
+
+
+def chosen_places(places: Sequence[str], seat: str) -> set[str] | None:
+    """The names of the places to draw (None: all): each ``--place``, and the place whose
+    capital is the city it is counted as (its changes of control decide it)."""
+    if not places:
+        return None
+    chosen = {gazetteer.resolve_place(p, "--place") for p in places}
+    hosts = {gazetteer.host_of(g, seat) for g in chosen}
+    return {g.name for g in chosen | hosts if g is not None}
+
+
+def subset_of(atlas: gazetteer.Gazetteer, names: set[str]) -> gazetteer.Gazetteer:
+    """The gazetteer with only the places ``names``, in its order."""
+    places = tuple(g for g in atlas.places if g.name in names)
+    return gazetteer.Gazetteer(
+        atlas.name, atlas.baseline_as_of, atlas.controllers, places, atlas.builtin, atlas.version, atlas.about
+    )
 
 
 def narrowed(snapshot: Any, places: tuple[str, ...], controller: str | None) -> Any:

@@ -11,7 +11,15 @@ from typing import Any
 
 import click
 
-from control.cli import known_at_option, open_store, recorded_at_option, seat_option, store_option
+from control.cli import (
+    chosen_places,
+    known_at_option,
+    open_store,
+    recorded_at_option,
+    seat_option,
+    store_option,
+    subset_of,
+)
 from control.model import gazetteer
 from control.model.errors import UserError
 from control.views.files import writable_target, write_atomically
@@ -68,7 +76,7 @@ def page(
     writable_target(out)  # before any work: a bad --out costs nothing
     app = open_store(store)
     atlas = gazetteer.current()
-    chosen = _chosen(places, seat)
+    chosen = chosen_places(places, seat)
     count = app.count_reports(chosen)
     counts = app.place_counts(chosen) if count <= PAGE_REPORTS else {}
     work = sum(n * n for n in counts.values())
@@ -103,31 +111,13 @@ def page(
         world = branch_world(events, found.branch_at, found.suppress, found.events)
         drawn = pages.Scenario(found.name, found.description, events)
         events = world
-    subset = None if chosen is None else _subset(atlas, chosen)
+    subset = None if chosen is None else subset_of(atlas, chosen)
     with nullcontext() if subset is None else gazetteer.using(subset):
         if subset is not None and drawn is not None:  # the scenario's world, at the places drawn
             events = _deciding(events, seat)
         of = None if subset is None else len(atlas.places)
         text = pages.page(events, known_at, seat, drawn, recorded_at, of)
     click.echo(str(write_page(out, text)))
-
-
-def _chosen(places: Sequence[str], seat: str) -> set[str] | None:
-    """The names of the places to draw (None: all): each ``--place``, and the place whose
-    capital is the city it is counted as (its changes of control decide it)."""
-    if not places:
-        return None
-    chosen = {gazetteer.resolve_place(p, "--place") for p in places}
-    hosts = {gazetteer.host_of(g, seat) for g in chosen}
-    return {g.name for g in chosen | hosts if g is not None}
-
-
-def _subset(atlas: gazetteer.Gazetteer, names: set[str]) -> gazetteer.Gazetteer:
-    """The gazetteer with only the places ``names``, in its order."""
-    places = tuple(g for g in atlas.places if g.name in names)
-    return gazetteer.Gazetteer(
-        atlas.name, atlas.baseline_as_of, atlas.controllers, places, atlas.builtin, atlas.version, atlas.about
-    )
 
 
 def _deciding(events: Sequence[Any], seat: str) -> list[Any]:

@@ -4,6 +4,7 @@ and exports. Imported only when one of these commands runs (matplotlib stays off
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,14 @@ import click
 from control.cli import (
     INSTANT,
     TIME_HELP,
+    chosen_places,
     known_at_option,
     now,
     open_store,
     recorded_at_option,
     seat_option,
     store_option,
+    subset_of,
 )
 from control.model import gazetteer
 from control.model.errors import UserError
@@ -85,9 +88,17 @@ def _steps(lo: datetime, hi: datetime, every: str, limit: int, what: str) -> lis
     return daily(lo, hi, step)
 
 
+#: While a chart draws some places only (``--place``): how many places the gazetteer has.
+_OF: ContextVar[int | None] = ContextVar("control_chart_of", default=None)
+
+
 def _basis(known_at: datetime | None, recorded_at: datetime | None = None) -> str:
-    """What a chart's title must say about the clocks it was drawn with ("" for the full record)."""
+    """What a chart's title must say about the clocks it was drawn with ("" for the full record),
+    and, if it draws some places only, how many of how many."""
     parts = []
+    of = _OF.get()
+    if of is not None:
+        parts.append(f"{len(gazetteer.governorates()):,} of {of:,} places")
     if known_at is not None:
         parts.append(f"as known at {_stamp(known_at)}")
     if recorded_at is not None:
@@ -241,6 +252,12 @@ def _stamp(instant: datetime, short: bool = False) -> str:
     "--scenario",
     help="A what-if scenario: holdings overlays its government line; other charts draw its world.",
 )
+@click.option(
+    "--place",
+    "places",
+    multiple=True,
+    help="Draw only this place (any alias; repeatable), with the place its counted city belongs to.",
+)
 @seat_option
 @store_option
 def chart(
@@ -255,6 +272,7 @@ def chart(
     every: str | None,
     gif: bool,
     scenario: str | None,
+    places: tuple[str, ...],
     seat: str,
     store: str | None,
 ) -> None:
@@ -279,11 +297,29 @@ def chart(
     if every:
         _steps(lo, hi, every, MAX_FRAMES if gif else MAX_PANELS, "frames" if gif else "panels")
     app = open_store(store)
-    places = len(gazetteer.governorates())  # the store's own gazetteer, now in use
+    atlas = gazetteer.current()  # the store's own gazetteer, now in use
+    names = chosen_places(places, seat)
+    if names is None:
+        _chart(app, kind, at, known_at, recorded_at, lo, hi, path, chosen, every, gif, scenario, seat)
+        return
+    drawing = _OF.set(len(atlas.places))  # the titles say how many of how many places
+    try:
+        with gazetteer.using(subset_of(atlas, names)):  # every answer below is of those places only
+            _chart(app, kind, at, known_at, recorded_at, lo, hi, path, chosen, every, gif, scenario, seat)
+    finally:
+        _OF.reset(drawing)
+
+
+def _chart(app: Any, kind: str, at: datetime | None, known_at: datetime | None,
+           recorded_at: datetime | None, lo: datetime, hi: datetime, path: Path, chosen: str,
+           every: str | None, gif: bool, scenario: str | None, seat: str) -> None:  # fmt: skip
+    """:func:`chart` once its options are checked, of the places of the gazetteer in use."""
+    places = len(gazetteer.governorates())
     if kind == "timeline" and places > MAX_ROWS:
         raise UserError(
             f"KIND: a timeline draws one row per place, and this ledger has {places} places (at most "
-            f"{MAX_ROWS}); `control export --intervals` writes every place's periods"
+            f"{MAX_ROWS}); choose some with --place, or `control export --intervals` writes every "
+            "place's periods"
         )
     world, drawn = None, None
     last = app.record_ends(recorded_at)
@@ -346,14 +382,15 @@ def _record_figure(
         return draw(kind, [], at, known_at, lo, hi, seat, every, None, scenario, recorded_at, state_at)
     basis = _basis(known_at, recorded_at)
     if kind == "holdings":
+        some = _OF.get() is not None  # some places only (--place)
         latest = known_at is None and recorded_at is None and seat == gazetteer.DEFAULT_SEAT
         if latest:
-            series = chartdata.holdings_from_steps(*app.chart_inputs(lo, hi), lo, hi, seat)
+            series = chartdata.holdings_from_steps(*app.chart_inputs(lo, hi, None, some), lo, hi, seat)
         else:
             series = chartdata.holdings_from(*app.phases(lo, hi, known_at, recorded_at, seat), lo, hi, seat)
         other = None
         if world is not None and latest and world.cut is None:  # as stored, but where it branches
-            other = chartdata.holdings_from_steps(*app.chart_inputs(lo, hi, world), lo, hi, seat)
+            other = chartdata.holdings_from_steps(*app.chart_inputs(lo, hi, world, some), lo, hi, seat)
         elif world is not None:
             other = chartdata.holdings_from(
                 *app.phases(lo, hi, known_at, recorded_at, seat, world), lo, hi, seat
@@ -408,7 +445,7 @@ def _gif(events: list[Any], lo: datetime, hi: datetime, known_at: datetime | Non
             ax.clear()
             t, points = frames[i]
             held = sum(p.controller == "government" and p.governorate != "Rif Dimashq" for p in points)
-            title = _titled(f"{_stamp(t)}: government holds {held} of 14", scenario, basis)
+            title = _titled(f"{_stamp(t)}: government holds {held} of {len(points)}", scenario, basis)
             plotting.plot_map(ax, points, title)
             return []
 

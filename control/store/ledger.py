@@ -666,14 +666,17 @@ class LedgerApp(Application):
         found, _ = states.events_of(self, stream_key(stream_id(RECORD)), [place], known_at, recorded_at)
         return found
 
-    def chart_inputs(self, start: datetime, end: datetime, world: Any = None) -> tuple[Any, ...]:
+    def chart_inputs(
+        self, start: datetime, end: datetime, world: Any = None, some: bool = False
+    ) -> tuple[Any, ...]:
         """Each place's step function on ``[start, end]`` and the changes of control reaching
         into it, from the stored states (see :func:`control.store.states.chart_inputs`;
-        ``world``: a what-if branch without a cut, :meth:`branch`)."""
+        ``world``: a what-if branch without a cut, :meth:`branch`; ``some``: the gazetteer in use
+        holds some of the store's places only)."""
         from control.store import states
 
         self._read_model_ready()
-        return states.chart_inputs(self, stream_key(stream_id(RECORD)), start, end, world)
+        return states.chart_inputs(self, stream_key(stream_id(RECORD)), start, end, world, some)
 
     def statements(
         self,

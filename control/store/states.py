@@ -866,7 +866,12 @@ class Move(NamedTuple):
 
 
 def chart_inputs(
-    app: Any, stream: str, start: datetime, end: datetime, world: Branch | None = None
+    app: Any,
+    stream: str,
+    start: datetime,
+    end: datetime,
+    world: Branch | None = None,
+    some: bool = False,
 ) -> tuple[list[gazetteer.Governorate], list[tuple[datetime, int, Any]], list[datetime], list[Move]]:
     """What the holdings chart draws on ``[start, end]`` (latest knowledge, default seat), from
     the stored states and moves: the places, every place's steps in time order (``(instant,
@@ -876,7 +881,8 @@ def chart_inputs(
     order. No report is read or folded (but those of dirty places).
 
     ``world``: the same of a what-if branch without a cut (:func:`branch_places`): the places it
-    touches folded in it, the others as stored."""
+    touches folded in it, the others as stored. ``some``: the gazetteer in use is some of the
+    store's places only (the moves of the others are left out)."""
     name = app.recorder.name
     govs = list(gazetteer.governorates())
     number = {g.name: i for i, g in enumerate(govs)}
@@ -914,11 +920,14 @@ def chart_inputs(
     # the instants where a move's window begins or ends, inside the period (the chart's steps)
     stale = sorted(fresh)
     skip = f" AND place NOT IN ({_marks(len(stale))})" if stale else ""
+    drawn = sorted(number) if some else []
+    if drawn:
+        skip += f" AND place IN ({_marks(len(drawn))})"
     edge_rows = app.recorder.query(
         f"SELECT earliest FROM {name(MOVES)} WHERE stream = %s AND latest >= %s AND earliest <= %s "
         f"AND earliest > %s AND earliest < %s{skip} UNION SELECT latest FROM {name(MOVES)} WHERE stream = %s "
         f"AND latest >= %s AND earliest <= %s AND latest > %s AND latest < %s{skip} ORDER BY 1",
-        [stream, lo, hi, lo, hi, *stale] * 2,
+        [stream, lo, hi, lo, hi, *stale, *drawn] * 2,
     )
     times = [start, *(instant(e) for (e,) in edge_rows), end][: None if end > start else 1]  # in order
     # the government's losses, in transitions()'s order: by end, start, place, then the place's
@@ -931,7 +940,7 @@ def chart_inputs(
             "ORDER BY latest, earliest, place, seq",
             [stream, lo, hi],
         )
-        if place not in fresh
+        if place not in fresh and place in number
     ]
     if fresh:
         keyed = [
