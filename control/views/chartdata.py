@@ -297,8 +297,11 @@ def timeline_rows_from(
         marked.setdefault(e.place, []).append(e)
     rows = []
     for g, pairs in steps:
+        # read at the chart's edges and at every breakpoint of the place's own (a statement's
+        # lapse too): its row is exact, whatever the other places drawn
+        mine = sorted(set(times).union(t for t, _ in pairs if start < t < end))
         segments: list[Segment] = []
-        for t0, t1, state in zip(times, times[1:], _phases_at(pairs, times), strict=False):
+        for t0, t1, state in zip(mine, mine[1:], _phases_at(pairs, mine), strict=False):
             assert state is not None  # every capital has a phase from ``start`` on
             last = segments[-1] if segments else None
             if last and (last.controller, last.status) == (state.controller, state.status):
