@@ -397,7 +397,8 @@ def _record_figure(
             )
         return holdings_figure(series, other, scenario or "", lo, hi, None, basis)
     steps, moves = app.phases(lo, hi, known_at, recorded_at, seat, world)
-    said = app.statements(lo, hi, known_at, recorded_at, world)
+    some = None if _OF.get() is None else {g.name for g in gazetteer.governorates()}  # --place
+    said = app.statements(lo, hi, known_at, recorded_at, world, some)
     rows = chartdata.timeline_rows_from(steps, moves, said, lo, hi, seat)
     return plotting.timeline_figure(rows, _titled(TIMELINE_TITLE, scenario, basis))
 

@@ -685,19 +685,24 @@ class LedgerApp(Application):
         known_at: datetime | None = None,
         recorded_at: datetime | None = None,
         world: Any = None,
+        places: Collection[str] | None = None,
     ) -> list[Event]:
         """The denials and claims reported by ``known_at`` and stored by ``recorded_at`` whose
         window ends in ``[start, end]`` (what the timeline chart marks), by index. ``world``:
         those of a what-if branch (:meth:`branch`): the record's made by its cut and not
-        suppressed, then its own."""
+        suppressed, then its own. ``places``: at those places only."""
         from control.store.states import earlier
 
         self._read_model_ready()
         cut = known_at if world is None else earlier(known_at, world.cut)
         known, params = known_filter(cut, recorded_at)
+        at = ""
+        if places is not None:
+            at = f" AND place IN ({', '.join(['%s'] * len(places))})"
+            params = [*sorted(places), *params]
         found = self.recorder.query(
             f"SELECT {REPORT} FROM {self.recorder.table} WHERE stream = %s AND kind IN ('denial', 'claim') "
-            f"AND latest >= %s AND latest <= %s{known} ORDER BY position",
+            f"AND latest >= %s AND latest <= %s{at}{known} ORDER BY position",
             [stream_key(stream_id(RECORD)), iso(start), iso(end), *params],
         )
         said = [report_event(r) for r in found]
@@ -709,6 +714,7 @@ class LedgerApp(Application):
             if e.kind in ("denial", "claim")
             and start <= e.window.latest <= end
             and (known_at is None or e.reported_at <= known_at)
+            and (places is None or e.place in places)
         ]
 
     def record_ends(self, recorded_at: datetime | None = None) -> datetime | None:
