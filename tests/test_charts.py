@@ -403,6 +403,8 @@ def test_a_scenarios_charts_are_drawn_from_the_store_as_its_world_in_memory_draw
 def test_the_holdings_box_counts_what_a_scenario_leaves_past_the_limit(events, monkeypatch):
     """The box names what the government keeps in the record and in the scenario, or, past
     ``MAX_LOSSES`` places (a conflict's worth), counts them: never thousands of names in a line."""
+    import dataclasses
+
     from control.views import plotting
     from control.whatif.scenario import find, load, world
 
@@ -419,6 +421,12 @@ def test_the_holdings_box_counts_what_a_scenario_leaves_past_the_limit(events, m
     )
     monkeypatch.setattr(plotting, "MAX_LOSSES", 2)
     assert "left: 3 places\nscenario homs-holds: 4 of 14: 4 places" in box()
+    lost = holdings_series(world(load(find("homs-holds"), events), events), seat="damascus")
+    government = (*lost.counts["government"][:-1], 0)
+    empty = dataclasses.replace(lost, final=(), counts={**lost.counts, "government": government})
+    fig = plotting.holdings_figure(empty, empty, "none-left")
+    text = "\n".join(t.get_text() for ax in fig.axes for t in ax.texts)
+    assert "left: none\nscenario none-left: 0 of 14: none" in text  # nothing left, said so
 
 
 def test_a_map_of_many_places_draws_a_marker_group_per_style_and_names_none(events, monkeypatch, tmp_path):

@@ -171,7 +171,11 @@ def plot_holdings(
     extra = []
     if overlay is not None:
         final = overlay.counts["government"][-1]
-        left = f"{len(overlay.final)} places" if len(overlay.final) > MAX_LOSSES else ", ".join(overlay.final)
+        left = (
+            f"{len(overlay.final)} places"
+            if len(overlay.final) > MAX_LOSSES
+            else ", ".join(overlay.final) or "none"
+        )
         extra.append(f"scenario {overlay_label}: {final} of {overlay.total}: {left}")
     _annotate_losses(ax, series, extra)
     ax.set_ylim(0, series.total + 2 if series.total <= 40 else series.total * 1.05)
@@ -224,7 +228,7 @@ def _annotate_losses(ax: Axes, series: HoldingsSeries, extra: Sequence[str] = ()
         f"{'capitals' if gazetteer.current().builtin else 'places'}; lost (window):"
     )
     many = len(series.final) > MAX_LOSSES
-    tail = f"left: {len(series.final)} places" if many else f"left: {', '.join(series.final)}"
+    tail = f"left: {len(series.final)} places" if many else f"left: {', '.join(series.final) or 'none'}"
     ax.text(
         0.99, 0.98, "\n".join([head, *lines, tail, *extra]), transform=ax.transAxes, ha="right", va="top",
         fontsize=8.5, linespacing=1.45, multialignment="left",
