@@ -138,9 +138,13 @@ def slow_segments(events: list[Event], start: datetime, end: datetime, known_at:
         if e.kind in ("denial", "claim") and start <= e.window.latest <= end
     ]
     edges = {start, end} | {x for t in moves for x in (t.window.earliest, t.window.latest) if start < x < end}
-    # and every instant a place's state may change at (a superset: each report's window edges
-    # and its statement's lapse), so each row is exact
-    lapses = {x for e in known(events, known_at) for x in (*e.window, e.window.latest + DEFAULT_HORIZON)}
+    # and every instant a place's state may change at (a superset: each report's window edges,
+    # its report time and its statement's lapse), so each row is exact
+    lapses = {
+        x
+        for e in known(events, known_at)
+        for x in (*e.window, e.reported_at, e.window.latest + DEFAULT_HORIZON)
+    }
     times = sorted(edges | {e.window.latest for e in statements} | {x for x in lapses if start < x < end})
     snaps = [replay(events, t, known_at, seat) for t in times]
     out = {}
