@@ -246,22 +246,25 @@ class Branch(NamedTuple):
     """A what-if world over a stored ledger, as :func:`control.whatif.scenario.branch_world`
     makes it in memory: the ledger's reports made by ``cut`` (all if None), but the
     ``suppress``ed ones, plus the ``extra`` events; ``touches``: the places each extra
-    correction's retractions are at (through chains of corrections, stored or extra)."""
+    correction's retractions are at (through chains of corrections, stored or extra);
+    ``places``: the places whose reports the branch changes (its suppressed and extra events',
+    and those their corrections retract), or None if it may change any (it cuts the record)."""
 
     cut: datetime | None
     suppress: frozenset[str]
     extra: tuple[Event, ...]
     touches: dict[str, frozenset[str]]
+    places: frozenset[str] | None
 
 
-def branch(
-    app: Any, stream: str, cut: datetime | None, suppress: Iterable[str], extra: Sequence[Event]
-) -> Branch:
-    """The :class:`Branch` of ``stream`` at ``cut``, its extra corrections' places read by index."""
-    mine = {e.id: e for e in extra}
-    asked = sorted({t for e in extra if e.kind == "correction" for t in e.targets if t not in mine})
-    stored: dict[str, set[str]] = {}
-    name = app.recorder.name
+def _stored_places(
+    app: Any, stream: str, ids: Iterable[str]
+) -> tuple[dict[str, tuple[str, str]], dict[str, set[str]]]:
+    """For stored report ids, by index: the place each is filed under and its kind, and the
+    places each correction retracts (through chains)."""
+    own: dict[str, tuple[str, str]] = {}
+    retracts: dict[str, set[str]] = {}
+    name, asked = app.recorder.name, sorted(set(ids))
     for i in range(0, len(asked), CHUNK):
         part = asked[i : i + CHUNK]
         marks = _marks(len(part))
@@ -269,18 +272,30 @@ def branch(
             f"SELECT id, place, kind FROM {name(TABLE)} WHERE stream = %s AND id IN ({marks})",
             [stream, *part],
         ):
-            if kind != "correction":
-                stored.setdefault(eid, set()).add(place)
+            own[eid] = (place, kind)
         for eid, place in app.recorder.query(
             f"SELECT id, place FROM {name(TOUCH)} WHERE stream = %s AND id IN ({marks})", [stream, *part]
         ):
-            stored.setdefault(eid, set()).add(place)
+            retracts.setdefault(eid, set()).add(place)
+    return own, retracts
+
+
+def branch(
+    app: Any, stream: str, cut: datetime | None, suppress: Iterable[str], extra: Sequence[Event]
+) -> Branch:
+    """The :class:`Branch` of ``stream`` at ``cut``, the places of what it names read by index
+    (once, however many answers are then asked of it)."""
+    mine = {e.id: e for e in extra}
+    dropped = frozenset(suppress)
+    asked = {t for e in extra if e.kind == "correction" for t in e.targets if t not in mine}
+    own, retracts = _stored_places(app, stream, asked | (dropped if cut is None else set()))
     touches: dict[str, frozenset[str]] = {}
 
     def places_of(eid: str, seen: frozenset[str]) -> set[str]:
         e = mine.get(eid)
-        if e is None:
-            return stored.get(eid, set())
+        if e is None:  # a stored report's place; a stored correction's, what it retracts
+            place, kind = own.get(eid, ("", "correction"))
+            return retracts.get(eid, set()) if kind == "correction" else {place}
         if e.kind != "correction":
             return {e.place}
         return {p for t in e.targets if t not in seen for p in places_of(t, seen | {t})}
@@ -288,7 +303,15 @@ def branch(
     for e in extra:
         if e.kind == "correction":
             touches[e.id] = frozenset(places_of(e.id, frozenset({e.id})))
-    return Branch(cut, frozenset(suppress), tuple(extra), touches)
+    places = None
+    if cut is None:  # a suppressed report changes its place; a suppressed correction, its own
+        # (it is among that place's reports) and those it retracts
+        places = frozenset(
+            {p for e in extra for p in {e.place} | touches.get(e.id, frozenset())}
+            | {own[i][0] for i in dropped if i in own}
+            | {p for i in dropped for p in retracts.get(i, ())}
+        )
+    return Branch(cut, dropped, tuple(extra), touches, places)
 
 
 def earlier(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -741,27 +764,6 @@ def snapshot(
     )
 
 
-def branch_places(app: Any, stream: str, world: Branch) -> set[str] | None:
-    """The places whose reports a branch changes, or None if it may change any (it cuts the
-    record): those of its suppressed reports and its extra events, and those their corrections
-    retract (a place's answer is folded from its reports and the corrections touching them)."""
-    if world.cut is not None:
-        return None
-    places = {p for e in world.extra for p in {e.place} | world.touches.get(e.id, frozenset())}
-    name, wanted = app.recorder.name, sorted(world.suppress)
-    for i in range(0, len(wanted), CHUNK):
-        part = wanted[i : i + CHUNK]
-        for table in (TABLE, TOUCH):
-            places.update(
-                place
-                for (place,) in app.recorder.query(
-                    f"SELECT place FROM {name(table)} WHERE stream = %s AND id IN ({_marks(len(part))})",
-                    [stream, *part],
-                )
-            )
-    return places
-
-
 def folded_snapshot(
     app: Any,
     stream: str,
@@ -781,7 +783,7 @@ def folded_snapshot(
     ``detail``: as :func:`snapshot`'s, for the places a branch leaves as they are."""
     name = app.recorder.name
     govs = gazetteer.governorates()
-    touched = None if world is None else branch_places(app, stream, world)
+    touched = None if world is None else world.places
     if touched is None:  # every place folded (in this world)
         args = (at, known_at, recorded_at, seat, horizon, world)
         states = [state for chunk in in_chunks(app, stream, govs, "states_at", args) for state in chunk]
@@ -880,7 +882,7 @@ def chart_inputs(
     window between) and the government's moves reaching into the period, in ``transitions``'s
     order. No report is read or folded (but those of dirty places).
 
-    ``world``: the same of a what-if branch without a cut (:func:`branch_places`): the places it
+    ``world``: the same of a what-if branch without a cut (``Branch.places``): the places it
     touches folded in it, the others as stored. ``some``: the gazetteer in use is some of the
     store's places only (the moves of the others are left out)."""
     name = app.recorder.name
@@ -888,7 +890,7 @@ def chart_inputs(
     number = {g.name: i for i, g in enumerate(govs)}
     fresh = _fresh(app, stream)
     if world is not None:
-        touched = branch_places(app, stream, world)
+        touched = world.places
         if touched is None:
             raise ValueError("a branch that cuts the record may change every place: fold its phases")
         mine = [g for g in govs if touched.intersection(_needs(g))]
