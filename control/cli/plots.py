@@ -340,7 +340,9 @@ def _chart(app: Any, kind: str, at: datetime | None, known_at: datetime | None,
             return app.replay(t, known, recorded_at, seat, detail=())
         return app.folded_snapshot(t, known, recorded_at, seat, world=world, detail=())
 
-    latest = known_at is None and recorded_at is None and seat == gazetteer.DEFAULT_SEAT
+    from control.store.states import as_stored
+
+    latest = as_stored(known_at, recorded_at, seat)
     if (gif or every) and world is not None and not (latest and world.cut is None):
         # a panel or frame each, every place folded in the branch: its phases, folded once (a
         # branch without a cut, on the latest knowledge, folds only what it touches per panel)
@@ -383,7 +385,9 @@ def _record_figure(
     basis = _basis(known_at, recorded_at)
     if kind == "holdings":
         some = _OF.get() is not None  # some places only (--place)
-        latest = known_at is None and recorded_at is None and seat == gazetteer.DEFAULT_SEAT
+        from control.store.states import as_stored
+
+        latest = as_stored(known_at, recorded_at, seat)
         if latest:
             series = chartdata.holdings_from_steps(*app.chart_inputs(lo, hi, None, some), lo, hi, seat)
         else:

@@ -229,13 +229,11 @@ class LedgerApp(Application):
 
     def _at_places(self, what: str, places: Collection[str] | None, name: str) -> tuple[str, list[Any]]:
         self._read_model_ready()
-        sql = f"SELECT {what} FROM {self.recorder.table} WHERE stream = %s"
-        params: list[Any] = [stream_key(stream_id(name))]
-        if places is not None:
-            chosen = sorted(places)
-            sql += f" AND place IN ({','.join(['%s'] * len(chosen))})" if chosen else " AND 1 = 0"
-            params += chosen
-        return sql, params
+        at, chosen = _in_places(places)
+        return f"SELECT {what} FROM {self.recorder.table} WHERE stream = %s{at}", [
+            stream_key(stream_id(name)),
+            *chosen,
+        ]
 
     def iter_reports(
         self,
@@ -265,12 +263,9 @@ class LedgerApp(Application):
         known, params = known_filter(known_at, recorded_at)
         sql = f"SELECT {REPORT} FROM {self.recorder.table} WHERE stream = %s{known}"
         params.insert(0, stream_key(stream_id(name)))
-        if isinstance(place, str):
-            sql += " AND place = %s"
-            params.append(place)
-        elif place is not None:
-            sql += f" AND place IN ({', '.join(['%s'] * len(place))})"
-            params += sorted(place)
+        at, chosen = _in_places([place] if isinstance(place, str) else place)
+        sql += at
+        params += chosen
         # byte order of ids on any database (a PostgreSQL locale collation would sort "a-1" apart)
         collate = getattr(self.recorder, "byte_order", "")
         sql += f" ORDER BY reported_at, earliest, latest, id{collate}" if canonical else " ORDER BY position"
@@ -505,9 +500,9 @@ class LedgerApp(Application):
         the default seat and horizon (:meth:`snapshot`, ``detail`` and ``since`` as there),
         else folded place by place (:meth:`folded_snapshot`)."""
         from control.fold.projection import DEFAULT_HORIZON
+        from control.store import states
 
-        stored = known_at is None and recorded_at is None and seat == DEFAULT_SEAT
-        if stored and horizon in (None, DEFAULT_HORIZON):
+        if states.as_stored(known_at, recorded_at, seat, horizon or DEFAULT_HORIZON):
             return self.snapshot(at, detail, since)
         return self.folded_snapshot(at, known_at, recorded_at, seat, horizon)
 
@@ -569,7 +564,7 @@ class LedgerApp(Application):
         from control.fold.projection import place_transitions, transition_order
         from control.store import states
 
-        if since is not None and known_at is None and recorded_at is None and seat == DEFAULT_SEAT:
+        if since is not None and states.as_stored(known_at, recorded_at, seat):
             self._read_model_ready()
             moved = states.moved_places(self, stream_key(stream_id(RECORD)), since, until)
             places = moved if places is None else set(places) & moved
@@ -696,14 +691,11 @@ class LedgerApp(Application):
         self._read_model_ready()
         cut = known_at if world is None else earlier(known_at, world.cut)
         known, params = known_filter(cut, recorded_at)
-        at = ""
-        if places is not None:
-            at = f" AND place IN ({', '.join(['%s'] * len(places))})"
-            params = [*sorted(places), *params]
+        at, chosen = _in_places(places)
         found = self.recorder.query(
             f"SELECT {REPORT} FROM {self.recorder.table} WHERE stream = %s AND kind IN ('denial', 'claim') "
             f"AND latest >= %s AND latest <= %s{at}{known} ORDER BY position",
-            [stream_key(stream_id(RECORD)), iso(start), iso(end), *params],
+            [stream_key(stream_id(RECORD)), iso(start), iso(end), *chosen, *params],
         )
         said = [report_event(r) for r in found]
         if world is None:
@@ -794,6 +786,14 @@ _TRANSIENT = (
 )
 
 T = TypeVar("T")
+
+
+def _in_places(places: Collection[str] | None) -> tuple[str, list[str]]:
+    """SQL keeping the reports at ``places`` (all if None; none if empty), and its parameters."""
+    if places is None:
+        return "", []
+    chosen = sorted(places)
+    return (f" AND place IN ({','.join(['%s'] * len(chosen))})" if chosen else " AND 1 = 0"), chosen
 
 
 def retrying(app: LedgerApp | None, action: Callable[[], T], store: str, deadline: float | None = None) -> T:

@@ -314,6 +314,19 @@ def branch(
     return Branch(cut, dropped, tuple(extra), touches, places)
 
 
+def as_stored(
+    known_at: datetime | None, recorded_at: datetime | None, seat: str, horizon: timedelta = DEFAULT_HORIZON
+) -> bool:
+    """Is this a question the stored states answer: the latest knowledge of all the store holds,
+    with the default seat and contest horizon (what they are folded for)?"""
+    return (
+        known_at is None
+        and recorded_at is None
+        and seat == gazetteer.DEFAULT_SEAT
+        and horizon == DEFAULT_HORIZON
+    )
+
+
 def earlier(a: datetime | None, b: datetime | None) -> datetime | None:
     """The earlier of two optional instants (None: no bound)."""
     return b if a is None else a if b is None else min(a, b)
@@ -791,12 +804,7 @@ def folded_snapshot(
         mine = [g for g in govs if touched.intersection(_needs(g, seat))]
         args = (at, known_at, recorded_at, seat, horizon, world)
         found = {s.governorate: s for chunk in in_chunks(app, stream, mine, "states_at", args) for s in chunk}
-        if (
-            known_at is None
-            and recorded_at is None
-            and seat == gazetteer.DEFAULT_SEAT
-            and horizon == DEFAULT_HORIZON
-        ):
+        if as_stored(known_at, recorded_at, seat, horizon):
             record = snapshot(app, stream, at, detail).capitals  # the stored states
         else:
             rest = [g for g in govs if g.name not in found]
