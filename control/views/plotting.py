@@ -171,12 +171,7 @@ def plot_holdings(
     extra = []
     if overlay is not None:
         final = overlay.counts["government"][-1]
-        left = (
-            f"{len(overlay.final)} places"
-            if len(overlay.final) > MAX_LOSSES
-            else ", ".join(overlay.final) or "none"
-        )
-        extra.append(f"scenario {overlay_label}: {final} of {overlay.total}: {left}")
+        extra.append(f"scenario {overlay_label}: {final} of {overlay.total}: {_left(overlay.final)}")
     _annotate_losses(ax, series, extra)
     ax.set_ylim(0, series.total + 2 if series.total <= 40 else series.total * 1.05)
     ax.set_xlim(x[0], x[-1])
@@ -197,6 +192,11 @@ def plot_holdings(
 
 #: Above this many losses (or places left), the chart counts them instead of naming each.
 MAX_LOSSES = 20
+
+
+def _left(names: Sequence[str]) -> str:
+    """What the government keeps: named, or counted past :data:`MAX_LOSSES` places."""
+    return f"{len(names)} places" if len(names) > MAX_LOSSES else ", ".join(names) or "none"
 
 
 def _annotate_losses(ax: Axes, series: HoldingsSeries, extra: Sequence[str] = ()) -> None:
@@ -227,8 +227,7 @@ def _annotate_losses(ax: Axes, series: HoldingsSeries, extra: Sequence[str] = ()
         f"Government: {series.counts['government'][0]} → {final} of {series.total} "
         f"{'capitals' if gazetteer.current().builtin else 'places'}; lost (window):"
     )
-    many = len(series.final) > MAX_LOSSES
-    tail = f"left: {len(series.final)} places" if many else f"left: {', '.join(series.final) or 'none'}"
+    tail = f"left: {_left(series.final)}"
     ax.text(
         0.99, 0.98, "\n".join([head, *lines, tail, *extra]), transform=ax.transAxes, ha="right", va="top",
         fontsize=8.5, linespacing=1.45, multialignment="left",
@@ -316,7 +315,8 @@ def outline() -> list[tuple[float, float]]:
 
 
 #: Above this many places a map names none (the names would cover each other) and draws its
-#: markers a style at a time (one matplotlib collection per style, not one per place).
+#: markers a style at a time (one matplotlib collection per style, not one per place: see
+#: :func:`_marker_runs`).
 MAX_LABELS = 100
 
 
@@ -324,25 +324,24 @@ def plot_map(ax: Axes, points: Sequence[MapPoint], title: str = "", labels: bool
     """The capitals on an outline of Syria, coloured by controller, styled by status."""
     ring = outline()
     ax.add_patch(Polygon(ring, closed=True, facecolor="#f4f1ea", edgecolor="#8a8a8a", lw=0.8))
-    if len(points) > MAX_LABELS:
-        _plot_many(ax, points)
-    for p in points if len(points) <= MAX_LABELS else ():
-        face = colour(p.controller)
+    many = len(points) > MAX_LABELS
+    for run in _marker_runs(points, many):
+        status = run[0].status
         ax.scatter(
-            [p.lon],
-            [p.lat],
-            s=120,
-            c=[face] if p.status != "vacated" else ["white"],
-            edgecolors="black" if p.status == "contested" else "#555555",
-            linewidths=2.2 if p.status == "contested" else 0.8,
-            hatch={"uncertain": "////", "conflicting": "xxxx"}.get(p.status),
+            [p.lon for p in run],
+            [p.lat for p in run],
+            s=28 if many else 120,
+            c=[_face(run[0])] * len(run),
+            edgecolors="black" if status == "contested" else "#555555",
+            linewidths=(1.4 if many else 2.2) if status == "contested" else (0.5 if many else 0.8),
+            hatch={"uncertain": "////", "conflicting": "xxxx"}.get(status),
             zorder=3,
         )
-        if labels:
-            dx, ha = (0.26, "left") if p.lon < 39.5 else (-0.26, "right")
-            if p.governorate in ("Damascus", "Daraa"):
-                dx, ha = -0.26, "right"
-            ax.text(p.lon + dx, p.lat, p.label, fontsize=7.5, ha=ha, va="center", zorder=4)
+    for p in points if labels and not many else ():
+        dx, ha = (0.26, "left") if p.lon < 39.5 else (-0.26, "right")
+        if p.governorate in ("Damascus", "Daraa"):
+            dx, ha = -0.26, "right"
+        ax.text(p.lon + dx, p.lat, p.label, fontsize=7.5, ha=ha, va="center", zorder=4)
     xs, ys = [x for x, _ in ring], [y for _, y in ring]
     ax.set_xlim(min(xs) - 0.3, max(xs) + 0.3)
     ax.set_ylim(min(ys) - 0.3, max(ys) + 0.3)
@@ -356,24 +355,19 @@ def plot_map(ax: Axes, points: Sequence[MapPoint], title: str = "", labels: bool
     return ax
 
 
-def _plot_many(ax: Axes, points: Sequence[MapPoint]) -> None:
-    """:func:`plot_map`'s markers for many places: smaller, grouped by style, in a fixed order
-    (controller, then status), each group in the points' order."""
+def _face(p: MapPoint) -> str:
+    return colour(p.controller) if p.status != "vacated" else "white"
+
+
+def _marker_runs(points: Sequence[MapPoint], many: bool) -> list[list[MapPoint]]:
+    """The markers drawn together: each place alone, or, for ``many`` places, smaller, a style
+    at a time in a fixed order (colour, then status), each in the points' order."""
+    if not many:
+        return [[p] for p in points]
     groups: dict[tuple[str, str], list[MapPoint]] = {}
     for p in points:
-        face = colour(p.controller) if p.status != "vacated" else "white"
-        groups.setdefault((face, p.status), []).append(p)
-    for (face, status), mine in sorted(groups.items()):
-        ax.scatter(
-            [p.lon for p in mine],
-            [p.lat for p in mine],
-            s=28,
-            c=[face] * len(mine),
-            edgecolors="black" if status == "contested" else "#555555",
-            linewidths=1.4 if status == "contested" else 0.5,
-            hatch={"uncertain": "////", "conflicting": "xxxx"}.get(status),
-            zorder=3,
-        )
+        groups.setdefault((_face(p), p.status), []).append(p)
+    return [run for _, run in sorted(groups.items())]
 
 
 def map_legend(fig: Figure, controllers: Sequence[str | None], extra: Sequence[Any] = ()) -> None:
