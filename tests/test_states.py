@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -305,14 +306,20 @@ def test_the_holdings_chart_command_draws_the_folds_bytes(run, store, tmp_path):
 
 @pytest.mark.parametrize(
     "fixture, added",
-    [("store_v2.sqlite", "homs-claim-1"), ("store_v7.sqlite", "homs-claim-7")],
+    [
+        ("store_v2.sqlite", "homs-claim-1"),
+        ("store_v7.sqlite", "homs-claim-7"),
+        ("store_v11.sqlite", "homs-claim-11"),
+    ],
 )
 def test_a_store_written_by_the_previous_main_opens_and_answers_the_same(
     run, tmp_path, monkeypatch, fixture, added
 ):
     """Stores of earlier releases (read model version 2: no stored states; version 7: stored
-    states of another shape, whose new indexes would not apply) are rebuilt on first use; their
-    answers are those of the pure fold over their events, every six hours of the record."""
+    states of another shape, whose new indexes would not apply) are rebuilt on first use; a store
+    of the current version written before SQLite's states became WITHOUT ROWID tables (version
+    11, 4 KiB pages) is read as it is. Their answers are those of the pure fold over their
+    events, every six hours of the record."""
     import shutil
 
     fixtures = Path(__file__).resolve().parent / "fixtures"
@@ -330,6 +337,40 @@ def test_a_store_written_by_the_previous_main_opens_and_answers_the_same(
         t += 6 * HOUR
     out = run("replay", "--at", "2024-12-08T00:00Z", "--json").output
     assert json.loads(out) == json.loads(_json(replay(events, parse_instant("2024-12-08T00:00Z"))))
+
+
+def _shape(path: Path) -> tuple[int, dict[str, str]]:
+    """A SQLite store's page size and the DDL of its derived states' tables and indexes."""
+    import sqlite3
+
+    with closing(sqlite3.connect(path)) as db:
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+        found = db.execute("SELECT name, sql FROM sqlite_master WHERE name LIKE 'control_states%'")
+        return size, {name: sql for name, sql in found if sql}
+
+
+def test_a_new_sqlite_store_is_made_for_bulk_writes_and_an_old_one_is_kept_until_its_rebuild(
+    run, tmp_path, monkeypatch
+):
+    """A new store has 8 KiB pages and its states in a WITHOUT ROWID table (read by its key, no
+    summary index); a store made before keeps its pages and shape until ``control rebuild``,
+    which gives it the new shape, answering the same throughout."""
+    import shutil
+
+    new = tmp_path / "new.sqlite"
+    assert run("replay", "--at", "2024-12-08T00:00Z", "--store", str(new)).exit_code == 0
+    size, tables = _shape(new)
+    assert size == 8192
+    assert "WITHOUT ROWID" in tables["control_states"] and "control_states_summary" not in tables
+    old = tmp_path / "old.sqlite"
+    shutil.copy(Path(__file__).resolve().parent / "fixtures" / "store_v11.sqlite", old)
+    before = run("replay", "--at", "2024-12-08T00:00Z", "--json", "--store", str(old)).output
+    size, tables = _shape(old)
+    assert size == 4096 and "WITHOUT ROWID" not in tables["control_states"]
+    assert run("rebuild", "--store", str(old)).exit_code == 0
+    size, tables = _shape(old)
+    assert "WITHOUT ROWID" in tables["control_states"] and "control_states_summary" not in tables
+    assert run("replay", "--at", "2024-12-08T00:00Z", "--json", "--store", str(old)).output == before
 
 
 def _serial_then_parallel(run: Any, store: str, monkeypatch: Any) -> tuple[LedgerApp, str, list[Any]]:

@@ -44,6 +44,7 @@ from control.store.readmodel import (
     TABLE,
     extra_tables,
     known_filter,
+    prepare_sqlite,
     report_event,
     report_json,
     stream_key,
@@ -123,6 +124,11 @@ class LedgerApp(Application):
     }
 
     def __init__(self, env: Mapping[str, str] | None = None, clock: Callable[[], datetime] | None = None):
+        path = (env or {}).get("SQLITE_DBNAME") or os.environ.get("SQLITE_DBNAME")
+        if path and "sqlite" in (
+            (env or {}).get("PERSISTENCE_MODULE") or os.environ.get("PERSISTENCE_MODULE", "")
+        ):
+            prepare_sqlite(path, LOCK_TIMEOUT)
         super().__init__(env)
         self.clock = clock or _utc_now
         self.env_settings: Mapping[str, str] = dict(env or {})
@@ -329,7 +335,7 @@ class LedgerApp(Application):
                 (f"DELETE FROM {name(TABLE)}", ()),
                 # the derived tables are made anew: an older store's may have another shape
                 *((f"DROP TABLE IF EXISTS {name(t)}", ()) for t in DERIVED),
-                *((sql, ()) for sql in extra_tables(name)),
+                *((sql, ()) for sql in extra_tables(name, sqlite=self.recorder.sqlite)),
                 (f"DELETE FROM {name(META)} WHERE key IN (%s, %s)", ("version", digest_key)),
                 (f"DELETE FROM {name(META)} WHERE key LIKE %s OR key LIKE %s", ("begins:%", "ends:%")),
                 (f"INSERT INTO {name(META)} (key, value) VALUES (%s, %s)", ("version", READ_MODEL_VERSION)),

@@ -19,6 +19,8 @@ before the read model existed is rebuilt on first use (the version in ``control_
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
@@ -55,6 +57,12 @@ PAGE = 5000
 #: append rate fell by two thirds from 10k to 1M reports.
 BULK_ROWS = 5000
 BULK_CACHE_KIB = 256 * 1024
+#: A new SQLite store's page size. Each batch lands in random places of the reports' indexes (by
+#: place, id, time) and of the states' (by time), so a commit writes most of their pages out: with
+#: 8 KiB pages instead of SQLite's 4 KiB, appending 1M reports took 39 s instead of 44 s, and the
+#: states' refresh no longer (PostgreSQL's pages are 8 KiB too). Fixed once the store is in WAL
+#: mode, so it is set by :func:`prepare_sqlite` before eventsourcing opens the file.
+SQLITE_PAGE_SIZE = 8192
 COLUMNS = (
     "stream", "position", "id", "place", "kind", "actor", "earliest", "latest", "reported_at",
     "recorded_at", "file", "report",
@@ -88,6 +96,33 @@ def digests_for(stored_events: Iterable[StoredEvent]) -> list[tuple[str, str]]:
 #: The report's JSON in the read model: eventsourcing's own JSON form of the stored report (keys
 #: in the report's order, no spaces, UTF-8 as is), so an append encodes each report once for both.
 report_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def prepare_sqlite(path: str, timeout: float) -> None:
+    """Give a new (absent or empty) SQLite store file :data:`SQLITE_PAGE_SIZE` pages and WAL mode,
+    before eventsourcing's first connection sets WAL with the default page size. An existing
+    store is left as it is (its pages stay as they were made); so is a file another process is
+    making at the same moment (its store gets the same page size, or the default: answers are
+    the same either way)."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        if os.path.getsize(path) > 0:
+            return
+    except OSError:  # absent: made here; a folder or worse: refused by the store check
+        if os.path.exists(path):
+            return
+    try:
+        connection = sqlite3.connect(path, timeout=timeout)
+    except sqlite3.Error:
+        return
+    try:
+        connection.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")
+        connection.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.Error:
+        pass  # busy: another process is making the store
+    finally:
+        connection.close()
 
 
 def known_filter(known_at: Any, recorded_at: Any) -> tuple[str, list[Any]]:
@@ -136,26 +171,33 @@ def row(
 DERIVED = (STATES, CONFLICTS, MOVES, DIRTY, TOUCH, COUNTS)
 
 
-def extra_tables(name: Callable[[str], str], indexes: bool = True) -> list[str]:
+def extra_tables(name: Callable[[str], str], indexes: bool = True, sqlite: bool = False) -> list[str]:
     """DDL of the tables beside ``control_reports`` (same text for SQLite and PostgreSQL);
     ``name`` qualifies a table name (PostgreSQL's schema).
 
     Without ``indexes``: the tables only, as the recorders create them on opening a store. A
     store of an older read-model version keeps its derived tables (perhaps of another shape, so
     an index of the new shape would not apply) until its rebuild, which drops them and makes
-    them anew with their indexes (see ``LedgerApp.rebuild_read_model``)."""
+    them anew with their indexes (see ``LedgerApp.rebuild_read_model``).
+
+    On SQLite (``sqlite``) the states, moves and conflicts are ``WITHOUT ROWID`` tables: kept in
+    their primary key's order (place, then time), a place's state at an instant is one seek of
+    the table itself, which needs neither the separate key index a rowid table keeps nor the
+    covering summary index PostgreSQL's heap tables need; each state row is written into two
+    B-trees instead of four (the states' refresh of 1M reports wrote 211 MB less)."""
+    keyed = " WITHOUT ROWID" if sqlite else ""
     tables = [
         f"CREATE INDEX IF NOT EXISTS {TABLE}_earliest ON {name(TABLE)} (stream, earliest)",
         f"CREATE TABLE IF NOT EXISTS {name(STATES)} (stream TEXT NOT NULL, place TEXT NOT NULL, "
         "start TEXT NOT NULL, controller TEXT, status TEXT NOT NULL, step INTEGER NOT NULL, "
         "since TEXT, since_latest TEXT, since_baseline INTEGER NOT NULL, state TEXT NOT NULL, "
-        "PRIMARY KEY (stream, place, start))",
+        f"PRIMARY KEY (stream, place, start)){keyed}",
         f"CREATE TABLE IF NOT EXISTS {name(MOVES)} (stream TEXT NOT NULL, place TEXT NOT NULL, "
         "seq INTEGER NOT NULL, earliest TEXT NOT NULL, latest TEXT NOT NULL, capital TEXT NOT NULL, "
-        "before TEXT, after TEXT, PRIMARY KEY (stream, place, seq))",
+        f"before TEXT, after TEXT, PRIMARY KEY (stream, place, seq)){keyed}",
         f"CREATE TABLE IF NOT EXISTS {name(CONFLICTS)} (stream TEXT NOT NULL, place TEXT NOT NULL, "
         "seq INTEGER NOT NULL, earliest TEXT NOT NULL, change TEXT NOT NULL, "
-        "PRIMARY KEY (stream, place, seq))",
+        f"PRIMARY KEY (stream, place, seq)){keyed}",
         f"CREATE TABLE IF NOT EXISTS {name(DIRTY)} (stream TEXT NOT NULL, place TEXT NOT NULL, "
         "PRIMARY KEY (stream, place))",
         f"CREATE TABLE IF NOT EXISTS {name(TOUCH)} (stream TEXT NOT NULL, id TEXT NOT NULL, "
@@ -172,8 +214,15 @@ def extra_tables(name: Callable[[str], str], indexes: bool = True) -> list[str]:
         f"CREATE INDEX IF NOT EXISTS {STATES}_steps ON {name(STATES)} "
         "(stream, step, start, place, controller, status)",
         # a one-line answer per place at any instant: one seek of this index, no table row
-        f"CREATE INDEX IF NOT EXISTS {STATES}_summary ON {name(STATES)} "
-        "(stream, place, start, status, since, since_latest, since_baseline, controller)",
+        # (SQLite's WITHOUT ROWID table is that index)
+        *(
+            []
+            if sqlite
+            else [
+                f"CREATE INDEX IF NOT EXISTS {STATES}_summary ON {name(STATES)} "
+                "(stream, place, start, status, since, since_latest, since_baseline, controller)"
+            ]
+        ),
         # and the moves reaching into a period, in transitions' order, from this one alone
         f"CREATE INDEX IF NOT EXISTS {MOVES}_latest ON {name(MOVES)} "
         "(stream, latest, earliest, place, seq, capital, before, after)",
@@ -270,6 +319,8 @@ class Statements:
 
     #: the driver's placeholder
     placeholder = "%s"
+    #: whether the derived tables take SQLite's shape (:func:`extra_tables`)
+    sqlite = False
 
     def _sql(self, sql: str) -> str:
         return sql if self.placeholder == "%s" else sql.replace("%s", self.placeholder)
@@ -332,6 +383,7 @@ class SQLiteReportsRecorder(Statements, SQLiteApplicationRecorder):
     """eventsourcing's SQLite application recorder, plus the read-model rows in its transaction."""
 
     placeholder = "?"
+    sqlite = True
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -346,7 +398,7 @@ class SQLiteReportsRecorder(Statements, SQLiteApplicationRecorder):
             "(stream, place, kind, actor, earliest, latest)",
             f"CREATE INDEX IF NOT EXISTS {TABLE}_recorded ON {TABLE} (stream, recorded_at)",
             f"CREATE TABLE IF NOT EXISTS {META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-            *extra_tables(str, indexes=False),
+            *extra_tables(str, indexes=False, sqlite=True),
         ]
 
     def _insert_events(
