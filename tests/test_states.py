@@ -613,3 +613,22 @@ def test_a_refresh_that_meets_a_busy_store_is_said_not_hidden(run, tmp_path, mon
     monkeypatch.undo()
     done = run("rebuild", "--store", store)
     assert done.exit_code == 0 and "not refreshed" not in done.stderr
+
+
+@settings(max_examples=150, deadline=None)
+@given(ledgers(places=("Latakia",), most=30), st.booleans())
+def test_a_stored_states_text_is_the_compact_json_of_its_fields(events, with_base):
+    """``encode`` puts a state's text together from parts remembered across the place's states;
+    each text is exactly the compact JSON of the state's fields (``encode_dict``), state by
+    state in the order a refresh encodes them (one memo for the place)."""
+    from control.fold.phases import place_states
+    from control.store.states import encode, encode_dict
+
+    g = gazetteer.resolve_place("Latakia")
+    mine = ([e for e in BASE if e.place == g.name] if with_base else []) + [
+        e for e in events if e.kind != "correction"
+    ]
+    memo: dict[Any, Any] = {}
+    for _, state in place_states(g, mine, START - 40 * HOUR, START + 220 * HOUR):
+        text = encode(state, memo)
+        assert text == json.dumps(encode_dict(state), separators=(",", ":"), ensure_ascii=False)

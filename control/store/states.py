@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from bisect import bisect_right
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -108,27 +109,77 @@ def _cited_change(memo: dict[Any, Any], c: Change) -> list[Any]:
 
 
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+#: Texts whose JSON string is the text itself between quotes.
+_PLAIN = re.compile(r"[A-Za-z0-9_.:-]*")
+
+
+def _json(memo: dict[Any, Any], value: Any) -> str:
+    """``_DUMPS(value)`` of a text or None, remembered in ``memo``."""
+    key = ("json", value)
+    text = memo.get(key)
+    if text is None:
+        text = memo[key] = _DUMPS(value)
+    return text
+
+
+def _fragment(memo: dict[Any, Any], key: str, items: tuple[Any, ...]) -> str:
+    """``"key":`` and the JSON of ``items`` (events by id, changes cited), remembered in ``memo``
+    by the tuple's identity: a place's consecutive states share their sources, candidates and
+    statements (the memo keeps the tuple alive, so its id is not reused meanwhile)."""
+    found = memo.get(id(items))
+    if found is None or found[0] is not items or found[1] != key:
+        if key in ("cand", "riv"):
+            text = _DUMPS([_cited_change(memo, c) for c in items])
+        else:
+            ids = [e.id for e in items]  # ids are plain (the schema's pattern): quoted as they are
+            text = '["' + '","'.join(ids) + '"]' if _PLAIN.fullmatch("".join(ids)) else _DUMPS(ids)
+        found = memo[id(items)] = (items, key, f'"{key}":{text}')
+    return found[2]
 
 
 def encode(state: CapitalState, memo: dict[Any, Any] | None = None) -> str:
     """A state as stored: events by id (the read model holds them), empty fields left out, and
     its conflicts apart (``control_conflicts``: once per place, not once per state). ``memo``:
-    texts already made for the same place's other states."""
+    texts already made for the same place's other states. The text is the compact JSON of
+    ``{"c", "s", "f", "l", "src", "con", "lap", "cand", "riv", "pos", "b"}`` (empty ones left
+    out), put together from remembered parts (tested against the whole dict's encoding)."""
     memo = {} if memo is None else memo
+    parts = [f'"c":{_json(memo, state.controller)}', f'"s":{_json(memo, state.status)}']
+    if state.since is not None:
+        since, latest = _iso(memo, state.since), _iso(memo, state.since_latest)
+        parts += (f'"f":{_json(memo, since)}', f'"l":{_json(memo, latest)}')
+    for key, found in (
+        ("src", state.sources),
+        ("con", state.contested_by),
+        ("lap", state.lapsed),
+        ("cand", state.candidates),
+        ("riv", state.rivals),
+    ):
+        if found:
+            parts.append(_fragment(memo, key, found))
+    if state.possible:
+        parts.append(f'"pos":{_DUMPS(list(state.possible))}')
+    if state.since_baseline:
+        parts.append('"b":1')
+    return "{" + ",".join(parts) + "}"
+
+
+def encode_dict(state: CapitalState) -> dict[str, Any]:
+    """What :func:`encode` writes, as a dict (the definition its text is tested against)."""
     data: dict[str, Any] = {"c": state.controller, "s": state.status}
     if state.since is not None:
-        data["f"], data["l"] = _iso(memo, state.since), _iso(memo, state.since_latest)
+        data["f"], data["l"] = iso(state.since), iso(state.since_latest)
     for key, events in (("src", state.sources), ("con", state.contested_by), ("lap", state.lapsed)):
         if events:
             data[key] = [e.id for e in events]
     for key, found in (("cand", state.candidates), ("riv", state.rivals)):
         if found:
-            data[key] = [_cited_change(memo, c) for c in found]
+            data[key] = [_change(c) for c in found]
     if state.possible:
         data["pos"] = list(state.possible)
     if state.since_baseline:
         data["b"] = 1
-    return _DUMPS(data)
+    return data
 
 
 def cited(data: dict[str, Any]) -> Iterable[str]:
@@ -413,11 +464,20 @@ def encoded_rows(stream: str, batch: Sequence[Folded]) -> Rows:
     (a state is stored where its JSON changes; ``step`` where controller or status does)."""
     rows, conflicts, moves = [], [], []
     for g, pairs, found in batch:
+        memo: dict[Any, Any] = {}  # this place's texts: its conflicts are among its states' candidates
         moves += [
-            (stream, g.name, seq, iso(t.window.earliest), iso(t.window.latest), t.capital, t.before, t.after)
+            (
+                stream,
+                g.name,
+                seq,
+                _iso(memo, t.window.earliest),
+                _iso(memo, t.window.latest),
+                t.capital,
+                t.before,
+                t.after,
+            )
             for seq, t in enumerate(found)
         ]
-        memo: dict[Any, Any] = {}  # this place's texts: its conflicts are among its states' candidates
         conflicts += [
             (
                 stream,
