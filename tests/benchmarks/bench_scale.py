@@ -6,7 +6,8 @@ In one run, for each size, in a temporary folder (``--keep DIR`` keeps the store
 * writes a synthetic SQLite store with ``control synth`` (reports/s, whole command: making the
   reports, appending them, folding every place at the end), the same reports' payloads as plain
   eventsourcing aggregate events saved with the library's own ``Application.save`` on the same
-  kind of store (events/s): the baseline; and the same reports appended through
+  kind of store, a file made as the project makes its own (8 KiB pages) (events/s): the
+  baseline; and the same reports appended through
   ``LedgerApp.append`` (reports/s: validation, events, read-model rows and dirty marks in each
   batch's transaction; made outside the timer, as the baseline's payloads), then the states'
   refresh (timed apart). All three write batches of 50k per transaction;
@@ -55,11 +56,14 @@ import sys, time
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from control.ingest.synth import synth_events
-from control.store.ledger import store_env
+from control.store.ledger import LOCK_TIMEOUT, store_env
+from control.store.readmodel import prepare_sqlite
 
 path, places, count, seed, batch = sys.argv[1], *map(int, sys.argv[2:6])
 env = store_env(path)  # a SQLite file or a PostgreSQL schema, with the library's own recorders
 env.pop("APPLICATION_RECORDER_TOPIC")
+if "SQLITE_DBNAME" in env:  # the same file format as the project's stores (8 KiB pages): the
+    prepare_sqlite(path, LOCK_TIMEOUT)  # library's save gains from it too (about 6% at 1M)
 
 class Plain(Aggregate):
     class Reported(Aggregate.Event):
