@@ -86,6 +86,35 @@ def test_an_append_stores_each_report_as_the_mapper_would(tmp_path_factory, even
     assert [report_event(r) for r in rows] == app.read_events()
 
 
+TEXTS = st.text()
+MAYBE = st.one_of(st.none(), st.text())
+
+
+@settings(max_examples=200, deadline=None)
+@given(ledgers(), st.data())
+def test_a_reports_stored_json_is_its_dicts_encoding(events, data):
+    """``Event.report_json`` writes the report's JSON directly: byte for byte the read model's
+    ``report_json`` of ``report_dict()``, any text in any field (quotes, escapes, non-ASCII,
+    control characters, surrogates' neighbours, None where a field may be absent)."""
+    from control.model.times import iso
+    from control.store.readmodel import report_json
+
+    for e in events:
+        e = e._replace(
+            id=data.draw(TEXTS),
+            actor=data.draw(MAYBE),
+            previous=data.draw(MAYBE),
+            targets=tuple(data.draw(st.lists(TEXTS, max_size=3))),
+            when=data.draw(TEXTS),
+            note=data.draw(TEXTS),
+            scenario=data.draw(MAYBE),
+            source=e.source._replace(file=data.draw(TEXTS), quote=data.draw(TEXTS)),
+        )
+        text = e.report_json(iso(e.window.earliest), iso(e.window.latest), iso(e.reported_at))
+        assert text == report_json(e.report_dict())
+        assert json.loads(text) == e.report_dict()
+
+
 def _rows(app: LedgerApp):
     return app.recorder.query(f"SELECT * FROM {app.recorder.table} ORDER BY stream, position")
 

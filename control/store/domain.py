@@ -223,13 +223,11 @@ class StoredReports:
             recorded_at=self.recorded_at,
         )
 
-    def stored(
-        self, cls: type[Ledger.Reported], version: int, report: dict[str, Any], text: str
-    ) -> StoredEvent:
-        """The stored event of ``report`` (whose JSON is ``text``) at ``version``."""
+    def stored(self, cls: type[Ledger.Reported], version: int, event: Event, text: str) -> StoredEvent:
+        """The stored event of ``event``'s report (whose JSON is ``text``) at ``version``."""
         form = self.forms[cls] if cls in self.forms else self._form(cls)
         if form is None:
-            return self.mapper.to_stored_event(self.event(cls, version, report))
+            return self.mapper.to_stored_event(self.event(cls, version, event.report_dict()))
         topic, before, after = form
         return StoredEvent(self.originator_id, version, topic, (before + text + after).encode())
 

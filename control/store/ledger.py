@@ -46,7 +46,6 @@ from control.store.readmodel import (
     known_filter,
     prepare_sqlite,
     report_event,
-    report_json,
     stream_key,
 )
 from control.store.readmodel import row as readmodel_row
@@ -450,10 +449,29 @@ class LedgerApp(Application):
         rows = []  # the read model's rows, from the dicts stored (not decoded back from them)
         for event in events:
             version += 1
-            report = event.report_dict()
-            text = report_json(report)  # once, for the event and its row
-            new.append(stored.stored(EVENT_CLASSES[event.kind], version, report, text))
-            rows.append(readmodel_row(key, version, report, stamp, text))
+            earliest, latest, reported = (
+                iso(event.window.earliest),
+                iso(event.window.latest),
+                iso(event.reported_at),
+            )
+            text = event.report_json(earliest, latest, reported)  # once, for the event and its row
+            new.append(stored.stored(EVENT_CLASSES[event.kind], version, event, text))
+            rows.append(
+                (
+                    key,
+                    version,
+                    event.id,
+                    event.place,
+                    event.kind,
+                    event.actor or "",
+                    earliest,
+                    latest,
+                    reported,
+                    stamp,
+                    event.source.file,
+                    text,
+                )
+            )
         if digest is not None and (events or digest != self._latest_digest(name)):
             version += 1
             loaded = Ledger.RecordLoaded(
