@@ -134,15 +134,17 @@ from control.store.ledger import open_app, RECORD
 from control.model.events import Event, Source
 from control.model.times import Window, parse_instant
 app = open_app(sys.argv[1])
+run = sys.argv[2]  # each writer's ids are its own: the store already holds the killed ones'
 t = parse_instant("2024-12-01T00:00Z")
 n = 0
-print("ready", flush=True)
 while True:
     batch = [
-        Event(f"k{n}-{i}", "claim", "Tartus", Window(t, t), t, Source("synth", f"q{n}-{i}"), actor="hts")
+        Event(f"k{run}-{n}-{i}", "claim", "Tartus", Window(t, t), t, Source("s", f"q{run}-{n}-{i}"), "hts")
         for i in range(50)
     ]
     app.append(RECORD, batch)
+    if n == 0:  # one batch is in: the kill lands in a later one, however slow the machine
+        print("ready", flush=True)
     n += 1
 """
 
@@ -150,7 +152,9 @@ while True:
 def test_a_writer_killed_mid_append_leaves_events_and_read_model_in_step(tmp_path):
     store = str(tmp_path / "k.db")
     for delay in (0.3, 0.7, 1.1):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, store], stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, store, str(delay)], stdout=subprocess.PIPE, text=True
+        )
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         time.sleep(delay)
         os.kill(proc.pid, signal.SIGKILL)
@@ -159,6 +163,7 @@ def test_a_writer_killed_mid_append_leaves_events_and_read_model_in_step(tmp_pat
         events = app.read_events()
         assert app.read() == events
         assert len(events) > len(BASE)
+        assert proc.returncode == -signal.SIGKILL  # killed while writing, not dead before
         rows = _rows(app)
         app.rebuild_read_model()
         assert _rows(app) == rows
