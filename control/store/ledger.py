@@ -42,6 +42,7 @@ from control.store.readmodel import (
     RECORDERS,
     REPORT,
     TABLE,
+    event_row,
     extra_tables,
     known_filter,
     prepare_sqlite,
@@ -449,29 +450,10 @@ class LedgerApp(Application):
         rows = []  # the read model's rows, from the dicts stored (not decoded back from them)
         for event in events:
             version += 1
-            earliest, latest, reported = (
-                iso(event.window.earliest),
-                iso(event.window.latest),
-                iso(event.reported_at),
-            )
-            text = event.report_json(earliest, latest, reported)  # once, for the event and its row
+            times = (iso(event.window.earliest), iso(event.window.latest), iso(event.reported_at))
+            text = event.report_json(*times)  # once, for the event and its row
             new.append(stored.stored(EVENT_CLASSES[event.kind], version, event, text))
-            rows.append(
-                (
-                    key,
-                    version,
-                    event.id,
-                    event.place,
-                    event.kind,
-                    event.actor or "",
-                    earliest,
-                    latest,
-                    reported,
-                    stamp,
-                    event.source.file,
-                    text,
-                )
-            )
+            rows.append(event_row(key, version, event, times, stamp, text))  # type: ignore[arg-type]
         if digest is not None and (events or digest != self._latest_digest(name)):
             version += 1
             loaded = Ledger.RecordLoaded(

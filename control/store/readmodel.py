@@ -59,8 +59,8 @@ BULK_ROWS = 5000
 BULK_CACHE_KIB = 256 * 1024
 #: A new SQLite store's page size. Each batch lands in random places of the reports' indexes (by
 #: place, id, time) and of the states' (by time), so a commit writes most of their pages out: with
-#: 8 KiB pages instead of SQLite's 4 KiB, appending 1M reports took 39 s instead of 44 s, and the
-#: states' refresh no longer (PostgreSQL's pages are 8 KiB too). Fixed once the store is in WAL
+#: 8 KiB pages instead of SQLite's 4 KiB, appending 1M reports took 39 s instead of 44 s, the
+#: states' refresh about as long (PostgreSQL's pages are 8 KiB too). Fixed once the store is in WAL
 #: mode, so it is set by :func:`prepare_sqlite` before eventsourcing opens the file.
 SQLITE_PAGE_SIZE = 8192
 COLUMNS = (
@@ -164,6 +164,28 @@ def row(
         recorded_at,
         report["file"],
         report_json(report) if text is None else text,
+    )
+
+
+def event_row(
+    stream: str, position: int, event: Event, times: tuple[str, str, str], recorded_at: str, text: str
+) -> tuple[Any, ...]:
+    """:func:`row` of ``event.report_dict()``, from the event itself (``times``: its window's
+    ``iso`` texts and its report time's, made once for its JSON ``text`` and its row)."""
+    earliest, latest, reported_at = times
+    return (
+        stream,
+        position,
+        event.id,
+        event.place,
+        event.kind,
+        event.actor or "",
+        earliest,
+        latest,
+        reported_at,
+        recorded_at,
+        event.source.file,
+        text,
     )
 
 
