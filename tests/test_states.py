@@ -668,3 +668,26 @@ def test_bulk_folds_run_the_garbage_collector_less_often_and_then_as_before(stor
     with pytest.raises(RuntimeError):
         states.refresh(app, states.RECORD_KEY)
     assert gc.get_threshold() == before
+
+
+def test_reading_the_whole_ledger_runs_the_collector_less_often_and_then_as_before(store, monkeypatch):
+    """``read()`` makes every report at once: the collector's threshold is raised meanwhile and
+    restored after, the events unchanged."""
+    import gc
+
+    import control.store.ledger as ledger
+
+    app = open_app(store)
+    expected = app.read()
+    seen = []
+    decode = ledger.report_event
+
+    def spy(row):
+        seen.append(gc.get_threshold()[0])
+        return decode(row)
+
+    monkeypatch.setattr(ledger, "report_event", spy)
+    before = gc.get_threshold()
+    assert app.read() == expected
+    assert seen and all(t >= states.BULK_GC_THRESHOLD for t in seen)
+    assert gc.get_threshold() == before

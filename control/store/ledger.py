@@ -184,9 +184,13 @@ class LedgerApp(Application):
         """Every report in ledger ``name`` in append order, each with its ``recorded_at``;
         with ``recorded_at``, only those the store had by then (what it would have answered).
         Read from the read model (one indexed row per report, kept in the events' transaction),
-        in one fetch: the fast path of every read command."""
+        in one fetch: the fast path of every read command. The whole ledger is made at once, so
+        the cyclic collector runs less often meanwhile (1M reports: 8.4 s against 12-19 s)."""
+        from control.store.states import fewer_collections
+
         sql, params = self._reports_query(name, recorded_at, None, None, canonical=False)
-        return [report_event(r) for r in self.recorder.query(sql, params)]
+        with fewer_collections():
+            return [report_event(r) for r in self.recorder.query(sql, params)]
 
     def reports_at(
         self, places: Collection[str], name: str = RECORD, recorded_at: datetime | None = None
@@ -280,11 +284,14 @@ class LedgerApp(Application):
     def read_events(self, name: str = RECORD) -> list[Event]:
         """Every report in ledger ``name``, decoded from the events themselves (not the read
         model): what the read model is checked and rebuilt against."""
-        return [
-            Event.from_dict(state["report"] | {"recorded_at": state["recorded_at"]})
-            for _, state in self.payloads(name)
-            if "report" in state
-        ]
+        from control.store.states import fewer_collections
+
+        with fewer_collections():
+            return [
+                Event.from_dict(state["report"] | {"recorded_at": state["recorded_at"]})
+                for _, state in self.payloads(name)
+                if "report" in state
+            ]
 
     def last_recorded(self, name: str = RECORD) -> str:
         rows = self.recorder.query(
