@@ -269,6 +269,11 @@ def replay(
         echo_text(snapshot_text(snapshot))
 
 
+def named_places(places: Sequence[str]) -> set[str] | None:
+    """The names of the places each ``--place`` names (any alias; None: no --place, all)."""
+    return {gazetteer.resolve_place(p, "--place").name for p in places} or None
+
+
 def chosen_places(places: Sequence[str], seat: str) -> set[str] | None:
     """The names of the places to draw (None: all): each ``--place``, and the place whose
     capital is the city it is counted as (its changes of control decide it)."""
@@ -401,7 +406,7 @@ def changes(
         )
     recorded_note(recorded_at)
     app = open_store(store)  # first: the store says which gazetteer names the places
-    names = {gazetteer.resolve_place(p, "--place").name for p in places} or None
+    names = named_places(places)
     if controller:
         gazetteer.check_controller(controller, "--controller")
     found = [

@@ -16,6 +16,8 @@ from control.cli import (
     TIME_HELP,
     chosen_places,
     known_at_option,
+    named_places,
+    narrowed,
     now,
     open_store,
     recorded_at_option,
@@ -546,7 +548,7 @@ def export(
     if out is not None:
         writable_target(out)
     app = open_store(store)  # first: the store says which gazetteer names the places
-    names = {gazetteer.resolve_place(p, "--place").name for p in places} or None
+    names = named_places(places)
     if controller:
         gazetteer.check_controller(controller, "--controller")
     chunks: Iterable[str]
@@ -557,8 +559,6 @@ def export(
         timelines = app.timelines(gazetteer.baseline_as_of(), known_at, recorded_at, seat, names)
         chunks = exports.interval_chunks(timelines, fmt, seat)
     else:  # a snapshot, from the read model (whole states only for the places asked)
-        from control.cli import narrowed
-
         snapshot = app.replay(at or now(), known_at, recorded_at, seat, detail=names)
         chunks = [exports.state(narrowed(snapshot, places, controller), fmt)]
     if out is None:

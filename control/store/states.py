@@ -881,22 +881,22 @@ def folded_snapshot(
     ``detail``: as :func:`snapshot`'s, for the places a branch leaves as they are."""
     name = app.recorder.name
     govs = gazetteer.governorates()
+
+    def fold(places: Sequence[gazetteer.Governorate], branch: Branch | None) -> list[CapitalState]:
+        args = (at, known_at, recorded_at, seat, horizon, branch)
+        return [state for chunk in in_chunks(app, stream, places, "states_at", args) for state in chunk]
+
     touched = None if world is None else world.places
     if touched is None:  # every place folded (in this world)
-        args = (at, known_at, recorded_at, seat, horizon, world)
-        states = [state for chunk in in_chunks(app, stream, govs, "states_at", args) for state in chunk]
+        states = fold(govs, world)
     else:  # a branch without a cut: only the places it touches differ from the record
-        mine = [g for g in govs if touched.intersection(_needs(g, seat))]
-        args = (at, known_at, recorded_at, seat, horizon, world)
-        found = {s.governorate: s for chunk in in_chunks(app, stream, mine, "states_at", args) for s in chunk}
+        found = {
+            s.governorate: s for s in fold([g for g in govs if touched.intersection(_needs(g, seat))], world)
+        }
         if as_stored(known_at, recorded_at, seat, horizon):
-            record = snapshot(app, stream, at, detail).capitals  # the stored states
+            record: Sequence[CapitalState] = snapshot(app, stream, at, detail).capitals  # as stored
         else:
-            rest = [g for g in govs if g.name not in found]
-            args = (at, known_at, recorded_at, seat, horizon, None)
-            record = tuple(
-                state for chunk in in_chunks(app, stream, rest, "states_at", args) for state in chunk
-            )
+            record = fold([g for g in govs if g.name not in found], None)
         found = {s.governorate: s for s in record if s.governorate not in found} | found
         states = [found[g.name] for g in govs]
     known, params = known_filter(known_at if world is None else earlier(known_at, world.cut), recorded_at)
