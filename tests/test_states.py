@@ -30,9 +30,10 @@ from control.fold.projection import replay, transitions
 from control.model import gazetteer
 from control.model.events import Event, Source
 from control.model.times import Window, parse_instant
-from control.store import states
+from control.store import readmodel, states
 from control.store.ledger import RECORD, LedgerApp, open_app, store_env
 from control.store.readmodel import STATES, TABLE
+from control.store.streams import RECORD_STREAM
 from control.views.render import snapshot_text, to_json
 
 PLACES = ("Latakia", "Damascus", "Rif Dimashq", "Homs")
@@ -349,28 +350,42 @@ def _shape(path: Path) -> tuple[int, dict[str, str]]:
         return size, {name: sql for name, sql in found if sql}
 
 
-def test_a_new_sqlite_store_is_made_for_bulk_writes_and_an_old_one_is_kept_until_its_rebuild(
-    run, tmp_path, monkeypatch
-):
-    """A new store has 8 KiB pages and its states in a WITHOUT ROWID table (no separate index of
-    its key); a store made before keeps its pages and shape until ``control rebuild``, which
-    gives it the new shape, answering the same throughout."""
+def test_a_new_sqlite_store_is_made_for_bulk_writes_and_an_old_one_is_reshaped_on_first_use(run, tmp_path):
+    """A new store has 8 KiB pages, its states in a WITHOUT ROWID table (no separate index of
+    its key) and the record's rows keyed by a one-letter stream key; a store of the previous
+    release (read model 11: states in a rowid table, 32-character keys) is rebuilt into that
+    shape on first use, keeping its page size (fixed once in WAL mode), and answers the same
+    before and after ``control rebuild``."""
     import shutil
+    import sqlite3
+
+    def keys(path: Path) -> list[str]:
+        with closing(sqlite3.connect(path)) as db:
+            return sorted(
+                {
+                    r[0]
+                    for t in ("control_reports", "control_states")
+                    for r in db.execute(f"SELECT stream FROM {t}")
+                }
+            )
 
     new = tmp_path / "new.sqlite"
     assert run("replay", "--at", "2024-12-08T00:00Z", "--store", str(new)).exit_code == 0
     size, tables = _shape(new)
     assert size == 8192
     assert "WITHOUT ROWID" in tables["control_states"] and "control_states_summary" in tables
+    assert keys(new) == [readmodel.RECORD_KEY_TEXT]
     old = tmp_path / "old.sqlite"
     shutil.copy(Path(__file__).resolve().parent / "fixtures" / "store_v11.sqlite", old)
-    before = run("replay", "--at", "2024-12-08T00:00Z", "--json", "--store", str(old)).output
     size, tables = _shape(old)
     assert size == 4096 and "WITHOUT ROWID" not in tables["control_states"]
-    assert run("rebuild", "--store", str(old)).exit_code == 0
+    assert keys(old) == [RECORD_STREAM.hex]
+    first = run("replay", "--at", "2024-12-08T00:00Z", "--json", "--store", str(old)).output
     size, tables = _shape(old)
-    assert "WITHOUT ROWID" in tables["control_states"] and "control_states_summary" in tables
-    assert run("replay", "--at", "2024-12-08T00:00Z", "--json", "--store", str(old)).output == before
+    assert size == 4096 and "WITHOUT ROWID" in tables["control_states"] and "control_states_summary" in tables
+    assert keys(old) == [readmodel.RECORD_KEY_TEXT]
+    assert run("rebuild", "--store", str(old)).exit_code == 0
+    assert run("replay", "--at", "2024-12-08T00:00Z", "--json", "--store", str(old)).output == first
 
 
 def _serial_then_parallel(run: Any, store: str, monkeypatch: Any) -> tuple[LedgerApp, str, list[Any]]:
