@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from control.fold.phases import capital_phases, place_phases, place_states
+from control.fold.phases import capital_phases, place_phases, place_states, place_states_and_transitions
 from control.fold.projection import (
     DEFAULT_HORIZON,
     Change,
@@ -32,6 +32,7 @@ from control.fold.projection import (
     denies_control,
     known,
     place_state,
+    place_transitions,
     replay,
     transitions,
 )
@@ -264,6 +265,22 @@ def test_a_capitals_full_states_in_one_sweep_are_place_state_at_every_instant(ev
     assert pairs[0][0] == start and all(a[0] < b[0] for a, b in itertools.pairwise(pairs))
     for t in {t for t, _ in pairs} | set(probes) | {t - timedelta(seconds=1) for t, _ in pairs if t > start}:
         assert _phase_at(pairs, t) == place_state(g, mine, t, gazetteer.DEFAULT_SEAT), iso(t)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ledgers(places=("Latakia",), most=30), st.booleans(), st.booleans())
+def test_a_capitals_states_and_transitions_in_one_sweep_are_the_folds(events, with_base, whole):
+    """What the read model stores per place comes from one sweep: its states as
+    ``place_states`` and its transitions as ``place_transitions``, read off the sweep's clusters
+    when every change has completed by the sweep's end (``whole``), recomputed otherwise."""
+    g = gazetteer.resolve_place("Latakia")
+    mine = ([e for e in BASE if e.place == g.name] if with_base else []) + [
+        e for e in events if e.kind != "correction"
+    ]
+    start, end = START - 40 * HOUR, (datetime(9999, 12, 31, tzinfo=UTC) if whole else START + 60 * HOUR)
+    pairs, moves = place_states_and_transitions(g, mine, start, end)
+    assert pairs == place_states(g, mine, start, end)
+    assert moves == place_transitions(g, mine)
 
 
 @settings(max_examples=60, deadline=None)

@@ -17,6 +17,7 @@ from control.fold.projection import (
     DEFAULT_HORIZON,
     CapitalState,
     Change,
+    Transition,
     _baseline_and_changes,
     _bears_on_control,
     _by_place,
@@ -30,8 +31,10 @@ from control.fold.projection import (
     _holder_order,
     _report_order,
     live_events,
+    place_transitions,
     starts_at_baseline,
     status_of,
+    transitions_of,
 )
 from control.model import gazetteer
 from control.model.events import Event
@@ -77,6 +80,24 @@ def place_states(
     return _sweep(events, start, end, horizon, governorate, seat, changes)  # type: ignore[return-value]
 
 
+def place_states_and_transitions(
+    governorate: gazetteer.Governorate,
+    events: Sequence[Event],
+    start: datetime,
+    end: datetime,
+    seat: str = gazetteer.DEFAULT_SEAT,
+    horizon: timedelta = DEFAULT_HORIZON,
+    *,
+    changes: tuple[Event | None, list[Change]] | None = None,
+) -> tuple[list[tuple[datetime, CapitalState]], list[Transition]]:
+    """:func:`place_states` and ``place_transitions(governorate, events, seat)`` in the same one
+    sweep: once every change has completed by ``end``, the sweep's clusters and the holders each
+    leaves are those ``place_transitions`` computes again (what the read model stores per place)."""
+    moves: list[Transition] = []
+    pairs = _sweep(events, start, end, horizon, governorate, seat, changes, moves)
+    return pairs, moves  # type: ignore[return-value]
+
+
 def _sweep(
     events: Sequence[Event],
     start: datetime,
@@ -85,8 +106,10 @@ def _sweep(
     governorate: gazetteer.Governorate | None,
     seat: str,
     changes: tuple[Event | None, list[Change]] | None = None,
+    moves: list[Transition] | None = None,
 ) -> list[tuple[datetime, Phase | CapitalState]]:
-    """The sweep behind :func:`place_phases` (``governorate`` None) and :func:`place_states`."""
+    """The sweep behind :func:`place_phases` (``governorate`` None) and :func:`place_states`;
+    ``moves``: filled with the place's transitions (:func:`place_states_and_transitions`)."""
     full = governorate is not None
     capital = governorate.seat(seat) if governorate is not None else ""
     base, all_changes = _baseline_and_changes(events) if changes is None else changes
@@ -257,6 +280,13 @@ def _sweep(
                 ),
             )
         )
+    if moves is not None and governorate is not None:
+        if done == len(by_end):  # every change complete: its clusters, as _clusters has them
+            moves += transitions_of(
+                governorate, seat, base, zip(clusters, (f.holders for f in folded), strict=True)
+            )
+        else:
+            moves += place_transitions(governorate, events, seat, changes=(base, all_changes))
     return out
 
 

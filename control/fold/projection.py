@@ -873,9 +873,25 @@ def place_transitions(
     ``_baseline_and_changes(mine)``, when the caller has it already)."""
     start, found = _baseline_and_changes(mine) if changes is None else changes
     holders: frozenset[str | None] = frozenset({start.actor if start else None})
-    out: list[Transition] = []
+    steps = []
     for cluster in _clusters(found):
-        after = _outcomes(cluster, holders)
+        holders = _outcomes(cluster, holders)
+        steps.append((cluster, holders))
+    return transitions_of(g, seat, start, steps)
+
+
+def transitions_of(
+    g: gazetteer.Governorate,
+    seat: str,
+    start: Event | None,
+    steps: Iterable[tuple[Sequence[Change], frozenset[str | None]]],
+) -> list[Transition]:
+    """The transitions of one governorate from its clusters of changes in order, each with the
+    holders it leaves (``_outcomes``), from the baseline ``start``'s holder: what
+    :func:`place_transitions` computes, and the sweep of ``control.fold.phases`` has at its end."""
+    holders: frozenset[str | None] = frozenset({start.actor if start else None})
+    out: list[Transition] = []
+    for cluster, after in steps:
         if len(holders) == 1 and len(after) == 1:
             holder = next(iter(holders))
             for c in cluster:

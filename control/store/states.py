@@ -33,7 +33,6 @@ from control.fold.projection import (
     Change,
     Snapshot,
     Transition,
-    _baseline_and_changes,
     _by_place,
     _deciding_events,
     live_events,
@@ -426,13 +425,11 @@ def fold_places(
 ) -> Iterator[tuple[gazetteer.Governorate, list[tuple[datetime, CapitalState]], list[Transition]]]:
     """Each governorate's states at all its breakpoints, and its effective changes of control,
     folded from its own reports (``world``: in a what-if branch)."""
-    from control.fold.phases import place_states  # here: a stored answer never needs it
+    from control.fold.phases import place_states_and_transitions  # here: a stored answer never needs it
 
     for g, deciding in deciding_events(app, stream, governorates, world=world):
-        found = _baseline_and_changes(deciding)  # once, for both
-        seat = gazetteer.DEFAULT_SEAT
-        pairs = place_states(g, deciding, FLOOR, CEIL, seat, DEFAULT_HORIZON, changes=found)
-        yield g, pairs, place_transitions(g, deciding, seat, changes=found)
+        pairs, moves = place_states_and_transitions(g, deciding, FLOOR, CEIL, gazetteer.DEFAULT_SEAT)
+        yield g, pairs, moves
 
 
 def _fresh(app: Any, stream: str) -> dict[str, tuple[list[tuple[datetime, CapitalState]], list[Transition]]]:
@@ -490,8 +487,12 @@ def encoded_rows(stream: str, batch: Sequence[Folded]) -> Rows:
             )
             for seq, c in enumerate(pairs[-1][1].conflicts)  # the last state has them all
         ]
-        last, phase = None, None
+        last, written, phase = None, None, None
         for at, state in pairs:
+            fields = state[2:9] + state[10:13] + state[14:]  # what encode writes (not conflicts)
+            if fields == written:  # the last state's very text: a conflict begun, nothing else
+                continue
+            written = fields
             text = encode(state, memo)
             if text != last:  # the one-line summary in columns, the whole state in JSON
                 step = int((state.controller, state.status) != phase)
