@@ -160,9 +160,23 @@ def _sweep(
     begun_conflicts: tuple[Change, ...] = ()
     done = begun = said = 0
     out: list[tuple[datetime, Phase | CapitalState]] = []
+    # what a state lists is made again only when what it is made of changed since the last
+    # instant (most instants change one thing): the same tuples then, which encode once
+    said_changed = 0  # bumped whenever ``live`` or ``lapsed`` changes
+    active_changed = 0  # and ``active``
+    last_now: _Folded | None = None
+    holders: frozenset[str | None] = frozenset()
+    possible: list[str | None] = []
+    controller: str | None = None
+    candidates: tuple[Change, ...] = ()
+    contested: tuple[Event, ...] = ()
+    gone: tuple[Event, ...] = ()
+    made_candidates: tuple[Any, ...] | None = None
+    made_contested: tuple[Any, ...] | None = None
 
     def forget(index: int) -> None:
-        nonlocal denials
+        nonlocal denials, said_changed
+        said_changed += 1
         e = live.pop(index)
         if e.kind == "denial":
             denials -= 1
@@ -194,6 +208,7 @@ def _sweep(
             for index, e in list(lapsed.items()):
                 if first > e.reported_at and latest > e.window.earliest:
                     del lapsed[index]
+                    said_changed += 1
         while said < len(statements) and statements[said].window.latest <= at:
             e = statements[said]
             said += 1
@@ -208,8 +223,10 @@ def _sweep(
             if at >= e.window.latest + horizon:
                 if full:
                     lapsed[said] = e
+                    said_changed += 1
                 continue
             live[said] = e
+            said_changed += 1
             heapq.heappush(lapse, (e.window.latest + horizon, said))
             if e.kind == "denial":
                 denials += 1
@@ -220,14 +237,19 @@ def _sweep(
             if index in live:
                 if full:
                     lapsed[index] = live[index]
+                    said_changed += 1
                 forget(index)
         while begun < len(by_start) and by_start[begun].window.earliest <= at:
             if full and by_start[begun].conflict:
                 insort(conflicts, by_start[begun], key=order)
                 begun_conflicts = tuple(conflicts)
             active.append(by_start[begun])
+            active_changed += 1
             begun += 1
-        active = [c for c in active if at < c.window.latest]
+        if active:
+            kept = [c for c in active if at < c.window.latest]
+            if len(kept) != len(active):
+                active, active_changed = kept, active_changed + 1
         if origin is not None and at < origin:
             if governorate is None:
                 out.append((at, Phase(None, "unknown")))
@@ -235,9 +257,10 @@ def _sweep(
                 out.append((at, CapitalState(governorate.name, capital, None, "unknown", None, None, ())))
             continue
         now = folded[-1] if folded else initial
-        holders = now.holders
-        possible = sorted(holders, key=_holder_order)
-        controller = possible[0] if len(possible) == 1 else None
+        if now is not last_now:
+            last_now, holders = now, now.holders
+            possible = sorted(holders, key=_holder_order)
+            controller = possible[0] if len(possible) == 1 else None
         if governorate is None:
             status = status_of(
                 len(possible),
@@ -248,13 +271,23 @@ def _sweep(
             )
             out.append((at, Phase(controller, status)))
             continue
-        candidates = sorted((c for c in active if any(_flips(c, h) for h in holders)), key=order)
-        contested = sorted(
-            (e for e in live.values() if e.kind == "denial" or e.actor != controller), key=_report_order
-        )
-        gone = sorted(
-            (e for e in lapsed.values() if e.kind == "denial" or e.actor != controller), key=_report_order
-        )
+        if made_candidates != (active_changed, now):
+            made_candidates = (active_changed, now)
+            candidates = tuple(sorted((c for c in active if any(_flips(c, h) for h in holders)), key=order))
+        if made_contested != (said_changed, controller):
+            made_contested = (said_changed, controller)
+            contested = tuple(
+                sorted(
+                    (e for e in live.values() if e.kind == "denial" or e.actor != controller),
+                    key=_report_order,
+                )
+            )
+            gone = tuple(
+                sorted(
+                    (e for e in lapsed.values() if e.kind == "denial" or e.actor != controller),
+                    key=_report_order,
+                )
+            )
         since = now.since if now.known_start else None
         out.append(
             (
@@ -269,12 +302,12 @@ def _sweep(
                     since=since.earliest if since is not None else None,
                     since_latest=since.latest if since is not None else None,
                     sources=now.sources,
-                    candidates=tuple(candidates),
-                    contested_by=tuple(contested),
+                    candidates=candidates,
+                    contested_by=contested,
                     conflicts=begun_conflicts,
                     rivals=now.rivals if len(possible) > 1 else (),
                     possible=tuple(possible) if len(possible) > 1 else (),
-                    lapsed=tuple(gone),
+                    lapsed=gone,
                     horizon=horizon,
                     since_baseline=starts_at_baseline(now.sources),
                 ),
