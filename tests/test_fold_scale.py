@@ -278,7 +278,7 @@ def test_a_capitals_states_and_transitions_in_one_sweep_are_the_folds(events, wi
         e for e in events if e.kind != "correction"
     ]
     start, end = START - 40 * HOUR, (datetime(9999, 12, 31, tzinfo=UTC) if whole else START + 60 * HOUR)
-    pairs, moves = place_states_and_transitions(g, mine, start, end)
+    pairs, moves = place_states_and_transitions(g, mine, start, end, gazetteer.DEFAULT_SEAT)
     assert pairs == place_states(g, mine, start, end)
     assert moves == place_transitions(g, mine)
 

@@ -70,31 +70,22 @@ def place_states(
     end: datetime,
     seat: str = gazetteer.DEFAULT_SEAT,
     horizon: timedelta = DEFAULT_HORIZON,
-    *,
-    changes: tuple[Event | None, list[Change]] | None = None,
 ) -> list[tuple[datetime, CapitalState]]:
     """:func:`place_phases` with the whole state: at each breakpoint, the ``CapitalState``
     ``place_state(governorate, events, t, seat, horizon)`` gives for every ``t`` until the next
-    (property-tested), in the same one sweep. What the read model stores per place.
-    ``changes``: ``_baseline_and_changes(events)``, when the caller has it already."""
-    return _sweep(events, start, end, horizon, governorate, seat, changes)  # type: ignore[return-value]
+    (property-tested), in the same one sweep."""
+    return _sweep(events, start, end, horizon, governorate, seat)  # type: ignore[return-value]
 
 
 def place_states_and_transitions(
-    governorate: gazetteer.Governorate,
-    events: Sequence[Event],
-    start: datetime,
-    end: datetime,
-    seat: str = gazetteer.DEFAULT_SEAT,
-    horizon: timedelta = DEFAULT_HORIZON,
-    *,
-    changes: tuple[Event | None, list[Change]] | None = None,
+    g: gazetteer.Governorate, events: Sequence[Event], start: datetime, end: datetime, seat: str
 ) -> tuple[list[tuple[datetime, CapitalState]], list[Transition]]:
-    """:func:`place_states` and ``place_transitions(governorate, events, seat)`` in the same one
-    sweep: once every change has completed by ``end``, the sweep's clusters and the holders each
-    leaves are those ``place_transitions`` computes again (what the read model stores per place)."""
+    """``place_states(g, events, start, end, seat)`` and ``place_transitions(g, events, seat)``
+    in the same one sweep: once every change has completed by ``end``, the sweep's clusters and
+    the holders each leaves are those ``place_transitions`` computes again (what the read model
+    stores per place)."""
     moves: list[Transition] = []
-    pairs = _sweep(events, start, end, horizon, governorate, seat, changes, moves)
+    pairs = _sweep(events, start, end, DEFAULT_HORIZON, g, seat, moves)
     return pairs, moves  # type: ignore[return-value]
 
 
@@ -105,14 +96,13 @@ def _sweep(
     horizon: timedelta,
     governorate: gazetteer.Governorate | None,
     seat: str,
-    changes: tuple[Event | None, list[Change]] | None = None,
     moves: list[Transition] | None = None,
 ) -> list[tuple[datetime, Phase | CapitalState]]:
     """The sweep behind :func:`place_phases` (``governorate`` None) and :func:`place_states`;
     ``moves``: filled with the place's transitions (:func:`place_states_and_transitions`)."""
     full = governorate is not None
     capital = governorate.seat(seat) if governorate is not None else ""
-    base, all_changes = _baseline_and_changes(events) if changes is None else changes
+    base, all_changes = _baseline_and_changes(events)
     origin = base.window.earliest if base is not None else None
     control = _control_ids(events)
     statements = sorted(
