@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import json
+import operator
 import os
 import re
 from bisect import bisect_right
@@ -458,6 +459,17 @@ PARALLEL_REPORTS = 50_000
 WORKERS_ENV = "CONTROL_WORKERS"
 
 
+#: The fields of a state its stored text is made of (:func:`encode`): not its place's names, its
+#: conflicts (stored apart) or its horizon.
+_ENCODED = operator.itemgetter(
+    *(
+        i
+        for i, f in enumerate(CapitalState._fields)
+        if f not in ("governorate", "capital", "conflicts", "horizon")
+    )
+)
+
+
 def encoded_rows(stream: str, batch: Sequence[Folded]) -> Rows:
     """Folded places as the rows of ``control_states``, ``control_conflicts`` and ``control_moves``
     (a state is stored where its JSON changes; ``step`` where controller or status does)."""
@@ -489,7 +501,7 @@ def encoded_rows(stream: str, batch: Sequence[Folded]) -> Rows:
         ]
         last, written, phase = None, None, None
         for at, state in pairs:
-            fields = state[2:9] + state[10:13] + state[14:]  # what encode writes (not conflicts)
+            fields = _ENCODED(state)
             if fields == written:  # the last state's very text: a conflict begun, nothing else
                 continue
             written = fields
