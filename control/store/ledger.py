@@ -124,10 +124,9 @@ class LedgerApp(Application):
     }
 
     def __init__(self, env: Mapping[str, str] | None = None, clock: Callable[[], datetime] | None = None):
-        path = (env or {}).get("SQLITE_DBNAME") or os.environ.get("SQLITE_DBNAME")
-        if path and "sqlite" in (
-            (env or {}).get("PERSISTENCE_MODULE") or os.environ.get("PERSISTENCE_MODULE", "")
-        ):
+        settings = self.construct_env(self.name, env)  # as eventsourcing will read them
+        path = settings.get("SQLITE_DBNAME")
+        if path and "sqlite" in settings.get("PERSISTENCE_MODULE", ""):
             prepare_sqlite(path, LOCK_TIMEOUT)
         super().__init__(env)
         self.clock = clock or _utc_now
