@@ -672,7 +672,7 @@ def test_bulk_folds_run_the_garbage_collector_less_often_and_then_as_before(stor
         ]
     )
     assert states.refresh(app, states.RECORD_KEY) == 14
-    assert seen and all(t >= states.BULK_GC_THRESHOLD for t in seen)
+    assert seen and all(t >= readmodel.BULK_GC_THRESHOLD for t in seen)
     assert gc.get_threshold() == before
 
     def broken(*args):
@@ -704,5 +704,5 @@ def test_reading_the_whole_ledger_runs_the_collector_less_often_and_then_as_befo
     monkeypatch.setattr(ledger, "report_event", spy)
     before = gc.get_threshold()
     assert app.read() == expected
-    assert seen and all(t >= states.BULK_GC_THRESHOLD for t in seen)
+    assert seen and all(t >= readmodel.BULK_GC_THRESHOLD for t in seen)
     assert gc.get_threshold() == before

@@ -17,14 +17,12 @@ latest knowledge, are materialised; other questions take the pure fold.
 
 from __future__ import annotations
 
-import gc
 import json
 import operator
 import os
 import re
 from bisect import bisect_right
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -56,6 +54,7 @@ from control.store.readmodel import (
     STATES,
     TABLE,
     TOUCH,
+    fewer_collections,
     known_filter,
     report_event,
     stream_key,
@@ -534,26 +533,6 @@ def _workers() -> int:
     if text.strip().isdigit():
         return max(1, int(text))
     return min(os.cpu_count() or 1, 4)
-
-
-#: Python's cyclic collector runs a collection each time this many containers are made, in
-#: bulk folds and writes (:func:`fewer_collections`); its default, 700, made it a fifth of the
-#: refresh's fold: a chunk's events and states are hundreds of thousands of live objects.
-BULK_GC_THRESHOLD = 100_000
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Run Python's cyclic garbage collector less often meanwhile (gen-0 threshold
-    :data:`BULK_GC_THRESHOLD`), then as before. Reference counting still frees every object as
-    soon as it is dropped (the fold and the writers make no cycles): only the collector's walks
-    over the live objects become rarer."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], BULK_GC_THRESHOLD), *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 def _rows_of(app: Any, stream: str, chunk: Sequence[gazetteer.Governorate]) -> Rows:

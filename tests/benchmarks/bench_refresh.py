@@ -27,14 +27,14 @@ from control.fold.phases import place_states_and_transitions
 from control.model import gazetteer
 from control.store import states
 from control.store.ledger import open_app
-from control.store.readmodel import DIRTY
+from control.store.readmodel import DIRTY, fewer_collections
 
 
 def one_run(app: object, places: list[gazetteer.Governorate]) -> dict[str, float]:
     """Seconds spent in each step over ``places``, a chunk of :data:`states.FOLD_CHUNK` at a time."""
     spent = {"read": 0.0, "sweep": 0.0, "encode": 0.0, "reports": 0.0}
     seat = gazetteer.DEFAULT_SEAT
-    with states.fewer_collections():
+    with fewer_collections():
         for i in range(0, len(places), states.FOLD_CHUNK):
             start = time.perf_counter()
             found = list(states.deciding_events(app, states.RECORD_KEY, places[i : i + states.FOLD_CHUNK]))
