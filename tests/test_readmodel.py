@@ -184,3 +184,41 @@ def test_events_stream_in_canonical_order_from_the_read_model(run, store):
     app = open_app(store)
     expected = sorted(app.read_events(), key=canonical_order)
     assert out == to_json([e.to_dict() for e in expected])
+
+
+def test_reads_by_place_take_the_places_index_on_every_clock(run, tmp_path):
+    """A fold's read of some places' reports (and of the corrections touching them) seeks the
+    index by place, or by id, whatever clocks bound it: never the store-wide index by recorded
+    time, which would read every report stored by then for each chunk of places. The index by
+    place orders each place's reports by window start (a batch of recent reports adds to each
+    place's end: see ``readmodel.PLACE_INDEX``)."""
+    from control.model import gazetteer
+    from control.model.times import parse_instant
+    from control.store import readmodel, states
+
+    store = str(tmp_path / "s.db")
+    assert run("synth", "--places", "30", "--events", "2000", "--seed", "3", "--store", store).exit_code == 0
+    app = open_app(store)
+    columns = [r[2] for r in app.recorder.query(f"PRAGMA index_info({readmodel.PLACE_INDEX})")]
+    assert columns == ["stream", "place", "earliest"]
+    asked: list[tuple[str, list[object]]] = []
+    query = app.recorder.query
+
+    def spy(sql, params=()):
+        asked.append((sql, list(params)))
+        return query(sql, params)
+
+    app.recorder.query = spy
+    stamp = parse_instant(app.last_recorded())
+    with gazetteer.using(app.bound_gazetteer()):
+        places = [g.name for g in gazetteer.governorates()][:5]
+        known = parse_instant("2020-01-01T00:00Z")
+        for known_at, recorded_at in ((None, None), (known, None), (None, stamp)):
+            found, _ = states.events_of(app, readmodel.RECORD_KEY_TEXT, places, known_at, recorded_at)
+            assert found and {e.place for e in found if e.kind != "correction"} <= set(places)
+    reads = [(sql, params) for sql, params in asked if f"FROM {readmodel.TABLE} " in sql and " IN (" in sql]
+    assert len(reads) >= 3 and any("recorded_at" in sql for sql, _ in reads)
+    for sql, params in reads:
+        plan = " ".join(str(r[3]) for r in query("EXPLAIN QUERY PLAN " + sql, params))
+        assert "control_reports_recorded" not in plan, (sql, plan)
+        assert "control_reports_place" in plan or "id=?" in plan, (sql, plan)

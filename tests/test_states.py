@@ -352,10 +352,10 @@ def _shape(path: Path) -> tuple[int, dict[str, str]]:
 
 def test_a_new_sqlite_store_is_made_for_bulk_writes_and_an_old_one_is_reshaped_on_first_use(run, tmp_path):
     """A new store has 8 KiB pages, its states in a WITHOUT ROWID table (no separate index of
-    its key) and the record's rows keyed by a one-letter stream key; a store of the previous
-    release (read model 11: states in a rowid table, 32-character keys) is rebuilt into that
-    shape on first use, keeping its page size (fixed once in WAL mode), and answers the same
-    before and after ``control rebuild``."""
+    its key), the record's rows keyed by a one-letter stream key and indexed by place and start;
+    a store of an earlier release (read model 11: states in a rowid table, 32-character keys, the
+    older index by place) is rebuilt into that shape on first use, keeping its page size (fixed
+    once in WAL mode), and answers the same before and after ``control rebuild``."""
     import shutil
     import sqlite3
 
@@ -384,6 +384,9 @@ def test_a_new_sqlite_store_is_made_for_bulk_writes_and_an_old_one_is_reshaped_o
     size, tables = _shape(old)
     assert size == 4096 and "WITHOUT ROWID" in tables["control_states"] and "control_states_summary" in tables
     assert keys(old) == [readmodel.RECORD_KEY_TEXT]
+    with closing(sqlite3.connect(old)) as db:  # the index by place of read model 13
+        place_index = [r[2] for r in db.execute(f"PRAGMA index_info({readmodel.PLACE_INDEX})")]
+    assert place_index == ["stream", "place", "earliest"]
     assert run("rebuild", "--store", str(old)).exit_code == 0
     assert run("replay", "--at", "2024-12-08T00:00Z", "--json", "--store", str(old)).output == first
 

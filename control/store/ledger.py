@@ -38,6 +38,7 @@ from control.model.times import iso
 from control.store.readmodel import (
     DERIVED,
     META,
+    PLACE_INDEX,
     READ_MODEL_VERSION,
     RECORDERS,
     REPORT,
@@ -46,6 +47,7 @@ from control.store.readmodel import (
     extra_tables,
     fewer_collections,
     known_filter,
+    place_index,
     prepare_sqlite,
     report_event,
     stream_key,
@@ -268,7 +270,7 @@ class LedgerApp(Application):
     ) -> tuple[str, list[Any]]:
         """The read model's query for ledger ``name``'s reports, filtered and ordered in SQL."""
         self._read_model_ready()
-        known, params = known_filter(known_at, recorded_at)
+        known, params = known_filter(known_at, recorded_at, keyed=place is not None)
         sql = f"SELECT {REPORT} FROM {self.recorder.table} WHERE stream = %s{known}"
         params.insert(0, stream_key(stream_id(name)))
         at, chosen = _in_places([place] if isinstance(place, str) else place)
@@ -336,6 +338,9 @@ class LedgerApp(Application):
         count = self.recorder.rewrite(
             [
                 (f"DELETE FROM {name(TABLE)}", ()),
+                # an older store's index by place may have another shape (read model 12's)
+                (f"DROP INDEX IF EXISTS {name(PLACE_INDEX)}", ()),
+                (place_index(name), ()),
                 # the derived tables are made anew: an older store's may have another shape
                 *((f"DROP TABLE IF EXISTS {name(t)}", ()) for t in DERIVED),
                 *((sql, ()) for sql in extra_tables(name, sqlite=self.recorder.sqlite)),

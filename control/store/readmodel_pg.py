@@ -18,6 +18,7 @@ from control.store.readmodel import (
     Statements,
     extra_tables,
     index_pages,
+    place_index,
 )
 
 
@@ -36,8 +37,7 @@ class PostgresReportsRecorder(Statements, PostgresApplicationRecorder):
             "recorded_at text NOT NULL, file text NOT NULL, report text NOT NULL, PRIMARY KEY (stream, id))",
             "CREATE UNIQUE INDEX IF NOT EXISTS control_reports_position ON {schema}.control_reports "
             "(stream, position)",
-            "CREATE INDEX IF NOT EXISTS control_reports_place ON {schema}.control_reports "
-            "(stream, place, kind, actor, earliest, latest)",
+            place_index(lambda n: "{schema}." + n),
             "CREATE INDEX IF NOT EXISTS control_reports_recorded ON {schema}.control_reports "
             "(stream, recorded_at)",
             "CREATE TABLE IF NOT EXISTS {schema}.control_meta (key text PRIMARY KEY, value text NOT NULL)",

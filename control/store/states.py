@@ -274,7 +274,7 @@ def events_of(
     """The reports at ``places`` and the corrections touching them (known at ``known_at``,
     stored by ``recorded_at``), with what each correction touches."""
     name = app.recorder.name
-    known, known_params = known_filter(known_at, recorded_at)
+    known, known_params = known_filter(known_at, recorded_at, keyed=True)
     touch: dict[str, set[str]] = {}
     for cid, place in app.recorder.query(
         f"SELECT id, place FROM {name(TOUCH)} WHERE stream = %s AND place IN ({_marks(len(places))})",
