@@ -11,6 +11,7 @@ import sys
 import time
 from datetime import timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_properties import BASE, INSTANTS, START, ledgers
@@ -222,3 +223,85 @@ def test_reads_by_place_take_the_places_index_on_every_clock(run, tmp_path):
         plan = " ".join(str(r[3]) for r in query("EXPLAIN QUERY PLAN " + sql, params))
         assert "control_reports_recorded" not in plan, (sql, plan)
         assert "control_reports_place" in plan or "id=?" in plan, (sql, plan)
+
+
+#: A writer that commits its first batch, then dies before saying so.
+COMMIT_AND_DIE = (
+    "import os, pickle, sys\n"
+    "from control.store.pool import work\n"
+    "work(pickle.load(sys.stdin.buffer))\n"
+    "os._exit(1)\n"
+)
+
+
+def _synth_batches(size: int = 300, count: int = 4):
+    from control.ingest.synth import synth_events, synth_gazetteer
+
+    atlas = synth_gazetteer(50, 7)
+    events = list(synth_events(50, size * count, 7, atlas))
+    return atlas, [events[i : i + size] for i in range(0, len(events), size)]
+
+
+def _appended(app: LedgerApp) -> tuple[list[object], ...]:
+    """What an append leaves in a store: the decoded events and every read-model row written
+    beside them."""
+    tables = ("control_reports", "control_dirty", "control_counts", "control_touch", "control_meta")
+    return (app.read_events(), *(sorted(app.recorder.query(f"SELECT * FROM {t}")) for t in tables))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [None, ["/nonexistent/python"], [sys.executable, "-c", COMMIT_AND_DIE]],
+    ids=["writer-process", "no-writer", "writer-dies-after-committing"],
+)
+def test_batches_appended_through_a_writer_process_are_those_appended_one_by_one(
+    tmp_path, monkeypatch, command
+):
+    """``append_batches`` (synth's path: a writer process inserts one batch while the caller
+    encodes the next) leaves the very events and read-model rows that ``append`` leaves batch by
+    batch, each batch committed once: also when the writer cannot start, or dies after
+    committing a batch it did not report (the caller reads the stream's head and goes on)."""
+    from control.store import pool
+
+    atlas, batches = _synth_batches()
+    now = START + timedelta(days=3000)
+    one = LedgerApp(env=store_env(str(tmp_path / "one.db")), clock=lambda: now)
+    one.bind_gazetteer(atlas, "synth:7")
+    for batch in batches:
+        one.append(RECORD, batch, refresh=False)
+    two = LedgerApp(env=store_env(str(tmp_path / "two.db")), clock=lambda: now)
+    two.bind_gazetteer(atlas, "synth:7")
+    if command is not None:
+        monkeypatch.setattr(pool, "COMMAND", command)
+    answers: list[int] = []
+    run_tasks = pool.run_tasks
+
+    def counted(tasks, workers):
+        for answer in run_tasks(tasks, workers):
+            answers.append(answer)
+            yield answer
+
+    monkeypatch.setattr(pool, "run_tasks", counted)
+    sizes: list[int] = []
+    assert two.append_batches(RECORD, iter(batches), done=sizes.append) == 1200
+    assert sizes == [300] * 4
+    assert answers == ([300] * 4 if command is None else [])  # stored events inserted by the writer
+    assert _appended(two) == _appended(one)
+
+
+def test_a_batch_that_fails_in_the_writer_process_is_raised_and_none_after_it_is_sent(tmp_path):
+    """An id taken by an earlier batch fails its batch in the writer process: the caller gets
+    eventsourcing's IntegrityError, the batches before it stay appended, the later ones are not."""
+    from eventsourcing.persistence import IntegrityError
+
+    atlas, batches = _synth_batches()
+    batches[2] = [*batches[2][:-1], batches[0][0]]  # an id of the first batch
+    app = LedgerApp(env=store_env(str(tmp_path / "s.db")))
+    app.bind_gazetteer(atlas, "synth:7")
+    sizes: list[int] = []
+    with pytest.raises(IntegrityError):
+        app.append_batches(RECORD, iter(batches), done=sizes.append)
+    assert sizes == [300, 300]
+    assert {e.id for e in app.read()} - {e.id for e in app.read() if e.kind == "baseline"} == {
+        e.id for batch in batches[:2] for e in batch
+    }

@@ -292,6 +292,36 @@ def test_the_holdings_chart_from_stored_states_is_the_folds(tmp_path_factory, ev
     assert holdings_from_steps(*app.chart_inputs(start, end), start, end) == expected
 
 
+def test_the_holdings_chart_reads_its_steps_from_their_index_alone(run, tmp_path):
+    """The chart's steps (states whose controller or status changed) come in time order from
+    their own index, which holds those states only: no table row is read, no sort is made."""
+    from control.store.readmodel import RECORD_KEY_TEXT
+
+    store = str(tmp_path / "s.db")
+    assert run("synth", "--places", "30", "--events", "2000", "--seed", "3", "--store", store).exit_code == 0
+    app = open_app(store)
+    asked: list[tuple[str, list[Any]]] = []
+    query_iter = app.recorder.query_iter
+
+    def spy(sql: str, params: Any = (), size: int = 2000) -> Any:
+        asked.append((sql, list(params)))
+        return query_iter(sql, params, size)
+
+    app.recorder.query_iter = spy
+    govs, updates, _, _ = app.chart_inputs(
+        parse_instant("2017-01-01T00:00Z"), parse_instant("2024-01-01T00:00Z")
+    )
+    assert len(updates) > len(govs)
+    (sql, params), *_ = [(q, p) for q, p in asked if f"FROM {STATES}" in q]
+    plan = " ".join(str(r[3]) for r in app.recorder.query("EXPLAIN QUERY PLAN " + sql, params))
+    assert f"COVERING INDEX {STATES}_steps" in plan and "TEMP B-TREE" not in plan, plan
+    (ddl,) = app.recorder.query("SELECT sql FROM sqlite_master WHERE name = %s", [f"{STATES}_steps"])[0]
+    steps = app.recorder.query(
+        f"SELECT COUNT(*), SUM(step) FROM {STATES} WHERE stream = %s", [RECORD_KEY_TEXT]
+    )[0]
+    assert ddl.endswith("WHERE step = 1") and steps[1] < steps[0]  # a partial index: the steps only
+
+
 def test_the_holdings_chart_command_draws_the_folds_bytes(run, store, tmp_path):
     """The command's stored path (latest knowledge) draws byte for byte the fold's chart."""
     from control.cli.plots import draw

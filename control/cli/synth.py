@@ -3,19 +3,24 @@
 For scale tests and benchmarks: ``--places N --events M --seed S`` always writes the same
 places and the same reports (ids, windows, report times, quotes; only the store's own clock,
 ``recorded_at``, differs). The store must be empty: its gazetteer is bound first (one
-transaction, with a baseline per place), then the reports are appended in batches, each batch
-one transaction under the writer lock, with a progress bar on stderr.
+transaction, with a baseline per place), then the reports are appended in batches under the
+writer lock, each batch one transaction, with a progress bar on stderr.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import click
 
 from control.cli import echo_text, note_unrefreshed, store_option
 from control.model.errors import UserError
+
+if TYPE_CHECKING:
+    from control.model.events import Event
 
 #: Reports per transaction (large: fewer rewrites of the indexes' pages, see readmodel.BULK_ROWS).
 BATCH = 50_000
@@ -66,28 +71,26 @@ def synth(places: int, events: int, seed: int, batch: int, store: str | None) ->
 
     with writer_lock(app.env_settings, write_deadline(), where):
         retrying(app, bind, where)
-    written = 0
-    chunk: list = []
 
-    def flush() -> None:
-        deadline = write_deadline()
-        with writer_lock(app.env_settings, deadline, where):
-            retrying(app, lambda: app.append(RECORD, chunk, refresh=False), where, deadline)
-
-    with click.progressbar(
-        length=events, label=f"synth: {events} reports", file=sys.stderr, show_pos=True
-    ) as bar:
+    def batches() -> Iterator[list[Event]]:
+        chunk: list[Event] = []
         for event in synth_events(places, events, seed, atlas):
             chunk.append(event)
             if len(chunk) >= batch:
-                flush()
-                written += len(chunk)
-                bar.update(len(chunk))
+                yield chunk
                 chunk = []
         if chunk:
-            flush()
-            written += len(chunk)
-            bar.update(len(chunk))
+            yield chunk
+
+    # one writer throughout (synth writes only to a new store): each batch in a transaction of
+    # its own, a writer process inserting one while this one encodes the next
+    with (
+        click.progressbar(
+            length=events, label=f"synth: {events} reports", file=sys.stderr, show_pos=True
+        ) as bar,
+        writer_lock(app.env_settings, write_deadline(), where),
+    ):
+        written = app.append_batches(RECORD, batches(), done=bar.update)
     with writer_lock(app.env_settings, write_deadline(), where):  # one fold per place, at the end
         app.refresh_states()
     note_unrefreshed(app, "synth")

@@ -8,14 +8,16 @@ validates reports completely before writing, so a bad report writes nothing.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
@@ -109,6 +111,10 @@ def store_env(store: str) -> dict[str, str]:
         "SQLITE_DBNAME": str(path),
         "APPLICATION_RECORDER_TOPIC": RECORDERS["eventsourcing.sqlite"],
     }
+
+
+#: A batch of :meth:`LedgerApp.append_batches`, encoded: its size, stored events and rows.
+Batch = tuple[int, list[StoredEvent], list[tuple[Any, ...]]]
 
 
 class LedgerApp(Application):
@@ -434,34 +440,21 @@ class LedgerApp(Application):
 
         Then (``refresh``) the stored states of the places they touch are re-folded: call it
         holding the writer lock. Batches pass ``refresh=False`` and call :meth:`refresh_states`
-        once at the end; until then readers fold the dirty places themselves.
+        once at the end (or use :meth:`append_batches`); until then readers fold the dirty
+        places themselves.
 
         O(1) in the ledger's size: the stream's head and the last recorded time are read by
         index, no aggregate is rebuilt. Raises eventsourcing's IntegrityError if another writer
         appended first or an id is taken (see :func:`retrying`): the caller re-reads,
         re-validates and tries again.
         """
-        from control.store.domain import EVENT_CLASSES, Ledger, StoredReports
+        from control.store.domain import Ledger
 
         sid = stream_id(name)
-        head = list(self.recorder.select_events(sid, desc=True, limit=1))
-        new: list[StoredEvent] = []
-        if head:
-            version = head[0].originator_version
-        else:
-            opened = Ledger.open(name)
-            new.extend(self.mapper.to_stored_event(e) for e in opened.collect_events())
-            version = opened.version
+        new, version = self._head(sid, name)
         stamp = max(iso(self.clock()) or "", self.last_recorded(name))
-        key = stream_key(sid)
-        stored = StoredReports(self.mapper, sid, stamp)
-        rows = []  # the read model's rows, from the dicts stored (not decoded back from them)
-        for event in events:
-            version += 1
-            times = (iso(event.window.earliest), iso(event.window.latest), iso(event.reported_at))
-            text = event.report_json(*times)  # once, for the event and its row
-            new.append(stored.stored(EVENT_CLASSES[event.kind], version, event, text))
-            rows.append(event_row(key, version, event, times, stamp, text))  # type: ignore[arg-type]
+        stored, rows, version = self._stored(sid, events, version, stamp)
+        new += stored
         if digest is not None and (events or digest != self._latest_digest(name)):
             version += 1
             loaded = Ledger.RecordLoaded(
@@ -476,6 +469,110 @@ class LedgerApp(Application):
         if refresh and name == RECORD:
             self.refresh_states()
         return len(events)
+
+    def append_batches(
+        self, name: str, batches: Iterable[Sequence[Event]], done: Callable[[int], None] | None = None
+    ) -> int:
+        """Append each batch as :meth:`append` would (``refresh=False``), each in a transaction
+        of its own, pipelined: a writer process inserts one batch while this one encodes the
+        next (eventsourcing's stored events and the read model's rows), so the two halves of
+        an append share the machine's cores. Call it holding the writer lock throughout: each
+        batch's versions follow the last's. ``done``: called with each batch's size once it is
+        committed. Returns how many reports were appended.
+
+        A batch that fails (an id taken) raises as :meth:`append` does, the batches before it
+        stay appended, none after it is sent. A writer that cannot start, or dies, leaves the
+        rest to this process: what it committed is read back from the stream's head."""
+        from control.store import pool
+
+        sid = stream_id(name)
+        opening, version = self._head(sid, name)
+        if opening:
+            self.recorder.insert_events(opening, read_rows=[])
+        stamp = self.last_recorded(name)
+        pending: list[Batch] = []  # sent, not answered
+        count = 0
+
+        def prepared() -> Iterator[Batch]:
+            nonlocal version, stamp
+            for batch in batches:
+                if not batch:
+                    continue
+                stamp = max(iso(self.clock()) or "", stamp)
+                stored, rows, version = self._stored(sid, batch, version, stamp)
+                yield len(batch), stored, rows
+
+        def tasks(source: Iterator[Batch]) -> Iterator[tuple[Any, ...]]:
+            env = dict(self.env, CREATE_TABLE="no")  # the tables exist (see states.in_chunks)
+            for size, stored, rows in source:
+                pending.append((size, stored, rows))
+                yield (
+                    pool.INSERT,
+                    env,
+                    sid.hex,
+                    [(e.originator_version, e.topic, e.state) for e in stored],
+                    rows,
+                )
+
+        def answered() -> None:
+            nonlocal count
+            size = pending.pop(0)[0]
+            count += size
+            if done is not None:
+                done(size)
+
+        source = prepared()
+        ahead = list(itertools.islice(source, 2))
+        if len(ahead) == 2:  # a writer process only where there is a next batch to encode meanwhile
+            source = itertools.chain(ahead, source)
+            try:
+                for _ in pool.run_tasks(tasks(source), 1):
+                    answered()
+                return count
+            except pool.Broken:  # here, the rest: first what the writer committed unanswered
+                pass
+        else:
+            pending.extend(ahead)
+        head = self._head(sid, name)[1]
+        while pending and pending[0][1][-1].originator_version <= head:
+            answered()
+        while pending:
+            self.recorder.insert_events(pending[0][1], read_rows=pending[0][2])
+            answered()
+        for size, stored, rows in source:
+            pending.append((size, stored, rows))
+            self.recorder.insert_events(stored, read_rows=rows)
+            answered()
+        return count
+
+    def _head(self, sid: UUID, name: str) -> tuple[list[StoredEvent], int]:
+        """The stream's last version, and the stored events that open it if it has none yet."""
+        from control.store.domain import Ledger
+
+        head = list(self.recorder.select_events(sid, desc=True, limit=1))
+        if head:
+            return [], head[0].originator_version
+        opened = Ledger.open(name)
+        return [self.mapper.to_stored_event(e) for e in opened.collect_events()], opened.version
+
+    def _stored(
+        self, sid: UUID, events: Sequence[Event], version: int, stamp: str
+    ) -> tuple[list[StoredEvent], list[tuple[Any, ...]], int]:
+        """``events`` as stored events after ``version`` and as the read model's rows (made from
+        the very texts stored, not decoded back from them), recorded at ``stamp``; and the last
+        version."""
+        from control.store.domain import EVENT_CLASSES, StoredReports
+
+        key = stream_key(sid)
+        stored = StoredReports(self.mapper, sid, stamp)
+        new, rows = [], []
+        for event in events:
+            version += 1
+            times = (iso(event.window.earliest), iso(event.window.latest), iso(event.reported_at))
+            text = event.report_json(*times)  # once, for the event and its row
+            new.append(stored.stored(EVENT_CLASSES[event.kind], version, event, text))
+            rows.append(event_row(key, version, event, times, stamp, text))  # type: ignore[arg-type]
+        return new, rows, version
 
     def refresh_states(self) -> int:
         """Re-fold and store the states of the record's dirty places (under the writer lock).
@@ -845,6 +942,24 @@ def retrying(app: LedgerApp | None, action: Callable[[], T], store: str, deadlin
         import random
 
         time.sleep(random.uniform(0.005, min(0.02 * 2 ** min(attempts, 5), 0.4, left)))
+
+
+_INSERTING: dict[tuple[tuple[str, str], ...], LedgerApp] = {}
+
+
+def insert_in_worker(task: tuple[Any, ...]) -> int:
+    """One batch of :meth:`LedgerApp.append_batches` inserted in a writer process, on its own
+    connection to the store (kept for the next batches): its stored events and their rows, in
+    one transaction. Returns the number of stored events."""
+    _, env, originator, stored, rows = task
+    key = tuple(sorted(env.items()))
+    if key not in _INSERTING:
+        _INSERTING[key] = LedgerApp(env=env)
+    sid = UUID(originator)
+    events = [StoredEvent(sid, version, topic, state) for version, topic, state in stored]
+    with fewer_collections():
+        _INSERTING[key].recorder.insert_events(events, read_rows=rows)
+    return len(events)
 
 
 def resolve_store(store: str | None) -> str:

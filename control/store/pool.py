@@ -13,11 +13,12 @@ workers of a caller killed with -9 end with it.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import pickle
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -42,16 +43,35 @@ class Broken(Exception):
         self.done = done
 
 
-def run_tasks(tasks: Sequence[Any], workers: int) -> Iterator[Any]:
+def run_tasks(tasks: Iterable[Any], workers: int) -> Iterator[Any]:
     """Each task's result, in the tasks' order, worked by ``workers`` child processes running
-    :func:`_serve` (task ``i`` on worker ``i % workers``). An exception raised by a task is
-    raised here; a worker that ends without answering raises :class:`Broken`. The workers are
-    stopped when the iteration ends, early or not."""
+    :func:`_serve` (task ``i`` on worker ``i % workers``). ``tasks`` is read as the workers take
+    them (:data:`AHEAD` per worker ahead of the results): a generator makes its next task while
+    they work. An exception raised by a task is raised here; a worker that ends without
+    answering raises :class:`Broken`. The workers are stopped when the iteration ends, early or
+    not."""
     procs: list[subprocess.Popen[bytes]] = []
-    done = 0
-    try:
+    source = iter(tasks)
+    sent = done = 0
+
+    def send_next(proc: subprocess.Popen[bytes]) -> None:
+        nonlocal sent
+        task = next(source, _END)
+        if task is _END:
+            return
         try:
-            for _ in range(min(workers, len(tasks))):
+            _send(proc, task)
+        except OSError:
+            raise Broken(done) from None
+        sent += 1
+
+    try:
+        first = next(source, _END)
+        if first is _END:
+            return
+        source = itertools.chain([first], source)
+        try:
+            for _ in range(workers):
                 # a worker that crashes says nothing: its chunks are done here, where any real
                 # error (an unreadable store) is met again and said as such
                 procs.append(
@@ -59,11 +79,11 @@ def run_tasks(tasks: Sequence[Any], workers: int) -> Iterator[Any]:
                         COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
                     )
                 )
-            for i in range(min(len(tasks), AHEAD * len(procs))):
-                _send(procs[i % len(procs)], tasks[i])
         except OSError:
             raise Broken(done) from None
-        while done < len(tasks):
+        for i in range(AHEAD * len(procs)):
+            send_next(procs[i % len(procs)])
+        while done < sent:
             proc = procs[done % len(procs)]
             try:
                 ok, value = pickle.load(proc.stdout)  # type: ignore[arg-type]
@@ -71,17 +91,17 @@ def run_tasks(tasks: Sequence[Any], workers: int) -> Iterator[Any]:
                 raise Broken(done) from None
             if not ok:
                 raise value
-            ahead = done + AHEAD * len(procs)
-            if ahead < len(tasks):
-                try:
-                    _send(proc, tasks[ahead])
-                except OSError:
-                    raise Broken(done + 1) from None
             done += 1
+            if sent == done - 1 + AHEAD * len(procs):  # this worker's turn comes round again
+                send_next(proc)
             yield value
     finally:
         for proc in procs:
-            _stop(proc, done < len(tasks))
+            _stop(proc, done < sent)
+
+
+#: No task left.
+_END = object()
 
 
 def _send(proc: subprocess.Popen[bytes], task: Any) -> None:
@@ -120,10 +140,24 @@ def _serve(work: Callable[[Any], Any], source: IO[bytes], sink: IO[bytes]) -> No
         sink.flush()
 
 
+#: The first item of a writer's task (:func:`control.store.ledger.insert_in_worker`); any other
+#: task is a fold's (:func:`control.store.states.work_in_worker`).
+INSERT = "insert"
+
+
+def work(task: Any) -> Any:
+    """A task, worked in this process (a worker's)."""
+    if task[0] == INSERT:
+        from control.store.ledger import insert_in_worker
+
+        return insert_in_worker(task)
+    from control.store.states import work_in_worker
+
+    return work_in_worker(task)
+
+
 def main() -> None:
     import signal
-
-    from control.store.states import work_in_worker
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle: it stops us
 
@@ -131,7 +165,7 @@ def main() -> None:
     sink = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr
     with contextlib.suppress(BrokenPipeError):  # the caller has gone
-        _serve(work_in_worker, sys.stdin.buffer, sink)
+        _serve(work, sys.stdin.buffer, sink)
 
 
 if __name__ == "__main__":

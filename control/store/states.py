@@ -281,10 +281,7 @@ def events_of(
         [stream, *places],
     ):
         touch.setdefault(cid, set()).add(place)
-    rows = app.recorder.query(
-        f"SELECT {REPORT} FROM {name(TABLE)} WHERE stream = %s AND place IN ({_marks(len(places))}){known}",
-        [stream, *places, *known_params],
-    )
+    rows = app.recorder.reports_at(stream, places, known, known_params)
     rows += _reports_by_id(app, stream, touch, known, known_params)
     loads, from_stored = json.loads, Event.from_stored
     seen: dict[str, Event] = {}

@@ -7,10 +7,11 @@ In one run, for each size, in a temporary folder (``--keep DIR`` keeps the store
   reports, appending them, folding every place at the end), the same reports' payloads as plain
   eventsourcing aggregate events saved with the library's own ``Application.save`` on the same
   kind of store, a file made as the project makes its own (8 KiB pages) (events/s): the
-  baseline; and the same reports appended through
-  ``LedgerApp.append`` (reports/s: validation, events, read-model rows and dirty marks in each
-  batch's transaction; made outside the timer, as the baseline's payloads), then the states'
-  refresh (timed apart). All three write batches of 50k per transaction;
+  baseline; and the same reports appended through ``LedgerApp.append_batches``, synth's path
+  (reports/s: events, read-model rows and dirty marks in each batch's transaction, a writer
+  process inserting each batch while the caller encodes the next; made outside the timer, as
+  the baseline's payloads), then the states' refresh (timed apart). All three write batches of
+  50k per transaction;
 * times ``control replay --at T`` (T mid-record; every place, read from the stored states)
   and ``replay --at T --place P`` (one place's answer) against the same on the seed store
   (ratios), adding one report with ``control add`` against the same on the seed store,
@@ -96,21 +97,11 @@ store, places, count, seed, batch = sys.argv[1], *map(int, sys.argv[2:6])
 atlas = synth_gazetteer(places, seed)
 app = open_app(store, sync=False)
 app.bind_gazetteer(atlas, f"synth:{seed}")
-appending, chunk = 0.0, []
-
-def flush():
-    global appending
-    start = time.perf_counter()
-    app.append(RECORD, chunk, refresh=False)
-    appending += time.perf_counter() - start
-
-for event in synth_events(places, count, seed, atlas):  # made outside the timer, as the baseline's
-    chunk.append(event)
-    if len(chunk) == batch:
-        flush()
-        chunk = []
-if chunk:
-    flush()
+events = list(synth_events(places, count, seed, atlas))  # made outside the timer, as the baseline's
+chunks = [events[i : i + batch] for i in range(0, len(events), batch)]
+start = time.perf_counter()
+app.append_batches(RECORD, chunks)
+appending = time.perf_counter() - start
 start = time.perf_counter()
 app.refresh_states()
 print(appending, time.perf_counter() - start)
