@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_properties import BASE, INSTANTS, START, ledgers
+from test_store import pg_store  # noqa: F401  (fixture)
 
 from control.fold.projection import replay, transitions
 from control.store.ledger import RECORD, LedgerApp, open_app, store_env
@@ -242,11 +243,28 @@ def _synth_batches(size: int = 300, count: int = 4):
     return atlas, [events[i : i + size] for i in range(0, len(events), size)]
 
 
-def _appended(app: LedgerApp) -> tuple[list[object], ...]:
+def _appended(app: LedgerApp, tables: tuple[str, ...] = ("control_meta",)) -> tuple[list[object], ...]:
     """What an append leaves in a store: the decoded events and every read-model row written
     beside them."""
-    tables = ("control_reports", "control_dirty", "control_counts", "control_touch", "control_meta")
-    return (app.read_events(), *(sorted(app.recorder.query(f"SELECT * FROM {t}")) for t in tables))
+    tables = ("control_reports", "control_dirty", "control_counts", "control_touch", *tables)
+    found = (app.recorder.query(f"SELECT * FROM {app.recorder.name(t)}") for t in tables)
+    return (app.read_events(), *(sorted(tuple(r) for r in rows) for rows in found))
+
+
+def _writer_answers(monkeypatch) -> list[int]:
+    """The writer process's answers (stored events inserted per batch), as they come."""
+    from control.store import pool
+
+    answers: list[int] = []
+    run_tasks = pool.run_tasks
+
+    def counted(tasks, workers):
+        for answer in run_tasks(tasks, workers):
+            answers.append(answer)
+            yield answer
+
+    monkeypatch.setattr(pool, "run_tasks", counted)
+    return answers
 
 
 @pytest.mark.parametrize(
@@ -273,15 +291,7 @@ def test_batches_appended_through_a_writer_process_are_those_appended_one_by_one
     two.bind_gazetteer(atlas, "synth:7")
     if command is not None:
         monkeypatch.setattr(pool, "COMMAND", command)
-    answers: list[int] = []
-    run_tasks = pool.run_tasks
-
-    def counted(tasks, workers):
-        for answer in run_tasks(tasks, workers):
-            answers.append(answer)
-            yield answer
-
-    monkeypatch.setattr(pool, "run_tasks", counted)
+    answers = _writer_answers(monkeypatch)
     sizes: list[int] = []
     assert two.append_batches(RECORD, iter(batches), done=sizes.append) == 1200
     assert sizes == [300] * 4
@@ -305,3 +315,20 @@ def test_a_batch_that_fails_in_the_writer_process_is_raised_and_none_after_it_is
     assert {e.id for e in app.read()} - {e.id for e in app.read() if e.kind == "baseline"} == {
         e.id for batch in batches[:2] for e in batch
     }
+
+
+def test_batches_appended_on_postgresql_through_a_writer_process(tmp_path, monkeypatch, pg_store):  # noqa: F811
+    """The writer process appends to a PostgreSQL store as well: the same events and rows as
+    batch-by-batch appends to a SQLite one."""
+    atlas, batches = _synth_batches()
+    now = START + timedelta(days=3000)
+    stores = (str(tmp_path / "s.db"), pg_store)
+    apps = [LedgerApp(env=store_env(where), clock=lambda: now) for where in stores]
+    for app in apps:
+        app.bind_gazetteer(atlas, "synth:7")
+    for batch in batches:
+        apps[0].append(RECORD, batch, refresh=False)
+    answers = _writer_answers(monkeypatch)
+    assert apps[1].append_batches(RECORD, iter(batches)) == 1200
+    assert answers == [300] * 4
+    assert _appended(apps[1], ()) == _appended(apps[0], ())
