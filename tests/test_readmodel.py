@@ -332,3 +332,17 @@ def test_batches_appended_on_postgresql_through_a_writer_process(tmp_path, monke
     assert apps[1].append_batches(RECORD, iter(batches)) == 1200
     assert answers == [300] * 4
     assert _appended(apps[1], ()) == _appended(apps[0], ())
+
+
+def test_fewer_batches_than_a_writer_process_pays_for_are_appended_here(tmp_path, monkeypatch):
+    """Below ``PIPELINED`` batches no writer process is started (it would cost more to start
+    than it saves): the batches are appended here, as ``append`` appends them."""
+    from control.store.ledger import PIPELINED
+
+    atlas, batches = _synth_batches(count=PIPELINED - 1)
+    app = LedgerApp(env=store_env(str(tmp_path / "s.db")))
+    app.bind_gazetteer(atlas, "synth:7")
+    answers = _writer_answers(monkeypatch)
+    assert app.append_batches(RECORD, [[], *batches]) == 300 * (PIPELINED - 1)
+    assert answers == []
+    assert {e.id for e in app.read()} >= {e.id for batch in batches for e in batch}

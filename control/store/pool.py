@@ -13,7 +13,6 @@ workers of a caller killed with -9 end with it.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import pickle
 import subprocess
@@ -66,11 +65,7 @@ def run_tasks(tasks: Iterable[Any], workers: int) -> Iterator[Any]:
         sent += 1
 
     try:
-        first = next(source, _END)
-        if first is _END:
-            return
-        source = itertools.chain([first], source)
-        try:
+        try:  # started first: they start up while the first tasks are made
             for _ in range(workers):
                 # a worker that crashes says nothing: its chunks are done here, where any real
                 # error (an unreadable store) is met again and said as such
