@@ -323,8 +323,8 @@ def main() -> None:
             row["save"] = float(text.split()[0])
         except Timeout:
             row["save"] = None
-        # the same reports appended through LedgerApp.append, batch by batch (events, read-model
-        # rows and dirty marks in each batch's transaction), then the states' refresh
+        # the same reports appended through LedgerApp.append_batches (events, read-model rows and
+        # dirty marks in each batch's transaction, a writer process), then the states' refresh
         append_store = str(Path(work, f"append-{label(n)}.db"))
         for suffix in ("", "-wal", "-shm", ".lock"):
             Path(append_store + suffix).unlink(missing_ok=True)
