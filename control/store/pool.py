@@ -1,4 +1,5 @@
-"""Worker processes for folds of many places: ``python`` children running this module's :func:`main`.
+"""Worker processes for folds of many places, and the writer process of a bulk append
+(``LedgerApp.append_batches``): ``python`` children running this module's :func:`main`.
 
 Why not ``multiprocessing``: its spawned workers import the caller's main module again, so a
 user's own script without a ``__main__`` guard would run once more in each worker (appending its
