@@ -946,21 +946,28 @@ def retrying(app: LedgerApp | None, action: Callable[[], T], store: str, deadlin
         time.sleep(random.uniform(0.005, min(0.02 * 2 ** min(attempts, 5), 0.4, left)))
 
 
-_INSERTING: dict[tuple[tuple[str, str], ...], LedgerApp] = {}
+_WORKER_APPS: dict[tuple[tuple[str, str], ...], LedgerApp] = {}
+
+
+def worker_app(env: Mapping[str, str]) -> LedgerApp:
+    """A worker process's app on the store ``env`` names: its own connection, made at its first
+    task and kept for the next (fold workers, :func:`control.store.states.work_in_worker`, and
+    the bulk append's writer, :func:`insert_in_worker`)."""
+    key = tuple(sorted(env.items()))
+    if key not in _WORKER_APPS:
+        _WORKER_APPS[key] = LedgerApp(env=env)
+    return _WORKER_APPS[key]
 
 
 def insert_in_worker(task: tuple[Any, ...]) -> int:
-    """One batch of :meth:`LedgerApp.append_batches` inserted in a writer process, on its own
-    connection to the store (kept for the next batches): its stored events and their rows, in
-    one transaction. Returns the number of stored events."""
+    """One batch of :meth:`LedgerApp.append_batches` inserted in a writer process (on its
+    :func:`worker_app`): its stored events and their rows, in one transaction. Returns the
+    number of stored events."""
     _, env, originator, stored, rows = task
-    key = tuple(sorted(env.items()))
-    if key not in _INSERTING:
-        _INSERTING[key] = LedgerApp(env=env)
     sid = UUID(originator)
     events = [StoredEvent(sid, version, topic, state) for version, topic, state in stored]
     with fewer_collections():
-        _INSERTING[key].recorder.insert_events(events, read_rows=rows)
+        worker_app(env).recorder.insert_events(events, read_rows=rows)
     return len(events)
 
 

@@ -614,19 +614,13 @@ def in_chunks(
         yield found
 
 
-_WORKER_APP: dict[tuple[tuple[str, str], ...], Any] = {}
-
-
 def work_in_worker(task: tuple[dict[str, str], str, list[str], str, tuple[Any, ...]]) -> Any:
     """One chunk of places worked on in a worker process, on its own connection to the store
     (one per store, kept for the worker's next chunks)."""
-    from control.store.ledger import LedgerApp
+    from control.store.ledger import worker_app
 
     env, stream, names, work, args = task
-    key = tuple(sorted(env.items()))
-    if key not in _WORKER_APP:
-        _WORKER_APP[key] = LedgerApp(env=env)
-    app = _WORKER_APP[key]
+    app = worker_app(env)
     with gazetteer.using(app.bound_gazetteer()), fewer_collections():
         by_name = gazetteer.current().by_name()
         return CHUNK_WORK[work](app, stream, [by_name[n] for n in names], *args)
