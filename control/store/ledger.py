@@ -518,9 +518,8 @@ class LedgerApp(Application):
                     rows,
                 )
 
-        def answered() -> None:
+        def answered(size: int) -> None:
             nonlocal count
-            size = pending.pop(0)[0]
             count += size
             if done is not None:
                 done(size)
@@ -531,20 +530,15 @@ class LedgerApp(Application):
         if len(ahead) == PIPELINED:  # a writer process only where it gains more than its start
             try:
                 for _ in pool.run_tasks(tasks(source), 1):
-                    answered()
+                    answered(pending.pop(0)[0])
                 return count
             except pool.Broken:  # here, the rest: first what the writer committed unanswered
-                pass
-        head = self._head(sid, name)[1]
-        while pending and pending[0][1][-1].originator_version <= head:
-            answered()
-        while pending:
-            self.recorder.insert_events(pending[0][1], read_rows=pending[0][2])
-            answered()
-        for size, stored, rows in source:
-            pending.append((size, stored, rows))
+                head = self._head(sid, name)[1]
+                while pending and pending[0][1][-1].originator_version <= head:
+                    answered(pending.pop(0)[0])
+        for size, stored, rows in itertools.chain(pending, source):  # sent, not committed; then the rest
             self.recorder.insert_events(stored, read_rows=rows)
-            answered()
+            answered(size)
         return count
 
     def _head(self, sid: UUID, name: str) -> tuple[list[StoredEvent], int]:
