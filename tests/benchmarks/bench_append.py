@@ -16,11 +16,10 @@ import argparse
 import compileall
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 
-from bench_scale import APPEND, BASELINE_SAVE, BATCH, parse_size
+from bench_scale import APPEND, BASELINE_SAVE, BATCH, child, parse_size
 
 
 def main() -> None:
@@ -39,8 +38,9 @@ def main() -> None:
     ratios: dict[str, list[float]] = {"append/save": [], "+ refresh/save": []}
     for run in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="bench-append-") as work:
-            save = float(_child(BASELINE_SAVE, os.path.join(work, "save.db"), common).split()[0])
-            append, refresh = map(float, _child(APPEND, os.path.join(work, "append.db"), common).split())
+            save = float(run_child(BASELINE_SAVE, os.path.join(work, "save.db"), common, work).split()[0])
+            text = run_child(APPEND, os.path.join(work, "append.db"), common, work)
+            append, refresh = map(float, text.split())
         ratios["append/save"].append(save / append)
         ratios["+ refresh/save"].append(save / (append + refresh))
         print(
@@ -55,10 +55,9 @@ def main() -> None:
     )
 
 
-def _child(script: str, store: str, args: list[str]) -> str:
-    return subprocess.run(
-        [sys.executable, "-c", script, store, *args], capture_output=True, text=True, check=True
-    ).stdout
+def run_child(script: str, store: str, args: list[str], work: str) -> str:
+    """The standard output of ``script`` run on ``store`` (``bench_scale.child``: no timeout here)."""
+    return child([sys.executable, "-c", script, store, *args], dict(os.environ), work, float("inf"))[2]
 
 
 if __name__ == "__main__":
