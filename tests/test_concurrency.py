@@ -172,7 +172,9 @@ def test_a_new_connection_met_by_a_locked_store_is_retried(tmp_path, monkeypatch
     def busy_once(self, *args, **kwargs):
         calls.append(1)
         if len(calls) == 1:
-            raise sqlite3.OperationalError("database is locked")
+            busy = sqlite3.OperationalError("database is locked")
+            busy.sqlite_errorcode = 5  # SQLITE_BUSY, as sqlite3 sets it: the code is what counts
+            raise busy
         real(self, *args, **kwargs)
 
     monkeypatch.setattr(ledger.LedgerApp, "__init__", busy_once)

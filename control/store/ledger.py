@@ -581,7 +581,7 @@ class LedgerApp(Application):
             with gazetteer.using(self.bound_gazetteer()):  # the store's places, whoever calls
                 return states.refresh(self, stream_key(stream_id(RECORD)))
         except (OperationalError, InternalError, DatabaseError) as exc:
-            if not any(word in str(exc).casefold() for word in _TRANSIENT):
+            if not is_transient(exc):
                 raise  # not a busy store: a fault to see, not to hide
             return 0
 
@@ -881,16 +881,32 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-_TRANSIENT = (
-    "locked",
-    "busy",
-    "concurrently",
-    "deadlock",
-    "lock timeout",
-    "could not serialize",
-    "already exists",
-    "duplicate key",
-)
+#: SQLite's primary result codes for a store another connection is writing (the extended codes
+#: carry them in their low byte): SQLITE_BUSY, SQLITE_LOCKED.
+_SQLITE_TRANSIENT = frozenset({5, 6})
+#: PostgreSQL SQLSTATEs of a race with another writer. The server localises its messages
+#: (lc_messages), never its codes: class 40 (serialization failure, deadlock), lock not
+#: available, and the unique/duplicate-object errors two first uses of a store meet when both
+#: create the same table, type or index; XX000 is "tuple concurrently updated" from the same race.
+_PG_TRANSIENT = frozenset({"55P03", "23505", "42P07", "42710", "XX000"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` (or the driver's error it wraps: eventsourcing raises its own classes
+    ``from`` the driver's) is a busy store or a race with another writer, by error code."""
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        code = getattr(error, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in _SQLITE_TRANSIENT:
+            return True
+        state = getattr(error, "sqlstate", None)
+        if isinstance(state, str) and (state.startswith("40") or state in _PG_TRANSIENT):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
 
 T = TypeVar("T")
 
@@ -922,8 +938,7 @@ def retrying(app: LedgerApp | None, action: Callable[[], T], store: str, deadlin
         except (OperationalError, InternalError, ProgrammingError, DatabaseError, sqlite3.Error) as exc:
             # sqlite3's own: eventsourcing lets "database is locked" out of a new connection's
             # first PRAGMA unwrapped (seen with sixteen writers on a fresh store)
-            text = str(exc).casefold()
-            if not any(word in text for word in _TRANSIENT):
+            if not is_transient(exc):
                 raise
             reason = f"the store is locked by another writer ({str(exc).splitlines()[0]})"
         if app is not None:
