@@ -155,6 +155,8 @@ def _source(event: Event) -> dict[str, Any]:
 
 
 class Holdings(NamedTuple):
+    """The capitals (places) one controller holds in a snapshot, in the gazetteer's order."""
+
     controller: str
     capitals: tuple[str, ...]
 
