@@ -20,6 +20,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import register_topic
 
 from control.model.errors import DuplicateId
 from control.model.events import REPORT_VERSION, Event
@@ -107,13 +108,13 @@ class Ledger(Aggregate):
         self.trigger_event(EVENT_CLASSES[event.kind], report=event.report_dict(), recorded_at=stamp)
 
 
-class Branch(Aggregate):
-    """A what-if scenario's branch: its whole definition, replaced atomically on every run.
+class Definitions(Aggregate):
+    """A stream of whole definitions: each version is one ``Defined`` event holding it complete.
 
-    Each run that finds the scenario file changed appends one ``Defined`` event holding the
-    complete branch (branch point, suppressions, hypothetical reports). One event is one
-    transaction, so a reader sees the old branch or the new one, never a mix; old definitions
-    stay in the stream as history.
+    One event is one transaction, so a reader sees the old definition or the new one, never a mix;
+    old definitions stay in the stream as history. A subclass's events are its own classes
+    (eventsourcing subclasses nested events per aggregate), so their stored topics name the
+    subclass: ``control.store.domain:Atlas.Defined``, as before this base existed.
     """
 
     class Started(Aggregate.Created):
@@ -125,52 +126,37 @@ class Branch(Aggregate):
         definition: dict[str, Any]
 
         def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Branch)
+            assert isinstance(aggregate, Definitions)
             aggregate.definition = self.definition
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.definition: dict[str, Any] = {}
 
-    @classmethod
-    def start(cls, name: str) -> Branch:
-        return cls._create(cls.Started, id=stream_id(f"scenario:{name}"), name=name)
-
     def define(self, definition: dict[str, Any]) -> None:
         if definition != self.definition:
             self.trigger_event(self.Defined, definition=definition)
 
 
-class Atlas(Aggregate):
+class Branch(Definitions):
+    """A what-if scenario's branch: its whole definition (branch point, suppressions, hypothetical
+    reports), replaced atomically by each run that finds the scenario file changed."""
+
+    @classmethod
+    def start(cls, name: str) -> Branch:
+        return cls._create(cls.Started, id=stream_id(f"scenario:{name}"), name=name)
+
+
+class Atlas(Definitions):
     """The gazetteer a ledger is bound to: each version is one ``Defined`` event holding it whole.
 
     A later version may add places, aliases and controllers (checked before it is stored); the
     earlier versions stay in the stream as history.
     """
 
-    class Started(Aggregate.Created):
-        class_version = 1
-        name: str
-
-    class Defined(Aggregate.Event):
-        class_version = 1
-        definition: dict[str, Any]
-
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Atlas)
-            aggregate.definition = self.definition
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.definition: dict[str, Any] = {}
-
     @classmethod
     def start(cls, name: str) -> Atlas:
         return cls._create(cls.Started, id=stream_id("gazetteer"), name=name)
-
-    def define(self, definition: dict[str, Any]) -> None:
-        if definition != self.definition:
-            self.trigger_event(self.Defined, definition=definition)
 
 
 EVENT_CLASSES: dict[str, type[Ledger.Reported]] = {
@@ -240,3 +226,10 @@ class StoredReports:
                 form = (stored.topic, parts[0], parts[1])
         self.forms[cls] = form
         return form
+
+
+# Events stored before control/ was grouped into parts name their classes ``control.domain:...``;
+# eventsourcing resolves a registered topic's nested names from the class registered for it.
+for _old, _cls in (("control.domain:Ledger", Ledger), ("control.domain:Branch", Branch),
+                   ("control.domain:Atlas", Atlas)):  # fmt: skip
+    register_topic(_old, _cls)
