@@ -256,6 +256,8 @@ CASES = [
     Case("extract-toml-store", ("extract", "a.txt", "--published", END, "--toml", "control.db"), "--toml: 'control.db' is the event store", write("a.txt", b"Rebels captured Hama on Thursday.\n")),
     Case("extract-toml-article", ("extract", "a.txt", "--published", END, "--toml", "a.txt"), "--toml: 'a.txt' is ARTICLE, which this command reads", write("a.txt", b"Rebels captured Hama on Thursday.\n")),
     Case("extract-toml-link-to-article", ("extract", "a.txt", "--published", END, "--toml", "b.toml"), "is a link to ARTICLE", both(write("a.txt", b"Rebels captured Hama on Thursday.\n"), hardlink("b.toml", "a.txt"))),
+    Case("export-out-wal-of-linked-store", ("export", "--format", "csv", "--store", "link.db", "--out", "control.db-wal"), "the event store's -wal file", symlink("link.db", "control.db")),
+    Case("chart-out-scenario-by-name", ("chart", "map", "--scenario", "mine", "--format", "png", "--out", "scenarios/mine.toml"), "is --scenario, which this command reads", both(folder("scenarios"), write("scenarios/mine.toml", b'[scenario]\nname = "mine"\n'))),
     Case("chart-out-scenario-file", ("chart", "map", "--scenario", "s.toml", "--format", "png", "--out", "s.toml"), "is --scenario, which this command reads", write("s.toml", b"[scenario]\n")),
     Case("page-out-scenario-file", ("page", "--scenario", "s.toml", "--out", "s.toml"), "is --scenario, which this command reads", write("s.toml", b"[scenario]\n")),
     Case("export-out-dangling-link", ("export", "--format", "csv", "--out", "gone.csv"), "symbolic link to a missing file", symlink("gone.csv", "nowhere.csv")),

@@ -42,13 +42,17 @@ def store_files(store: str) -> list[Protected]:
         return []
     from control.store.writelock import LOCK_SUFFIX
 
-    return [
-        ("the event store (--store)", store),
-        ("the event store's -wal file", f"{store}-wal"),
-        ("the event store's -shm file", f"{store}-shm"),
-        ("the event store's -journal file", f"{store}-journal"),
-        ("the event store's writer-lock file", f"{store}{LOCK_SUFFIX}"),
-    ]
+    found: list[Protected] = []
+    # a store named through a symbolic link: SQLite keeps its sidecars beside the file it opens
+    for name in dict.fromkeys([store, os.path.realpath(store)]):
+        found += [
+            ("the event store (--store)", name),
+            ("the event store's -wal file", f"{name}-wal"),
+            ("the event store's -shm file", f"{name}-shm"),
+            ("the event store's -journal file", f"{name}-journal"),
+            ("the event store's writer-lock file", f"{name}{LOCK_SUFFIX}"),
+        ]
+    return found
 
 
 def input_file(option: str, path: str | os.PathLike[str] | None) -> Protected:
