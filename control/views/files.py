@@ -10,7 +10,12 @@ its parent exists, as ``control demo`` does; a deeper missing path is refused.
 An output may never be a file the command depends on: :func:`check_output` refuses a path that
 is (through symbolic or hard links) the store, SQLite's ``-wal``/``-shm``/``-journal`` beside it,
 the writers' lock file (:func:`store_files`), or any file the same command reads. Every command
-that writes a file calls it with those paths, before any work.
+that writes a file calls it with those paths, before any work; a new writer does the same::
+
+    from control.cli import guarded  # the store's files and the command's inputs
+    check_output(out, "--suggest-mapping", guarded(store, ("FILE", file), ("--mapping", mapping)))
+    ...  # the work
+    write_atomically(out, write, "--suggest-mapping", guarded(store, ("FILE", file), ...))
 """
 
 from __future__ import annotations
