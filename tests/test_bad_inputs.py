@@ -83,6 +83,29 @@ def link_to_device(name: str) -> Callable[[Path], None]:
     return setup
 
 
+def symlink(name: str, target: str) -> Callable[[Path], None]:
+    def setup(tmp: Path) -> None:
+        (tmp / name).symlink_to(target)
+
+    return setup
+
+
+def hardlink(name: str, target: str) -> Callable[[Path], None]:
+    def setup(tmp: Path) -> None:
+        (tmp / name).parent.mkdir(exist_ok=True)
+        os.link(tmp / target, tmp / name)
+
+    return setup
+
+
+def both(*setups: Callable[[Path], None]) -> Callable[[Path], None]:
+    def setup(tmp: Path) -> None:
+        for each in setups:
+            each(tmp)
+
+    return setup
+
+
 def truncated_store(tmp: Path) -> None:
     data = (tmp / "control.db").read_bytes()
     (tmp / "copy.db").write_bytes(data[: len(data) // 2 + 100])
@@ -101,6 +124,11 @@ NOT_UTF8 = '[[event]]\nkind = "claim"\nnote = "caf\xe9"\n'.encode("latin-1")
 BINARY = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
 SCENARIO_TOP = b'[scenario]\nname = "x"\ndescription = "d'
 MALFORMED = b"[[event]]\nkind = \n"
+ACLED_HEADER = (
+    b"event_id_cnty,event_date,year,time_precision,disorder_type,event_type,sub_event_type,actor1,"
+    b"assoc_actor_1,inter1,actor2,assoc_actor_2,inter2,interaction,iso,region,country,admin1,admin2,"
+    b"admin3,location,latitude,longitude,geo_precision,source,source_scale,notes,fatalities,tags,timestamp\n"
+)
 
 
 @dataclass(frozen=True)
@@ -210,6 +238,60 @@ CASES = [
     Case("chart-map-every-banana", ("chart", "map", "--every", "banana", "--gif"), "--every: 'banana'"),
     Case("chart-unknown-kind", ("chart", "pie"), "unknown chart 'pie'"),
     Case("chart-unknown-scenario", ("chart", "map", "--scenario", "homs-held"), "--scenario: unknown scenario 'homs-held'"),
+    # --- issue 24: outputs, terminals (h1) ---
+    Case("page-out-store", ("page", "--out", "control.db"), "--out: 'control.db' is the event store"),
+    Case("export-out-store", ("export", "--format", "csv", "--out", "control.db"), "--out: 'control.db' is the event store"),
+    Case("chart-png-out-store", ("chart", "holdings", "--format", "png", "--out", "control.db"), "--out: 'control.db' is the event store"),
+    Case("chart-gif-out-store-named-gif", ("chart", "map", "--gif", "--out", "s.gif", "--store", "s.gif"), "is the event store", write("s.gif", b"")),
+    Case("export-out-store-wal", ("export", "--format", "json", "--out", "control.db-wal"), "the event store's -wal file"),
+    Case("chart-out-store-shm", ("chart", "timeline", "--format", "svg", "--out", "control.db-shm"), "the event store's -shm file"),
+    Case("page-out-store-journal", ("page", "--out", "control.db-journal"), "the event store's -journal file"),
+    Case("export-out-store-lock", ("export", "--format", "csv", "--out", "control.db.lock"), "the event store's writer-lock file"),
+    Case("page-out-store-by-another-path", ("page", "--out", "sub/../control.db"), "is the event store", folder("sub")),
+    Case("page-out-store-explicit-store", ("page", "--out", "./control.db", "--store", "control.db"), "is the event store"),
+    Case("chart-out-symlink-to-store", ("chart", "holdings", "--out", "link.png"), "is the event store", symlink("link.png", "control.db")),
+    Case("export-out-hard-link-to-store", ("export", "--format", "csv", "--out", "copy.csv"), "is a link to the event store", hardlink("copy.csv", "control.db")),
+    Case("demo-target-hard-link-to-store", ("demo", "--out-dir", "plots"), "--out-dir: 'plots/map.svg' is a link to the event store", hardlink("plots/map.svg", "control.db")),
+    Case("scenario-new-over-store-link", ("scenario", "new", "mine", "--at", END), "is a link to the event store", hardlink("scenarios/mine.toml", "control.db")),
+    Case("extract-toml-store", ("extract", "a.txt", "--published", END, "--toml", "control.db"), "--toml: 'control.db' is the event store", write("a.txt", b"Rebels captured Hama on Thursday.\n")),
+    Case("extract-toml-article", ("extract", "a.txt", "--published", END, "--toml", "a.txt"), "--toml: 'a.txt' is ARTICLE, which this command reads", write("a.txt", b"Rebels captured Hama on Thursday.\n")),
+    Case("extract-toml-link-to-article", ("extract", "a.txt", "--published", END, "--toml", "b.toml"), "is a link to ARTICLE", both(write("a.txt", b"Rebels captured Hama on Thursday.\n"), hardlink("b.toml", "a.txt"))),
+    Case("export-out-wal-of-linked-store", ("export", "--format", "csv", "--store", "link.db", "--out", "control.db-wal"), "the event store's -wal file", symlink("link.db", "control.db")),
+    Case("chart-out-scenario-by-name", ("chart", "map", "--scenario", "mine", "--format", "png", "--out", "scenarios/mine.toml"), "is --scenario, which this command reads", both(folder("scenarios"), write("scenarios/mine.toml", b'[scenario]\nname = "mine"\n'))),
+    Case("chart-out-scenario-file", ("chart", "map", "--scenario", "s.toml", "--format", "png", "--out", "s.toml"), "is --scenario, which this command reads", write("s.toml", b"[scenario]\n")),
+    Case("page-out-scenario-file", ("page", "--scenario", "s.toml", "--out", "s.toml"), "is --scenario, which this command reads", write("s.toml", b"[scenario]\n")),
+    Case("export-out-dangling-link", ("export", "--format", "csv", "--out", "gone.csv"), "symbolic link to a missing file", symlink("gone.csv", "nowhere.csv")),
+    Case("chart-out-dangling-link", ("chart", "holdings", "--out", "gone.png"), "symbolic link to a missing file", symlink("gone.png", "nowhere.png")),
+    Case("page-out-dangling-link", ("page", "--out", "gone.html"), "symbolic link to a missing file", symlink("gone.html", "nowhere.html")),
+    Case("extract-toml-dangling-link", ("extract", "a.txt", "--published", END, "--toml", "gone.toml"), "symbolic link to a missing file", both(write("a.txt", b"Rebels captured Hama on Thursday.\n"), symlink("gone.toml", "nowhere.toml"))),
+    Case("page-out-in-dangling-folder", ("page", "--out", "gone/p.html"), "folder 'gone' is a symbolic link to something missing", symlink("gone", "nowhere")),
+    Case("export-out-in-dangling-folder", ("export", "--format", "csv", "--out", "gone/x.csv"), "folder 'gone' is a symbolic link", symlink("gone", "nowhere")),
+    Case("chart-out-in-dangling-folder", ("chart", "holdings", "--out", "gone/h.png"), "folder 'gone' is a symbolic link", symlink("gone", "nowhere")),
+    Case("extract-toml-in-dangling-folder", ("extract", "a.txt", "--published", END, "--toml", "gone/c.toml"), "folder 'gone' is a symbolic link", both(write("a.txt", b"Rebels captured Hama on Thursday.\n"), symlink("gone", "nowhere"))),
+    Case("scenario-new-dir-dangling", ("scenario", "new", "mine", "--at", END, "--dir", "gone"), "--dir: folder 'gone' is a symbolic link", symlink("gone", "nowhere")),
+    Case("demo-out-dir-dangling", ("demo", "--out-dir", "gone"), "--out-dir: folder 'gone' is a symbolic link", symlink("gone", "nowhere")),
+    Case("page-out-folder-300-chars", ("page", "--out", "a" * 300 + "/p.html"), "is 300 bytes long"),
+    Case("export-out-name-300-chars", ("export", "--format", "csv", "--out", "b" * 296 + ".csv"), "is 300 bytes long"),
+    Case("chart-out-folder-300-chars", ("chart", "holdings", "--out", "c" * 300 + "/h.png"), "is 300 bytes long"),
+    Case("extract-toml-folder-300-chars", ("extract", "a.txt", "--published", END, "--toml", "d" * 300 + "/c.toml"), "is 300 bytes long", write("a.txt", b"Rebels captured Hama on Thursday.\n")),
+    Case("scenario-new-dir-300-chars", ("scenario", "new", "mine", "--at", END, "--dir", "e" * 300), "is 300 bytes long"),
+    Case("scenario-new-name-300-chars", ("scenario", "new", "f" * 300, "--at", END), "is 305 bytes long"),
+    Case("demo-out-dir-300-chars", ("demo", "--out-dir", "g" * 300), "is 300 bytes long"),
+    Case("export-out-over-path-max", ("export", "--format", "csv", "--out", "d/" * 2100 + "x.csv"), "longer than the 4095 bytes"),
+    Case("page-out-over-path-max", ("page", "--out", "p/" * 2100 + "p.html"), "longer than the 4095 bytes"),
+    Case("add-toml-escapes-in-name", ("add", "--toml", "ev\x1b[31mil.toml"), "ev\\x1b[31mil.toml:2: malformed TOML", write("ev\x1b[31mil.toml", MALFORMED)),
+    Case("import-escapes-in-name", ("import", "no\x1b]0;pwned\x07.csv"), "no\\x1b]0;pwned\\x07.csv"),
+    Case("import-mapping-escapes-in-name", ("import", "h.csv", "--mapping", "m\x1b[2J.toml"), "m\\x1b[2J.toml", write("h.csv", ACLED_HEADER)),
+    Case("import-deletions-escapes-in-name", ("import", "h.csv", "--deletions", "d\x1b[2J.csv"), "d\\x1b[2J.csv", write("h.csv", ACLED_HEADER)),
+    Case("gazetteer-load-escapes-in-name", ("gazetteer", "load", "g\x9b2J.toml"), "g\\x9b2J.toml"),
+    Case("import-newline-in-name", ("import", "a\nb.csv"), "a\\nb.csv"),
+    Case("history-place-100kb", ("history", "A" * 100_000), "characters)..."),
+    Case("add-place-100kb", add("--place", "B" * 100_000), "characters)..."),
+    Case("events-place-100kb-with-spaces", ("events", "--place", "C " * 50_000), "characters)..."),
+    Case("replay-known-at-100kb", ("replay", "--known-at", "9" * 100_000), "--known-at"),
+    Case("import-missing-file-100kb-name", ("import", "f" * 100_000 + ".csv"), "characters)..."),
+    Case("replay-csv-verbatim-without-csv", ("replay", "--csv-verbatim"), "--csv-verbatim: only with --csv"),
+    Case("export-csv-verbatim-json", ("export", "--format", "json", "--csv-verbatim"), "--csv-verbatim: only with --format csv"),
 ]  # fmt: skip
 
 
@@ -286,7 +368,8 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
     assert "Traceback" not in result.output
     assert result.stdout == ""
     lines = result.stderr.splitlines()
-    assert len(lines) == 1 and result.stderr.endswith("\n"), result.stderr
+    assert len(lines) == 1 and result.stderr.endswith("\n"), result.stderr[:2000]
+    assert len(lines[0]) <= 2000, lines[0][:2000]  # a huge value is shortened, never echoed whole
     assert lines[0].startswith("control: error: "), lines[0]
     assert case.says in lines[0], lines[0]
     assert fingerprint(store) == rows

@@ -2,9 +2,11 @@
 real headless browser (Debian's chromium + chromium-driver, driven by selenium) it shows the right
 state, moves with the keyboard, logs no error and makes no network request.
 
-The browser tests are skipped only outside CI (``CONTROL_TEST_POSTGRES`` unset, as ``.ci/run``
-sets it) when ``/usr/bin/chromium`` is missing; in CI a missing browser fails them. Screenshots are
-saved in ``$CONTROL_TEST_ARTIFACTS`` (default: pytest's temporary folder, ``artifacts/``).
+A missing browser, driver (``/usr/bin/chromium``, ``/usr/bin/chromedriver``; elsewhere:
+``$CONTROL_TEST_CHROMIUM``, ``$CONTROL_TEST_CHROMEDRIVER``) or selenium skips the browser tests,
+with the reason and the packages to install, except in CI (``CI=true``, as CI services and
+``.ci/run`` set it), where it fails them. Screenshots are saved in ``$CONTROL_TEST_ARTIFACTS``
+(default: pytest's temporary folder, ``artifacts/``).
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from control.model.times import parse_instant
 from control.views import page as pages
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM = Path(os.environ.get("CONTROL_TEST_CHROMIUM") or "/usr/bin/chromium")
+CHROMEDRIVER = Path(os.environ.get("CONTROL_TEST_CHROMEDRIVER") or "/usr/bin/chromedriver")
+APT = "apt-get install chromium chromium-driver"
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -236,14 +239,34 @@ def test_committed_page_is_what_demo_writes(events):
 # --- in a real browser ------------------------------------------------------------------------
 
 
-def _in_ci() -> bool:
-    return bool(os.environ.get("CONTROL_TEST_POSTGRES"))
+def in_ci() -> bool:
+    """Whether the tests run in CI: ``CI=true``, as CI services (and ``.ci/run``) set it."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def missing_browser() -> str | None:
+    """What the browser tests lack, and how to install it (None: nothing)."""
+    import importlib.util
+
+    missing = []
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        missing.append(f"browser {CHROMIUM} (Debian package chromium)")
+    if not (CHROMEDRIVER.is_file() and os.access(CHROMEDRIVER, os.X_OK)):
+        missing.append(f"driver {CHROMEDRIVER} (Debian package chromium-driver)")
+    if importlib.util.find_spec("selenium") is None:
+        missing.append("selenium (pip install -e '.[test]')")
+    if not missing:
+        return None
+    return f"no {' and no '.join(missing)}: {APT} (browser and driver of the same version)"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not _in_ci() and not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium (apt-get install chromium chromium-driver); CI installs it")
+    reason = missing_browser()
+    if reason is not None:
+        if in_ci():
+            pytest.fail(f"CI=true: the page's browser tests must run, but there is {reason}", pytrace=False)
+        pytest.skip(f"{reason}; with CI=true this fails")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -324,6 +347,31 @@ def _assert_quiet(driver) -> None:
             if url.split("#")[0] not in (page_url, "about:blank"):
                 requested.append(url)
     assert requested == [], requested
+
+
+def _browser_test_without_driver(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess:
+    """One browser test of this file, run by pytest in a child process whose chromedriver is missing."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "CONTROL_STORE")}
+    env["CONTROL_TEST_CHROMEDRIVER"] = str(tmp_path / "no-chromedriver")
+    if ci is not None:
+        env["CI"] = ci
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rsE", "-p", "no:cacheprovider",
+         f"{Path(__file__)}::test_browser_before_the_offensive"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+
+
+def test_a_missing_driver_skips_with_the_packages_to_install_except_in_ci(tmp_path):
+    outside = _browser_test_without_driver(tmp_path, None)
+    assert outside.returncode == 0, outside.stdout + outside.stderr
+    assert "1 skipped" in outside.stdout, outside.stdout
+    assert "no-chromedriver (Debian package chromium-driver)" in outside.stdout
+    assert APT in outside.stdout
+    inside = _browser_test_without_driver(tmp_path, "true")
+    assert inside.returncode == 1, inside.stdout + inside.stderr
+    assert "1 error" in inside.stdout and "CI=true: the page's browser tests must run" in inside.stdout
+    assert "skipped" not in inside.stdout
 
 
 def test_browser_shows_the_end_of_the_offensive(browser, seed_page, artifacts):

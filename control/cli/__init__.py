@@ -65,7 +65,15 @@ def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Byte-stable JSON output.")(f)
 
 
+CSV_VERBATIM_HELP = (
+    "CSV: keep text cells exactly as recorded. By default a text cell beginning with = + - @ (a "
+    "spreadsheet formula) gets a leading apostrophe; numbers are never changed."
+)
+
+
 def csv_option(f: F) -> F:
+    """``--csv`` and ``--csv-verbatim`` (the command takes ``as_csv`` and ``csv_verbatim``)."""
+    f = click.option("--csv-verbatim", is_flag=True, help=CSV_VERBATIM_HELP)(f)
     return click.option(
         "--csv",
         "as_csv",
@@ -75,13 +83,22 @@ def csv_option(f: F) -> F:
     )(f)
 
 
-def emit_csv(items: Any, as_json: bool = False) -> None:
-    """Write ``items`` (JSON-ready dicts) as CSV rows, as they come."""
+def check_csv(as_json: bool, as_csv: bool, csv_verbatim: bool) -> None:
+    """Refuse, before any work, ``--json`` with ``--csv`` and ``--csv-verbatim`` without ``--csv``."""
+    if as_json and as_csv:
+        raise UserError("--csv: give --json or --csv, not both")
+    if csv_verbatim and not as_csv:
+        raise UserError("--csv-verbatim: only with --csv (JSON and text are never changed)")
+
+
+def emit_csv(items: Any, as_json: bool = False, verbatim: bool = False) -> None:
+    """Write ``items`` (JSON-ready dicts) as CSV rows, as they come (text cells that would be
+    spreadsheet formulas neutralised unless ``verbatim``)."""
     from control.views.render import csv_rows
 
     if as_json:
         raise UserError("--csv: give --json or --csv, not both")
-    for chunk in csv_rows(items):
+    for chunk in csv_rows(items, verbatim):
         sys.stdout.write(chunk)
 
 
@@ -152,6 +169,28 @@ def seat_option(f: F) -> F:
     )(f)
 
 
+def guarded(store: str | None, *inputs: tuple[str, Any]) -> list[tuple[str, Any]]:
+    """What no file a command writes may replace (``control.views.files.check_output``'s
+    ``protected``): the store's files (``--store``, its SQLite sidecars and lock file) and the
+    command's inputs, each an ``(option, path)`` pair (a path of None: not given)."""
+    from control.store.ledger import resolve_store
+    from control.views.files import input_file, store_files
+
+    return [*store_files(resolve_store(store)), *(input_file(option, path) for option, path in inputs)]
+
+
+def scenario_files(scenario: str | None) -> list[tuple[str, Any]]:
+    """The files a ``--scenario`` may be read from (its path, or every scenario file its name may
+    be looked up in), as :func:`guarded` inputs."""
+    if not scenario:
+        return []
+    if scenario.endswith(".toml"):
+        return [("--scenario", scenario)]
+    from control.whatif.scenario import directories
+
+    return [("--scenario", file) for folder in directories() for file in sorted(folder.glob("*.toml"))]
+
+
 def open_store(store: str | None) -> Any:
     from control.store.ledger import open_app
 
@@ -207,7 +246,10 @@ class ControlGroup(click.Group):
             if not standalone:
                 return result
             sys.exit(result if isinstance(result, int) else 0)
-        click.echo(f"control: error: {message}", err=True)
+        from control.model.text import one_line
+
+        # one line, control characters escaped, long values shortened (messages echo user input)
+        click.echo(f"control: error: {one_line(message)}", err=True)
         sys.exit(code)
 
 
@@ -239,6 +281,7 @@ def replay(
     controller: str | None,
     as_json: bool,
     as_csv: bool,
+    csv_verbatim: bool,
     store: str | None,
 ) -> None:
     """State of every capital at --at (valid time), as known at --known-at (report time), as
@@ -248,6 +291,7 @@ def replay(
 
     from control.views.render import COMPACT_ABOVE, snapshot_text, to_json
 
+    check_csv(as_json, as_csv, csv_verbatim)
     recorded_note(recorded_at)
     app = open_store(store)
     # whole states only for the places shown (from stored states: see LedgerApp.replay)
@@ -262,7 +306,7 @@ def replay(
     if as_csv:
         data = snapshot.to_dict()
         basis = {"at": data["basis"]["at"], "known_at": data["basis"]["known_at"]}
-        emit_csv((basis | c for c in data["capitals"]), as_json)
+        emit_csv((basis | c for c in data["capitals"]), as_json, csv_verbatim)
     elif as_json:
         click.echo(to_json(snapshot.to_dict()), nl=False)
     else:
@@ -321,12 +365,14 @@ def events(
     recorded_at: datetime | None,
     as_json: bool,
     as_csv: bool,
+    csv_verbatim: bool,
     store: str | None,
 ) -> None:
     """Every event in the ledger, in canonical order (report time, window, id): id, kind, window,
     report time, recorded time, file and exact quote."""
     from control.views.render import event_line, json_lines, terminal_safe
 
+    check_csv(as_json, as_csv, csv_verbatim)
     recorded_note(recorded_at)
     app = open_store(store)
     name = gazetteer.resolve_place(place, "--place").name if place else None
@@ -334,7 +380,7 @@ def events(
     chosen = app.iter_reports(recorded_at=recorded_at, known_at=known_at, place=name)
     write = sys.stdout.write
     if as_csv:
-        emit_csv((e.to_dict() for e in chosen), as_json)
+        emit_csv((e.to_dict() for e in chosen), as_json, csv_verbatim)
     elif as_json:
         for chunk in json_lines(e.to_dict() for e in chosen):
             write(chunk)
@@ -356,18 +402,20 @@ def history(
     recorded_at: datetime | None,
     as_json: bool,
     as_csv: bool,
+    csv_verbatim: bool,
     store: str | None,
 ) -> None:
     """Every event touching one capital, in report order, with sources, conflicts, corrections."""
     from control.fold.history import history as place_history
     from control.views.render import history_text, to_json
 
+    check_csv(as_json, as_csv, csv_verbatim)
     recorded_note(recorded_at)
     app = open_store(store)  # first: the store says which gazetteer names the places
     name = gazetteer.resolve_place(place, "PLACE").name
     found = place_history(app.place_events(name, known_at, recorded_at), name)  # its reports only
     if as_csv:
-        emit_csv((h.to_dict() for h in found.entries), as_json)
+        emit_csv((h.to_dict() for h in found.entries), as_json, csv_verbatim)
     elif as_json:
         click.echo(to_json([h.to_dict() for h in found.entries]), nl=False)
     else:
@@ -395,6 +443,7 @@ def changes(
     controller: str | None,
     as_json: bool,
     as_csv: bool,
+    csv_verbatim: bool,
     store: str | None,
 ) -> None:
     """Changes of control whose occurrence window overlaps [--since, --until)."""
@@ -404,6 +453,7 @@ def changes(
         raise UserError(
             "--until must be after --since; give an --until later than --since, or leave it out (open end)"
         )
+    check_csv(as_json, as_csv, csv_verbatim)
     recorded_note(recorded_at)
     app = open_store(store)  # first: the store says which gazetteer names the places
     names = named_places(places)
@@ -417,7 +467,7 @@ def changes(
         and (not controller or controller in (t.before, t.after))
     ]
     if as_csv:
-        emit_csv((t.to_dict() for t in found), as_json)
+        emit_csv((t.to_dict() for t in found), as_json, csv_verbatim)
     elif as_json:
         click.echo(to_json([t.to_dict() for t in found]), nl=False)
     else:

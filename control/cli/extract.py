@@ -113,6 +113,11 @@ def extract(
         raise UserError("--truth goes with --evaluate")
     if not article:
         raise UserError("ARTICLE: give the article's text file (or --evaluate)")
+    if toml_out is not None:  # before any work: never over the store or the article it reads
+        from control.cli import guarded
+        from control.views.files import check_output
+
+        check_output(toml_out, "--toml", guarded(store, ("ARTICLE", article)))
     from control.ingest import extract as rules
     from control.ingest.record import load_record
 

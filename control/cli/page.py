@@ -13,16 +13,19 @@ import click
 
 from control.cli import (
     chosen_places,
+    echo_text,
+    guarded,
     known_at_option,
     open_store,
     recorded_at_option,
+    scenario_files,
     seat_option,
     store_option,
     subset_of,
 )
 from control.model import gazetteer
 from control.model.errors import UserError
-from control.views.files import writable_target, write_atomically
+from control.views.files import Protected, check_output, write_atomically
 
 DEFAULT_OUT = Path("plots") / "control.html"
 #: Reports one page draws at most. Every state is embedded, so a page grows with its reports
@@ -35,10 +38,11 @@ PAGE_REPORTS = 50_000
 PAGE_WORK = 5_000_000
 
 
-def write_page(path: Path, text: str, option: str = "--out") -> Path:
-    """Write the page atomically (a regular file only; no partial file on any error)."""
+def write_page(path: Path, text: str, option: str = "--out", protected: Sequence[Protected] = ()) -> Path:
+    """Write the page atomically (a regular file only, never one of ``protected``; no partial
+    file on any error)."""
     return write_atomically(
-        path, lambda temp: Path(temp).write_text(text, encoding="utf-8", newline=""), option
+        path, lambda temp: Path(temp).write_text(text, encoding="utf-8", newline=""), option, protected
     )
 
 
@@ -73,7 +77,8 @@ def page(
     """Write one self-contained HTML page (map, time slider, timeline, sources; works offline)."""
     from control.views import page as pages
 
-    writable_target(out)  # before any work: a bad --out costs nothing
+    keep = guarded(store, *scenario_files(scenario))  # the store and the scenario's file
+    check_output(out, "--out", keep)  # before any work: a bad --out costs nothing
     app = open_store(store)
     atlas = gazetteer.current()
     chosen = chosen_places(places, seat)
@@ -117,7 +122,7 @@ def page(
             events = _deciding(events, seat)
         of = None if subset is None else len(atlas.places)
         text = pages.page(events, known_at, seat, drawn, recorded_at, of)
-    click.echo(str(write_page(out, text)))
+    echo_text(f"{write_page(out, text, '--out', keep)}\n")
 
 
 def _deciding(events: Sequence[Any], seat: str) -> list[Any]:

@@ -12,22 +12,26 @@ from typing import Any
 import click
 
 from control.cli import (
+    CSV_VERBATIM_HELP,
     INSTANT,
     TIME_HELP,
     chosen_places,
+    echo_text,
+    guarded,
     known_at_option,
     named_places,
     narrowed,
     now,
     open_store,
     recorded_at_option,
+    scenario_files,
     seat_option,
     store_option,
     subset_of,
 )
 from control.model import gazetteer
 from control.model.errors import UserError
-from control.views.files import writable_target, write_atomically
+from control.views.files import check_output, writable_target, write_atomically
 
 KINDS = ("holdings", "timeline", "map", "known-vs-actual")
 END_OF_RECORD = "2024-12-08T00:00Z"
@@ -295,7 +299,8 @@ def chart(
         chosen = "gif"
     else:
         path, chosen = _out(out, fmt, kind if not every else "map-daily")
-    writable_target(path)  # before any work: a bad --out costs nothing
+    # before any work: a bad --out costs nothing, and it never replaces the store or an input
+    check_output(path, "--out", guarded(store, *scenario_files(scenario)))
     if every:
         _steps(lo, hi, every, MAX_FRAMES if gif else MAX_PANELS, "frames" if gif else "panels")
     app = open_store(store)
@@ -351,14 +356,14 @@ def _chart(app: Any, kind: str, at: datetime | None, known_at: datetime | None,
         state_at = _phase_states(app.phases(lo, hi, known_at, recorded_at, seat, world)[0], seat)
     if gif:
         written = _gif([], lo, hi, known_at, seat, every or "1d", path, drawn, recorded_at, state_at)
-        click.echo(str(written))
+        echo_text(f"{written}\n")
         return
     figure = _record_figure(
         app, kind, at or now(), known_at, recorded_at, lo, hi, seat, every, state_at, world, drawn
     )
     from control.views.plotting import save
 
-    click.echo(str(save(figure, path, chosen)))
+    echo_text(f"{save(figure, path, chosen)}\n")
 
 
 def _record_figure(
@@ -485,21 +490,22 @@ def demo(out_dir: Path, seat: str, store: str | None) -> None:
         "map-daily": ("map", end, None, "1d"),
         "known-vs-actual": ("known-vs-actual", parse_instant("2024-12-07T23:00Z"), known, None),
     }
+    keep = guarded(store)
     for stem in charts:  # every target, before any work (the folder is created on first write)
         for fmt in ("png", "svg"):
-            writable_target(out_dir / f"{stem}.{fmt}", "--out-dir")
-    writable_target(out_dir / "control.html", "--out-dir")  # the interactive page
+            check_output(out_dir / f"{stem}.{fmt}", "--out-dir", keep)
+    check_output(out_dir / "control.html", "--out-dir", keep)  # the interactive page
     events = open_store(store).read()
     for stem, (kind, at, known_at, every) in charts.items():
         lo = parse_instant("2024-11-27T00:00Z") if every else DEFAULT_FROM
         hi = parse_instant("2024-12-08T00:00Z") if every else DEFAULT_TO
         figure = draw(kind, events, at, known_at, lo, hi, seat, every)
         for fmt in ("png", "svg"):
-            click.echo(str(save(figure, out_dir / f"{stem}.{fmt}", fmt)))
+            echo_text(f"{save(figure, out_dir / f'{stem}.{fmt}', fmt)}\n")
     from control.cli.page import write_page
     from control.views.page import page
 
-    click.echo(str(write_page(out_dir / "control.html", page(events, None, seat), "--out-dir")))
+    echo_text(f"{write_page(out_dir / 'control.html', page(events, None, seat), '--out-dir', keep)}\n")
     click.echo(holdings_line(replay(events, end, None, seat)))
 
 
@@ -517,6 +523,7 @@ def demo(out_dir: Path, seat: str, store: str | None) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default: stdout).")
 @click.option("--place", "places", multiple=True, help="Only this place (any alias; repeatable).")
 @click.option("--controller", help="State only: the places this controller holds (or may hold, if disputed).")
+@click.option("--csv-verbatim", is_flag=True, help=CSV_VERBATIM_HELP)
 @seat_option
 @store_option
 def export(
@@ -529,6 +536,7 @@ def export(
     out: Path | None,
     places: tuple[str, ...],
     controller: str | None,
+    csv_verbatim: bool,
     seat: str,
     store: str | None,
 ) -> None:
@@ -543,10 +551,12 @@ def export(
     )
     if fmt not in allowed:
         raise UserError(f"--format: {fmt!r} is not one of {', '.join(allowed)}")
+    if csv_verbatim and fmt != "csv":
+        raise UserError(f"--csv-verbatim: only with --format csv ({fmt} is never changed)")
     if controller and (whole_ledger or intervals):
         raise UserError("--controller: only for the state export (not with --events or --intervals)")
     if out is not None:
-        writable_target(out)
+        check_output(out, "--out", guarded(store))
     app = open_store(store)  # first: the store says which gazetteer names the places
     names = named_places(places)
     if controller:
@@ -554,13 +564,13 @@ def export(
     chunks: Iterable[str]
     if whole_ledger:  # streamed from the read model in canonical order (bounded memory)
         found = app.iter_reports(recorded_at=recorded_at, known_at=known_at, place=names)
-        chunks = exports.event_chunks(found, fmt)
+        chunks = exports.event_chunks(found, fmt, csv_verbatim)
     elif intervals:  # folded a chunk of places at a time from the read model, written as folded
         timelines = app.timelines(gazetteer.baseline_as_of(), known_at, recorded_at, seat, names)
-        chunks = exports.interval_chunks(timelines, fmt, seat)
+        chunks = exports.interval_chunks(timelines, fmt, seat, csv_verbatim)
     else:  # a snapshot, from the read model (whole states only for the places asked)
         snapshot = app.replay(at or now(), known_at, recorded_at, seat, detail=names)
-        chunks = [exports.state(narrowed(snapshot, places, controller), fmt)]
+        chunks = [exports.state(narrowed(snapshot, places, controller), fmt, csv_verbatim)]
     if out is None:
         for chunk in chunks:
             click.echo(chunk, nl=False)
@@ -570,8 +580,8 @@ def export(
         with open(temp, "w", encoding="utf-8", newline="") as handle:
             handle.writelines(chunks)
 
-    write_atomically(out, write)
-    click.echo(f"wrote {out}")
+    write_atomically(out, write, "--out", guarded(store))
+    echo_text(f"wrote {out}\n")
 
 
 COMMANDS = [chart, demo, export]

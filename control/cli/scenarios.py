@@ -5,6 +5,7 @@ Thin wiring over :mod:`control.whatif.scenario`; loaded only when a scenario com
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from control.cli import (
     store_option,
 )
 from control.model.errors import UserError
+from control.model.text import shown
 
 if TYPE_CHECKING:
     from control.fold.projection import Snapshot
@@ -219,16 +221,18 @@ def new(name: str, at: datetime, directory: Path | None, store: str | None) -> N
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
         raise UserError("NAME: use lowercase letters, digits and '-'")
-    from control.views.files import writable_target, write_atomically
+    from control.cli import guarded
+    from control.views.files import check_output, write_atomically
 
     folder = directory or Path("scenarios")
     path = folder / f"{name}.toml"
-    if path.exists() or path.is_symlink():
-        raise UserError(f"NAME: {path} already exists; choose another name")
-    writable_target(path, "--dir")  # the folder is created if its parent exists
+    keep = guarded(store)
+    check_output(path, "--dir", keep)  # the folder is created if its parent exists
+    if os.path.lexists(path):
+        raise UserError(f"NAME: {shown(str(path))} already exists; choose another name")
     snapshot = open_store(store).replay(at)
     text = starter(name, snapshot)
-    write_atomically(path, lambda temp: Path(temp).write_text(text, "utf-8"), "--dir")
+    write_atomically(path, lambda temp: Path(temp).write_text(text, "utf-8"), "--dir", keep)
     _say(f"wrote {path}")
 
 

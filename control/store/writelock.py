@@ -19,6 +19,8 @@ from control.model.errors import UserError
 
 #: Advisory lock key (two int4s): "territorial-control" writers, one lock per database schema.
 PG_LOCK_CLASS = 0x7C0117
+#: A SQLite store's lock file is the store's path with this suffix (no output may replace it).
+LOCK_SUFFIX = ".lock"
 
 
 def _holder_text() -> str:
@@ -39,7 +41,7 @@ def writer_lock(env: Mapping[str, str], deadline: float, label: str) -> Iterator
     if not name or name == ":memory:" or name.startswith("file:"):
         yield
         return
-    with _file_lock(f"{name}.lock", deadline, label):
+    with _file_lock(f"{name}{LOCK_SUFFIX}", deadline, label):
         yield
 
 

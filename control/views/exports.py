@@ -13,7 +13,7 @@ from control.fold.projection import Snapshot
 from control.model import gazetteer
 from control.model.events import Event
 from control.model.times import iso
-from control.views.render import json_lines, to_json
+from control.views.render import csv_cell, json_lines, to_json
 
 STATE_COLUMNS = [
     "pcode", "governorate", "capital", "counted_as", "controller", "status", "since", "since_latest",
@@ -71,17 +71,21 @@ def _state_rows(snapshot: Snapshot) -> list[dict[str, Any]]:
     return rows
 
 
-def _csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
-    return "".join(_csv_chunks(rows, columns))
+def _csv(rows: Sequence[dict[str, Any]], columns: Sequence[str], verbatim: bool = False) -> str:
+    return "".join(_csv_chunks(rows, columns, verbatim))
 
 
-def _csv_chunks(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[str]:
-    """CSV text of ``rows`` (header first), a chunk of rows at a time (bounded memory)."""
+def _csv_chunks(
+    rows: Iterable[dict[str, Any]], columns: Sequence[str], verbatim: bool = False
+) -> Iterator[str]:
+    """CSV text of ``rows`` (header first), a chunk of rows at a time (bounded memory). Text cells
+    a spreadsheet would run as formulas get a leading apostrophe unless ``verbatim``
+    (:func:`control.views.render.csv_cell`); numbers never do."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for n, row in enumerate(rows, 1):
-        writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
+        writer.writerow({k: csv_cell(row.get(k), verbatim) for k in columns})
         if n % 2000 == 0:
             yield out.getvalue()
             out.seek(0)
@@ -89,11 +93,12 @@ def _csv_chunks(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Itera
     yield out.getvalue()
 
 
-def state(snapshot: Snapshot, fmt: str) -> str:
-    """The state of every capital as csv, json or geojson."""
+def state(snapshot: Snapshot, fmt: str, verbatim: bool = False) -> str:
+    """The state of every capital as csv, json or geojson (``verbatim``: CSV text cells as they
+    are, formulas included)."""
     rows = _state_rows(snapshot)
     if fmt == "csv":
-        return _csv(rows, STATE_COLUMNS)
+        return _csv(rows, STATE_COLUMNS, verbatim)
     if fmt == "json":
         return to_json(snapshot.to_dict())
     full = {c["governorate"]: c for c in snapshot.to_dict()["capitals"]}
@@ -113,18 +118,18 @@ def state(snapshot: Snapshot, fmt: str) -> str:
     return to_json({"type": "FeatureCollection", "basis": basis, "features": features})
 
 
-def events(items: Sequence[Event], fmt: str) -> str:
+def events(items: Sequence[Event], fmt: str, verbatim: bool = False) -> str:
     """The whole ledger, one row per event, as csv (flat: earliest, latest) or json (the one event
     shape of every command, ``control/model/event.schema.json``)."""
-    return "".join(event_chunks(items, fmt))
+    return "".join(event_chunks(items, fmt, verbatim))
 
 
-def event_chunks(items: Iterable[Event], fmt: str) -> Iterator[str]:
+def event_chunks(items: Iterable[Event], fmt: str, verbatim: bool = False) -> Iterator[str]:
     """:func:`events` written as it reads (bounded memory, byte for byte the same text)."""
     if fmt != "csv":
         yield from json_lines(e.to_dict() for e in items)
         return
-    yield from _csv_chunks((event_record(e) for e in items), EVENT_COLUMNS)
+    yield from _csv_chunks((event_record(e) for e in items), EVENT_COLUMNS, verbatim)
 
 
 INTERVAL_COLUMNS = [
@@ -178,17 +183,17 @@ def _period_key(state: Any) -> tuple[Any, ...]:
     )
 
 
-def intervals(timelines: Timelines, fmt: str, seat: str) -> str:
+def intervals(timelines: Timelines, fmt: str, seat: str, verbatim: bool = False) -> str:
     """Periods of control for GIS (QGIS Temporal Controller, kepler.gl): csv or geojson."""
-    return "".join(interval_chunks(timelines, fmt, seat))
+    return "".join(interval_chunks(timelines, fmt, seat, verbatim))
 
 
-def interval_chunks(timelines: Timelines, fmt: str, seat: str) -> Iterator[str]:
+def interval_chunks(timelines: Timelines, fmt: str, seat: str, verbatim: bool = False) -> Iterator[str]:
     """:func:`intervals` written as ``timelines`` come (bounded memory, byte for byte the same
     text as ``to_json`` of the whole collection)."""
     rows = interval_rows(timelines, seat)
     if fmt == "csv":
-        yield from _csv_chunks(rows, INTERVAL_COLUMNS)
+        yield from _csv_chunks(rows, INTERVAL_COLUMNS, verbatim)
         return
     features = (
         {

@@ -10,25 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from control.fold.projection import CapitalState, Snapshot, Transition
 from control.model.events import Event
+from control.model.text import terminal_safe as terminal_safe  # every text output's escaping
 from control.model.times import iso
 
 if TYPE_CHECKING:
     from control.fold.history import History
-
-
-_CONTROL = None
-
-
-def terminal_safe(text: str) -> str:
-    """Text from the ledger is data: escape control characters (ESC, BEL, CR, C1 ...) so a quote
-    or note cannot move the cursor, retitle the terminal or hide lines. Newlines stay; tabs and
-    every other control character become visible ``\\xNN`` / ``\\uNNNN`` escapes."""
-    global _CONTROL
-    if _CONTROL is None:
-        import re
-
-        _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 
 
 def json_lines(items: Iterable[Any], depth: int = 0) -> Iterator[str]:
@@ -66,9 +52,33 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def csv_rows(items: Iterable[Any]) -> Iterator[str]:
+#: The first characters that make a spreadsheet read a text cell as a formula (OWASP's list:
+#: = + - @, tab, carriage return).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = None
+
+
+def csv_cell(value: Any, verbatim: bool = False) -> Any:
+    """One CSV cell: None is empty; a text cell a spreadsheet would run as a formula (``=``,
+    ``+``, ``-``, ``@``, tab, CR first) gets a leading apostrophe unless ``verbatim``. Numbers,
+    and text that is only a number ("-36.2"), are never touched."""
+    if value is None:
+        return ""
+    if verbatim or not isinstance(value, str) or not value.startswith(FORMULA_START):
+        return value
+    global _NUMBER
+    if _NUMBER is None:
+        import re
+
+        _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+    return value if _NUMBER.fullmatch(value) else "'" + value
+
+
+def csv_rows(items: Iterable[Any], verbatim: bool = False) -> Iterator[str]:
     """CSV text, header first, written as it goes. The columns are the first item's (sorted); a
-    later item's extra fields are dropped, a missing one is empty. None is an empty cell."""
+    later item's extra fields are dropped, a missing one is empty. None is an empty cell; a text
+    cell that would be a spreadsheet formula is neutralised (:func:`csv_cell`) unless
+    ``verbatim``."""
     import csv
     import io
 
@@ -79,8 +89,8 @@ def csv_rows(items: Iterable[Any]) -> Iterator[str]:
         writer = csv.writer(out, lineterminator="\n")
         if columns is None:
             columns = sorted(row)
-            writer.writerow(columns)
-        writer.writerow(["" if row.get(c) is None else row[c] for c in columns])
+            writer.writerow([csv_cell(c, verbatim) for c in columns])
+        writer.writerow([csv_cell(row.get(c), verbatim) for c in columns])
         yield out.getvalue()
 
 
