@@ -103,7 +103,7 @@ def test_a_later_version_adds_places_and_never_removes(run, tmp_path, store, fin
     assert "baseline-p003" in {e.id for e in open_ledger(store).events()}
     before = fingerprint(store)
     removed = _load(run, tmp_path, REGION.replace('baseline = "kurds"', 'baseline = "rebels"'), "v3.toml")
-    assert removed.exit_code == 2 and "baseline controller differs" in removed.output
+    assert removed.exit_code == 2 and "place 'Beta': baseline was 'kurds', now 'rebels'" in removed.output
     fewer = _load(run, tmp_path, REGION, "v4.toml")
     assert fewer.exit_code == 2 and "'Gamma' is missing" in fewer.output
     assert fingerprint(store) == before
@@ -153,12 +153,23 @@ def test_a_place_may_be_counted_at_another_places_capital(run, tmp_path, store):
     assert [p.get("administered_from") for p in shown["places"]] == [None, "Alpha"]
 
 
-def test_a_places_own_name_is_never_taken_by_another_places_capital(tmp_path):
-    """Alpha's capital city is called Beta, and a place is called Beta: the name Beta (in any
-    case) is that place; Alpha is still found by its other labels."""
-    path = tmp_path / "region.toml"
-    path.write_text(REGION.replace('name = "Alpha"\n', 'name = "Alpha"\ncapital = "Beta"\n'), "utf-8")
-    with gazetteer.using(gazetteer.load_file(path)):
-        assert gazetteer.resolve_place("Beta").name == "Beta"
-        assert gazetteer.resolve_place("beta").name == "Beta"
-        assert gazetteer.resolve_place("Alfa").name == "Alpha"
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('name = "Alpha"\n', 'name = "Alpha"\ncapital = "Beta"\n'),  # another place's name
+        ('name = "Alpha"\n', 'name = "Alpha"\ncapital = "BETA"\n'),  # in any case
+        ('name = "Beta"\n', 'name = "Beta"\ncapital = "Alfa"\n'),  # another place's alias
+        ('name = "Beta"\n', 'name = "Beta"\ncapital = "Gamma Town"\n'),  # another place's capital
+        ('name = "Beta"\n', 'name = "Beta"\naliases = ["Gamma Town"]\n'),  # an alias that is one
+    ],
+)
+def test_a_capital_that_names_another_place_is_refused(run, tmp_path, store, fingerprint, old, new):
+    """Alpha's capital city called Beta while a place is called Beta would be counted twice (one
+    city held by two controllers at once): capitals are labels, and labels name one place."""
+    before = fingerprint(store)
+    text = MORE.replace('name = "Gamma"\n', 'name = "Gamma"\ncapital = "Gamma Town"\n').replace(old, new, 1)
+    result = _load(run, tmp_path, text)
+    assert result.exit_code == 2, result.output
+    [line] = result.output.splitlines()
+    assert "already names the place at" in line and "capitals" in line, line
+    assert fingerprint(store) == before

@@ -152,10 +152,11 @@ def seat_option(f: F) -> F:
     )(f)
 
 
-def open_store(store: str | None) -> Any:
+def open_store(store: str | None, recorded_at: datetime | None = None) -> Any:
+    """The store's app, its gazetteer in use (with ``recorded_at``: the version in force then)."""
     from control.store.ledger import open_app
 
-    return open_app(store)
+    return open_app(store, recorded_at=recorded_at)
 
 
 #: Commands defined in their own modules, imported only when used (matplotlib stays off the
@@ -249,7 +250,7 @@ def replay(
     from control.views.render import COMPACT_ABOVE, snapshot_text, to_json
 
     recorded_note(recorded_at)
-    app = open_store(store)
+    app = open_store(store, recorded_at)
     # whole states only for the places shown (from stored states: see LedgerApp.replay)
     detail: set[str] | None = None
     if places:
@@ -328,7 +329,7 @@ def events(
     from control.views.render import event_line, json_lines, terminal_safe
 
     recorded_note(recorded_at)
-    app = open_store(store)
+    app = open_store(store, recorded_at)
     name = gazetteer.resolve_place(place, "--place").name if place else None
     # Streamed from the read model in canonical order: never the whole ledger in memory.
     chosen = app.iter_reports(recorded_at=recorded_at, known_at=known_at, place=name)
@@ -363,7 +364,7 @@ def history(
     from control.views.render import history_text, to_json
 
     recorded_note(recorded_at)
-    app = open_store(store)  # first: the store says which gazetteer names the places
+    app = open_store(store, recorded_at)  # first: the store says which gazetteer names the places
     name = gazetteer.resolve_place(place, "PLACE").name
     found = place_history(app.place_events(name, known_at, recorded_at), name)  # its reports only
     if as_csv:
@@ -405,7 +406,7 @@ def changes(
             "--until must be after --since; give an --until later than --since, or leave it out (open end)"
         )
     recorded_note(recorded_at)
-    app = open_store(store)  # first: the store says which gazetteer names the places
+    app = open_store(store, recorded_at)  # first: the store says which gazetteer names the places
     names = named_places(places)
     if controller:
         gazetteer.check_controller(controller, "--controller")

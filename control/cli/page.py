@@ -74,7 +74,7 @@ def page(
     from control.views import page as pages
 
     writable_target(out)  # before any work: a bad --out costs nothing
-    app = open_store(store)
+    app = open_store(store, recorded_at)
     atlas = gazetteer.current()
     chosen = chosen_places(places, seat)
     count = app.count_reports(chosen)
