@@ -319,6 +319,9 @@ PLACE_FIELDS = {
 }  # fmt: skip
 
 
+#: The largest gazetteer file read: 100,000 places with ids, p-codes, aliases and notes are
+#: about 20 MB (other text files stop at 10 MB, :data:`control.model.textio.MAX_BYTES`).
+MAX_BYTES = 64 * 1024 * 1024
 #: The baseline may lie at most this far after the loader's clock (time zones, clock skew).
 BASELINE_SLACK = timedelta(days=1)
 
@@ -342,7 +345,7 @@ def load_file(path: Path | str, text: str | None = None, now: datetime | None = 
     if text is None:
         from control.model.textio import read_text
 
-        text = read_text(Path(path), "gazetteer")
+        text = read_text(Path(path), "gazetteer", MAX_BYTES)
     source = TomlFile(path, text)
     where = source.where
 
@@ -380,10 +383,9 @@ def load_file(path: Path | str, text: str | None = None, now: datetime | None = 
     places: list[Governorate] = []
     seen: dict[str, int] = {}
     for i, p in enumerate(places_data):
-        at = where("place", i)
         unknown = sorted(set(p) - PLACE_FIELDS)
         if unknown:
-            raise UserError(f"{at}: unknown field(s) {', '.join(unknown)}")
+            raise UserError(f"{where('place', i)}: unknown field(s) {', '.join(unknown)}")
         label = p.get("name")
         if not isinstance(label, str) or not NAME_RE.fullmatch(label) or not label.strip():
             raise UserError(f"{where('place', i, 'name')}: name is required: text without control characters")

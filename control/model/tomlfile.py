@@ -111,6 +111,12 @@ class TomlFile:
             if state.string or state.depth:
                 state.feed(line)
                 continue
+            if "[" not in line and "{" not in line and '"""' not in line and "'''" not in line:
+                if in_top:  # a plain key = value line: nothing that opens what spans lines
+                    k = _KEY.match(line)
+                    if k:
+                        self._top.setdefault(_key(k.group(1)), n)
+                continue
             m = _HEADER.match(line)
             if m and (m.group(1) == "[[") == (m.group(3) == "]]"):
                 name = _name(m.group(2))
