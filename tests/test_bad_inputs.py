@@ -117,7 +117,6 @@ def pg(password: str | None = None, port: str | None = None) -> str:
     return "{pg:" + (password or "") + ":" + (port or "") + "}"
 
 
-
 # --- gazetteers (issue 24, h4a) -----------------------------------------------------------------
 
 GAZ = """\
@@ -158,9 +157,7 @@ def gaz(*changes: tuple[str, str], name: str = "g.toml") -> Callable[[Path], Non
     return write(name, text.encode())
 
 
-def bound_to_gaz(
-    *changes: tuple[str, str], v1: tuple[tuple[str, str], ...] = ()
-) -> Callable[[Path], None]:
+def bound_to_gaz(*changes: tuple[str, str], v1: tuple[tuple[str, str], ...] = ()) -> Callable[[Path], None]:
     """The folder's store replaced by one bound to GAZ with ``v1`` made to it (version 1), and
     GAZ with ``changes`` written as ``v2.toml``: the later version a user tries to load."""
 

@@ -94,10 +94,9 @@ def main() -> None:
             store = str(base / "g.db")
             for label in ("store-load", "store-again"):
                 start = time.perf_counter()
+                command = ["gazetteer", "load", str(base / "read.toml"), "--store", store]
                 done = subprocess.run(
-                    [sys.executable, "-m", "control", "gazetteer", "load", str(base / "read.toml"), "--store", store],
-                    capture_output=True,
-                    text=True,
+                    [sys.executable, "-m", "control", *command], capture_output=True, text=True
                 )
                 seconds = time.perf_counter() - start
                 said = (done.stdout or done.stderr).strip().splitlines()[-1][:100]
