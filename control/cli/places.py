@@ -34,6 +34,7 @@ def load(file: Path, store: str | None) -> None:
     atlas = load_file(file, now=now())  # every error names file:line, before the store is touched
     where = resolve_store(store)
     app = open_app(where, sync=False)
+    previous = None if app.gazetteer.builtin else app.gazetteer.version
     label = str(file)
     deadline = write_deadline()
     with writer_lock(app.env_settings, deadline, where):
@@ -45,6 +46,11 @@ def load(file: Path, store: str | None) -> None:
         echo_text(
             f"gazetteer {bound.name} version {bound.version}: {added} place(s) added, "
             f"{len(bound.places)} in all\n"
+        )
+    elif bound.version != previous:
+        echo_text(
+            f"gazetteer {bound.name} version {bound.version}: fields added to places it had "
+            f"({len(bound.places)} places)\n"
         )
     else:
         echo_text(f"gazetteer {bound.name} version {bound.version}: unchanged ({len(bound.places)} places)\n")
