@@ -477,7 +477,9 @@ def check_extension(old: Gazetteer, new: Gazetteer, where: str) -> None:
     """A later version may only add: places, aliases, controllers, and fields a place or the
     gazetteer did not have yet. Any field an earlier version set keeps its value (answers already
     given were folded with it), compared over the stored form (:meth:`Gazetteer.to_dict`), so
-    every field, today's and those added later, is covered."""
+    every field, today's and those added later, is covered: a field not set must be stored as
+    None, "", [] or {} (then a later version may set it), a table may gain keys, a list of
+    names may gain names; anything else keeps its value."""
     if new.name != old.name:
         raise UserError(f"{where}: this store's gazetteer is {old.name!r}, not {new.name!r}")
     if new.baseline_as_of != old.baseline_as_of:
