@@ -616,13 +616,15 @@ def in_chunks(
         yield found
 
 
-def work_in_worker(task: tuple[dict[str, str], str, list[str], str, tuple[Any, ...], int | None]) -> Any:
+def work_in_worker(task: tuple[Any, ...]) -> Any:
     """One chunk of places worked on in a worker process, on its own connection to the store
-    (one per store, kept for the worker's next chunks), with the gazetteer version the answer is
-    given with (the latest, or the one in force at ``--recorded-at``)."""
+    (one per store, kept for the worker's next chunks): ``(env, stream, names, work, args)``
+    and optionally the gazetteer version the answer is given with (the one in force at
+    ``--recorded-at``; default: the latest)."""
     from control.store.ledger import worker_app
 
-    env, stream, names, work, args, version = task
+    env, stream, names, work, args, *rest = task
+    version = rest[0] if rest else None
     app = worker_app(env)
     atlas = app.bound_gazetteer()
     if atlas is not None and version is not None and atlas.version != version:
