@@ -399,3 +399,38 @@ def test_a_label_without_a_letter_or_digit_is_refused(tmp_path):
     ]:
         with pytest.raises(gazetteer.UserError, match=re.escape(says)):
             gazetteer.load_file("r.toml", REGION.replace(*change))
+
+
+def test_fold_workers_answer_with_the_version_in_force_at_recorded_at(run, tmp_path, store, monkeypatch):
+    """Worker processes fold with the gazetteer version the answer is given with: Beta, counted
+    at Alpha's capital only from version 2 on, is folded as itself for an earlier --recorded-at."""
+    from freezegun import freeze_time
+
+    from control.store import states
+
+    (tmp_path / "note.txt").write_text("Rebels took Alfa on Monday.\n")
+    with freeze_time("2024-03-01T00:00:00Z"):
+        assert _load(run, tmp_path, REGION).exit_code == 0
+        added = run(
+            "add", "--kind", "capture", "--place", "Alpha", "--actor", "rebels", "--when", "Monday",
+            "--reported-at", "2024-02-07T10:00Z", "--file", "note.txt", "--quote", "Rebels took Alfa",
+        )  # fmt: skip
+        assert added.exit_code == 0, added.output
+    question = ("replay", "--at", "2024-02-20T00:00Z", "--json", "--recorded-at", "2024-03-02T00:00Z")
+    before = run(*question).stdout
+    v2 = REGION.replace("admin_level = 2\n", 'admin_level = 2\nadministered_from = "Alpha"\n')
+    with freeze_time("2024-04-01T00:00:00Z"):
+        assert _load(run, tmp_path, v2, "v2.toml").exit_code == 0
+
+    def not_here(*args):
+        raise AssertionError("folded in the parent process, not in a worker")
+
+    monkeypatch.setattr(states, "PARALLEL_PLACES", 1)
+    monkeypatch.setattr(states, "PARALLEL_REPORTS", 1)
+    monkeypatch.setattr(states, "FOLD_CHUNK", 1)
+    monkeypatch.setenv(states.WORKERS_ENV, "2")
+    monkeypatch.setitem(states.CHUNK_WORK, "states_at", not_here)
+    again = run(*question)
+    assert again.exit_code == 0, again.output
+    assert again.stdout == before
+    assert [c["controller"] for c in json.loads(before)["capitals"]] == ["rebels", "kurds"]
