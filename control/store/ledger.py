@@ -36,7 +36,7 @@ from control.ingest.sources import record_digest
 from control.model.errors import DuplicateId, UserError
 from control.model.events import OTHER_VERSION, REPORT_VERSION, Event
 from control.model.gazetteer import DEFAULT_SEAT
-from control.model.times import iso
+from control.model.times import iso, parse_instant
 from control.store.readmodel import (
     DERIVED,
     META,
@@ -444,7 +444,10 @@ class LedgerApp(Application):
             changed = [p.name for p in gazetteer.places if p.name in known and p != known[p.name]]
             version = stored.version + 1
         bound = Gazetteer.from_dict(gazetteer.to_dict() | {"version": version})
-        stamp = self.clock()
+        # the store's clock never runs back (see :meth:`append`): the version and its baselines
+        # are recorded at one instant
+        self._read_model_ready()
+        stamp = parse_instant(max(iso(self.clock()) or "", self.last_recorded(RECORD)))
         atlas = self.aggregate("gazetteer") or Atlas.start(bound.name)
         atlas.define(bound.to_dict(), stamp)  # in force from the instant its baselines are recorded
         ledger = self.aggregate(RECORD) or Ledger.open(RECORD)
