@@ -305,6 +305,7 @@ CASES = [
     Case("scenario-event-list-of-integers", ("scenario", "show", "s.toml"), "s.toml:1: event must be [[event]] tables", write("s.toml", b"event = [1]\n" + SCENARIO_HEAD)),
     Case("scenario-head-text", ("scenario", "show", "s.toml"), "s.toml:1: scenario must be a [scenario] table, not a string", write("s.toml", b'scenario = "x"\n')),
     Case("scenario-event-line-past-a-tricky-string", ("scenario", "show", "s.toml"), "s.toml:10: kind must be one of", write("s.toml", b'[scenario]\nname = "x"\ndescription = """\n[[event]]\n[fake]\n"""\nsuppress = [\n]\n[[event]]\nkind = "conquest"\n')),
+    Case("extract-truth-source-list-of-integers", ("extract", "--evaluate", "--truth", "t.toml"), "t.toml:1: source must be [[source]] tables", write("t.toml", b"source = [1]\n")),
 ]  # fmt: skip
 
 
