@@ -39,7 +39,7 @@ def load(file: Path, store: str | None) -> None:
     deadline = write_deadline()
     with writer_lock(app.env_settings, deadline, where):
         added = retrying(app, lambda: app.bind_gazetteer(atlas, label), where, deadline)
-    bound = app.stored_gazetteer()
+    bound = app.bound_gazetteer()
     if bound is None:
         raise UserError(f"{label}: the gazetteer could not be stored")
     if added:

@@ -456,6 +456,7 @@ class LedgerApp(Application):
         if changed:
             self._mark_dirty(changed)
         self.save(atlas, ledger)
+        self._gazetteer_cache = (atlas.version, bound)  # as stored: not decoded again
         self.refresh_states()
         return len(new_places)
 
