@@ -1039,9 +1039,8 @@ def open_app(
                 if sync and app.stored_gazetteer() is None and app.stored_digest(RECORD) != record_digest():
                     app.sync_record()
         app._read_model_checked = True
-        bound = app.bound_gazetteer()  # cached: refresh_states asks again
-        if bound is not None and recorded_at is not None:
-            bound = app.stored_gazetteer(recorded_at)
+        # cached: refresh_states asks again; with recorded_at the version in force then
+        bound = app.bound_gazetteer() if recorded_at is None else app.stored_gazetteer(recorded_at)
         gazetteer.use(bound)
         app.gazetteer = bound or gazetteer.builtin()
         if bound is not None or not sync:  # the seed record syncs only into built-in ledgers
