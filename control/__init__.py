@@ -98,8 +98,12 @@ class Ledger:
         Also makes this ledger's gazetteer the one in use (places, aliases, controllers)."""
         from control.model import gazetteer
 
-        gazetteer.use(self.app.gazetteer)
-        return self.app.read(recorded_at=_instant(recorded_at))
+        stored_by = _instant(recorded_at)
+        atlas = self.app.gazetteer
+        if stored_by is not None and not atlas.builtin:  # the version in force then
+            atlas = self.app.stored_gazetteer(stored_by)
+        gazetteer.use(atlas)
+        return self.app.read(recorded_at=stored_by)
 
     def replay(
         self,

@@ -145,6 +145,71 @@ def pg(password: str | None = None, port: str | None = None) -> str:
     return "{pg:" + (password or "") + ":" + (port or "") + "}"
 
 
+# --- gazetteers (issue 24, h4a) -----------------------------------------------------------------
+
+GAZ = """\
+[gazetteer]
+name = "bad-test"
+baseline_as_of = "2024-01-01T00:00Z"
+
+[controllers]
+blue = "The blue side"
+red = "The red side"
+
+[[place]]
+name = "Alpha"
+id = "P1"
+pcode = "XX01"
+aliases = ["Alfa"]
+lat = 36.2
+lon = 37.1
+baseline = "blue"
+
+[[place]]
+name = "Beta"
+lat = 35.9
+lon = 38.2
+baseline = "red"
+parent = "Alpha"
+"""
+#: The events of an ``add --toml`` or scenario file, with a wrong-typed top level
+SCENARIO_HEAD = b'[scenario]\nname = "x"\ndescription = "d"\n'
+
+
+def gaz(*changes: tuple[str, str], name: str = "g.toml") -> Callable[[Path], None]:
+    """Write GAZ with ``changes`` (old, new) made to it as ``name``."""
+    text = GAZ
+    for old, new in changes:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return write(name, text.encode())
+
+
+def bound_to_gaz(*changes: tuple[str, str], v1: tuple[tuple[str, str], ...] = ()) -> Callable[[Path], None]:
+    """The folder's store replaced by one bound to GAZ with ``v1`` made to it (version 1), and
+    GAZ with ``changes`` written as ``v2.toml``: the later version a user tries to load."""
+
+    def setup(tmp: Path) -> None:
+        from control.model.gazetteer import load_file
+        from control.store.ledger import open_app
+
+        first = GAZ
+        for old, new in v1:
+            first = first.replace(old, new, 1)
+        for leftover in tmp.glob("control.db*"):
+            leftover.unlink()
+        app = open_app(str(tmp / "control.db"), sync=False)
+        app.bind_gazetteer(load_file("v1.toml", first), "v1.toml")
+        del app
+        gaz(*v1, *changes, name="v2.toml")(tmp)
+
+    return setup
+
+
+HEAD = GAZ.split("[[place]]")[0].encode()  # the [gazetteer] and [controllers] tables, 8 lines
+GAMMA = '\n[[place]]\nname = "Gamma"\nlat = 35.1\nlon = 36.7\nbaseline = "blue"\n'
+
+
 CASES = [
     # --- times -------------------------------------------------------------------------------
     Case("add-when-february-30", add(when="February 30"), "'February 30' is not a date"),
@@ -292,6 +357,37 @@ CASES = [
     Case("import-missing-file-100kb-name", ("import", "f" * 100_000 + ".csv"), "characters)..."),
     Case("replay-csv-verbatim-without-csv", ("replay", "--csv-verbatim"), "--csv-verbatim: only with --csv"),
     Case("export-csv-verbatim-json", ("export", "--format", "json", "--csv-verbatim"), "--csv-verbatim: only with --format csv"),
+    # --- issue 24: gazetteers, TOML (h4a) ---
+    Case("gazetteer-place-list-of-integers", ("gazetteer", "load", "g.toml"), "g.toml:1: place must be [[place]] tables (an array of tables), not a list of integers", write("g.toml", b"place = [1]\n" + HEAD)),
+    Case("gazetteer-place-text", ("gazetteer", "load", "g.toml"), "g.toml:2: place must be [[place]] tables (an array of tables), not a string", write("g.toml", b'# places\nplace = "Alpha"\n' + HEAD)),
+    Case("gazetteer-place-a-table", ("gazetteer", "load", "g.toml"), "g.toml:9: place must be [[place]] tables (an array of tables), not a table", write("g.toml", HEAD + b'[place]\nname = "Alpha"\nlat = 1\nlon = 2\n')),
+    Case("gazetteer-place-item-an-integer", ("gazetteer", "load", "g.toml"), "g.toml:1: place must be [[place]] tables", write("g.toml", b'place = [{name = "Alpha", lat = 1, lon = 2}, 7]\n' + HEAD)),
+    Case("gazetteer-head-an-integer", ("gazetteer", "load", "g.toml"), "g.toml:1: gazetteer must be a [gazetteer] table, not an integer (1)", write("g.toml", b'gazetteer = 1\n[controllers]\nblue = "b"\n')),
+    Case("gazetteer-controllers-a-list", ("gazetteer", "load", "g.toml"), "g.toml:1: controllers must be a [controllers] table, not a list of strings", write("g.toml", b'controllers = ["blue", "red"]\n' + GAZ.replace('[controllers]\nblue = "The blue side"\nred = "The red side"\n', "").encode())),
+    Case("gazetteer-baseline-2099", ("gazetteer", "load", "g.toml"), "g.toml:3: baseline_as_of 2099-01-01T00:00:00Z is more than a day in the future", gaz(("2024-01-01T00:00Z", "2099-01-01T00:00Z"))),
+    Case("gazetteer-baseline-1899", ("gazetteer", "load", "g.toml"), "g.toml:3: baseline_as_of: '1899-12-31T00:00Z' is outside the years", gaz(("2024-01-01T00:00Z", "1899-12-31T00:00Z"))),
+    Case("gazetteer-capital-is-another-name", ("gazetteer", "load", "g.toml"), "g.toml:18: 'Alpha' already names the place at g.toml:9", gaz(('name = "Beta"\n', 'name = "Beta"\ncapital = "Alpha"\n'))),
+    Case("gazetteer-capital-is-an-alias", ("gazetteer", "load", "g.toml"), "g.toml:18: 'alfa' already names the place at g.toml:9", gaz(('name = "Beta"\n', 'name = "Beta"\ncapital = "alfa"\n'))),
+    Case("gazetteer-alias-is-a-capital", ("gazetteer", "load", "g.toml"), "g.toml:19: 'Alpha City' already names the place at g.toml:9", gaz(('name = "Alpha"\n', 'name = "Alpha"\ncapital = "Alpha City"\n'), ('name = "Beta"\n', 'name = "Beta"\naliases = ["Alpha City"]\n'))),
+    Case("gazetteer-name-gives-no-id", ("gazetteer", "load", "g.toml"), "g.toml:19: name '***' has no letter or digit", gaz(('name = "Beta"', 'name = "***"'))),
+    Case("gazetteer-alias-gives-no-id", ("gazetteer", "load", "g.toml"), "g.toml:13: aliases '--' has no letter or digit", gaz(('aliases = ["Alfa"]', 'aliases = ["Alfa", "--"]'))),
+    Case("gazetteer-v2-changes-capital", ("gazetteer", "load", "v2.toml"), "place 'Beta': capital was 'Beta', now 'Beta Town'", bound_to_gaz(('name = "Beta"\n', 'name = "Beta"\ncapital = "Beta Town"\n'))),
+    Case("gazetteer-v2-changes-coordinates", ("gazetteer", "load", "v2.toml"), "place 'Alpha': lat was 36.2, now 36.3", bound_to_gaz(("lat = 36.2", "lat = 36.3"))),
+    Case("gazetteer-v2-changes-parent", ("gazetteer", "load", "v2.toml"), "place 'Beta': parent was 'Alpha', now 'P1'", bound_to_gaz(('parent = "Alpha"', 'parent = "P1"'))),
+    Case("gazetteer-v2-changes-pcode", ("gazetteer", "load", "v2.toml"), "place 'Alpha': pcode was 'XX01', now 'XX09'", bound_to_gaz(('pcode = "XX01"', 'pcode = "XX09"'))),
+    Case("gazetteer-v2-changes-admin-level", ("gazetteer", "load", "v2.toml"), "place 'Beta': admin_level was 1, now 2", bound_to_gaz(('parent = "Alpha"', 'parent = "Alpha"\nadmin_level = 2'))),
+    Case("gazetteer-v2-changes-administered-from", ("gazetteer", "load", "v2.toml"), "place 'Beta': administered_from was 'Alpha', now 'Gamma'", bound_to_gaz(('administered_from = "Alpha"\n', 'administered_from = "Gamma"\n' + GAMMA), v1=(('parent = "Alpha"', 'parent = "Alpha"\nadministered_from = "Alpha"'),))),
+    Case("gazetteer-v2-drops-an-alias", ("gazetteer", "load", "v2.toml"), "place 'Alpha': aliases lost 'Alfa'", bound_to_gaz(('aliases = ["Alfa"]', 'aliases = ["Alpha-1"]'))),
+    Case("gazetteer-v2-rewords-a-controller", ("gazetteer", "load", "v2.toml"), "the gazetteer's controllers 'red' was 'The red side', now 'Reds'", bound_to_gaz(('red = "The red side"', 'red = "Reds"'))),
+    Case("gazetteer-v2-moves-the-baseline", ("gazetteer", "load", "v2.toml"), "baseline_as_of differs", bound_to_gaz(("2024-01-01T00:00Z", "2024-01-01T00:00:00.5Z"))),
+    Case("add-toml-event-list-of-integers", ("add", "--toml", "e.toml"), "e.toml:1: event must be [[event]] tables (an array of tables), not a list of integers", write("e.toml", b"event = [1]\n")),
+    Case("add-toml-event-text", ("add", "--toml", "e.toml"), "e.toml:2: event must be [[event]] tables (an array of tables), not a string", write("e.toml", b'# reports\nevent = "capture"\n')),
+    Case("add-toml-event-a-table", ("add", "--toml", "e.toml"), "e.toml:1: event must be [[event]] tables (an array of tables), not a table", write("e.toml", b'[event]\nkind = "capture"\n')),
+    Case("add-toml-event-mixed", ("add", "--toml", "e.toml"), "e.toml:1: event must be [[event]] tables", write("e.toml", b'event = [{kind = "capture"}, 2]\n')),
+    Case("scenario-event-list-of-integers", ("scenario", "show", "s.toml"), "s.toml:1: event must be [[event]] tables", write("s.toml", b"event = [1]\n" + SCENARIO_HEAD)),
+    Case("scenario-head-text", ("scenario", "show", "s.toml"), "s.toml:1: scenario must be a [scenario] table, not a string", write("s.toml", b'scenario = "x"\n')),
+    Case("scenario-event-line-past-a-tricky-string", ("scenario", "show", "s.toml"), "s.toml:10: kind must be one of", write("s.toml", b'[scenario]\nname = "x"\ndescription = """\n[[event]]\n[fake]\n"""\nsuppress = [\n]\n[[event]]\nkind = "conquest"\n')),
+    Case("extract-truth-source-list-of-integers", ("extract", "--evaluate", "--truth", "t.toml"), "t.toml:1: source must be [[source]] tables", write("t.toml", b"source = [1]\n")),
 ]  # fmt: skip
 
 

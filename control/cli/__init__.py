@@ -191,10 +191,11 @@ def scenario_files(scenario: str | None) -> list[tuple[str, Any]]:
     return [("--scenario", file) for folder in directories() for file in sorted(folder.glob("*.toml"))]
 
 
-def open_store(store: str | None) -> Any:
+def open_store(store: str | None, recorded_at: datetime | None = None) -> Any:
+    """The store's app, its gazetteer in use (with ``recorded_at``: the version in force then)."""
     from control.store.ledger import open_app
 
-    return open_app(store)
+    return open_app(store, recorded_at=recorded_at)
 
 
 #: Commands defined in their own modules, imported only when used (matplotlib stays off the
@@ -293,7 +294,7 @@ def replay(
 
     check_csv(as_json, as_csv, csv_verbatim)
     recorded_note(recorded_at)
-    app = open_store(store)
+    app = open_store(store, recorded_at)
     # whole states only for the places shown (from stored states: see LedgerApp.replay)
     detail: set[str] | None = None
     if places:
@@ -374,7 +375,7 @@ def events(
 
     check_csv(as_json, as_csv, csv_verbatim)
     recorded_note(recorded_at)
-    app = open_store(store)
+    app = open_store(store, recorded_at)
     name = gazetteer.resolve_place(place, "--place").name if place else None
     # Streamed from the read model in canonical order: never the whole ledger in memory.
     chosen = app.iter_reports(recorded_at=recorded_at, known_at=known_at, place=name)
@@ -411,7 +412,7 @@ def history(
 
     check_csv(as_json, as_csv, csv_verbatim)
     recorded_note(recorded_at)
-    app = open_store(store)  # first: the store says which gazetteer names the places
+    app = open_store(store, recorded_at)  # first: the store says which gazetteer names the places
     name = gazetteer.resolve_place(place, "PLACE").name
     found = place_history(app.place_events(name, known_at, recorded_at), name)  # its reports only
     if as_csv:
@@ -455,7 +456,7 @@ def changes(
         )
     check_csv(as_json, as_csv, csv_verbatim)
     recorded_note(recorded_at)
-    app = open_store(store)  # first: the store says which gazetteer names the places
+    app = open_store(store, recorded_at)  # first: the store says which gazetteer names the places
     names = named_places(places)
     if controller:
         gazetteer.check_controller(controller, "--controller")

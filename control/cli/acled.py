@@ -54,8 +54,8 @@ def import_(
     flagged for review), report time = ACLED's timestamp. Re-importing adds nothing; a revised
     export adds only its differences (corrections and replacements)."""
     from control.ingest import acled
-    from control.ingest.textio import read_text
     from control.model import gazetteer
+    from control.model.textio import read_text
     from control.store.ledger import RECORD, open_app, resolve_store, retrying, write_deadline
     from control.store.readmodel import stream_key
     from control.store.streams import stream_id

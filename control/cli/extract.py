@@ -20,7 +20,7 @@ from control.model.times import iso
 def _article(path: str) -> tuple[str, str, bool]:
     """(text, provenance file name, is a seed): a seed is named by its file name."""
     from control.ingest.sources import seed_names, seed_text
-    from control.ingest.textio import read_text
+    from control.model.textio import read_text
 
     name = Path(path).name
     if not Path(path).exists() and name in seed_names():
@@ -264,20 +264,20 @@ def _evaluate(truth: Path | None, as_json: bool) -> None:
 
 def _truth(path: Path, campaign_start: datetime) -> tuple[dict[str, str], dict[str, datetime], list[Any]]:
     """Texts, publication times and curated events of a --truth file (files relative to it)."""
-    from control.ingest.record import Context, build_events, instant_field, load_toml, toml_line
-    from control.ingest.textio import read_text
+    from control.ingest.record import Context, build_events, instant_field
     from control.model.gazetteer import baseline_as_of
+    from control.model.textio import read_text
+    from control.model.tomlfile import TomlFile
 
-    text = read_text(path, "--truth")
-    data = load_toml(path, text)
-    sources = data.get("source")
-    if not isinstance(sources, list) or not sources:
+    doc = TomlFile(path, read_text(path, "--truth"))
+    sources = doc.items("source")
+    if not sources:
         raise UserError(f"{path}:1: no [[source]] tables (file and published of each article)")
     texts: dict[str, str] = {}
     published: dict[str, datetime] = {}
     for n, source in enumerate(sources):
-        where = f"{path}:{toml_line(text, 'source', n)}"
-        name = source.get("file") if isinstance(source, dict) else None
+        where = doc.where("source", n)
+        name = source.get("file")
         if not isinstance(name, str) or not name:
             raise UserError(f"{where}: file is required")
         when = instant_field(source, "published", where)
@@ -286,7 +286,7 @@ def _truth(path: Path, campaign_start: datetime) -> tuple[dict[str, str], dict[s
         texts[name] = read_text(path.parent / name, f"{where}: file")
         published[name] = when
     ctx = Context(campaign_start, published, {}, base=path.parent, baseline=baseline_as_of())
-    events = build_events(data.get("event", []), ctx, str(path), text)
+    events = build_events(doc.items("event"), ctx, str(path), doc)
     return texts, published, events
 
 

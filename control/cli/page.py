@@ -79,7 +79,7 @@ def page(
 
     keep = guarded(store, *scenario_files(scenario))  # the store and the scenario's file
     check_output(out, "--out", keep)  # before any work: a bad --out costs nothing
-    app = open_store(store)
+    app = open_store(store, recorded_at)
     atlas = gazetteer.current()
     chosen = chosen_places(places, seat)
     count = app.count_reports(chosen)

@@ -2,7 +2,8 @@
 
 A store is bound to one gazetteer by storing it: ``load`` on a new store stores version 1 with a
 baseline event per place; on a store already bound, a later version may only add places,
-aliases and controllers (history is never rewritten). A store that already holds the seed record
+aliases, controllers and fields not set before (history is never rewritten; ``--recorded-at``
+answers with the version in force then). A store that already holds the seed record
 stays on the built-in Syrian gazetteer.
 """
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from control.cli import echo_text, json_option, store_option
+from control.cli import echo_text, json_option, now, store_option
 from control.model.errors import UserError
 
 
@@ -30,20 +31,26 @@ def load(file: Path, store: str | None) -> None:
     from control.store.ledger import open_app, resolve_store, retrying, write_deadline
     from control.store.writelock import writer_lock
 
-    atlas = load_file(file)  # every error names file:line, before the store is touched
+    atlas = load_file(file, now=now())  # every error names file:line, before the store is touched
     where = resolve_store(store)
     app = open_app(where, sync=False)
+    previous = None if app.gazetteer.builtin else app.gazetteer.version
     label = str(file)
     deadline = write_deadline()
     with writer_lock(app.env_settings, deadline, where):
         added = retrying(app, lambda: app.bind_gazetteer(atlas, label), where, deadline)
-    bound = app.stored_gazetteer()
+    bound = app.bound_gazetteer()
     if bound is None:
         raise UserError(f"{label}: the gazetteer could not be stored")
     if added:
         echo_text(
             f"gazetteer {bound.name} version {bound.version}: {added} place(s) added, "
             f"{len(bound.places)} in all\n"
+        )
+    elif bound.version != previous:
+        echo_text(
+            f"gazetteer {bound.name} version {bound.version}: fields added to places it had "
+            f"({len(bound.places)} places)\n"
         )
     else:
         echo_text(f"gazetteer {bound.name} version {bound.version}: unchanged ({len(bound.places)} places)\n")

@@ -303,7 +303,7 @@ def chart(
     check_output(path, "--out", guarded(store, *scenario_files(scenario)))
     if every:
         _steps(lo, hi, every, MAX_FRAMES if gif else MAX_PANELS, "frames" if gif else "panels")
-    app = open_store(store)
+    app = open_store(store, recorded_at)
     atlas = gazetteer.current()  # the store's own gazetteer, now in use
     names = chosen_places(places, seat)
     if names is None:
@@ -557,7 +557,7 @@ def export(
         raise UserError("--controller: only for the state export (not with --events or --intervals)")
     if out is not None:
         check_output(out, "--out", guarded(store))
-    app = open_store(store)  # first: the store says which gazetteer names the places
+    app = open_store(store, recorded_at)  # first: the store says which gazetteer names the places
     names = named_places(places)
     if controller:
         gazetteer.check_controller(controller, "--controller")

@@ -56,7 +56,7 @@ def scenario() -> None:
 @json_option
 def list_scenarios(directory: Path | None, as_json: bool) -> None:
     """The scenarios available, by name."""
-    from control.ingest.record import load_toml
+    from control.model.tomlfile import load as load_toml
     from control.views.render import to_json
     from control.whatif.scenario import catalogue
 

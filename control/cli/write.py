@@ -50,7 +50,7 @@ from control.model.errors import UserError
 @store_option
 def add(toml_file: Path | None, store: str | None, **options: Any) -> None:
     """Append new report(s) to the record: validated first, nothing written on any error."""
-    from control.ingest.record import load_toml
+    from control.model.tomlfile import TomlFile
     from control.store.ledger import add_reports
 
     app = open_store(store)
@@ -58,12 +58,11 @@ def add(toml_file: Path | None, store: str | None, **options: Any) -> None:
         given = [k for k, v in options.items() if v not in (None, ())]
         if given:
             raise UserError(f"--toml: give reports either in the file or as options, not both ({given[0]})")
-        text = _read(toml_file)
-        data = load_toml(toml_file, text)
-        tables = data.get("event")
-        if not isinstance(tables, list) or not tables:
+        source = TomlFile(toml_file, _read(toml_file))
+        tables = source.items("event")
+        if not tables:
             raise UserError(f"{toml_file}:1: no [[event]] tables")
-        added = add_reports(app, tables, now(), str(toml_file), text, toml_file.parent, _store(store))
+        added = add_reports(app, tables, now(), str(toml_file), source, toml_file.parent, _store(store))
     else:
         table = _options_table(options)
         added = add_reports(app, [table], now(), "options", store=_store(store))
@@ -93,7 +92,7 @@ def rebuild(store: str | None) -> None:
 
 
 def _read(path: Path) -> str:
-    from control.ingest.textio import read_text  # size cap, binary and non-UTF-8 files refused
+    from control.model.textio import read_text  # size cap, binary and non-UTF-8 files refused
 
     return read_text(path, "--toml")
 

@@ -9,7 +9,6 @@ that is really in its source file, targets that exist, no duplicate. Errors name
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,50 +21,13 @@ from control.model import gazetteer
 from control.model.errors import UserError
 from control.model.events import CHANGE_KINDS, KINDS, SCOPES, Event, Source
 from control.model.times import Window, bounded, iso, parse_instant, window_from_words
+from control.model.tomlfile import TomlFile
 
 #: Fields an [[event]] table may have.
 EVENT_FIELDS = {
     "id", "kind", "place", "actor", "from", "targets", "scope", "file", "quote", "when",
     "earliest", "latest", "not_before", "reported_at", "note",
 }  # fmt: skip
-
-
-def toml_line(text: str, table: str, index: int, key: str | None = None) -> int:
-    """1-based line of ``key`` in the ``index``-th ``[[table]]`` of ``text`` (or of its header)."""
-    header = re.compile(rf"^\s*\[\[\s*{re.escape(table)}\s*\]\]")
-    seen, line_no = -1, 0
-    lines = text.splitlines()
-    for n, line in enumerate(lines, 1):
-        if header.match(line):
-            seen += 1
-            if seen == index:
-                line_no = n
-                continue
-            if seen > index:
-                break
-        elif seen == index and key and re.match(rf"^\s*{re.escape(key)}\s*=", line):
-            return n
-        elif seen == index and re.match(r"^\s*\[", line):
-            break
-    return line_no or 1
-
-
-def load_toml(path: Path | str, text: str | None = None) -> dict[str, Any]:
-    """Parse TOML, turning a syntax error into ``file:line: message``."""
-    if text is None:
-        from control.ingest.textio import read_text  # size cap, binary and non-UTF-8 files refused
-
-        text = read_text(path, str(path))
-    try:
-        return tomllib.loads(text)
-    except RecursionError:  # tomllib recurses once per level of [ or {
-        raise UserError(
-            f"{path}:1: malformed TOML (nested too deeply); flatten the arrays or tables"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        line = f":{m.group(1)}" if m else f":{max(1, len(text.splitlines()))}"
-        raise UserError(f"{path}{line}: malformed TOML ({exc})") from None
 
 
 @dataclass
@@ -268,19 +230,22 @@ def _next_id(ctx: Context, place: str, kind: str) -> str:
 
 
 def build_events(
-    tables: Iterable[Mapping[str, Any]], ctx: Context, path: str, text: str | None
+    tables: Iterable[Mapping[str, Any]], ctx: Context, path: str, source: TomlFile | None
 ) -> list[Event]:
-    """Validate ``[[event]]`` tables in order; each error names ``path:line``."""
+    """Validate ``[[event]]`` tables in order; each error names ``path:line`` (the lines found
+    in ``source``, the file the tables come from; None: numbered in order)."""
     out: list[Event] = []
     for index, table in enumerate(tables):
-        line = toml_line(text, "event", index) if text else index + 1
+        line = source.line("event", index) if source else index + 1
         where = f"{path}:{line}"
+        if not isinstance(table, Mapping):
+            raise UserError(f"{where}: each [[event]] must be a table of fields, not {table!r:.40}")
         try:
             event = build_event(table, ctx, where)
         except UserError as exc:
             key = _blamed_key(str(exc))
-            if text and key:
-                exc = UserError(str(exc).replace(where, f"{path}:{toml_line(text, 'event', index, key)}", 1))
+            if source and key:
+                exc = UserError(str(exc).replace(where, f"{path}:{source.line('event', index, key)}", 1))
             raise exc from None
         ctx.known[event.id] = event
         out.append(event)
@@ -347,8 +312,8 @@ class Record:
 def load_record() -> Record:
     """Parse and validate ``seeds/record.toml`` (packaged as ``control.seeds``)."""
     path = f"seeds/{RECORD_FILE}"
-    text = record_text()
-    data = load_toml(path, text)
+    source = TomlFile(path, record_text())
+    data = source.data
     settings = data.get("record", {})
     campaign_start = parse_instant(settings["campaign_start"], f"{path}: campaign_start")
     as_of = gazetteer.builtin().baseline_as_of
@@ -356,5 +321,5 @@ def load_record() -> Record:
     baseline = baseline_events(as_of)
     ctx = Context(campaign_start, published, {e.id: e for e in baseline}, baseline=as_of)
     with gazetteer.using(None):  # the seed record is about the built-in gazetteer's places
-        events = build_events(data.get("event", []), ctx, path, text)
+        events = build_events(source.items("event"), ctx, path, source)
     return Record(campaign_start, published, (*baseline, *events))

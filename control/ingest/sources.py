@@ -60,7 +60,7 @@ def source_text(name: str, base: Path | None = None) -> str:
         return gazetteer.raw_text()
     path = Path(name) if base is None else base / name
     if path.exists():
-        from control.ingest.textio import read_text  # size cap, binary and non-UTF-8 files refused
+        from control.model.textio import read_text  # size cap, binary and non-UTF-8 files refused
 
         return read_text(path, "source file")
     raise UserError(f"source file {name!r} not found: name a seed ({', '.join(seed_names())}) or a text file")

@@ -15,12 +15,13 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from control.model.errors import UserError
+from control.model.tomlfile import TomlFile
 
 #: Rif Dimashq is administered from Damascus; its official seat is Douma. Counting it as Damascus
 #: (the default) gives the "three of 14" of the reporting; "douma" counts Douma as its own city.
@@ -154,12 +155,12 @@ class Gazetteer:
 
     def to_dict(self) -> dict[str, Any]:
         """The stored form (JSON-ready, stable)."""
-        from control.model.times import iso
+        from control.model.times import iso_exact
 
         return {
             "name": self.name,
             "version": self.version,
-            "baseline_as_of": iso(self.baseline_as_of),
+            "baseline_as_of": iso_exact(self.baseline_as_of),
             "controllers": dict(sorted(self.controllers.items())),
             "about": self.about,
             "places": [p.to_dict() for p in self.places],
@@ -318,7 +319,14 @@ PLACE_FIELDS = {
 }  # fmt: skip
 
 
-def load_file(path: Path | str, text: str | None = None) -> Gazetteer:
+#: The largest gazetteer file read: 100,000 places with ids, p-codes, aliases and notes are
+#: about 20 MB (other text files stop at 10 MB, :data:`control.model.textio.MAX_BYTES`).
+MAX_BYTES = 64 * 1024 * 1024
+#: The baseline may lie at most this far after the loader's clock (time zones, clock skew).
+BASELINE_SLACK = timedelta(days=1)
+
+
+def load_file(path: Path | str, text: str | None = None, now: datetime | None = None) -> Gazetteer:
     """A user gazetteer from a TOML file; every error names ``file:line``.
 
     ``[gazetteer]``: ``name``, ``baseline_as_of`` (aware ISO 8601), optional ``about`` and
@@ -326,34 +334,23 @@ def load_file(path: Path | str, text: str | None = None) -> Gazetteer:
     ``lat``, ``lon``, ``baseline`` (a controller, or "" if unknown), optional ``id``, ``aliases``,
     ``admin_level``, ``parent`` (another place's name or id), ``pcode``, ``capital`` (the city's
     label if not the name), ``note``.
+
+    ``baseline_as_of`` lies in the ledger's era (1900-2099, :data:`control.model.times.ERA_START`)
+    and, given ``now`` (the loader's clock), at most :data:`BASELINE_SLACK` after it; it is kept
+    exactly (fractional seconds too). Every label (name, capital, alias, id, p-code) has a letter
+    or digit and names one place only.
     """
-    from control.ingest.record import load_toml, toml_line
-    from control.model.times import parse_instant
+    from control.model.times import iso, parse_instant
 
     if text is None:
-        from control.ingest.textio import read_text
+        from control.model.textio import read_text
 
-        text = read_text(Path(path), "gazetteer")
-    data = load_toml(path, text)
+        text = read_text(Path(path), "gazetteer", MAX_BYTES)
+    source = TomlFile(path, text)
+    where = source.where
 
-    def where(table: str, index: int | None = None, key: str | None = None) -> str:
-        if index is None:
-            lines = text.splitlines()
-            n = next((i for i, line in enumerate(lines, 1) if line.strip() == f"[{table}]"), 1)
-            if key:
-                n = next(
-                    (
-                        i
-                        for i, line in enumerate(lines[n - 1 :], n)
-                        if re.match(rf"\s*{re.escape(key)}\s*=", line)
-                    ),
-                    n,
-                )
-            return f"{path}:{n}"
-        return f"{path}:{toml_line(text, table, index, key)}"
-
-    head = data.get("gazetteer")
-    if not isinstance(head, dict):
+    head = source.table("gazetteer")
+    if head is None:
         raise UserError(f"{path}:1: a gazetteer needs a [gazetteer] table (name, baseline_as_of)")
     name = head.get("name")
     if not isinstance(name, str) or not CONTROLLER_RE.fullmatch(name.replace(".", "-")):
@@ -366,8 +363,13 @@ def load_file(path: Path | str, text: str | None = None) -> Gazetteer:
             f"{where('gazetteer', key='baseline_as_of')}: baseline_as_of is required (ISO 8601, with a zone)"
         )
     as_of = parse_instant(raw_as_of, f"{where('gazetteer', key='baseline_as_of')}: baseline_as_of")
-    found = data.get("controllers")
-    if not isinstance(found, dict) or not found:
+    if now is not None and as_of > now + BASELINE_SLACK:
+        raise UserError(
+            f"{where('gazetteer', key='baseline_as_of')}: baseline_as_of {iso(as_of)} is more than a day "
+            "in the future: the record would begin after every report; give when the baseline holds"
+        )
+    found = source.table("controllers")
+    if not found:
         raise UserError(f'{where("controllers")}: a [controllers] table is required (name = "description")')
     for key, value in found.items():
         if not CONTROLLER_RE.fullmatch(key) or not isinstance(value, str):
@@ -375,16 +377,15 @@ def load_file(path: Path | str, text: str | None = None) -> Gazetteer:
                 f"{where('controllers', key=key)}: controller {key!r}: names are lower-case ids, "
                 "descriptions are strings"
             )
-    places_data = data.get("place")
-    if not isinstance(places_data, list) or not places_data:
+    places_data = source.items("place")
+    if not places_data:
         raise UserError(f"{path}:1: no [[place]] tables")
     places: list[Governorate] = []
     seen: dict[str, int] = {}
     for i, p in enumerate(places_data):
-        at = where("place", i)
         unknown = sorted(set(p) - PLACE_FIELDS)
         if unknown:
-            raise UserError(f"{at}: unknown field(s) {', '.join(unknown)}")
+            raise UserError(f"{where('place', i)}: unknown field(s) {', '.join(unknown)}")
         label = p.get("name")
         if not isinstance(label, str) or not NAME_RE.fullmatch(label) or not label.strip():
             raise UserError(f"{where('place', i, 'name')}: name is required: text without control characters")
@@ -410,12 +411,24 @@ def load_file(path: Path | str, text: str | None = None) -> Gazetteer:
         level = p.get("admin_level", 1)
         if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 9:
             raise UserError(f"{where('place', i, 'admin_level')}: admin_level must be an integer 0-9")
-        for labelled in {label, *aliases, p.get("pcode") or "", p.get("id") or ""} - {""}:
+        labels = dict.fromkeys(
+            [label, p.get("capital") or "", *aliases, p.get("pcode") or "", p.get("id") or ""]
+        )
+        for labelled in (x for x in labels if x):
             key = _key(labelled)
+            if not key:
+                field = next(
+                    k for k in ("name", "capital", "aliases", "pcode", "id") if labelled in _listed(p.get(k))
+                )
+                raise UserError(
+                    f"{where('place', i, field)}: {field} {labelled!r} has no letter or digit: it could "
+                    "not be told from other labels, nor give a report id"
+                )
             if key in seen and seen[key] != i:
                 raise UserError(
                     f"{where('place', i)}: {labelled!r} already names the place at "
-                    f"{where('place', seen[key])}; names, aliases, ids and p-codes must be unambiguous"
+                    f"{where('place', seen[key])}; names, capitals, aliases, ids and p-codes must be "
+                    "unambiguous"
                 )
             seen[key] = i
         places.append(
@@ -456,27 +469,74 @@ def load_file(path: Path | str, text: str | None = None) -> Gazetteer:
     return Gazetteer(name, as_of, found, tuple(places), version=version, about=str(about))
 
 
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def check_extension(old: Gazetteer, new: Gazetteer, where: str) -> None:
-    """A later version may add places, aliases and controllers; it may not rewrite history."""
+    """A later version may only add: places, aliases, controllers, and fields a place or the
+    gazetteer did not have yet. Any field an earlier version set keeps its value (answers already
+    given were folded with it), compared over the stored form (:meth:`Gazetteer.to_dict`), so
+    every field, today's and those added later, is covered: a field not set must be stored as
+    None, "", [] or {} (then a later version may set it), a table may gain keys, a list of
+    names may gain names; anything else keeps its value."""
     if new.name != old.name:
         raise UserError(f"{where}: this store's gazetteer is {old.name!r}, not {new.name!r}")
     if new.baseline_as_of != old.baseline_as_of:
         raise UserError(
             f"{where}: baseline_as_of differs from the stored gazetteer's: history is not rewritten"
         )
-    now = {p.name: p for p in new.places}
-    for p in old.places:
-        q = now.get(p.name)
-        if q is None:
-            raise UserError(
-                f"{where}: place {p.name!r} is missing: a later version may add places, not remove them"
-            )
-        if q.baseline != p.baseline:
-            raise UserError(f"{where}: place {p.name!r}: its baseline controller differs from the stored one")
-        if not set(p.aliases) <= set(q.aliases):
-            raise UserError(f"{where}: place {p.name!r}: aliases may be added, not removed")
     missing = sorted(set(old.controllers) - set(new.controllers))
     if missing:
         raise UserError(
             f"{where}: controller(s) {', '.join(missing)} missing: they may be added, not removed"
         )
+    before, after = old.to_dict(), new.to_dict()
+    hint = "a later version may only add (README, Gazetteers: superseding a place)"
+    for key, value in before.items():
+        if key in ("places", "version"):
+            continue
+        problem = _changed(value, after.get(key))
+        if problem:
+            raise UserError(f"{where}: the gazetteer's {key} {problem}: {hint}")
+    now = {q["name"]: q for q in after["places"]}
+    for p in before["places"]:
+        q = now.get(p["name"])
+        if q is None:
+            raise UserError(
+                f"{where}: place {p['name']!r} is missing: a later version may add places, not remove them"
+            )
+        for key, value in p.items():
+            problem = _changed(value, q.get(key))
+            if problem:
+                raise UserError(f"{where}: place {p['name']!r}: {key} {problem}: {hint}")
+
+
+def _changed(old: Any, new: Any) -> str | None:
+    """What a later version did to a stored value, if it did more than add to it: a value an
+    earlier version left empty may be set; a table may gain keys; a list of names may gain names."""
+    if old is None or old == "" or old == [] or old == {}:
+        return None
+    if isinstance(old, dict):
+        if not isinstance(new, dict):
+            return f"was a table, now {_shown(new)}"
+        for key, value in old.items():
+            problem = _changed(value, new.get(key))
+            if problem:
+                return f"{key!r} {problem}"
+        return None
+    if isinstance(old, list) and isinstance(new, list) and all(isinstance(x, str) for x in old):
+        lost = [x for x in old if x not in new]
+        return f"lost {_shown(lost[0])} (names may be added, not removed)" if lost else None
+    if (old == new and type(old) is type(new)) or (_number(old) and _number(new) and old == new):
+        return None
+    return f"was {_shown(old)}, now {_shown(new)}"
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if value not in (None, "") else "empty"
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -108,6 +108,14 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat()[:19] + "Z"  # years 1000-9999 (the era is 1900-2099): as strftime
 
 
+def iso_exact(value: datetime) -> str:
+    """:func:`iso`, with the fractional seconds kept if there are any (a gazetteer's baseline is
+    stored exactly: the same file loaded again is the same gazetteer)."""
+    if not value.microsecond:
+        return iso(value) or ""
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 class Window(NamedTuple):
     """A half-open occurrence window ``[earliest, latest)`` in aware UTC (immutable, ordered).
 

@@ -158,6 +158,11 @@ class Atlas(Definitions):
     def start(cls, name: str) -> Atlas:
         return cls._create(cls.Started, id=stream_id("gazetteer"), name=name)
 
+    def define(self, definition: dict[str, Any], timestamp: datetime | None = None) -> None:
+        """Store a version, in force from ``timestamp`` (the store's clock; default: now)."""
+        if definition != self.definition:
+            self.trigger_event(self.Defined, definition=definition, timestamp=timestamp)
+
 
 EVENT_CLASSES: dict[str, type[Ledger.Reported]] = {
     cls.kind: cls

@@ -36,7 +36,7 @@ from control.ingest.sources import record_digest
 from control.model.errors import DuplicateId, UserError
 from control.model.events import OTHER_VERSION, REPORT_VERSION, Event
 from control.model.gazetteer import DEFAULT_SEAT
-from control.model.times import iso
+from control.model.times import iso, parse_instant
 from control.store.readmodel import (
     DERIVED,
     META,
@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from control.fold.projection import Snapshot, Transition
     from control.ingest.record import Context
     from control.model.gazetteer import Gazetteer
+    from control.model.tomlfile import TomlFile
 
 DEFAULT_STORE = "control.db"
 STORE_ENV = "CONTROL_STORE"
@@ -396,12 +397,24 @@ class LedgerApp(Application):
                 return ""
             lte = page[-1].originator_version - 1
 
-    def stored_gazetteer(self) -> Gazetteer | None:
-        """The gazetteer this store is bound to (its latest version), or None: the built-in one."""
+    def stored_gazetteer(
+        self, recorded_at: datetime | None = None, version: int | None = None
+    ) -> Gazetteer | None:
+        """The gazetteer this store is bound to (its latest version), or None: the built-in one.
+
+        ``recorded_at``: the version in force then, by the store's clock (each version's event is
+        stamped with the time its places' baselines are recorded): what the store answered with
+        at that instant. Before the first version, the first (the store had no other).
+        ``version``: that version (a worker process folding for an answer given with it)."""
         from control.model.gazetteer import Gazetteer
 
-        found = [state["definition"] for _, state in self.payloads("gazetteer") if "definition" in state]
-        return Gazetteer.from_dict(found[-1]) if found else None
+        found = [state for _, state in self.payloads("gazetteer") if "definition" in state]
+        if recorded_at is not None:
+            bound = iso(recorded_at) or ""
+            found = [s for s in found if iso(s["timestamp"]) <= bound] or found[:1]
+        if version is not None:
+            found = [s for s in found if s["definition"].get("version") == version] or found
+        return Gazetteer.from_dict(found[-1]["definition"]) if found else None
 
     def bind_gazetteer(self, gazetteer: Gazetteer, where: str) -> int:
         """Store ``gazetteer`` (a first version, or a later one that only adds), with baseline
@@ -411,6 +424,7 @@ class LedgerApp(Application):
         from control.store.domain import Atlas, Ledger
 
         stored = self.stored_gazetteer()
+        changed: list[str] = []
         if stored is None:
             if any(True for _ in self.recorder.select_events(stream_id(RECORD), limit=1)):
                 raise UserError(
@@ -423,19 +437,40 @@ class LedgerApp(Application):
             check_extension(stored, gazetteer, where)
             if gazetteer.to_dict() | {"version": 0} == stored.to_dict() | {"version": 0}:
                 return 0
-            known = {p.name for p in stored.places}
+            known = {p.name: p for p in stored.places}
             new_places = tuple(p for p in gazetteer.places if p.name not in known)
+            # places that gained a field (an alias, the city they are counted at): their stored
+            # states are folded again
+            changed = [p.name for p in gazetteer.places if p.name in known and p != known[p.name]]
             version = stored.version + 1
         bound = Gazetteer.from_dict(gazetteer.to_dict() | {"version": version})
+        # the store's clock never runs back (see :meth:`append`): the version and its baselines
+        # are recorded at one instant
+        self._read_model_ready()
+        stamp = parse_instant(max(iso(self.clock()) or "", self.last_recorded(RECORD)))
         atlas = self.aggregate("gazetteer") or Atlas.start(bound.name)
-        atlas.define(bound.to_dict())
+        atlas.define(bound.to_dict(), stamp)  # in force from the instant its baselines are recorded
         ledger = self.aggregate(RECORD) or Ledger.open(RECORD)
-        stamp = self.clock()
         for event in baseline_events(bound.baseline_as_of, new_places, bound):
             ledger.report(event, stamp)
+        if changed:
+            self._mark_dirty(changed)
         self.save(atlas, ledger)
+        self._gazetteer_cache = (atlas.version, bound)  # as stored: not decoded again
         self.refresh_states()
         return len(new_places)
+
+    def _mark_dirty(self, places: Sequence[str]) -> None:
+        """Mark the record's ``places`` as behind their reports (refolded by the next refresh;
+        readers fold them themselves until then)."""
+        from control.store.readmodel import DIRTY
+
+        self._read_model_ready()
+        rows = [(stream_key(stream_id(RECORD)), p) for p in places]
+        sql = (
+            f"INSERT INTO {self.recorder.name(DIRTY)} VALUES (%s, %s) ON CONFLICT (stream, place) DO NOTHING"
+        )
+        self.recorder.execute_script([], (sql, rows))
 
     def append(
         self, name: str, events: Sequence[Event], digest: str | None = None, refresh: bool = True
@@ -985,9 +1020,15 @@ def resolve_store(store: str | None) -> str:
 
 
 def open_app(
-    store: str | None = None, clock: Callable[[], datetime] | None = None, sync: bool = True
+    store: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+    sync: bool = True,
+    recorded_at: datetime | None = None,
 ) -> LedgerApp:
     """Open the store (default ``control.db``, or ``$CONTROL_STORE``) and sync the record.
+
+    Its gazetteer is made the one in use (``app.gazetteer``): the latest version, or with
+    ``recorded_at`` the version in force then (an answer as the store gave it at that instant).
 
     First use of a store (creating its tables, loading the record) is idempotent: many processes
     may do it at once, and each ends with the same single copy of the record.
@@ -1013,7 +1054,8 @@ def open_app(
                 if sync and app.stored_gazetteer() is None and app.stored_digest(RECORD) != record_digest():
                     app.sync_record()
         app._read_model_checked = True
-        bound = app.bound_gazetteer()  # cached: refresh_states asks again
+        # cached: refresh_states asks again; with recorded_at the version in force then
+        bound = app.bound_gazetteer() if recorded_at is None else app.stored_gazetteer(recorded_at)
         gazetteer.use(bound)
         app.gazetteer = bound or gazetteer.builtin()
         if bound is not None or not sync:  # the seed record syncs only into built-in ledgers
@@ -1137,7 +1179,7 @@ def add_reports(
     tables: Sequence[Mapping[str, Any]],
     now: datetime,
     path: str = "options",
-    text: str | None = None,
+    source: TomlFile | None = None,
     base: Path | None = None,
     store: str = "",
 ) -> list[Event]:
@@ -1150,7 +1192,7 @@ def add_reports(
         if path == "options":
             events = [build_event(tables[0], ctx, "options")]
         else:
-            events = build_events(tables, ctx, path, text)
+            events = build_events(tables, ctx, path, source)
         app.append(RECORD, events)
         return events
 

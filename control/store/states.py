@@ -600,7 +600,9 @@ def in_chunks(
             # the tables exist: a worker creating them again races the others in PostgreSQL's
             # catalog ("tuple concurrently updated")
             env = dict(app.env, CREATE_TABLE="no")
-            tasks = [(env, stream, [g.name for g in chunk], work, args) for chunk in chunks]
+            atlas = gazetteer.current()  # the version answering (--recorded-at: an earlier one)
+            version = None if atlas.builtin else atlas.version
+            tasks = [(env, stream, [g.name for g in chunk], work, args, version) for chunk in chunks]
             try:
                 for result in pool.run_tasks(tasks, workers):
                     yield result
@@ -614,14 +616,20 @@ def in_chunks(
         yield found
 
 
-def work_in_worker(task: tuple[dict[str, str], str, list[str], str, tuple[Any, ...]]) -> Any:
+def work_in_worker(task: tuple[Any, ...]) -> Any:
     """One chunk of places worked on in a worker process, on its own connection to the store
-    (one per store, kept for the worker's next chunks)."""
+    (one per store, kept for the worker's next chunks): ``(env, stream, names, work, args)``
+    and optionally the gazetteer version the answer is given with (the one in force at
+    ``--recorded-at``; default: the latest)."""
     from control.store.ledger import worker_app
 
-    env, stream, names, work, args = task
+    env, stream, names, work, args, *rest = task
+    version = rest[0] if rest else None
     app = worker_app(env)
-    with gazetteer.using(app.bound_gazetteer()), fewer_collections():
+    atlas = app.bound_gazetteer()
+    if atlas is not None and version is not None and atlas.version != version:
+        atlas = app.stored_gazetteer(version=version)
+    with gazetteer.using(atlas), fewer_collections():
         by_name = gazetteer.current().by_name()
         return CHUNK_WORK[work](app, stream, [by_name[n] for n in names], *args)
 

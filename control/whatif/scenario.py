@@ -41,6 +41,7 @@ from control.model.errors import UserError
 from control.model.events import Event
 from control.model.gazetteer import DEFAULT_SEAT
 from control.model.times import iso, parse_instant
+from control.model.tomlfile import TomlFile
 
 if TYPE_CHECKING:
     from control.store.ledger import LedgerApp
@@ -72,31 +73,19 @@ class Scenario:
         }
 
 
-def _line_of(text: str, key: str, table: str = "scenario") -> int:
-    """Line of ``key`` inside the ``[table]`` section of a TOML text (1 if not found)."""
-    inside = False
-    for n, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            inside = stripped == f"[{table}]"
-        elif inside and re.match(rf"{re.escape(key)}\s*=", stripped):
-            return n
-    return 1
-
-
 def load(path: Path, record: list[Event] | LedgerApp) -> Scenario:
     """Parse and validate one scenario file against the record's events (a list, or a store's
     record, looked up by index: never read whole)."""
-    from control.ingest.record import Context, build_events, instant_field, load_record, load_toml
+    from control.ingest.record import Context, build_events, instant_field, load_record
 
-    text = _read(path)
-    data = load_toml(path, text)
-    head = data.get("scenario")
-    if not isinstance(head, dict):
+    source = TomlFile(path, _read(path))
+    head = source.table("scenario")
+    if head is None:
         raise UserError(f"{path}:1: a scenario needs a [scenario] table with a name")
+    tables = source.items("event")
 
     def where(key: str) -> str:
-        return f"{path}:{_line_of(text, key)}"
+        return source.where("scenario", key=key)
 
     unknown = sorted(set(head) - SCENARIO_FIELDS)
     if unknown:
@@ -136,9 +125,6 @@ def load(path: Path, record: list[Event] | LedgerApp) -> Scenario:
             )
     reported_at = instant_field(head, "reported_at", where("reported_at")) or branch_at or last
 
-    tables = data.get("event", [])
-    if not isinstance(tables, list):
-        raise UserError(f"{path}:1: [[event]] must be an array of tables")
     defaulted = [_with_defaults(t, path, description) for t in tables]
     settings = load_record()
     ctx = Context(
@@ -149,15 +135,13 @@ def load(path: Path, record: list[Event] | LedgerApp) -> Scenario:
         scenario=name,
         reported_default=reported_at,
     )
-    events = build_events(defaulted, ctx, str(path), text)
+    events = build_events(defaulted, ctx, str(path), source)
     if branch_at is not None:
-        from control.ingest.record import toml_line
-
         for index, event in enumerate(events):
             if event.window.earliest < branch_at:
-                line = toml_line(text, "event", index)
                 raise UserError(
-                    f"{path}:{line}: event {event.id!r} would occur ({iso(event.window.earliest)}) "
+                    f"{source.where('event', index)}: event {event.id!r} would occur "
+                    f"({iso(event.window.earliest)}) "
                     f"before the branch point {iso(branch_at)}; suppress record events instead"
                 )
     return Scenario(name, description, path, branch_at, tuple(suppress), tuple(events))
@@ -170,7 +154,7 @@ def _with_defaults(table: dict[str, Any], path: Path, description: str) -> dict[
 
 
 def _read(path: Path) -> str:
-    from control.ingest.textio import read_text  # size cap, binary and non-UTF-8 files refused
+    from control.model.textio import read_text  # size cap, binary and non-UTF-8 files refused
 
     return read_text(path, str(path))
 
@@ -186,22 +170,21 @@ def directories(extra: Path | None = None) -> list[Path]:
 
 def catalogue(directory: Path | None = None) -> dict[str, Path]:
     """Scenario name -> file, from the first directory that has scenarios; duplicates refused."""
-    from control.ingest.record import load_toml
-
     for folder in directories(directory):
         files = sorted(folder.glob("*.toml"))
         if not files:
             continue
         names: dict[str, Path] = {}
         for file in files:
-            text = _read(file)
-            head = load_toml(file, text).get("scenario", {})
+            source = TomlFile(file, _read(file))
+            head = source.data.get("scenario", {})
             name = head.get("name") if isinstance(head, dict) else None
             if not isinstance(name, str):
                 continue
             if name in names:
                 raise UserError(
-                    f"{file}:{_line_of(text, 'name')}: scenario name {name!r} is also used by {names[name]}"
+                    f"{source.where('scenario', key='name')}: scenario name {name!r} is also used by "
+                    f"{names[name]}"
                 )
             names[name] = file
         return names
