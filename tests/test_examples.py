@@ -81,7 +81,15 @@ def test_a_gazetteer_without_settings_keeps_its_stored_form(tmp_path):
         + plain.split("[[place]]")[1].join(["[[place]]", ""])
     )
     atlas = gazetteer.load_file(_write(tmp_path, plain))
-    assert set(atlas.to_dict()) == {"name", "version", "baseline_as_of", "controllers", "about", "places"}
+    assert set(atlas.to_dict()) == {
+        "name", "version", "baseline_as_of", "controllers", "about", "places", "controller_order",
+    }  # fmt: skip
+    again = gazetteer.Gazetteer.from_dict(atlas.to_dict())
+    assert list(again.controllers) == ["saf", "rsf"] and again.controller_colours == atlas.controller_colours
+    in_order = gazetteer.load_file(
+        _write(tmp_path, plain.replace('saf = "SAF"\nrsf = "RSF"', 'rsf = "RSF"\nsaf = "SAF"'))
+    )
+    assert "controller_order" not in in_order.to_dict()  # sorted already: the form stored before
     assert (atlas.timezone, atlas.focus, atlas.outline) == ("UTC", None, None)
     assert atlas.controller_names == {"saf": "SAF", "rsf": "RSF"}
 

@@ -250,6 +250,7 @@ class Gazetteer:
         # keeps the stored form it always had.
         if self.controller_settings:
             out["controller_settings"] = {c: s.to_dict() for c, s in self.controller_settings.items()}
+        if list(self.controllers) != sorted(self.controllers):  # the given order (colours go by it)
             out["controller_order"] = list(self.controllers)
         if self.timezone != "UTC":
             out["timezone"] = self.timezone
