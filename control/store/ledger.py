@@ -1114,6 +1114,7 @@ def context(
         base=base,
         scenario=scenario,
         baseline=gazetteer.baseline_as_of(),
+        zone=gazetteer.current().zone,
     )
 
 
