@@ -427,14 +427,18 @@ def _record_figure(
 
         latest = as_stored(known_at, recorded_at, seat)
         if latest:
-            series = chartdata.holdings_from_steps(*app.chart_inputs(lo, hi, None, some), lo, hi, seat, focus)
+            series = chartdata.holdings_from_steps(
+                *app.chart_inputs(lo, hi, None, some, focus), lo, hi, seat, focus
+            )
         else:
             series = chartdata.holdings_from(
                 *app.phases(lo, hi, known_at, recorded_at, seat), lo, hi, seat, focus
             )
         other = None
         if world is not None and latest and world.cut is None:  # as stored, but where it branches
-            other = chartdata.holdings_from_steps(*app.chart_inputs(lo, hi, world, some), lo, hi, seat, focus)
+            other = chartdata.holdings_from_steps(
+                *app.chart_inputs(lo, hi, world, some, focus), lo, hi, seat, focus
+            )
         elif world is not None:
             other = chartdata.holdings_from(
                 *app.phases(lo, hi, known_at, recorded_at, seat, world), lo, hi, seat, focus

@@ -102,25 +102,31 @@ def period(atlas: Gazetteer, start: datetime, end: datetime) -> str:
     return f"{lo.day} {lo:%b} - {hi.day} {hi:%b %Y}"
 
 
-def day(atlas: Gazetteer, instant: datetime, end: bool = False) -> str:
-    """A day in the gazetteer's time zone; an exclusive end at midnight reads as the day before."""
+def day(atlas: Gazetteer, instant: datetime, end: bool = False, year: bool = False) -> str:
+    """A day in the gazetteer's time zone ("26 Nov", with ``year`` "26 Nov 2024"); an exclusive
+    end at midnight reads as the day before."""
     local = instant.astimezone(atlas.zone)
+    shown = f"{local:%b %Y}" if year else f"{local:%b}"
     if (local.hour, local.minute) == (0, 0):
         if end:
             local = local - timedelta(days=1)
-        return f"{local.day} {local:%b}"
-    return f"{local.day} {local:%b %H:%M}"
+            shown = f"{local:%b %Y}" if year else f"{local:%b}"
+        return f"{local.day} {shown}"
+    return f"{local.day} {shown} {local:%H:%M}"
 
 
 def default_range(atlas: Gazetteer, last: datetime | None) -> tuple[datetime, datetime]:
     """A chart's period when none is given: the ledger's span, from its baseline to its last
-    report (``last``; a day when nothing was reported after the baseline). The gazetteer may
-    name its own (``chart_from``/``chart_to`` labels: the built-in one's record weeks)."""
+    report (``last``; a day when nothing was reported after the baseline), and a little after
+    (3% of the span, at least 6 hours), so a change reported last is drawn, not on the edge.
+    The gazetteer may name its own (``chart_from``/``chart_to`` labels: the built-in one's
+    record weeks)."""
     if "chart_from" in atlas.labels and "chart_to" in atlas.labels:
         return parse_instant(atlas.labels["chart_from"]), parse_instant(atlas.labels["chart_to"])
     first = atlas.baseline_as_of
-    end = last if last is not None and last > first else first + timedelta(days=1)
-    return first, end
+    if last is None or last <= first:
+        return first, first + timedelta(days=1)
+    return first, last + max(timedelta(hours=6), (last - first) * 0.03)
 
 
 # --- the headline ------------------------------------------------------------------------------

@@ -191,13 +191,16 @@ def _annotate_losses(ax: Axes, series: HoldingsSeries, atlas: Gazetteer, extra: 
     """Number each loss of the focus controller where its window ends; list them, with windows,
     in a box."""
     focus = cast(str, series.focus)
+    zone = atlas.zone
+    years = series.times[0].astimezone(zone).year != series.times[-1].astimezone(zone).year  # say them
     lines = []
     numbers: dict[datetime, list[str]] = {}
     if len(series.losses) > MAX_LOSSES:  # a conflict's worth: counted, not each one listed
         lines.append(f"{len(series.losses)} losses in the period (listed only up to {MAX_LOSSES})")
     for number, loss in enumerate(series.losses if len(series.losses) <= MAX_LOSSES else (), 1):
         numbers.setdefault(loss.latest, []).append(str(number))
-        first, last = display.day(atlas, loss.earliest), display.day(atlas, loss.latest, end=True)
+        first = display.day(atlas, loss.earliest, year=years)
+        last = display.day(atlas, loss.latest, end=True, year=years)
         window = first if first == last else f"{first} - {last}"
         lines.append(f"{number}  {loss.label(atlas)}  ({window})")
     for latest, labels in numbers.items():
