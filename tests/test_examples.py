@@ -289,3 +289,44 @@ def test_the_example_outline_and_places_fit_the_map(run, world, monkeypatch):
     (outline,) = ax.patches
     xs = [x for x, _ in outline.get_xy()]
     assert (min(xs) < 23 and max(xs) > 38) if name == "sudan" else (min(xs) > 35 and max(xs) < 43)
+
+
+# --- no hidden current gazetteer -------------------------------------------------------------
+
+
+def test_the_same_events_give_the_same_answer_whatever_store_was_opened_before(tmp_path):
+    """The gazetteer travels with the call: opening a store (the API's or the CLI's) leaves no
+    gazetteer behind, so the seed record's events answer for Syria's 14 capitals before and after
+    a ledger on the example is opened, and the example's ledger for its own places whatever
+    was opened since."""
+    from click.testing import CliRunner
+
+    import control
+    from control.cli import cli
+
+    at = "2024-12-08T00:00Z"
+    before = control.replay(control.record_events(), at).to_dict()
+    sudan = str(tmp_path / "sudan.db")
+    for args in (
+        ["gazetteer", "load", str(SUDAN / "gazetteer.toml")],
+        ["add", "--toml", str(SUDAN / "reports.toml")],
+    ):
+        assert CliRunner().invoke(cli, [*args, "--store", sudan]).exit_code == 0
+    ledger = control.open_ledger(sudan)
+    mine = ledger.replay("2025-11-01")
+    assert CliRunner().invoke(cli, ["replay", "--store", sudan]).exit_code == 0  # the CLI too
+    after = control.replay(control.record_events(), at)
+    assert after.to_dict() == before and len(after.capitals) == 14
+    assert after.holding("government").count == 3 and after.capital("Homs").controller == "hts"
+    control.open_ledger(str(tmp_path / "seed.db"))  # a store on the built-in gazetteer, opened since
+    again = ledger.replay("2025-11-01")
+    assert again.to_dict() == mine.to_dict() and len(again.capitals) == 14
+    assert again.capital("Wad Madani").controller == "saf"  # its own names, asked outside any scope
+    assert again.to_dict()["capitals"][0]["governorate"] == "Khartoum"
+    assert "seat" in again.to_dict()["basis"] and "seat_of_rif_dimashq" not in again.to_dict()["basis"]
+    events = ledger.events()
+    assert len(control.replay(events, "2025-11-01", gazetteer=ledger.gazetteer).capitals) == 14
+    assert [t.governorate for t in control.transitions(events, gazetteer=ledger.gazetteer)][:2] == [
+        "Khartoum", "South Darfur",
+    ]  # fmt: skip
+    assert not hasattr(gazetteer, "use")  # nothing sets a gazetteer for the process

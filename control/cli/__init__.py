@@ -152,10 +152,20 @@ def seat_option(f: F) -> F:
     )(f)
 
 
-def open_store(store: str | None) -> Any:
+def open_store(store: str | None, **options: Any) -> Any:
+    """The store, its gazetteer answering for the rest of the command (scoped to the command's
+    click context: nothing is left behind in the process)."""
     from control.store.ledger import open_app
 
-    return open_app(store)
+    return scoped(open_app(store, **options))
+
+
+def scoped(app: Any) -> Any:
+    """``app``, its gazetteer (``app.gazetteer``) scoped to the running command."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.with_resource(gazetteer.using(app.gazetteer))
+    return app
 
 
 #: Commands defined in their own modules, imported only when used (matplotlib stays off the
