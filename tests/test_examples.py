@@ -330,3 +330,16 @@ def test_the_same_events_give_the_same_answer_whatever_store_was_opened_before(t
         "Khartoum", "South Darfur",
     ]  # fmt: skip
     assert not hasattr(gazetteer, "use")  # nothing sets a gazetteer for the process
+
+
+def test_an_out_of_range_time_names_the_ledgers_own_era(world, run, fingerprint):
+    """A time outside the years any ledger may use is refused naming the store's record (read
+    from its read model, the store untouched), not the built-in record's weeks."""
+    name, store = world
+    before = fingerprint(store)
+    result = run("replay", "--at", "1850-01-01", "--store", store)
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    era = "April 2023 - October 2025" if name == "sudan" else "November-December 2024"
+    assert f"near the ledger's record ({era})" in result.stderr
+    assert (name == "sudan") == ("2024" not in result.stderr)
+    assert fingerprint(store) == before
