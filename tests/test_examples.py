@@ -368,3 +368,27 @@ def test_the_example_page_draws_in_a_browser_in_its_own_words(world, run, tmp_pa
     )
     assert outside == []
     _assert_quiet(driver)
+
+
+def test_without_a_focus_the_headline_names_the_leading_controller(run, tmp_path, monkeypatch):
+    """A gazetteer that names no focus controller: the text answer, the map's title and the page
+    name whoever holds the most places; the holdings chart draws every controller alike."""
+    import shutil
+
+    for name in ("outline.geojson", "reports.toml"):
+        shutil.copy(SUDAN / name, tmp_path / name)
+    shutil.copytree(SUDAN / "sources", tmp_path / "sources")
+    text = (SUDAN / "gazetteer.toml").read_text("utf-8").replace('focus = "saf"', "")
+    (tmp_path / "g.toml").write_text(text, "utf-8")
+    assert run("gazetteer", "load", "g.toml").exit_code == 0
+    assert run("add", "--toml", "reports.toml").exit_code == 0
+    answer = run("replay", "--at", "2024-07-01").stdout
+    assert answer.splitlines()[-1].startswith("rsf holds 8 of 14: ")
+    drawn = _figures(monkeypatch)
+    assert run("chart", "map", "--at", "2024-07-01", "--out", "m.png").exit_code == 0
+    assert "rsf holds 8 of 14" in drawn[-1].axes[0].get_title(loc="left")
+    assert run("chart", "holdings", "--out", "h.png").exit_code == 0
+    said = [t.get_text() for t in _texts(drawn[-1])]
+    assert any("start → end" in t for t in said) and not any("under way" in t for t in said)
+    assert run("page", "--out", "p.html").exit_code == 0
+    assert '"main":"saf"' in (tmp_path / "p.html").read_text("utf-8")  # the leader at the record's end
