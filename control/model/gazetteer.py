@@ -3,10 +3,12 @@
 A gazetteer is data: the built-in one (Syria's 14 governorates and their capitals, as of 26 Nov
 2024, from ``control/data/governorates.json``, whose "about" lines name the sources) or a file a
 user supplies (TOML: ``[gazetteer]``, ``[controllers]`` and ``[[place]]`` tables; see
-:func:`load_file`). A ledger is bound to its gazetteer by storing it (``control.store.ledger``); the
-module-level functions below answer for the gazetteer *in use* (:func:`use`), the built-in one
-unless a store says otherwise. This module resolves the many spellings the news uses to one
-canonical place name, and knows the one setting analysts argue about: Rif Dimashq's seat.
+:func:`load_file`). A ledger is bound to its gazetteer by storing it (``control.store.ledger``), and
+the gazetteer travels with the ledger as a value (``LedgerApp.gazetteer``, ``control.Ledger``,
+every view's ``atlas``). There is no process-wide current gazetteer: the module-level functions
+below answer for the one a caller scopes with :func:`using` (a context variable, restored on
+exit; the built-in one outside any), which the fold's place lookups read. This module resolves
+the many spellings the news uses to one canonical place name.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -46,6 +49,41 @@ PCODES = {
 }  # fmt: skip
 NAME_RE = re.compile(r"[^\x00-\x1f\x7f-\x9f]{1,120}")
 CONTROLLER_RE = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}")
+#: The built-in gazetteer's display settings and vocabulary (governorates.json is never edited).
+SETTINGS_FILE = "syria_settings.json"
+#: Colours given by order to controllers without one: Okabe-Ito (colour-blind safe; its yellow and
+#: black last, as they read worst on white), then Paul Tol's muted scheme.
+PALETTE = (
+    "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000",
+    "#882255", "#44AA99", "#999933", "#AA4499", "#332288", "#117733", "#661100", "#88CCEE",
+)  # fmt: skip
+#: Nobody's colour (a vacated place) and name.
+NOBODY_COLOUR = "#BBBBBB"
+NOBODY_NAME = "Nobody (vacated)"
+
+
+class Controller(NamedTuple):
+    """A controller's display settings and vocabulary: ``name`` (display name, "" if not given),
+    ``colour`` (#rrggbb, "" if not given), ``aliases`` (how texts name it: extraction, import)."""
+
+    name: str = ""
+    colour: str = ""
+    aliases: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.name:
+            out["name"] = self.name
+        if self.colour:
+            out["colour"] = self.colour
+        if self.aliases:
+            out["aliases"] = list(self.aliases)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Controller:
+        return cls(data.get("name") or "", data.get("colour") or "", tuple(data.get("aliases") or ()))
 
 
 class Governorate(NamedTuple):
@@ -102,6 +140,12 @@ class Gazetteer:
         builtin: bool = False,
         version: int = 1,
         about: str = "",
+        *,
+        controller_settings: Mapping[str, Controller] | None = None,
+        timezone: str = "UTC",
+        focus: str | None = None,
+        outline: Mapping[str, Any] | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
         self.baseline_as_of = baseline_as_of
@@ -110,6 +154,16 @@ class Gazetteer:
         self.builtin = builtin
         self.version = version
         self.about = about
+        #: controller -> its settings as given (only those with any); see the ``controller_*`` views
+        self.controller_settings = {c: s for c, s in (controller_settings or {}).items() if s != Controller()}
+        #: IANA time zone name: how words and local dates are read, and times shown
+        self.timezone = timezone
+        #: the controller the headline counts ("government holds 3 of 14"), or None
+        self.focus = focus
+        #: a GeoJSON object drawn under the map, or None (the map's extent is the places' bounds)
+        self.outline = dict(outline) if outline is not None else None
+        #: wording of views: "places" (plural noun for the places), "place" (singular) ...
+        self.labels = dict(labels or {})
         self._index: dict[str, Governorate] | None = None
         self._by_capital: dict[str, Governorate] | None = None
         self._by_name: dict[str, Governorate] | None = None
@@ -117,14 +171,53 @@ class Gazetteer:
     @property
     def title(self) -> str:
         """What the places are, for headings."""
-        if self.builtin:
-            return f"Syria's {len(self.places)} provincial capitals"
+        if "title" in self.labels:  # "{n}": how many places
+            return self.labels["title"].replace("{n}", str(len(self.places)))
         return f"the {len(self.places)} places of gazetteer {self.name!r}"
+
+    def with_places(self, places: tuple[Governorate, ...]) -> Gazetteer:
+        """This gazetteer (its settings too) with only ``places``."""
+        return Gazetteer(
+            self.name, self.baseline_as_of, self.controllers, places, self.builtin, self.version, self.about,
+            controller_settings=self.controller_settings, timezone=self.timezone, focus=self.focus,
+            outline=self.outline, labels=self.labels,
+        )  # fmt: skip
 
     @property
     def source_file(self) -> str:
         """The provenance ``file`` of baseline events."""
         return GAZETTEER_FILE if self.builtin else f"gazetteer:{self.name}"
+
+    @property
+    def zone(self) -> tzinfo:
+        """The :attr:`timezone` as a tzinfo (UTC for "UTC")."""
+        return zone_of(self.timezone)
+
+    @property
+    def controller_names(self) -> dict[str, str]:
+        """Controller -> display name: the one given, else its description, else its code."""
+        return {
+            c: (self.controller_settings.get(c) or Controller()).name or description or c
+            for c, description in self.controllers.items()
+        }
+
+    @property
+    def controller_colours(self) -> dict[str, str]:
+        """Controller -> #rrggbb: the one given, else the next :data:`PALETTE` colour not given to
+        another controller, in the gazetteer's order of controllers (stable)."""
+        given = {
+            c: s.colour for c, s in self.controller_settings.items() if s.colour and c in self.controllers
+        }
+        taken = {v.casefold() for v in given.values()}
+        spare = (
+            p for p in PALETTE * (1 + len(self.controllers) // len(PALETTE)) if p.casefold() not in taken
+        )
+        return {c: given.get(c) or next(spare, "#777777") for c in self.controllers}
+
+    @property
+    def controller_aliases(self) -> dict[str, tuple[str, ...]]:
+        """Controller -> how texts name it (extraction, import), as given (may be empty)."""
+        return {c: (self.controller_settings.get(c) or Controller()).aliases for c in self.controllers}
 
     def index(self) -> dict[str, Governorate]:
         """Every label (name, capital, alias, p-code, id; case and accents folded) -> its place.
@@ -157,7 +250,7 @@ class Gazetteer:
         """The stored form (JSON-ready, stable)."""
         from control.model.times import iso_exact
 
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "version": self.version,
             "baseline_as_of": iso_exact(self.baseline_as_of),
@@ -165,6 +258,21 @@ class Gazetteer:
             "about": self.about,
             "places": [p.to_dict() for p in self.places],
         }
+        # Settings a later version may add: stored only when given, so a gazetteer without them
+        # keeps the stored form it always had.
+        if self.controller_settings:
+            out["controller_settings"] = {c: s.to_dict() for c, s in self.controller_settings.items()}
+        if list(self.controllers) != sorted(self.controllers):  # the given order (colours go by it)
+            out["controller_order"] = list(self.controllers)
+        if self.timezone != "UTC":
+            out["timezone"] = self.timezone
+        if self.focus:
+            out["focus"] = self.focus
+        if self.outline is not None:
+            out["outline"] = self.outline
+        if self.labels:
+            out["labels"] = dict(sorted(self.labels.items()))
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Gazetteer:
@@ -190,13 +298,24 @@ class Gazetteer:
             )
             for p in data["places"]
         )
+        controllers = data["controllers"]
+        order = data.get("controller_order") or ()
+        if set(order) == set(controllers):  # the order they were given in (colours go by it)
+            controllers = {c: controllers[c] for c in order}
         return cls(
             name=data["name"],
             baseline_as_of=parse_instant(data["baseline_as_of"]),
-            controllers=data["controllers"],
+            controllers=controllers,
             places=places,
             version=int(data.get("version", 1)),
             about=data.get("about", ""),
+            controller_settings={
+                c: Controller.from_dict(s) for c, s in (data.get("controller_settings") or {}).items()
+            },
+            timezone=data.get("timezone") or "UTC",
+            focus=data.get("focus") or None,
+            outline=data.get("outline"),
+            labels=data.get("labels"),
         )
 
 
@@ -227,32 +346,64 @@ def builtin() -> Gazetteer:
         for g in data["governorate"]
     )
     as_of = parse_instant(data["baseline_as_of"], f"{GAZETTEER_FILE}: baseline_as_of")
-    return Gazetteer("syria-2024", as_of, CONTROLLERS, places, builtin=True, about="\n".join(data["about"]))
+    settings = json.loads((Path(__file__).parent.parent / "data" / SETTINGS_FILE).read_text("utf-8"))
+    outline = json.loads((Path(__file__).parent.parent / "data" / settings["outline"]).read_text("utf-8"))
+    return Gazetteer(
+        "syria-2024",
+        as_of,
+        CONTROLLERS,
+        places,
+        builtin=True,
+        about="\n".join(data["about"]),
+        controller_settings={c: Controller.from_dict(v) for c, v in settings["controllers"].items()},
+        timezone=settings["timezone"],
+        focus=settings.get("focus"),
+        outline=outline,
+        labels=settings.get("labels"),
+    )
 
 
-_CURRENT: list[Gazetteer] = []
+def zone_of(name: str) -> tzinfo:
+    """The tzinfo of an IANA time zone name ("UTC": :data:`datetime.UTC`); KeyError if unknown."""
+    if name == "UTC":
+        return UTC
+    return _zone(name)
 
 
-def use(gazetteer: Gazetteer | None) -> None:
-    """Make ``gazetteer`` the one in use (None, or the built-in one itself: the built-in one; a
-    selection of its places is kept as such)."""
-    _CURRENT[:] = [gazetteer] if gazetteer is not None and gazetteer is not builtin() else []
+@cache
+def _zone(name: str) -> tzinfo:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise KeyError(name) from None
+
+
+#: The gazetteer a caller scoped with :func:`using` (None: the built-in one). A context variable,
+#: never set for the process: opening a store leaves no gazetteer behind.
+_SCOPED: ContextVar[Gazetteer | None] = ContextVar("control_gazetteer", default=None)
 
 
 @contextmanager
 def using(gazetteer: Gazetteer | None) -> Iterator[None]:
-    """Use ``gazetteer`` (None: the built-in one) for a while, then restore the one in use."""
-    saved = list(_CURRENT)
-    use(gazetteer)
+    """Answer for ``gazetteer`` (None: the built-in one) inside the block, then for the one
+    before it (a context variable: threads and tasks each have their own)."""
+    token = _SCOPED.set(gazetteer)
     try:
         yield
     finally:
-        _CURRENT[:] = saved
+        _SCOPED.reset(token)
 
 
 def current() -> Gazetteer:
-    """The gazetteer in use: the store's, or the built-in one."""
-    return _CURRENT[0] if _CURRENT else builtin()
+    """The gazetteer scoped by :func:`using`, else the built-in one."""
+    return _SCOPED.get() or builtin()
+
+
+def scoped() -> Gazetteer | None:
+    """The gazetteer a caller scoped with :func:`using` (None outside any)."""
+    return _SCOPED.get()
 
 
 def host_of(governorate: Governorate, seat: str = DEFAULT_SEAT) -> Governorate | None:
@@ -371,12 +522,7 @@ def load_file(path: Path | str, text: str | None = None, now: datetime | None = 
     found = source.table("controllers")
     if not found:
         raise UserError(f'{where("controllers")}: a [controllers] table is required (name = "description")')
-    for key, value in found.items():
-        if not CONTROLLER_RE.fullmatch(key) or not isinstance(value, str):
-            raise UserError(
-                f"{where('controllers', key=key)}: controller {key!r}: names are lower-case ids, "
-                "descriptions are strings"
-            )
+    found, settings = parse_controllers(path, source.text, found, where)
     places_data = source.items("place")
     if not places_data:
         raise UserError(f"{path}:1: no [[place]] tables")
@@ -466,7 +612,10 @@ def load_file(path: Path | str, text: str | None = None, now: datetime | None = 
     about = head.get("about", "")
     if isinstance(about, list):
         about = "\n".join(str(a) for a in about)
-    return Gazetteer(name, as_of, found, tuple(places), version=version, about=str(about))
+    return Gazetteer(
+        name, as_of, found, tuple(places), version=version, about=str(about),
+        controller_settings=settings, **parse_display(path, text, head, found),
+    )  # fmt: skip
 
 
 def _listed(value: Any) -> list[Any]:
@@ -540,3 +689,189 @@ def _number(value: Any) -> bool:
 def _shown(value: Any) -> str:
     text = repr(value) if value not in (None, "") else "empty"
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+#: What a ``[controllers.code]`` table may hold.
+CONTROLLER_FIELDS = {"description", "name", "colour", "aliases"}
+#: The display settings of a ``[gazetteer]`` table (besides name, baseline_as_of, about, version).
+DISPLAY_FIELDS = {"timezone", "focus", "outline", "outline_credit", "title"}
+
+
+def _table_line(text: str, table: str) -> int | None:
+    """The line of ``[table]`` (a dotted name; its parts may be quoted) in a TOML ``text``."""
+    parts = r"\s*\.\s*".join(
+        rf"(?:{re.escape(t)}|\"{re.escape(t)}\"|'{re.escape(t)}')" for t in table.split(".")
+    )
+    pattern = re.compile(rf"\s*\[\s*{parts}\s*\]\s*(?:#.*)?")
+    return next((i for i, line in enumerate(text.splitlines(), 1) if pattern.fullmatch(line)), None)
+
+
+def parse_controllers(
+    path: Path | str, text: str, found: Mapping[str, Any], where: Any
+) -> tuple[dict[str, str], dict[str, Controller]]:
+    """A TOML ``[controllers]`` table: ``code = "description"`` or a table ``[controllers.code]``
+    with optional ``description``, ``name`` (display name), ``colour`` (#rrggbb) and ``aliases``
+    (how texts name it). Returns code -> description (file order) and code -> settings."""
+    descriptions: dict[str, str] = {}
+    settings: dict[str, Controller] = {}
+    for key, value in found.items():
+        line = _table_line(text, f"controllers.{key}")
+        at = f"{path}:{line}" if line else where("controllers", key=key)
+        if not CONTROLLER_RE.fullmatch(key) or not isinstance(value, str | dict):
+            raise UserError(
+                f"{at}: controller {key!r}: names are lower-case ids, descriptions are strings "
+                "(or a [controllers.<name>] table of description, name, colour, aliases)"
+            )
+        if isinstance(value, str):
+            if not NAME_RE.fullmatch(value) and value:
+                raise UserError(f"{at}: controller {key!r}: the description has control characters")
+            descriptions[key] = value
+            continue
+
+        def field_at(field: str, line: int | None = line, at: str = at) -> str:  # a field's own line
+            lines = text.splitlines()
+            n = next(
+                (i for i, t in enumerate(lines[line:], line + 1) if re.match(rf"\s*{field}\s*=", t)), None
+            ) if line else None  # fmt: skip
+            return f"{path}:{n}" if n else at
+
+        unknown = sorted(set(value) - CONTROLLER_FIELDS)
+        if unknown:
+            at = field_at(unknown[0])
+            raise UserError(
+                f"{at}: controller {key!r}: unknown field(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(CONTROLLER_FIELDS))}"
+            )
+        for field in ("description", "name"):
+            given = value.get(field, "")
+            if not isinstance(given, str) or (given and not NAME_RE.fullmatch(given)):
+                raise UserError(
+                    f"{field_at(field)}: controller {key!r}: {field} must be text without control characters"
+                )
+        colour = value.get("colour", "")
+        if not isinstance(colour, str) or (colour and not COLOUR_RE.fullmatch(colour)):
+            raise UserError(
+                f"{field_at('colour')}: controller {key!r}: colour must be #rrggbb, not {colour!r}"
+            )
+        aliases = value.get("aliases", [])
+        if not isinstance(aliases, list) or not all(
+            isinstance(a, str) and a.strip() and NAME_RE.fullmatch(a) for a in aliases
+        ):
+            raise UserError(f"{field_at('aliases')}: controller {key!r}: aliases must be a list of names")
+        descriptions[key] = value.get("description") or value.get("name") or key
+        settings[key] = Controller(value.get("name", ""), colour.upper(), tuple(aliases))
+    return descriptions, settings
+
+
+def parse_display(
+    path: Path | str, text: str, head: Mapping[str, Any], controllers: Mapping[str, str]
+) -> dict[str, Any]:
+    """The display settings of a TOML ``[gazetteer]`` table, as :class:`Gazetteer` keywords:
+    ``timezone`` (IANA name, default UTC), ``focus`` (the controller the headline counts),
+    ``outline`` (a GeoJSON file, relative to the gazetteer's folder), ``outline_credit``, ``title``."""
+
+    def at(key: str) -> str:
+        lines = text.splitlines()
+        start = _table_line(text, "gazetteer") or 1
+        n = next(
+            (i for i, line in enumerate(lines[start - 1 :], start) if re.match(rf"\s*{key}\s*=", line)), start
+        )
+        return f"{path}:{n}"
+
+    out: dict[str, Any] = {}
+    labels: dict[str, str] = {}
+    zone = head.get("timezone", "UTC")
+    if not isinstance(zone, str) or not re.fullmatch(r"[A-Za-z0-9_+/-]{1,60}", zone):
+        raise UserError(f'{at("timezone")}: timezone must be an IANA name such as "Africa/Khartoum"')
+    try:
+        zone_of(zone)
+    except KeyError:
+        raise UserError(
+            f'{at("timezone")}: unknown time zone {zone!r}; give an IANA name such as "Africa/Khartoum"'
+        ) from None
+    out["timezone"] = zone
+    focus = head.get("focus")
+    if focus is not None:
+        if not isinstance(focus, str) or focus not in controllers:
+            raise UserError(f"{at('focus')}: focus {focus!r} is not in [controllers]")
+        out["focus"] = focus
+    for key in ("title", "outline_credit"):
+        value = head.get(key)
+        if value is not None:
+            if not isinstance(value, str) or not NAME_RE.fullmatch(value):
+                raise UserError(
+                    f"{at(key)}: {key} must be text without control characters (1-120 characters)"
+                )
+            labels[key] = value
+    if labels:
+        out["labels"] = labels
+    outline = head.get("outline")
+    if outline is not None:
+        if not isinstance(outline, str) or not outline.strip():
+            raise UserError(f"{at('outline')}: outline must be the path of a GeoJSON file")
+        out["outline"] = load_outline(Path(path).parent / outline, f"{at('outline')}: outline")
+    return out
+
+
+def load_outline(path: Path, where: str) -> dict[str, Any]:
+    """A GeoJSON file of (Multi)Polygons: a FeatureCollection, a Feature or a geometry, checked
+    (lon -180..180, lat -90..90, rings of at least 4 points), returned as a FeatureCollection of
+    its polygons (what the map draws; each feature's properties kept)."""
+    from control.model.textio import read_text
+
+    text = read_text(path, where)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{where}: {path} is not JSON (line {exc.lineno}: {exc.msg})") from None
+
+    def geometries(obj: Any) -> Iterator[tuple[dict[str, Any], Any]]:
+        kind = obj.get("type") if isinstance(obj, dict) else None
+        if kind == "FeatureCollection" and isinstance(obj.get("features"), list):
+            for f in obj["features"]:
+                yield from geometries(f)
+        elif kind == "Feature":
+            props = obj.get("properties") if isinstance(obj.get("properties"), dict) else {}
+            for _, geometry in geometries(obj.get("geometry")):
+                yield props, geometry
+        elif kind in ("Polygon", "MultiPolygon"):
+            yield {}, obj
+        else:
+            raise UserError(
+                f"{where}: {path} holds a {kind or type(obj).__name__!s}; give (Multi)Polygons in GeoJSON"
+            )
+
+    features = []
+    for props, geometry in geometries(data):
+        polygons = geometry.get("coordinates")
+        polygons = [polygons] if geometry["type"] == "Polygon" else polygons
+        if not isinstance(polygons, list) or not polygons:
+            raise UserError(f"{where}: {path}: a {geometry['type']} without coordinates")
+        for polygon in polygons:
+            if not isinstance(polygon, list) or not polygon:
+                raise UserError(f"{where}: {path}: a polygon without rings")
+            for ring in polygon:
+                ok = isinstance(ring, list) and len(ring) >= 4 and all(
+                    isinstance(pt, list) and len(pt) >= 2
+                    and all(isinstance(v, int | float) and not isinstance(v, bool) for v in pt[:2])
+                    and -180 <= pt[0] <= 180 and -90 <= pt[1] <= 90
+                    for pt in ring
+                )  # fmt: skip
+                if not ok:
+                    raise UserError(
+                        f"{where}: {path}: a ring must be 4 or more [lon, lat] points in -180..180, -90..90"
+                    )
+        features.append({"type": "Feature", "properties": props, "geometry": geometry})
+    if not features:
+        raise UserError(f"{where}: {path} holds no polygons")
+    return {"type": "FeatureCollection", "features": features}
+
+
+def outline_rings(outline: Mapping[str, Any] | None) -> list[list[tuple[float, float]]]:
+    """The exterior rings (lon, lat) of an outline's polygons, in order (none without one)."""
+    rings: list[list[tuple[float, float]]] = []
+    for feature in (outline or {}).get("features", ()):
+        geometry = feature["geometry"]
+        polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+        rings.extend([(float(x), float(y)) for x, y, *_ in polygon[0]] for polygon in polygons)
+    return rings

@@ -10,8 +10,8 @@ from typing import Any
 
 from control.fold.history import event_record
 from control.fold.projection import Snapshot
-from control.model import gazetteer
 from control.model.events import Event
+from control.model.gazetteer import Gazetteer
 from control.model.times import iso
 from control.views.render import csv_cell, json_lines, to_json
 
@@ -30,8 +30,8 @@ EVENT_COLUMNS = [
 ]  # fmt: skip
 
 
-def _state_rows(snapshot: Snapshot) -> list[dict[str, Any]]:
-    coords = {g.name: g for g in gazetteer.governorates()}
+def _state_rows(snapshot: Snapshot, atlas: Gazetteer) -> list[dict[str, Any]]:
+    coords = {g.name: g for g in atlas.places}
     rows = []
     for c in snapshot.capitals:
         g = coords[c.governorate]
@@ -93,10 +93,10 @@ def _csv_chunks(
     yield out.getvalue()
 
 
-def state(snapshot: Snapshot, fmt: str, verbatim: bool = False) -> str:
-    """The state of every capital as csv, json or geojson (``verbatim``: CSV text cells as they
-    are, formulas included)."""
-    rows = _state_rows(snapshot)
+def state(snapshot: Snapshot, fmt: str, atlas: Gazetteer, verbatim: bool = False) -> str:
+    """The state of every place of ``atlas`` as csv, json or geojson (``verbatim``: CSV text
+    cells as they are, formulas included)."""
+    rows = _state_rows(snapshot, atlas)
     if fmt == "csv":
         return _csv(rows, STATE_COLUMNS, verbatim)
     if fmt == "json":
