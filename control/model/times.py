@@ -15,7 +15,7 @@ Rules (see README "Time and uncertainty"):
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import NamedTuple
 
 from control.model.errors import UserError
@@ -128,9 +128,11 @@ class Window(NamedTuple):
         return {"earliest": iso(self.earliest), "latest": iso(self.latest)}
 
 
-def _syria_day(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0), tzinfo=SYRIA)
-    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+def _syria_day(day: date, zone: tzinfo = SYRIA) -> tuple[datetime, datetime]:
+    """The day in ``zone`` (Syrian time unless told), as UTC instants [start, next day's start)."""
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _named_date(text: str, year: int, words: str = "", where: str = "when") -> date | None:
@@ -153,35 +155,41 @@ def _named_date(text: str, year: int, words: str = "", where: str = "when") -> d
 
 
 def window_from_words(
-    words: str, reported_at: datetime, campaign_start: datetime, where: str = "when"
+    words: str,
+    reported_at: datetime,
+    campaign_start: datetime,
+    where: str = "when",
+    zone: tzinfo | None = None,
 ) -> Window:
-    """Resolve a reporter's words ("on Saturday", "last week", ...) against the report time."""
+    """Resolve a reporter's words ("on Saturday", "last week", ...) against the report time, in
+    ``zone`` (a gazetteer's time zone; None: Syrian time, the built-in record's)."""
+    zone = zone or SYRIA
     text = " ".join(words.casefold().replace(",", " ").split())
     text = text.removeprefix("on ").strip()
-    report_day = reported_at.astimezone(SYRIA).date()
+    report_day = reported_at.astimezone(zone).date()
     start: datetime | None = None
     end: datetime | None = None
     if text in WEEKDAYS:
         back = (report_day.weekday() - WEEKDAYS.index(text)) % 7
-        start, end = _syria_day(report_day - timedelta(days=back))
+        start, end = _syria_day(report_day - timedelta(days=back), zone)
     elif text == "today":
-        start, end = _syria_day(report_day)
+        start, end = _syria_day(report_day, zone)
     elif text == "yesterday":
-        start, end = _syria_day(report_day - timedelta(days=1))
+        start, end = _syria_day(report_day - timedelta(days=1), zone)
     elif text == "last week":
         monday = report_day - timedelta(days=report_day.weekday() + 7)
-        start = _syria_day(monday)[0]
-        end = _syria_day(monday + timedelta(days=6))[1]
+        start = _syria_day(monday, zone)[0]
+        end = _syria_day(monday + timedelta(days=6), zone)[1]
     elif text in ("by report", "before report"):
         start, end = campaign_start, reported_at
     elif text.startswith("by "):
         day = _named_date(text[3:], report_day.year, words, where)
         if day is not None:
-            start, end = campaign_start, _syria_day(day)[1]
+            start, end = campaign_start, _syria_day(day, zone)[1]
     else:
         day = _named_date(text, report_day.year, words, where)
         if day is not None:
-            start, end = _syria_day(day)
+            start, end = _syria_day(day, zone)
     if start is None or end is None:
         raise UserError(
             f"{where}: cannot read {words!r} as a time; use a weekday, 'today', 'yesterday', "
