@@ -91,7 +91,7 @@ CUES: dict[str, tuple[str, ...]] = {
         r"entered", r"(?:swept|stormed|pushed) into", r"storm(?:ed|s)?", r"overr(?:an|un)",
         r"victory", r"(?<!-)controlled", r"rule in", r"taking of",
         rf"took{NOT_TAKING}", rf"taken{NOT_TAKING}",
-        r"fell",
+        r"fell", r"re-?(?:took|taken|take|takes|taking)", r"re-?captur(?:e|ed|es|ing)",
     ),
     "claim": (
         r"encircl(?:e|ed|es|ing|ement)", r"surround(?:ed|ing|s)?", r"siege", r"besieg(?:e|ed|ing)",
