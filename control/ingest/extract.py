@@ -260,6 +260,7 @@ class PlaceIndex:
         self.keys: dict[str, list[tuple[int, frozenset[int], str, str]]] = {}
         self.most_words = 1
         self.longest = 0
+        self.prefixes: set[str] = set()  # a label's first words, joined: where a match may go on
         for rank, (label, place, scope) in enumerate(ordered):
             chunks = [c.casefold() for c in _CHUNK.findall(label)]
             if not chunks:
@@ -268,13 +269,18 @@ class PlaceIndex:
             for c in chunks:
                 key += c
                 bounds.add(len(key))
+                self.prefixes.add(key)
             self.keys.setdefault(key, []).append((rank, frozenset(bounds), place, scope))
             self.most_words = max(self.most_words, len(chunks))
             self.longest = max(self.longest, len(key))
 
     def find(self, sentence: str) -> list[tuple[int, int, int, str, str]]:
         """(rank, start, end, place, scope) of every label match (overlapping ones included)."""
-        runs = [(m.start(), m.end(), m.group(0).casefold()) for m in _CHUNK.finditer(sentence)]
+        folded = sentence.casefold()
+        if len(folded) == len(sentence):  # (almost always) fold once, cut the words from it
+            runs = [(m.start(), m.end(), folded[m.start() : m.end()]) for m in _CHUNK.finditer(sentence)]
+        else:
+            runs = [(m.start(), m.end(), m.group(0).casefold()) for m in _CHUNK.finditer(sentence)]
         found: list[tuple[int, int, int, str, str]] = []
         size = len(sentence)
         for i, (start, _, _) in enumerate(runs):
@@ -282,6 +288,8 @@ class PlaceIndex:
                 continue
             key = ""
             splits: list[int] = []
+            if runs[i][2] not in self.prefixes:
+                continue
             for j in range(i, min(i + self.most_words, len(runs))):
                 if j > i:
                     gap_start = runs[j - 1][1]
@@ -289,7 +297,7 @@ class PlaceIndex:
                         break
                     splits.append(len(key))
                 key += runs[j][2]
-                if len(key) > self.longest:
+                if key not in self.prefixes:
                     break
                 entries = self.keys.get(key)
                 if not entries:
