@@ -506,3 +506,17 @@ def test_a_long_sentence_and_a_long_article_take_time_in_proportion(tmp_path: Pa
     assert len(found) > 300
     # generous: about 0.3 s + 0.5 s here; the quadratic rules took minutes on the sentence
     assert time.perf_counter() - started < 10
+
+
+def test_extract_toml_for_a_user_store_is_accepted_by_add(run, sudan, tmp_path: Path) -> None:
+    article = SUDAN / "fasher_oct2025.txt"
+    out = tmp_path / "review.toml"
+    result = run("extract", str(article), "--published", "2025-10-28T07:00Z", "--toml", str(out))
+    assert result.exit_code == 0, result.output
+    text = out.read_text("utf-8")
+    assert 'actor = "rsf"' in text and 'from = "saf"' in text and 'place = "El Fasher"' in text
+    added = run("add", "--toml", str(out))
+    assert added.exit_code == 0, added.output
+    assert "capture rsf at El Fasher" in added.output and "capture saf at Khartoum" in added.output
+    again = run("extract", str(article), "--published", "2025-10-28T07:00Z")
+    assert again.output.count("DUPLICATE") == 5
