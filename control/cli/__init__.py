@@ -266,7 +266,7 @@ def replay(
     elif as_json:
         click.echo(to_json(snapshot.to_dict()), nl=False)
     else:
-        echo_text(snapshot_text(snapshot))
+        echo_text(snapshot_text(snapshot, app.gazetteer))
 
 
 def named_places(places: Sequence[str]) -> set[str] | None:
@@ -287,9 +287,7 @@ def chosen_places(places: Sequence[str], seat: str) -> set[str] | None:
 def subset_of(atlas: gazetteer.Gazetteer, names: set[str]) -> gazetteer.Gazetteer:
     """The gazetteer with only the places ``names``, in its order."""
     places = tuple(g for g in atlas.places if g.name in names)
-    return gazetteer.Gazetteer(
-        atlas.name, atlas.baseline_as_of, atlas.controllers, places, atlas.builtin, atlas.version, atlas.about
-    )
+    return atlas.with_places(places)
 
 
 def narrowed(snapshot: Any, places: tuple[str, ...], controller: str | None) -> Any:

@@ -305,7 +305,10 @@ def _truth(path: Path, campaign_start: datetime) -> tuple[dict[str, str], dict[s
             raise UserError(f"{where}: published is required")
         texts[name] = read_text(path.parent / name, f"{where}: file")
         published[name] = when
-    ctx = Context(campaign_start, published, {}, base=path.parent, baseline=baseline_as_of())  # the store's
+    from control.model.gazetteer import current
+
+    zone = current().zone  # the store's (the caller uses it)
+    ctx = Context(campaign_start, published, {}, base=path.parent, baseline=baseline_as_of(), zone=zone)
     events = build_events(data.get("event", []), ctx, str(path), text)
     return texts, published, events
 

@@ -338,10 +338,9 @@ class Vocabulary:
         return self.gazetteer.baseline_as_of
 
     @property
-    def zone(self) -> tzinfo | None:
-        """The time zone words are read in (None: the built-in rule, Syrian time)."""
-        zone = getattr(self.gazetteer, "zone", None)
-        return None if zone is None or self.gazetteer.builtin else zone
+    def zone(self) -> tzinfo:
+        """The time zone words are read in: the gazetteer's."""
+        return self.gazetteer.zone
 
     def unnamed(self, place: str) -> str:
         """The actor of a capture or claim whose sentence names no armed side: the region's usual
@@ -737,14 +736,13 @@ def _resolve(
     words: str, published: datetime | None, campaign_start: datetime, where: str, v: Vocabulary
 ) -> Window | None:
     key = words.casefold().removeprefix("on ").strip()
-    zone = {"zone": v.zone} if v.zone is not None else {}
     if published is None:
         if key in RELATIVE:
             return None
         # an absolute date: in the campaign's year (the window is not capped by any report)
         year_end = datetime(campaign_start.year, 12, 31, 12, tzinfo=UTC)
-        return window_from_words(words, year_end, campaign_start, where, **zone)
-    window = window_from_words(words, published, campaign_start, where, **zone)
+        return window_from_words(words, year_end, campaign_start, where, v.zone)
+    window = window_from_words(words, published, campaign_start, where, v.zone)
     window = bounded(window, published, None, where)
     baseline = v.baseline_as_of
     if window.latest <= baseline:

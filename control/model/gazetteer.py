@@ -167,9 +167,17 @@ class Gazetteer:
     @property
     def title(self) -> str:
         """What the places are, for headings."""
-        if self.builtin:
-            return f"Syria's {len(self.places)} provincial capitals"
+        if "title" in self.labels:  # "{n}": how many places
+            return self.labels["title"].replace("{n}", str(len(self.places)))
         return f"the {len(self.places)} places of gazetteer {self.name!r}"
+
+    def with_places(self, places: tuple[Governorate, ...]) -> Gazetteer:
+        """This gazetteer (its settings too) with only ``places``."""
+        return Gazetteer(
+            self.name, self.baseline_as_of, self.controllers, places, self.builtin, self.version, self.about,
+            controller_settings=self.controller_settings, timezone=self.timezone, focus=self.focus,
+            outline=self.outline, labels=self.labels,
+        )  # fmt: skip
 
     @property
     def source_file(self) -> str:

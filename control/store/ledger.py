@@ -769,16 +769,21 @@ class LedgerApp(Application):
         return found
 
     def chart_inputs(
-        self, start: datetime, end: datetime, world: Any = None, some: bool = False
+        self,
+        start: datetime,
+        end: datetime,
+        world: Any = None,
+        some: bool = False,
+        focus: str | None = "government",
     ) -> tuple[Any, ...]:
         """Each place's step function on ``[start, end]`` and the changes of control reaching
         into it, from the stored states (see :func:`control.store.states.chart_inputs`;
         ``world``: a what-if branch without a cut, :meth:`branch`; ``some``: the gazetteer in use
-        holds some of the store's places only)."""
+        holds some of the store's places only; ``focus``: whose losses the moves are)."""
         from control.store import states
 
         self._read_model_ready()
-        return states.chart_inputs(self, stream_key(stream_id(RECORD)), start, end, world, some)
+        return states.chart_inputs(self, stream_key(stream_id(RECORD)), start, end, world, some, focus)
 
     def statements(
         self,
@@ -1114,6 +1119,7 @@ def context(
         base=base,
         scenario=scenario,
         baseline=gazetteer.baseline_as_of(),
+        zone=gazetteer.current().zone,
     )
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from control.fold.history import event_record
 from control.fold.projection import Snapshot
-from control.model import gazetteer
 from control.model.events import Event
+from control.model.gazetteer import Gazetteer
 from control.model.times import iso
 from control.views.render import json_lines, to_json
 
@@ -30,8 +30,8 @@ EVENT_COLUMNS = [
 ]  # fmt: skip
 
 
-def _state_rows(snapshot: Snapshot) -> list[dict[str, Any]]:
-    coords = {g.name: g for g in gazetteer.governorates()}
+def _state_rows(snapshot: Snapshot, atlas: Gazetteer) -> list[dict[str, Any]]:
+    coords = {g.name: g for g in atlas.places}
     rows = []
     for c in snapshot.capitals:
         g = coords[c.governorate]
@@ -89,9 +89,9 @@ def _csv_chunks(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Itera
     yield out.getvalue()
 
 
-def state(snapshot: Snapshot, fmt: str) -> str:
-    """The state of every capital as csv, json or geojson."""
-    rows = _state_rows(snapshot)
+def state(snapshot: Snapshot, fmt: str, atlas: Gazetteer) -> str:
+    """The state of every place of ``atlas`` as csv, json or geojson."""
+    rows = _state_rows(snapshot, atlas)
     if fmt == "csv":
         return _csv(rows, STATE_COLUMNS)
     if fmt == "json":
