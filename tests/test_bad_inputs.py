@@ -77,8 +77,8 @@ def folder(name: str) -> Callable[[Path], None]:
 
 
 def sudan_store(article: str, truth: bool = False) -> Callable[[Path], None]:
-    """A store ``sudan.db`` bound to the extraction tests' Sudan gazetteer (record begins
-    2023-04-14), an article about it, and with ``truth`` a --truth file naming a Syrian place."""
+    """A store ``sudan.db`` bound to the worked example's Sudan gazetteer (record begins
+    2023-04-14T22:00Z), an article about it, and with ``truth`` a --truth file naming a Syrian place."""
 
     def setup(tmp: Path) -> None:
         from click.testing import CliRunner
@@ -86,7 +86,7 @@ def sudan_store(article: str, truth: bool = False) -> Callable[[Path], None]:
         from control.cli import cli
         from control.model import gazetteer
 
-        gazetteers = Path(__file__).parent / "fixtures" / "extract" / "sudan.toml"
+        gazetteers = Path(__file__).parent.parent / "examples" / "sudan" / "gazetteer.toml"
         with gazetteer.using(None):
             done = CliRunner().invoke(
                 cli, ["gazetteer", "load", str(gazetteers), "--store", str(tmp / "sudan.db")]
@@ -243,7 +243,7 @@ CASES = [
     Case("extract-published-2099", ("extract", "a.txt", "--published", "2099-01-01T00:00Z"), "--published: 2099-01-01T00:00:00Z is more than a day in the future", write("a.txt", b"Rebels seized Hama on Saturday.\n")),
     Case("extract-published-year-1", ("extract", "a.txt", "--published", "0001-01-01T00:00Z"), "0001-01-01", write("a.txt", b"Rebels seized Hama on Saturday.\n")),
     Case("extract-published-naive", ("extract", "a.txt", "--published", "2024-12-08T06:00"), "no time zone", write("a.txt", b"Rebels seized Hama on Saturday.\n")),
-    Case("extract-user-store-published-before-its-record", ("extract", "a.txt", "--published", "2023-04-01T00:00Z", "--store", "sudan.db"), "before the record begins (2023-04-14T00:00:00Z)", sudan_store("a.txt")),
+    Case("extract-user-store-published-before-its-record", ("extract", "a.txt", "--published", "2023-04-01T00:00Z", "--store", "sudan.db"), "before the record begins (2023-04-14T22:00:00Z)", sudan_store("a.txt")),
     Case("extract-user-store-published-2099", ("extract", "a.txt", "--published", "2099-01-01T00:00Z", "--store", "sudan.db"), "more than a day in the future", sudan_store("a.txt")),
     Case("extract-truth-place-not-in-the-store", ("extract", "--evaluate", "--truth", "truth.toml", "--store", "sudan.db"), "unknown place 'Hama'", sudan_store("a.txt", truth=True)),
     Case("extract-article-not-utf8", ("extract", "a.txt", "--published", END), "not UTF-8", write("a.txt", b"Rebels seized Hama \xff\xfe on Saturday.")),

@@ -377,20 +377,35 @@ def test_an_article_with_only_absolute_dates_needs_no_publication_time(run, tmp_
 
 # --- any gazetteer: a user's places, actors, capital and time zone (issue 26) ----------------
 
-SUDAN = Path(__file__).parent / "fixtures" / "extract"
+SUDAN = Path(__file__).parent / "fixtures" / "extract"  # three articles and their events
+EXAMPLE = Path(__file__).parent.parent / "examples" / "sudan" / "gazetteer.toml"  # the worked example's
 
 
 @pytest.fixture
 def sudan(run):
-    """The test's store bound to the Sudan gazetteer of tests/fixtures/extract."""
-    result = run("gazetteer", "load", str(SUDAN / "sudan.toml"))
+    """The test's store bound to the worked example's Sudan gazetteer (14 states, saf and rsf)."""
+    result = run("gazetteer", "load", str(EXAMPLE))
     assert result.exit_code == 0, result.output
     from control.model.gazetteer import load_file
 
-    return load_file(SUDAN / "sudan.toml")
+    return load_file(EXAMPLE)
 
 
-def test_a_user_gazetteer_names_the_places_actors_and_the_capital(sudan) -> None:
+def with_capital(tmp_path: Path, capital: str = "Khartoum") -> Path:
+    """The example's gazetteer with ``[gazetteer] capital`` set (as a user would add it)."""
+    import shutil
+
+    shutil.copy(EXAMPLE.parent / "outline.geojson", tmp_path / "outline.geojson")
+    text = EXAMPLE.read_text("utf-8")
+    path = tmp_path / "g.toml"
+    path.write_text(text.replace('\nfocus = "saf"', f'\nfocus = "saf"\ncapital = "{capital}"', 1), "utf-8")
+    return path
+
+
+def test_a_user_gazetteer_names_the_places_actors_and_the_capital(tmp_path: Path) -> None:
+    from control.model.gazetteer import load_file
+
+    sudan = load_file(with_capital(tmp_path))
     start = sudan.baseline_as_of
     found = rules.extract(
         "The RSF took control of El Geneina, the capital of West Darfur, on Saturday.",
@@ -399,8 +414,8 @@ def test_a_user_gazetteer_names_the_places_actors_and_the_capital(sudan) -> None
         "a.txt",
         sudan,
     )
-    assert [(c.kind, c.actor, c.place, c.previous) for c in found] == [
-        ("capture", "rsf", "El Geneina", "saf")
+    assert [(c.kind, c.actor, c.place, c.capital, c.previous) for c in found] == [
+        ("capture", "rsf", "West Darfur", "El Geneina", "saf")
     ]
     # Saturday in Khartoum (UTC+2), not in Syria
     assert found[0].window == (at("2023-11-03T22:00Z"), at("2023-11-04T22:00Z"))
@@ -409,12 +424,19 @@ def test_a_user_gazetteer_names_the_places_actors_and_the_capital(sudan) -> None
         "The army said it had recaptured the capital.", at("2025-03-27T09:00Z"), start, "", sudan
     )
     assert (c.place, c.actor) == ("Khartoum", "saf")
+    # without a capital setting, "the capital" is no place
+    plain = load_file(EXAMPLE)
+    assert rules.extract("The army recaptured the capital.", at("2025-03-27T09:00Z"), start, "", plain) == []
     [c] = rules.extract("Paramilitary fighters seized al-Fashir.", at("2025-10-27T09:00Z"), start, "", sudan)
-    assert (c.place, c.actor, c.actor_named) == ("El Fasher", "rsf", True)
+    assert (c.place, c.actor, c.actor_named) == ("North Darfur", "rsf", True)
     # Syria's vocabulary is not the user's: no Damascus, no hts
     assert rules.extract("Rebels seized Damascus and Hama.", at("2025-10-27T09:00Z"), start, "", sudan) == []
     [c] = rules.extract("Rebels seized Nyala.", at("2025-10-27T09:00Z"), start, "", sudan)
-    assert (c.actor, c.actor_named) == ("rsf", False)  # the one side besides the focus
+    assert (c.place, c.actor, c.actor_named) == (
+        "South Darfur",
+        "rsf",
+        False,
+    )  # the one side besides the focus
 
 
 def test_the_builtin_vocabulary_is_data_not_code() -> None:
@@ -460,10 +482,15 @@ def test_extract_with_a_user_store_checks_published_against_its_record(run, suda
     result = run("extract", str(article), "--published", "2023-11-06T09:00Z", "--json")
     assert result.exit_code == 0, result.output
     [c] = json.loads(result.output)
-    assert (c["kind"], c["actor"], c["place"], c["capital"]) == ("capture", "rsf", "El Geneina", "El Geneina")
+    assert (c["kind"], c["actor"], c["place"], c["capital"]) == (
+        "capture",
+        "rsf",
+        "West Darfur",
+        "El Geneina",
+    )
     assert "Damascus" not in result.output
     early = run("extract", str(article), "--published", "2023-04-01T00:00Z")
-    assert early.exit_code == 2 and "before the record begins (2023-04-14T00:00:00Z)" in early.output
+    assert early.exit_code == 2 and "before the record begins (2023-04-14T22:00:00Z)" in early.output
 
 
 def test_evaluate_on_three_articles_about_another_war(run, sudan) -> None:
@@ -482,11 +509,9 @@ def test_a_gazetteer_capital_must_be_one_of_its_places(tmp_path: Path) -> None:
     from control.model.errors import UserError
     from control.model.gazetteer import load_file
 
-    text = (SUDAN / "sudan.toml").read_text("utf-8").replace('capital = "Khartoum"', 'capital = "Atlantis"')
-    path = tmp_path / "g.toml"
-    path.write_text(text, "utf-8")
-    with pytest.raises(UserError, match=r"g.toml:10: capital 'Atlantis' is not a place"):
-        load_file(path)
+    assert load_file(with_capital(tmp_path, "Khartoum")).labels["capital"] == "Khartoum"
+    with pytest.raises(UserError, match=r"g.toml:14: capital 'Atlantis' is not a place"):
+        load_file(with_capital(tmp_path, "Atlantis"))
 
 
 # --- speed: linear in the article ------------------------------------------------------------
@@ -514,9 +539,9 @@ def test_extract_toml_for_a_user_store_is_accepted_by_add(run, sudan, tmp_path: 
     result = run("extract", str(article), "--published", "2025-10-28T07:00Z", "--toml", str(out))
     assert result.exit_code == 0, result.output
     text = out.read_text("utf-8")
-    assert 'actor = "rsf"' in text and 'from = "saf"' in text and 'place = "El Fasher"' in text
+    assert 'actor = "rsf"' in text and 'from = "saf"' in text and 'place = "North Darfur"' in text
     added = run("add", "--toml", str(out))
     assert added.exit_code == 0, added.output
-    assert "capture rsf at El Fasher" in added.output and "capture saf at Khartoum" in added.output
+    assert "capture rsf at North Darfur" in added.output and "capture saf at Khartoum" in added.output
     again = run("extract", str(article), "--published", "2025-10-28T07:00Z")
     assert again.output.count("DUPLICATE") == 5
