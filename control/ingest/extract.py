@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from functools import cache
+from itertools import pairwise
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -113,7 +114,7 @@ PERSON_VERBS = (
 )
 #: Words that make a clause hypothetical, an intent or a forecast: no event.
 MODAL = re.compile(
-    r"\b(?:if|could|would|might|may|will|unless|whether|next target|plan(?:s|ning)? to|"
+    r"\b(?:if|could|would|might|(?-i:may)|will|unless|whether|next target|plan(?:s|ning)? to|"
     r"preparing|aim(?:s|ing)? to|intend(?:s|ing)? to|threat to|likely to|expected to|looks like|possib\w*)\b",
     re.IGNORECASE,
 )
@@ -201,24 +202,64 @@ _BOUNDARY = re.compile(r"(?<=[.!?])[\"”’')\]]*\s+(?=[\"“‘'(\[]*[A-Z0-9])
 _WORD = re.compile(r"\w+")
 
 
+#: A text whose lines are all this short, some ending mid-sentence, is wrapped: its paragraphs
+#: (lines up to a blank one) are read whole, so a sentence may run across lines.
+WRAPPED = 120
+_ENDS = re.compile(r"[.!?:;\"”’)\]]\s*$")
+
+
 def sentences(text: str) -> list[Sentence]:
-    """The article's sentences: each line split at sentence ends (abbreviations kept whole)."""
+    """The article's sentences: each line (each paragraph, in a text wrapped at a fixed width)
+    split at sentence ends (abbreviations kept whole)."""
+    lines = text.splitlines(keepends=True)
+    if _wrapped(lines):
+        return _paragraph_sentences(text, lines)
     out: list[Sentence] = []
     offset = 0
-    for line_no, line in enumerate(text.splitlines(keepends=True), 1):
-        start = 0
-        body = line.rstrip("\r\n")
-        for m in _BOUNDARY.finditer(body):
-            end = m.start()
-            while end > 0 and body[end - 1] in "\"”’')]":
-                end -= 1
-            if _ABBREV.search(body, max(0, end - 12), end):  # an abbreviation ends there: no end
-                continue
-            _add(out, body, start, m.start(), offset, line_no)
-            start = m.end()
-        _add(out, body, start, len(body), offset, line_no)
+    for line_no, line in enumerate(lines, 1):
+        _split(out, line.rstrip("\r\n"), offset, line_no)
         offset += len(line)
     return out
+
+
+def _split(out: list[Sentence], body: str, offset: int, line_no: int) -> None:
+    start = 0
+    for m in _BOUNDARY.finditer(body):
+        end = m.start()
+        while end > 0 and body[end - 1] in "\"”’')]":
+            end -= 1
+        if _ABBREV.search(body, max(0, end - 12), end):  # an abbreviation ends there: no end
+            continue
+        _add(out, body, start, m.start(), offset, line_no)
+        start = m.end()
+    _add(out, body, start, len(body), offset, line_no)
+
+
+def _wrapped(lines: Sequence[str]) -> bool:
+    bodies = [line.rstrip("\r\n") for line in lines]
+    if not bodies or max(len(b) for b in bodies) > WRAPPED:
+        return False
+    return any(a.strip() and b.strip() and not _ENDS.search(a) for a, b in pairwise(bodies))
+
+
+def _paragraph_sentences(text: str, lines: Sequence[str]) -> list[Sentence]:
+    starts: list[int] = []  # each line's offset
+    offset = 0
+    for line in lines:
+        starts.append(offset)
+        offset += len(line)
+    out: list[Sentence] = []
+    first: int | None = None
+    for n, line in enumerate([*lines, ""]):
+        if line.strip() and first is None:
+            first = n
+        elif not line.strip() and first is not None:
+            last = lines[n - 1].rstrip("\r\n")
+            body = text[starts[first] : starts[n - 1] + len(last)]
+            _split(out, body, starts[first], first + 1)
+            first = None
+    # a sentence's line is the line it starts on
+    return [replace(s, line=bisect_right(starts, s.start)) for s in out]
 
 
 def _add(out: list[Sentence], body: str, start: int, end: int, offset: int, line: int) -> None:
@@ -689,6 +730,9 @@ class _Analysis:
         return min(near, key=lambda d: (abs(d[0] - cue_at), d[1]))[2]
 
 
+_FROM_BEFORE = re.compile(r"\bfrom\s+(?:the\s+)?$", re.IGNORECASE)
+
+
 def _choose_actor(
     kind: str, place: str, a: _Analysis, cue_at: int, person: bool
 ) -> tuple[str, bool, str | None]:
@@ -696,13 +740,19 @@ def _choose_actor(
     v = a.v
     state = v.focus
     hits = a.actor_hits()
+    taken_from: str | None = None
+    if kind in ("capture", "handover"):  # "recaptured Sinja from the RSF": the RSF held it
+        held = [h for h in hits if h[2] != OPPONENT and _FROM_BEFORE.search(a.text, max(0, h[0] - 20), h[0])]
+        if held:
+            taken_from = held[0][2]
+            hits = [h for h in hits if h not in held]
     rebels = [h for h in hits if h[2] not in (state, OPPONENT)]
     government = [h for h in hits if state and h[2] == state]
     by_government = kind == "denial" or (kind == "claim" and (person or a.claims()))
     if state and (by_government or (kind == "withdrawal" and (not rebels or government))):
         return state, bool(government), None
     if state and not rebels and government and not any(h[2] == OPPONENT for h in hits):
-        return state, True, None  # the state's side retakes a city
+        return state, True, taken_from  # the state's side retakes a city
     if rebels:
         best = min(rebels, key=lambda h: abs(h[0] - cue_at))
         actor = best[2]
@@ -710,6 +760,8 @@ def _choose_actor(
         for who, pattern, before in v.previous:
             if actor == who and pattern.search(a.text):
                 previous = before
+        if taken_from and taken_from != actor:
+            previous = taken_from
         return actor, True, previous
     actor = v.unnamed(place)
     previous = state if kind in ("capture", "handover") and state and actor != state else None
