@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from test_page import _assert_quiet, _open, _text, browser  # noqa: F401  (its fixture: one browser)
 
 from control.model import gazetteer
 from control.model.errors import UserError
@@ -289,3 +290,105 @@ def test_the_example_outline_and_places_fit_the_map(run, world, monkeypatch):
     (outline,) = ax.patches
     xs = [x for x, _ in outline.get_xy()]
     assert (min(xs) < 23 and max(xs) > 38) if name == "sudan" else (min(xs) > 35 and max(xs) < 43)
+
+
+# --- no hidden current gazetteer -------------------------------------------------------------
+
+
+def test_the_same_events_give_the_same_answer_whatever_store_was_opened_before(tmp_path):
+    """The gazetteer travels with the call: opening a store (the API's or the CLI's) leaves no
+    gazetteer behind, so the seed record's events answer for Syria's 14 capitals before and after
+    a ledger on the example is opened, and the example's ledger for its own places whatever
+    was opened since."""
+    from click.testing import CliRunner
+
+    import control
+    from control.cli import cli
+
+    at = "2024-12-08T00:00Z"
+    before = control.replay(control.record_events(), at).to_dict()
+    sudan = str(tmp_path / "sudan.db")
+    for args in (
+        ["gazetteer", "load", str(SUDAN / "gazetteer.toml")],
+        ["add", "--toml", str(SUDAN / "reports.toml")],
+    ):
+        assert CliRunner().invoke(cli, [*args, "--store", sudan]).exit_code == 0
+    ledger = control.open_ledger(sudan)
+    mine = ledger.replay("2025-11-01")
+    assert CliRunner().invoke(cli, ["replay", "--store", sudan]).exit_code == 0  # the CLI too
+    after = control.replay(control.record_events(), at)
+    assert after.to_dict() == before and len(after.capitals) == 14
+    assert after.holding("government").count == 3 and after.capital("Homs").controller == "hts"
+    control.open_ledger(str(tmp_path / "seed.db"))  # a store on the built-in gazetteer, opened since
+    again = ledger.replay("2025-11-01")
+    assert again.to_dict() == mine.to_dict() and len(again.capitals) == 14
+    assert again.capital("Wad Madani").controller == "saf"  # its own names, asked outside any scope
+    assert again.to_dict()["capitals"][0]["governorate"] == "Khartoum"
+    assert "seat" in again.to_dict()["basis"] and "seat_of_rif_dimashq" not in again.to_dict()["basis"]
+    events = ledger.events()
+    assert len(control.replay(events, "2025-11-01", gazetteer=ledger.gazetteer).capitals) == 14
+    assert [t.governorate for t in control.transitions(events, gazetteer=ledger.gazetteer)][:2] == [
+        "Khartoum", "South Darfur",
+    ]  # fmt: skip
+    assert not hasattr(gazetteer, "use")  # nothing sets a gazetteer for the process
+
+
+def test_an_out_of_range_time_names_the_ledgers_own_era(world, run, fingerprint):
+    """A time outside the years any ledger may use is refused naming the store's record (read
+    from its read model, the store untouched), not the built-in record's weeks."""
+    name, store = world
+    before = fingerprint(store)
+    result = run("replay", "--at", "1850-01-01", "--store", store)
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    era = "April 2023 - October 2025" if name == "sudan" else "November-December 2024"
+    assert f"near the ledger's record ({era})" in result.stderr
+    assert (name == "sudan") == ("2024" not in result.stderr)
+    assert fingerprint(store) == before
+
+
+def test_the_example_page_draws_in_a_browser_in_its_own_words(world, run, tmp_path, browser):  # noqa: F811
+    """The page of the example opens with no console error and no request, its headline counts
+    the focus controller by name, its clock says Khartoum time, and every label is inside the map."""
+    name, store = world
+    if name != "sudan":
+        pytest.skip("the seed record's page is tested in test_page.py")
+    assert run("page", "--out", "p.html", "--store", store).exit_code == 0
+    driver = _open(browser, tmp_path / "p.html", "#at=2025-11-01T00:00Z")
+    assert _text(driver, "headline").startswith("Sudanese Armed Forces: 8")
+    assert "Khartoum time" in driver.find_element("tag name", "body").text
+    outside = driver.execute_script(
+        """
+        var map = document.getElementById("map").getBoundingClientRect();
+        return Array.from(document.querySelectorAll("#map .label")).filter(function (t) {
+          var b = t.getBoundingClientRect();
+          return b.width && (b.left < map.left - 1 || b.right > map.right + 1 ||
+                             b.top < map.top - 1 || b.bottom > map.bottom + 1);
+        }).map(function (t) { return t.textContent; });
+        """
+    )
+    assert outside == []
+    _assert_quiet(driver)
+
+
+def test_without_a_focus_the_headline_names_the_leading_controller(run, tmp_path, monkeypatch):
+    """A gazetteer that names no focus controller: the text answer, the map's title and the page
+    name whoever holds the most places; the holdings chart draws every controller alike."""
+    import shutil
+
+    for name in ("outline.geojson", "reports.toml"):
+        shutil.copy(SUDAN / name, tmp_path / name)
+    shutil.copytree(SUDAN / "sources", tmp_path / "sources")
+    text = (SUDAN / "gazetteer.toml").read_text("utf-8").replace('focus = "saf"', "")
+    (tmp_path / "g.toml").write_text(text, "utf-8")
+    assert run("gazetteer", "load", "g.toml").exit_code == 0
+    assert run("add", "--toml", "reports.toml").exit_code == 0
+    answer = run("replay", "--at", "2024-07-01").stdout
+    assert answer.splitlines()[-1].startswith("rsf holds 8 of 14: ")
+    drawn = _figures(monkeypatch)
+    assert run("chart", "map", "--at", "2024-07-01", "--out", "m.png").exit_code == 0
+    assert "rsf holds 8 of 14" in drawn[-1].axes[0].get_title(loc="left")
+    assert run("chart", "holdings", "--out", "h.png").exit_code == 0
+    said = [t.get_text() for t in _texts(drawn[-1])]
+    assert any("start → end" in t for t in said) and not any("under way" in t for t in said)
+    assert run("page", "--out", "p.html").exit_code == 0
+    assert '"main":"saf"' in (tmp_path / "p.html").read_text("utf-8")  # the leader at the record's end

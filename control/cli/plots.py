@@ -44,6 +44,17 @@ MAX_ROWS = 100
 MAX_FRAMES = 400
 
 
+def _every_words(every: str) -> str:
+    """ "day by day" for 1d, else "every 90 days", "every 12 hours"."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+)\s*([dh])\s*", every)
+    if m is None or every.strip() == "1d":
+        return "day by day"
+    n, unit = int(m.group(1)), "day" if m.group(2) == "d" else "hour"
+    return f"every {n} {unit}s" if n != 1 else f"every {unit}"
+
+
 def shown_gazetteer(app: Any, recorded_at: datetime | None = None) -> Gazetteer:
     """The gazetteer a view of ``app`` shows: the store's (its version in force at
     ``recorded_at``, when the store keeps versions by time), with its display settings."""
@@ -234,11 +245,16 @@ def draw(
     if kind == "map":
         if every:
             times = _steps(start, end, every, MAX_PANELS, "panels")
+            zone = atlas.zone
+            years = times[0].astimezone(zone).year != times[-1].astimezone(zone).year  # say them
             panels = [
-                (display.stamp(atlas, t, short=True), chartdata.map_points(replay_at(t, known_at), atlas))
+                (
+                    display.stamp(atlas, t, short=True, year=years),
+                    chartdata.map_points(replay_at(t, known_at), atlas),
+                )
                 for t in times
             ]
-            title = f"Control of the {len(atlas.places)} {display.places_word(atlas)}, day by day"
+            title = f"Control of the {len(atlas.places)} {display.places_word(atlas)}, {_every_words(every)}"
             return plotting.map_grid_figure(panels, _titled(title, scenario, basis), atlas)
         snap = replay_at(at, known_at)
         title = f"{display.stamp(atlas, at)}: {display.headline(atlas, snap, len(snap.capitals))}"

@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from control.ingest.sources import GAZETTEER_FILE, RECORD_FILE, record_text, source_text
+from control.ingest.sources import RECORD_FILE, record_text, source_text
 from control.model import gazetteer
 from control.model.errors import UserError
 from control.model.events import CHANGE_KINDS, KINDS, SCOPES, Event, Source
@@ -183,7 +183,7 @@ def build_event(table: Mapping[str, Any], ctx: Context, where: str = "event") ->
         if window.latest < ctx.baseline or (window.latest == ctx.baseline and window.earliest < ctx.baseline):
             raise UserError(
                 f"{where}: the {kind} would lie before the ledger's baseline ({iso(ctx.baseline)}, "
-                f"{GAZETTEER_FILE}): the record begins then; date it at or after the baseline"
+                f"the gazetteer's baseline_as_of): the record begins then; date it at or after the baseline"
             )
         if window.earliest < ctx.baseline:  # straddles the baseline: only its part after it
             window = Window(ctx.baseline, window.latest)
@@ -244,7 +244,7 @@ def _reported_at(table: Mapping[str, Any], ctx: Context, file: str, where: str) 
     if ctx.baseline is not None and reported_at < ctx.baseline:
         raise UserError(
             f"{where}: reported_at {iso(reported_at)} is before the ledger's baseline "
-            f"({iso(ctx.baseline)}, {GAZETTEER_FILE}): the record begins then"
+            f"({iso(ctx.baseline)}, the gazetteer's baseline_as_of): the record begins then"
         )
     if ctx.now is not None and reported_at > ctx.now + FUTURE_SLACK:
         raise UserError(f"{where}: reported_at {iso(reported_at)} is more than a day in the future")

@@ -86,11 +86,12 @@ def zone_label(atlas: Gazetteer, start: datetime, end: datetime) -> str:
     return f"{zone_name(atlas)}, UTC{first}" + (f"/{last}" if last != first else "")
 
 
-def stamp(atlas: Gazetteer, instant: datetime, short: bool = False) -> str:
-    """An instant as a reader in the places would say it: "8 Dec 2024 03:00 Damascus time"."""
+def stamp(atlas: Gazetteer, instant: datetime, short: bool = False, year: bool = False) -> str:
+    """An instant as a reader in the places would say it: "8 Dec 2024 03:00 Damascus time";
+    ``short``: "8 Dec 03:00" (with ``year``: "8 Dec 2024 03:00")."""
     local = instant.astimezone(atlas.zone)
     if short:
-        return f"{local.day} {local:%b %H:%M}"
+        return f"{local.day} {local:%b %Y %H:%M}" if year else f"{local.day} {local:%b %H:%M}"
     return f"{local.day} {local:%b %Y %H:%M} {zone_name(atlas)}"
 
 

@@ -295,6 +295,8 @@ def outline(atlas: Gazetteer) -> list[list[tuple[float, float]]]:
 #: markers a style at a time (one matplotlib collection per style, not one per place: see
 #: :func:`_marker_runs`).
 MAX_LABELS = 100
+#: Points between a marker's centre and its label (the marker's radius and a little).
+LABEL_GAP = 9
 
 
 def plot_map(
@@ -318,11 +320,19 @@ def plot_map(
             hatch={"uncertain": "////", "conflicting": "xxxx"}.get(status),
             zorder=3,
         )
-    gap = 0.26 * max(1.0, (xlim[1] - xlim[0]) / 7.3)  # the built-in map is 7.3 degrees wide
+    gap = atlas.labels.get("label_gap_deg")  # the gazetteer's, in degrees; else beside the marker
     for p in points if labels and not many else ():
         left = display.label_left(atlas, p.governorate, p.lon, xlim)
-        dx, ha = (-gap, "right") if left else (gap, "left")
-        ax.text(p.lon + dx, p.lat, p.label, fontsize=7.5, ha=ha, va="center", zorder=4)
+        ha = "right" if left else "left"
+        if gap is not None:
+            dx = -float(gap) if left else float(gap)
+            ax.text(p.lon + dx, p.lat, p.label, fontsize=7.5, ha=ha, va="center", zorder=4)
+        else:  # a fixed distance on the page, whatever the map's scale
+            shift = (-LABEL_GAP if left else LABEL_GAP, 0)
+            ax.annotate(
+                p.label, (p.lon, p.lat), xytext=shift, textcoords="offset points",
+                fontsize=7.5, ha=ha, va="center", zorder=4,
+            )  # fmt: skip
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.set_aspect(display.map_aspect(atlas, ylim))

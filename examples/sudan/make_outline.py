@@ -10,6 +10,7 @@ as the built-in outline's ``control/data/make_outline.py``) and rounded to 3 dec
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import zipfile
 from pathlib import Path
@@ -39,7 +40,7 @@ def main() -> None:
         raise SystemExit("Sudan (ADM0_A3 = SDN) not found")
     shape = found[0]
     ends = [*shape.parts, len(shape.points)]
-    rings = [shape.points[a:b] for a, b in zip(ends, ends[1:], strict=False)]
+    rings = [shape.points[a:b] for a, b in itertools.pairwise(ends)]
     ring = [(round(x, 3), round(y, 3)) for x, y in max(rings, key=len)]
     x0, y0 = ring[0]  # a closed ring has no baseline: split it at the point farthest from its start
     far = max(range(len(ring)), key=lambda i: (ring[i][0] - x0) ** 2 + (ring[i][1] - y0) ** 2)
