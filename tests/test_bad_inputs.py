@@ -76,6 +76,34 @@ def folder(name: str) -> Callable[[Path], None]:
     return setup
 
 
+def sudan_store(article: str, truth: bool = False) -> Callable[[Path], None]:
+    """A store ``sudan.db`` bound to the worked example's Sudan gazetteer (record begins
+    2023-04-14T22:00Z), an article about it, and with ``truth`` a --truth file naming a Syrian place."""
+
+    def setup(tmp: Path) -> None:
+        from click.testing import CliRunner
+
+        from control.cli import cli
+        from control.model import gazetteer
+
+        gazetteers = Path(__file__).parent.parent / "examples" / "sudan" / "gazetteer.toml"
+        with gazetteer.using(None):
+            done = CliRunner().invoke(
+                cli, ["gazetteer", "load", str(gazetteers), "--store", str(tmp / "sudan.db")]
+            )
+        assert done.exit_code == 0, done.output
+        (tmp / article).write_text("The RSF took control of El Geneina on Saturday.\n", "utf-8")
+        if truth:
+            (tmp / "truth.toml").write_text(
+                f'[[source]]\nfile = "{article}"\npublished = "2023-11-06T09:00Z"\n\n[[event]]\nid = "x"\n'
+                f'kind = "capture"\nplace = "Hama"\nactor = "rsf"\nfile = "{article}"\n'
+                'quote = "The RSF took control"\nwhen = "Saturday"\n',
+                "utf-8",
+            )
+
+    return setup
+
+
 def link_to_device(name: str) -> Callable[[Path], None]:
     def setup(tmp: Path) -> None:
         (tmp / name).symlink_to("/dev/null")
@@ -388,6 +416,16 @@ CASES = [
     Case("scenario-head-text", ("scenario", "show", "s.toml"), "s.toml:1: scenario must be a [scenario] table, not a string", write("s.toml", b'scenario = "x"\n')),
     Case("scenario-event-line-past-a-tricky-string", ("scenario", "show", "s.toml"), "s.toml:10: kind must be one of", write("s.toml", b'[scenario]\nname = "x"\ndescription = """\n[[event]]\n[fake]\n"""\nsuppress = [\n]\n[[event]]\nkind = "conquest"\n')),
     Case("extract-truth-source-list-of-integers", ("extract", "--evaluate", "--truth", "t.toml"), "t.toml:1: source must be [[source]] tables", write("t.toml", b"source = [1]\n")),
+    # --- issue 24/26: extract (h4c) ---
+    Case("extract-published-before-the-record", ("extract", "a.txt", "--published", "2024-01-01T00:00Z"), "--published: 2024-01-01T00:00:00Z is before the record begins", write("a.txt", b"Rebels seized Hama on Saturday.\n")),
+    Case("extract-published-2099", ("extract", "a.txt", "--published", "2099-01-01T00:00Z"), "--published: 2099-01-01T00:00:00Z is more than a day in the future", write("a.txt", b"Rebels seized Hama on Saturday.\n")),
+    Case("extract-published-year-1", ("extract", "a.txt", "--published", "0001-01-01T00:00Z"), "0001-01-01", write("a.txt", b"Rebels seized Hama on Saturday.\n")),
+    Case("extract-published-naive", ("extract", "a.txt", "--published", "2024-12-08T06:00"), "no time zone", write("a.txt", b"Rebels seized Hama on Saturday.\n")),
+    Case("extract-user-store-published-before-its-record", ("extract", "a.txt", "--published", "2023-04-01T00:00Z", "--store", "sudan.db"), "before the record begins (2023-04-14T22:00:00Z)", sudan_store("a.txt")),
+    Case("extract-user-store-published-2099", ("extract", "a.txt", "--published", "2099-01-01T00:00Z", "--store", "sudan.db"), "more than a day in the future", sudan_store("a.txt")),
+    Case("extract-truth-place-not-in-the-store", ("extract", "--evaluate", "--truth", "truth.toml", "--store", "sudan.db"), "unknown place 'Hama'", sudan_store("a.txt", truth=True)),
+    Case("extract-article-not-utf8", ("extract", "a.txt", "--published", END), "not UTF-8", write("a.txt", b"Rebels seized Hama \xff\xfe on Saturday.")),
+    Case("gazetteer-capital-not-a-place", ("gazetteer", "load", "g.toml", "--store", "new.db"), "g.toml:5: capital 'Atlantis' is not a place", write("g.toml", b'[gazetteer]\nname = "x"\nbaseline_as_of = "2023-04-14T00:00Z"\nfocus = "a"\ncapital = "Atlantis"\n\n[controllers]\na = "A"\nb = "B"\n\n[[place]]\nname = "Alpha"\nlat = 1.0\nlon = 2.0\nbaseline = "a"\n')),
 ]  # fmt: skip
 
 

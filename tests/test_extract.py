@@ -373,3 +373,223 @@ def test_an_article_with_only_absolute_dates_needs_no_publication_time(run, tmp_
     result = run("extract", str(article))
     assert result.exit_code == 0, result.output
     assert "2024-12-04T21:00:00Z .. 2024-12-05T21:00:00Z" in result.output
+
+
+# --- any gazetteer: a user's places, actors, capital and time zone (issue 26) ----------------
+
+SUDAN = Path(__file__).parent / "fixtures" / "extract"  # three articles and their events
+EXAMPLE = Path(__file__).parent.parent / "examples" / "sudan" / "gazetteer.toml"  # the worked example's
+
+
+@pytest.fixture
+def sudan(run):
+    """The test's store bound to the worked example's Sudan gazetteer (14 states, saf and rsf)."""
+    result = run("gazetteer", "load", str(EXAMPLE))
+    assert result.exit_code == 0, result.output
+    from control.model.gazetteer import load_file
+
+    return load_file(EXAMPLE)
+
+
+def with_capital(tmp_path: Path, capital: str = "Khartoum") -> Path:
+    """The example's gazetteer with ``[gazetteer] capital`` set (as a user would add it)."""
+    import shutil
+
+    shutil.copy(EXAMPLE.parent / "outline.geojson", tmp_path / "outline.geojson")
+    text = EXAMPLE.read_text("utf-8")
+    path = tmp_path / "g.toml"
+    path.write_text(text.replace('\nfocus = "saf"', f'\nfocus = "saf"\ncapital = "{capital}"', 1), "utf-8")
+    return path
+
+
+def test_a_user_gazetteer_names_the_places_actors_and_the_capital(tmp_path: Path) -> None:
+    from control.model.gazetteer import load_file
+
+    sudan = load_file(with_capital(tmp_path))
+    start = sudan.baseline_as_of
+    found = rules.extract(
+        "The RSF took control of El Geneina, the capital of West Darfur, on Saturday.",
+        at("2023-11-06T09:00Z"),
+        start,
+        "a.txt",
+        sudan,
+    )
+    assert [(c.kind, c.actor, c.place, c.capital, c.previous) for c in found] == [
+        ("capture", "rsf", "West Darfur", "El Geneina", "saf")
+    ]
+    # Saturday in Khartoum (UTC+2), not in Syria
+    assert found[0].window == (at("2023-11-03T22:00Z"), at("2023-11-04T22:00Z"))
+    # "the capital" is the gazetteer's capital; "the army" its focus; aliases are its own
+    [c] = rules.extract(
+        "The army said it had recaptured the capital.", at("2025-03-27T09:00Z"), start, "", sudan
+    )
+    assert (c.place, c.actor) == ("Khartoum", "saf")
+    # without a capital setting, "the capital" is no place
+    plain = load_file(EXAMPLE)
+    assert rules.extract("The army recaptured the capital.", at("2025-03-27T09:00Z"), start, "", plain) == []
+    [c] = rules.extract("Paramilitary fighters seized al-Fashir.", at("2025-10-27T09:00Z"), start, "", sudan)
+    assert (c.place, c.actor, c.actor_named) == ("North Darfur", "rsf", True)
+    # Syria's vocabulary is not the user's: no Damascus, no hts
+    assert rules.extract("Rebels seized Damascus and Hama.", at("2025-10-27T09:00Z"), start, "", sudan) == []
+    [c] = rules.extract("Rebels seized Nyala.", at("2025-10-27T09:00Z"), start, "", sudan)
+    assert (c.place, c.actor, c.actor_named) == (
+        "South Darfur",
+        "rsf",
+        False,
+    )  # the one side besides the focus
+
+
+def test_the_builtin_vocabulary_is_data_not_code() -> None:
+    data = json.loads(
+        (Path(rules.__file__).parent.parent / "data" / rules.VOCABULARY_FILE).read_text("utf-8")
+    )
+    assert data["builtin"]["capital"] == "Damascus"
+    import ast
+
+    tree = ast.parse(Path(rules.__file__).read_text("utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    code = " ".join(
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings
+    )
+    for word in (
+        "Damascus",
+        "Rif Dimashq",
+        "Daraa",
+        "Assad",
+        "assad",
+        "Jaramana",
+        "Kurdish",
+        "Syria",
+        "Druze",
+    ):
+        assert word not in code, word
+    assert not {"hts", "sdf", "sna", "government", "southern", "druze"} & set(code.split())
+
+
+def test_extract_with_a_user_store_checks_published_against_its_record(run, sudan, tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(
+        "The RSF took control of El Geneina, the capital of West Darfur, on Saturday.\n", "utf-8"
+    )
+    result = run("extract", str(article), "--published", "2023-11-06T09:00Z", "--json")
+    assert result.exit_code == 0, result.output
+    [c] = json.loads(result.output)
+    assert (c["kind"], c["actor"], c["place"], c["capital"]) == (
+        "capture",
+        "rsf",
+        "West Darfur",
+        "El Geneina",
+    )
+    assert "Damascus" not in result.output
+    early = run("extract", str(article), "--published", "2023-04-01T00:00Z")
+    assert early.exit_code == 2 and "before the record begins (2023-04-14T22:00:00Z)" in early.output
+
+
+def test_evaluate_on_three_articles_about_another_war(run, sudan) -> None:
+    result = run("extract", "--evaluate", "--truth", str(SUDAN / "truth.toml"), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data["files"]) == {"darfur_nov2023.txt", "gezira_dec2023.txt", "fasher_oct2025.txt"}
+    assert data["all"]["events"] == 15
+    # measured: recall 0.933, precision 1.000, actor accuracy 0.929 (README "How well it does";
+    # the first run, before "retook"/"recaptured" were cues: 0.800, 1.000, 0.917)
+    assert data["all"]["recall"] >= 0.85 and data["all"]["precision"] >= 0.9
+    assert data["all"]["actor_accuracy"] >= 0.9
+
+
+def test_a_gazetteer_capital_must_be_one_of_its_places(tmp_path: Path) -> None:
+    from control.model.errors import UserError
+    from control.model.gazetteer import load_file
+
+    assert load_file(with_capital(tmp_path, "Khartoum")).labels["capital"] == "Khartoum"
+    with pytest.raises(UserError, match=r"g.toml:14: capital 'Atlantis' is not a place"):
+        load_file(with_capital(tmp_path, "Atlantis"))
+
+
+# --- speed: linear in the article ------------------------------------------------------------
+
+
+def test_a_long_sentence_and_a_long_article_take_time_in_proportion(tmp_path: Path) -> None:
+    import time
+
+    published = at("2024-12-07T17:00Z")
+    sentence = "Rebels seized " + ", ".join(["Hama"] * 4000) + " on Saturday."  # 24 KB, one sentence
+    started = time.perf_counter()
+    [c] = rules.extract(sentence, published, START, "x")
+    assert c.place == "Hama"
+    lines = [line for name in seed_names() for line in seed_text(name).splitlines() if line.strip()]
+    article = "\n".join(f"{line} (update {n})" for n, line in enumerate(lines * 40))[:200_000]
+    found = rules.extract(article, published, START, "x")
+    assert len(found) > 300
+    # generous: about 0.3 s + 0.5 s here; the quadratic rules took minutes on the sentence
+    assert time.perf_counter() - started < 10
+
+
+def test_extract_toml_for_a_user_store_is_accepted_by_add(run, sudan, tmp_path: Path) -> None:
+    article = SUDAN / "fasher_oct2025.txt"
+    out = tmp_path / "review.toml"
+    result = run("extract", str(article), "--published", "2025-10-28T07:00Z", "--toml", str(out))
+    assert result.exit_code == 0, result.output
+    text = out.read_text("utf-8")
+    assert 'actor = "rsf"' in text and 'from = "saf"' in text and 'place = "North Darfur"' in text
+    added = run("add", "--toml", str(out))
+    assert added.exit_code == 0, added.output
+    assert "capture rsf at North Darfur" in added.output and "capture saf at Khartoum" in added.output
+    again = run("extract", str(article), "--published", "2025-10-28T07:00Z")
+    assert again.output.count("DUPLICATE") == 5
+
+
+def test_a_text_wrapped_at_a_fixed_width_is_read_by_paragraph() -> None:
+    text = (
+        "Sinja, 23 November 2024. The army said on Saturday that its troops had recaptured Sinja, the\n"
+        "capital of Sennar state, from the Rapid Support Forces.\n\nA second paragraph of words.\n"
+    )
+    gazetteer = _example()
+    [c] = rules.extract(text, at("2024-11-23T18:00Z"), gazetteer.baseline_as_of, "w.txt", gazetteer)
+    assert (c.kind, c.place, c.actor, c.previous, c.line) == ("capture", "Sennar", "saf", "rsf", 1)
+    assert c.quote in text and "\n" in c.quote
+    assert [s.line for s in rules.sentences(text)] == [1, 1, 4]
+    # a month is not a modal "may"
+    [c] = rules.extract(
+        "By the end of May, the RSF controlled most of Khartoum.",
+        None,
+        gazetteer.baseline_as_of,
+        "",
+        gazetteer,
+    )
+    assert (c.place, c.actor) == ("Khartoum", "rsf")
+
+
+def _example():
+    from control.model.gazetteer import load_file
+
+    return load_file(EXAMPLE)
+
+
+def test_extraction_finds_the_worked_example_s_places() -> None:
+    """The example's 13 reports, each quoting a short wrapped text: extraction from each text
+    proposes the report's place and kind for most (measured: 10 of 13)."""
+    import tomllib
+
+    from control.model.gazetteer import resolve_place, using
+
+    gazetteer = _example()
+    reports = tomllib.loads((EXAMPLE.parent / "reports.toml").read_text("utf-8"))["event"]
+    found = 0
+    with using(gazetteer):
+        for e in reports:
+            text = (EXAMPLE.parent / e["file"]).read_text("utf-8")
+            candidates = rules.extract(
+                text, at(e["reported_at"]), gazetteer.baseline_as_of, e["file"], gazetteer
+            )
+            place = resolve_place(e["place"]).name
+            found += any(c.place == place and c.kind == e["kind"] for c in candidates)
+    assert len(reports) == 13 and found >= 10

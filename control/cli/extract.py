@@ -31,16 +31,31 @@ def _article(path: str) -> tuple[str, str, bool]:
     return text, path, False
 
 
-def _published(published: datetime | None, file: str, seed: bool) -> datetime | None:
-    from control.ingest.record import FUTURE_SLACK, load_record
-    from control.model.gazetteer import baseline_as_of
+def _store_gazetteer(store: str | None) -> tuple[Any, Any]:
+    """(the store, opened, or None; its gazetteer). A store that does not exist yet is the seed
+    record's (built-in gazetteer): it is opened (created) only when there is something to mark."""
+    from control.model.gazetteer import builtin
+    from control.store.ledger import resolve_store
 
-    if published is None and seed:
+    where = resolve_store(store)
+    if "://" not in where and not Path(where).exists():
+        return None, builtin()
+    app = open_store(store)
+    return app, app.gazetteer
+
+
+def _published(published: datetime | None, file: str, seed: bool, gazetteer: Any) -> datetime | None:
+    """The publication time, bounded by the store's record: not before its gazetteer's baseline,
+    not more than a day in the future."""
+    from control.ingest.record import FUTURE_SLACK, load_record
+
+    if published is None and seed and gazetteer.builtin:
         return load_record().published[file]
     if published is not None:
-        if published < baseline_as_of():
+        begins = gazetteer.baseline_as_of
+        if published < begins:
             raise UserError(
-                f"--published: {iso(published)} is before the record begins ({iso(baseline_as_of())}); "
+                f"--published: {iso(published)} is before the record begins ({iso(begins)}); "
                 "give the article's publication time"
             )
         if published > now() + FUTURE_SLACK:
@@ -69,7 +84,8 @@ def _need_published(candidates: list[Any]) -> None:
     "--published",
     type=INSTANT,
     help="When the article was published (its report time; relative dates resolve against it, "
-    "in Syrian time). Optional for a seed. " + TIME_HELP,
+    "in the gazetteer's time zone: Syrian time for the built-in one); not before the store's record "
+    "begins. Optional for a seed. " + TIME_HELP,
 )
 @click.option(
     "--toml",
@@ -107,7 +123,7 @@ def extract(
             raise UserError(
                 "--evaluate: give no ARTICLE, --published or --toml (it reads the record's sources)"
             )
-        _evaluate(truth, as_json)
+        _evaluate(truth, as_json, store)
         return
     if truth is not None:
         raise UserError("--truth goes with --evaluate")
@@ -122,13 +138,14 @@ def extract(
     from control.ingest.record import load_record
 
     text, file, seed = _article(article)
-    when = _published(published, file, seed)
-    campaign_start = load_record().campaign_start
-    found = rules.extract(text, when, campaign_start, file)
+    app, atlas = _store_gazetteer(store)
+    when = _published(published, file, seed, atlas)
+    campaign_start = load_record().campaign_start if atlas.builtin else atlas.baseline_as_of
+    found = rules.extract(text, when, campaign_start, file, atlas)
     _need_published(found)
     if toml_out is not None and when is None:
         raise UserError("--published is required with --toml: control add needs each report's reported_at")
-    found = rules.mark(found, open_store(store).read())
+    found = rules.mark(found, (app or open_store(store)).read())
     if toml_out is not None:
         _write_toml(toml_out, found, article, file, seed, published)
     if as_json:
@@ -216,20 +233,28 @@ def _write_toml(
     write_atomically(out, write, "--toml")
 
 
-def _evaluate(truth: Path | None, as_json: bool) -> None:
+def _evaluate(truth: Path | None, as_json: bool, store: str | None) -> None:
     from control.ingest import extract as rules
     from control.ingest.record import load_record
+    from control.model import gazetteer
 
     record = load_record()
+    atlas, start = gazetteer.builtin(), record.campaign_start
     if truth is None:
         from control.ingest.sources import seed_names, seed_text
 
         texts = {name: seed_text(name) for name in seed_names()}
         published, events, label = record.published, list(record.events), "seeds/record.toml"
     else:
-        texts, published, events = _truth(truth, record.campaign_start)
+        from control.model.textio import read_text
+
+        read_text(truth, "--truth")  # a missing or unreadable file is refused before the store opens
+        atlas = _store_gazetteer(store)[1]  # the truth's places are the store's
+        start = start if atlas.builtin else atlas.baseline_as_of
+        with gazetteer.using(atlas):
+            texts, published, events = _truth(truth, start)
         label = str(truth)
-    scores = rules.evaluate(texts, published, events, record.campaign_start)
+    scores = rules.evaluate(texts, published, events, start, atlas)
     total = rules.Score()
     for s in scores.values():
         total = total.add(s)
@@ -287,7 +312,7 @@ def _truth(path: Path, campaign_start: datetime) -> tuple[dict[str, str], dict[s
         published[name] = when
     from control.model.gazetteer import current
 
-    zone = current().zone
+    zone = current().zone  # the store's (the caller uses it)
     ctx = Context(campaign_start, published, {}, base=path.parent, baseline=baseline_as_of(), zone=zone)
     events = build_events(doc.items("event"), ctx, str(path), doc)
     return texts, published, events

@@ -612,9 +612,14 @@ def load_file(path: Path | str, text: str | None = None, now: datetime | None = 
     about = head.get("about", "")
     if isinstance(about, list):
         about = "\n".join(str(a) for a in about)
+    display = parse_display(path, text, head, found)
+    capital = display.get("labels", {}).get("capital")  # what texts mean by "the capital"
+    if capital is not None and _key(capital) not in {_key(n) for g in places for n in (g.name, *g.aliases)}:
+        at = where("gazetteer", key="capital")
+        raise UserError(f"{at}: capital {capital!r} is not a place of this gazetteer")
     return Gazetteer(
         name, as_of, found, tuple(places), version=version, about=str(about),
-        controller_settings=settings, **parse_display(path, text, head, found),
+        controller_settings=settings, **display,
     )  # fmt: skip
 
 
@@ -694,7 +699,7 @@ def _shown(value: Any) -> str:
 #: What a ``[controllers.code]`` table may hold.
 CONTROLLER_FIELDS = {"description", "name", "colour", "aliases"}
 #: The display settings of a ``[gazetteer]`` table (besides name, baseline_as_of, about, version).
-DISPLAY_FIELDS = {"timezone", "focus", "outline", "outline_credit", "title"}
+DISPLAY_FIELDS = {"timezone", "focus", "outline", "outline_credit", "title", "capital"}
 
 
 def _table_line(text: str, table: str) -> int | None:
@@ -795,7 +800,7 @@ def parse_display(
         if not isinstance(focus, str) or focus not in controllers:
             raise UserError(f"{at('focus')}: focus {focus!r} is not in [controllers]")
         out["focus"] = focus
-    for key in ("title", "outline_credit"):
+    for key in ("title", "outline_credit", "capital"):  # capital: the place "the capital" means
         value = head.get(key)
         if value is not None:
             if not isinstance(value, str) or not NAME_RE.fullmatch(value):
