@@ -1,0 +1,241 @@
+"""Places with shapes and the territory they measure (issue 28, sections 1-2): geodesic areas of
+the OCHA polygons, GeoJSON and TOML gazetteers with shapes, ``replay --territory`` and the share
+chart, and no geometry library on the replay path."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from control.model import gazetteer, shapes
+
+DATA = Path(gazetteer.__file__).parent.parent / "data"
+AT = "2024-12-05T12:00Z"
+
+
+def square(lon: float, lat: float, size: float = 1.0) -> dict:
+    ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def feature(geometry: dict, **props: object) -> dict:
+    return {"type": "Feature", "properties": props, "geometry": geometry}
+
+
+def write_json(path: Path, data: object) -> Path:
+    path.write_text(json.dumps(data), "utf-8")
+    return path
+
+
+# --- areas -----------------------------------------------------------------------------------
+
+
+def test_the_ocha_polygons_measure_what_ocha_says_and_the_stored_areas_are_theirs():
+    collection = json.loads((DATA / "syria_adm1.geojson").read_text("utf-8"))
+    stored = json.loads((DATA / "syria_shapes.json").read_text("utf-8"))["areas_km2"]
+    measured = {
+        f["properties"]["ADM1_PCODE"]: shapes.area_km2(shapes.check_valid(f["geometry"], "test"))
+        for f in collection["features"]
+    }
+    assert measured == stored  # the precomputed data file is these polygons' geodesic areas
+    total = sum(measured.values())
+    assert abs(total - 188_111) / 188_111 < 0.005
+    assert round(measured["SY04"]) == 43_228  # Homs
+    assert round(measured["SY01"]) == 116  # Damascus
+    builtin = gazetteer.builtin()
+    assert {p.pcode for p in builtin.places} == set(measured)
+    assert all(p.area_km2 == measured[p.pcode] and p.shape is not None for p in builtin.places)
+    assert builtin.area_km2("Homs") == measured["SY04"]
+    assert shapes.overlaps([(p.name, shapes.to_shapely(p.shape)) for p in builtin.places]) == []
+
+
+def test_a_degree_square_at_the_equator_has_its_geodesic_area_not_degrees_squared():
+    # 1° x 1° at the equator on WGS84: about 12,308 km² (111.32 km x 110.57 km)
+    assert abs(shapes.area_km2(shapes.to_shapely(square(0, 0))) - 12_308) < 15
+    # the same square at 60°N is about half as wide
+    assert abs(shapes.area_km2(shapes.to_shapely(square(0, 60))) / 12_308 - 0.5) < 0.03
+
+
+# --- GeoJSON and TOML gazetteers with shapes -------------------------------------------------
+
+
+def test_a_geojson_gazetteer_of_polygons_and_points(run, tmp_path, store):
+    path = write_json(
+        tmp_path / "places.geojson",
+        {
+            "type": "FeatureCollection",
+            "features": [
+                feature(square(10, 0), NAME="North", CODE="P1", OWNER="reds", POP=1000, ALSO="Nord;N"),
+                feature(square(10.5, 0.5), NAME="Overlap", CODE="P2", OWNER="blues", POP="3000"),
+                feature({"type": "Point", "coordinates": [12.5, 0.5]}, NAME="Town", CODE="P3", OWNER="blues"),
+            ],
+        },
+    )
+    options = ["--name-property", "NAME", "--pcode-property", "CODE", "--baseline-property", "OWNER",
+               "--population-property", "POP", "--aliases-property", "ALSO"]  # fmt: skip
+    result = run("gazetteer", "load", str(path), "--baseline-as-of", "2024-01-01T00:00Z", *options)
+    assert result.exit_code == 0, result.output
+    assert "3 place(s) added" in result.stdout
+    warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "North / Overlap" in warning[0] and "1 pair(s)" in warning[0]
+    shown = json.loads(run("gazetteer", "show", "--json").output)
+    assert shown["name"] == "places" and sorted(shown["controllers"]) == ["blues", "reds"]
+    north, overlap, town = shown["places"]
+    assert north["aliases"] == ["Nord", "N"] and north["population"] == 1000 and north["pcode"] == "P1"
+    assert abs(north["area_km2"] - 12_308) < 15 and north["shape"]["type"] == "Polygon"
+    assert 0 < north["lon"] - 10 < 1 and 0 < north["lat"] < 1  # its point lies inside
+    assert overlap["population"] == 3000
+    assert "shape" not in town and "area_km2" not in town and (town["lon"], town["lat"]) == (12.5, 0.5)
+    again = run("gazetteer", "load", str(path), "--baseline-as-of", "2024-01-01T00:00Z", *options)
+    assert again.exit_code == 0 and "unchanged" in again.stdout
+
+    table = json.loads(run("replay", "--territory", "--json", "--at", "2024-06-01T00:00Z").output)
+    rows = {r["row"]: r for r in table["rows"]}
+    assert set(rows) == {"reds", "blues"}
+    assert rows["reds"]["population"] == 1000 and rows["blues"]["population"] == 3000
+    assert rows["blues"]["population_pct"] == 75.0 and rows["reds"]["population_pct"] == 25.0
+    assert sum(r["share_pct"] for r in table["rows"]) == pytest.approx(100)
+    # a point without a population measures nothing: left out, and said so
+    assert rows["reds"]["places"] == ["North"] and rows["blues"]["places"] == ["Overlap"]
+    assert table["total_population"] == 4000 and table["places_without_shape"] == 1
+    assert [p["governorate"] for p in table["places"]] == ["North", "Overlap"]
+
+
+def test_coordinates_are_stored_rounded_and_z_dropped(tmp_path):
+    ring = [[10.123456789, 0.1, 5.0], [11.0, 0.1, 5.0], [11.0, 1.0, 5.0], [10.123456789, 0.1, 5.0]]
+    path = write_json(
+        tmp_path / "g.geojson",
+        {"type": "FeatureCollection", "features": [feature({"type": "Polygon", "coordinates": [ring]},
+                                                            name="A", baseline="x")]},
+    )  # fmt: skip
+    atlas = gazetteer.load_geojson(path, "2024-01-01T00:00Z")
+    assert atlas.places[0].shape["coordinates"][0][0] == [10.123457, 0.1]
+    assert gazetteer.Gazetteer.from_dict(atlas.to_dict()).places[0] == atlas.places[0]
+
+
+TOML = """[gazetteer]
+name = "shaped"
+baseline_as_of = "2024-01-01T00:00:00Z"
+{extra}
+[controllers]
+reds = "Reds"
+blues = "Blues"
+
+[[place]]
+name = "West"
+pcode = "W1"
+lat = 0.5
+lon = 0.5
+baseline = "reds"
+{west}
+[[place]]
+name = "East"
+pcode = "E1"
+lat = 0.5
+lon = 1.5
+baseline = "blues"
+"""
+
+
+def test_a_later_version_adds_shapes_and_populations_to_existing_places(run, tmp_path, store):
+    first = tmp_path / "v1.toml"
+    first.write_text(TOML.format(extra="", west=""), "utf-8")
+    assert run("gazetteer", "load", str(first)).exit_code == 0
+    refused = run("replay", "--territory")
+    assert refused.exit_code == 2 and "have no shapes" in refused.stderr
+    write_json(
+        tmp_path / "areas.geojson",
+        {
+            "type": "FeatureCollection",
+            "features": [
+                feature(square(0, 0), CODE="W1", PEOPLE=300),
+                feature(square(1, 0, 2), CODE="E1", PEOPLE=100),
+            ],
+        },
+    )
+    second = tmp_path / "v2.toml"
+    extra = ('version = 2\nshapes = "areas.geojson"\nshapes_pcode_property = "CODE"\n'
+             'shapes_population_property = "PEOPLE"\nshapes_credit = "Made up for a test"')  # fmt: skip
+    second.write_text(TOML.format(extra=extra, west=""), "utf-8")
+    result = run("gazetteer", "load", str(second))
+    assert result.exit_code == 0, result.output
+    assert "version 2" in result.stdout and "warning" not in result.stderr  # they share a border only
+    text = run("replay", "--territory", "--at", "2024-06-01T00:00Z")
+    assert text.exit_code == 0, text.output
+    lines = text.stdout.splitlines()
+    reds = next(line for line in lines if line.startswith("Reds"))
+    blues = next(line for line in lines if line.startswith("Blues"))
+    west, east = (p["area_km2"] for p in json.loads(run("gazetteer", "show", "--json").output)["places"])
+    assert 3.9 < east / west < 4.0  # 2° x 2° against 1° x 1°, narrowing away from the equator
+    share = round(100 * west / (west + east), 2)
+    # West has a fifth of the land and three quarters of the people
+    assert reds.split()[1:] == ["1", f"{west:,.1f}", f"{share:.2f}", "0.0", "300", "75.00"]
+    assert blues.split()[1:] == ["1", f"{east:,.1f}", f"{100 - share:.2f}", "0.0", "100", "25.00"]
+    assert "Made up for a test" in text.stdout and "shaded by its holder" in text.stdout
+    csv_text = run("replay", "--territory", "--csv", "--at", "2024-06-01T00:00Z").stdout
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert [r["row"] for r in rows] == ["reds", "blues"]
+    assert rows[0]["population"] == "300" and rows[0]["places"] == "1"
+    assert rows[0]["at"] == "2024-06-01T00:00:00Z"
+
+
+# --- territory on the seed record --------------------------------------------------------------
+
+
+def test_territory_of_the_seed_record_counts_by_the_rules(run):
+    replayed = json.loads(run("replay", "--json", "--at", AT).output)
+    table = json.loads(run("replay", "--territory", "--json", "--at", AT).output)
+    area = {p.name: p.area_km2 for p in gazetteer.builtin().places}
+    expected: dict[str, float] = {}
+    uncertain: dict[str, float] = {}
+    for c in replayed["capitals"]:
+        row = c["status"] if c["status"] in ("conflicting", "unknown") else c["controller"] or "vacated"
+        expected[row] = expected.get(row, 0) + area[c["governorate"]]
+        if c["status"] == "uncertain":
+            uncertain[row] = uncertain.get(row, 0) + area[c["governorate"]]
+    assert uncertain, "the instant chosen has a change under way"
+    assert {r["row"]: r["area_km2"] for r in table["rows"]} == pytest.approx(expected)
+    under_way = {r["row"]: r["uncertain_km2"] for r in table["rows"] if r["uncertain_km2"]}
+    assert under_way == pytest.approx(uncertain)
+    assert sum(r["share_pct"] for r in table["rows"]) == pytest.approx(100, abs=1e-9)
+    assert table["total_km2"] == pytest.approx(sum(area.values()))
+    assert {p["governorate"]: p["area_km2"] for p in table["places"]} == area
+    assert "shaded by the holder of its capital" in table["counting"]
+    assert "OCHA, HDX" in table["credit"]
+    text = run("replay", "--territory", "--at", AT).stdout
+    assert "188,110.7 km² in 14 places" in text and "OCHA, HDX" in text
+    assert "shaded by the holder of its capital" in text
+    gov = next(r for r in table["rows"] if r["row"] == "government")
+    assert f"{gov['area_km2']:,.1f}" in text and f"{gov['share_pct']:.2f}" in text
+    again = run("replay", "--territory", "--json", "--at", AT).output
+    assert again == json.dumps(table, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_shares_add_up_to_exactly_100():
+    from control.views.territory import shares
+
+    found = shares({"a": 1.0, "b": 1.0, "c": 1.0})
+    assert sum(found.values()) == pytest.approx(100) and sorted(found.values()) == [33.33, 33.33, 33.34]
+    assert shares({"a": 0.0}) == {"a": 0.0}
+
+
+def test_replay_never_imports_a_geometry_library(store):
+    code = (
+        "import sys\n"
+        "from control.cli import main\n"
+        f"sys.argv = ['control', 'replay', '--store', {store!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"sys.argv = ['control', 'replay', '--territory', '--json', '--store', {store!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('shapely', 'pyproj')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+    assert "government holds" in done.stdout and '"area_km2"' in done.stdout
