@@ -239,3 +239,48 @@ def test_replay_never_imports_a_geometry_library(store):
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[]"
     assert "government holds" in done.stdout and '"area_km2"' in done.stdout
+
+
+# --- the share chart ------------------------------------------------------------------------------
+
+
+def test_the_share_series_is_what_replay_territory_says_at_every_step(store):
+    from control.model.times import parse_instant
+    from control.store.ledger import open_app
+    from control.views.territory import share_series, territory
+
+    app = open_app(store)
+    lo, hi = parse_instant("2024-11-26T00:00Z"), parse_instant("2024-12-08T06:00Z")
+    places, updates, _, _ = app.chart_inputs(lo, hi)
+    series = share_series(places, updates, lo, hi, gazetteer.builtin())
+    assert len(series.times) > 5 and series.total == pytest.approx(188_110.663)
+    steps = list(enumerate(series.times[:-1]))
+    midway = [(i, t + (series.times[i + 1] - t) / 2) for i, t in steps]  # a step holds until the next
+    for i, t in steps + midway:
+        rows = territory(app.replay(t), gazetteer.builtin()).rows
+        total = sum(r["area_km2"] for r in rows)
+        for r in rows:
+            assert series.values[r["row"]][i] == pytest.approx(100 * r["area_km2"] / total, abs=1e-5), (t, r)
+            assert series.uncertain[r["row"]][i] == pytest.approx(100 * r["uncertain_km2"] / total, abs=1e-5)
+        assert sum(v[i] for v in series.values.values()) == pytest.approx(100)
+    assert any(any(u) for u in series.uncertain.values())  # the band of changes under way
+
+
+def test_the_share_chart_is_deterministic_and_credits_the_shapes(run, tmp_path):
+    first = run("chart", "share", "--out", "a.svg")
+    assert first.exit_code == 0, first.output
+    second = run("chart", "share", "--out", "b.svg")
+    assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
+    svg = (tmp_path / "a.svg").read_text("utf-8")
+    assert "<svg" in svg and second.exit_code == 0
+    png = run("chart", "share", "--out", "a.png"), run("chart", "share", "--out", "b.png")
+    assert all(r.exit_code == 0 for r in png)
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    from control.views.shapes import shapes_note
+
+    assert (
+        shapes_note() == "Polygons shaded by the holder of its capital. Boundaries: OCHA, HDX (CC BY-IGO 3.0)"
+    )
+    refused = run("chart", "share", "--by", "population", "--out", "p.png")
+    assert refused.exit_code == 2 and "no populations" in refused.stderr
+    assert not (tmp_path / "p.png").exists()
