@@ -284,3 +284,65 @@ def test_the_share_chart_is_deterministic_and_credits_the_shapes(run, tmp_path):
     refused = run("chart", "share", "--by", "population", "--out", "p.png")
     assert refused.exit_code == 2 and "no populations" in refused.stderr
     assert not (tmp_path / "p.png").exists()
+
+
+# --- polygons on the page, in a real browser -------------------------------------------------------
+
+import test_page as page_tests  # noqa: E402  (its browser fixtures, and how it opens a page)
+
+browser, artifacts = page_tests.browser, page_tests.artifacts
+_open, _assert_quiet = page_tests._open, page_tests._assert_quiet
+
+
+def test_the_page_draws_the_governorates_filled_by_the_holder_of_their_capital(
+    browser, events, tmp_path, artifacts
+):
+    from control.views import page as pages
+
+    data = pages.build_data(events)
+    assert len(data["shapes"]) == 14 and all(data["shapes"])
+    assert "shaded by the holder of its capital" in data["shapes_note"] and "OCHA, HDX" in data["shapes_note"]
+    path = tmp_path / "control.html"
+    path.write_text(pages.render(data), encoding="utf-8")
+
+    def shapes() -> dict[str, tuple[str, str, str]]:
+        return browser.execute_script(
+            """
+            var out = {};
+            document.querySelectorAll("#map g.shape").forEach(function (g) {
+              var paths = g.querySelectorAll("path");
+              out[g.dataset.place] = [
+                getComputedStyle(paths[0]).fill, paths[1].getAttribute("fill"), g.dataset.status
+              ];
+            });
+            return out;
+            """
+        )
+
+    def colour(hex_: str) -> str:
+        return "rgb({}, {}, {})".format(*(int(hex_[i : i + 2], 16) for i in (1, 3, 5)))
+
+    _open(browser, path, "#at=2024-12-08T00:00Z")
+    drawn = shapes()
+    assert len(drawn) == 14
+    government = {name for name, (fill, _, _) in drawn.items() if fill == colour("#D55E00")}
+    # Rif Dimashq is shaded by the holder of its capital (counted as Damascus)
+    assert government == {"Damascus", "Rif Dimashq", "Latakia", "Tartus"}
+    assert drawn["Homs"][0] == colour("#009E73")  # HTS
+    assert "shaded by the holder of its capital" in browser.find_element("id", "shapes-note").text
+    assert "OCHA, HDX" in browser.find_element("id", "shapes-note").text
+    browser.save_screenshot(str(artifacts / "page-shapes.png"))
+    _assert_quiet(browser)
+
+    _open(browser, path, "#at=2024-12-05T12:00Z")  # changes under way: hatched
+    drawn = shapes()
+    uncertain = {name for name, (_, hatch, status) in drawn.items() if status == "uncertain"}
+    assert uncertain and all(drawn[name][1] == "url(#m-hatch)" for name in uncertain)
+    assert all(hatch == "none" for _, hatch, status in drawn.values() if status in ("held", "contested"))
+    # a click on a polygon selects its place
+    browser.execute_script(
+        "document.querySelector('#map g.shape[data-place=\"Homs\"] path')"
+        ".dispatchEvent(new MouseEvent('click', {bubbles: true}))"
+    )
+    assert "Homs" in browser.find_element("id", "place-title").text
+    _assert_quiet(browser)

@@ -19,6 +19,8 @@ from control.views.territory import ShareSeries
 #: Hatches of a polygon by status (held and contested: plain fill; contested places keep their
 #: marker's thick ring).
 POLYGON_HATCHES = {"uncertain": "////", "conflicting": "xxx"}
+#: The gid of the polygon collections a map draws (its markers are the other collections).
+SHAPES_GID = "place-shapes"
 #: Fills of the rows that are no controller's.
 OTHER_FILLS = {"conflicting": "#777777", "vacated": "#FFFFFF", "unknown": "#DDDDDD"}
 OTHER_LABELS = {"conflicting": "Conflicting", "vacated": "Vacated", "unknown": "Unknown"}
@@ -53,10 +55,28 @@ def plot_polygons(ax: Any, points: Sequence[Any], colour: Any) -> bool:
         ax.add_collection(
             PatchCollection(
                 patches, facecolor=fill, edgecolor="#ffffff" if not hatch else "#333333",
-                linewidth=0.6, alpha=0.55, hatch=hatch, zorder=1.5,
+                linewidth=0.6, alpha=0.55, hatch=hatch, zorder=1.5, gid=SHAPES_GID,
             )
         )  # fmt: skip
     return bool(by_style)
+
+
+def fit(ax: Any) -> None:
+    """Widen the axes' limits to take in every place's polygon (a user gazetteer's lie anywhere)."""
+    shapes = shaped()
+    if not shapes:
+        return
+    xs = [x for shape in shapes.values() for polygon in rings(shape) for x, _ in polygon[0]]
+    ys = [y for shape in shapes.values() for polygon in rings(shape) for _, y in polygon[0]]
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    ax.set_xlim(min(x0, min(xs) - 0.1), max(x1, max(xs) + 0.1))
+    ax.set_ylim(min(y0, min(ys) - 0.1), max(y1, max(ys) + 0.1))
+
+
+def map_credit(outline: str) -> str:
+    """A map's credit line: the outline's, and with polygons the shading note and their credit."""
+    atlas = gazetteer.current()
+    return f"{shapes_note(atlas)}. {outline}" if atlas.has_shapes else outline
 
 
 def shapes_note(atlas: gazetteer.Gazetteer | None = None) -> str:
@@ -118,3 +138,23 @@ def share_figure(series: ShareSeries, title: str, note: str) -> Any:
         return fig
 
     return plotting.styled(build)
+
+
+def page_shapes(atlas: gazetteer.Gazetteer) -> dict[str, Any]:
+    """The page's polygons: ``shapes`` (per place in order, its polygons as rings of [lon, lat]
+    to 3 decimals, about 100 m, or null) and ``shapes_note``; nothing without shapes (a page of
+    points keeps its data as it was)."""
+    if not atlas.has_shapes:
+        return {}
+    return {
+        "shapes": [
+            [
+                [[[round(x, 3), round(y, 3)] for x, y in ring] for ring in polygon]
+                for polygon in rings(p.shape)
+            ]
+            if p.shape is not None
+            else None
+            for p in atlas.places
+        ],
+        "shapes_note": shapes_note(atlas),
+    }
