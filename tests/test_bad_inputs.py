@@ -229,6 +229,8 @@ CASES = [
     Case("toml-shapes-missing-file", ("gazetteer", "load", "g.toml"), "g.toml:4", write("g.toml", b'[gazetteer]\nname = "g"\nbaseline_as_of = "2024-01-01T00:00Z"\nshapes = "absent.geojson"\n[controllers]\nx = "X"\n[[place]]\nname = "A"\nlat = 0.5\nlon = 0.5\nbaseline = "x"\n')),
     Case("replay-territory-with-controller", ("replay", "--territory", "--controller", "hts"), "--territory"),
     Case("chart-share-by-banana", ("chart", "share", "--by", "banana", "--out", "s.png"), "--by: unknown measure 'banana'"),
+    Case("export-shapes-with-events", ("export", "--events", "--shapes", "--format", "csv"), "--shapes"),
+    Case("chart-by-population-not-share", ("chart", "holdings", "--by", "population", "--out", "h.png"), "--by: only for the share chart"),
 ]  # fmt: skip
 
 

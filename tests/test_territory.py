@@ -346,3 +346,51 @@ def test_the_page_draws_the_governorates_filled_by_the_holder_of_their_capital(
     )
     assert "Homs" in browser.find_element("id", "place-title").text
     _assert_quiet(browser)
+
+
+# --- exports ------------------------------------------------------------------------------------
+
+
+def test_exports_with_shapes_carry_areas_and_polygons_and_gdal_reads_them(run, tmp_path):
+    import shutil
+
+    builtin = {p.name: p for p in gazetteer.builtin().places}
+    state = json.loads(run("export", "--format", "json", "--shapes", "--at", AT).output)
+    assert {c["governorate"]: c["area_km2"] for c in state["capitals"]} == {
+        n: p.area_km2 for n, p in builtin.items()
+    }
+    assert all(c["population"] is None for c in state["capitals"])
+    rows = list(csv.DictReader(io.StringIO(run("export", "--format", "csv", "--shapes", "--at", AT).output)))
+    assert {r["governorate"]: float(r["area_km2"]) for r in rows} == {
+        n: p.area_km2 for n, p in builtin.items()
+    }
+    points = json.loads(run("export", "--format", "geojson", "--at", AT).output)
+    shaped = json.loads(run("export", "--format", "geojson", "--shapes", "--at", AT).output)
+    assert {f["geometry"]["type"] for f in points["features"]} == {"Point"}  # as ever, without --shapes
+    for point, polygon in zip(points["features"], shaped["features"], strict=True):
+        place = builtin[polygon["properties"]["governorate"]]
+        assert polygon["geometry"] == place.shape and polygon["id"] == point["id"]
+        assert polygon["properties"]["area_km2"] == place.area_km2
+        assert [polygon["properties"]["lon"], polygon["properties"]["lat"]] == point["geometry"][
+            "coordinates"
+        ]
+    assert "OCHA, HDX" in shaped["credit"] and "credit" not in points
+
+    path = tmp_path / "intervals.geojson"
+    assert run("export", "--intervals", "--format", "geojson", "--shapes", "--out", str(path)).exit_code == 0
+    data = json.loads(path.read_text("utf-8"))
+    plain = json.loads(run("export", "--intervals", "--format", "geojson").output)
+    assert len(data["features"]) == len(plain["features"]) and "OCHA, HDX" in data["credit"]
+    for f in data["features"]:
+        assert f["geometry"] == builtin[f["properties"]["place"]].shape
+        assert f["properties"]["area_km2"] == builtin[f["properties"]["place"]].area_km2
+    table = list(
+        csv.DictReader(io.StringIO(run("export", "--intervals", "--format", "csv", "--shapes").output))
+    )
+    assert len(table) == len(plain["features"]) and all(float(r["area_km2"]) > 0 for r in table)
+    if shutil.which("ogrinfo"):
+        summary = subprocess.run(
+            ["ogrinfo", "-al", "-so", str(path)], capture_output=True, text=True, timeout=60
+        )
+        assert "Geometry: Polygon" in summary.stdout and "area_km2: Real" in summary.stdout
+        assert f"Feature Count: {len(data['features'])}" in summary.stdout

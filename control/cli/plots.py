@@ -557,6 +557,11 @@ def demo(out_dir: Path, seat: str, store: str | None) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default: stdout).")
 @click.option("--place", "places", multiple=True, help="Only this place (any alias; repeatable).")
 @click.option("--controller", help="State only: the places this controller holds (or may hold, if disputed).")
+@click.option(
+    "--shapes",
+    is_flag=True,
+    help="Add each place's area_km2 and population; in GeoJSON, its polygon instead of its point.",
+)
 @seat_option
 @store_option
 def export(
@@ -569,6 +574,7 @@ def export(
     out: Path | None,
     places: tuple[str, ...],
     controller: str | None,
+    shapes: bool,
     seat: str,
     store: str | None,
 ) -> None:
@@ -583,6 +589,8 @@ def export(
     )
     if fmt not in allowed:
         raise UserError(f"--format: {fmt!r} is not one of {', '.join(allowed)}")
+    if shapes and whole_ledger:
+        raise UserError("--shapes: for the state and the --intervals exports (not with --events)")
     if controller and (whole_ledger or intervals):
         raise UserError("--controller: only for the state export (not with --events or --intervals)")
     if out is not None:
@@ -597,10 +605,10 @@ def export(
         chunks = exports.event_chunks(found, fmt)
     elif intervals:  # folded a chunk of places at a time from the read model, written as folded
         timelines = app.timelines(gazetteer.baseline_as_of(), known_at, recorded_at, seat, names)
-        chunks = exports.interval_chunks(timelines, fmt, seat)
+        chunks = exports.interval_chunks(timelines, fmt, seat, shapes)
     else:  # a snapshot, from the read model (whole states only for the places asked)
         snapshot = app.replay(at or now(), known_at, recorded_at, seat, detail=names)
-        chunks = [exports.state(narrowed(snapshot, places, controller), fmt)]
+        chunks = [exports.state(narrowed(snapshot, places, controller), fmt, shapes)]
     if out is None:
         for chunk in chunks:
             click.echo(chunk, nl=False)

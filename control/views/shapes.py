@@ -158,3 +158,16 @@ def page_shapes(atlas: gazetteer.Gazetteer) -> dict[str, Any]:
         ],
         "shapes_note": shapes_note(atlas),
     }
+
+
+#: What an export adds for each place with ``--shapes``.
+SHAPE_COLUMNS = ["area_km2", "population"]
+
+
+def measures(place: str) -> dict[str, Any]:
+    """A place's ``area_km2`` and ``population`` (None where not given), for the exports."""
+    found = gazetteer.current().by_name().get(place)
+    return {
+        "area_km2": found.area_km2 if found is not None else None,
+        "population": found.population if found is not None else None,
+    }
