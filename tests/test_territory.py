@@ -394,3 +394,24 @@ def test_exports_with_shapes_carry_areas_and_polygons_and_gdal_reads_them(run, t
         )
         assert "Geometry: Polygon" in summary.stdout and "area_km2: Real" in summary.stdout
         assert f"Feature Count: {len(data['features'])}" in summary.stdout
+
+
+def test_charts_and_pages_of_some_shaped_places_draw_them_credited(run, tmp_path, events):
+    from control.fold.projection import replay
+    from control.views import plotting
+    from control.views.chartdata import map_points
+
+    figure = plotting.map_figure(map_points(replay(events, page_tests.parse_instant(AT))), "t")
+    credits = [t.get_text() for t in figure.texts]
+    assert any("shaded by the holder of its capital" in t and "OCHA, HDX" in t for t in credits)
+    polygons = [c for c in figure.axes[0].collections if c.get_gid() == "place-shapes"]
+    assert sum(len(c.get_paths()) for c in polygons) == 14
+    assert len({*gazetteer.builtin().places}) == 14  # places with shapes stay hashable
+    result = run("chart", "map", "--place", "Homs", "--at", AT, "--out", "homs.svg")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "homs.svg").read_bytes().startswith(b"<?xml")
+    assert run("page", "--place", "Homs", "--out", "homs.html").exit_code == 0
+    data = page_tests._page_data(tmp_path / "homs.html")
+    assert [p["name"] for p in data["places"]] == ["Homs"] and len(data["shapes"]) == 1
+    assert "OCHA, HDX" in data["shapes_note"]
+    assert run("chart", "share", "--place", "Homs", "--out", "share.png").exit_code == 0

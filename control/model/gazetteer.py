@@ -104,6 +104,9 @@ class Governorate(NamedTuple):
     #: a GeoJSON Polygon/MultiPolygon (WGS84, coordinates rounded; see control.model.shapes), or None
     shape: dict[str, Any] | None = None
 
+    def __hash__(self) -> int:  # the shape is a dict: hash by what names the place
+        return hash((self.name, self.capital, self.id, self.pcode))
+
     def seat(self, setting: str = DEFAULT_SEAT) -> str:
         """The capital city counted for this governorate under the Rif Dimashq ``setting``."""
         if self.administered_from and setting == "damascus":
