@@ -415,3 +415,31 @@ def test_charts_and_pages_of_some_shaped_places_draw_them_credited(run, tmp_path
     assert [p["name"] for p in data["places"]] == ["Homs"] and len(data["shapes"]) == 1
     assert "OCHA, HDX" in data["shapes_note"]
     assert run("chart", "share", "--place", "Homs", "--out", "share.png").exit_code == 0
+
+
+def test_the_territory_docs_show_what_the_cli_prints(run):
+    import re
+
+    from control.cli import cli
+
+    docs = (Path(__file__).parent.parent / "docs" / "territory.md").read_text("utf-8")
+    block = docs.split("$ control replay --territory --at 2024-12-08T00:00Z\n", 1)[1].split("```", 1)[0]
+    assert block == run("replay", "--territory", "--at", "2024-12-08T00:00Z").stdout
+    assert "OCHA, HDX" in docs and "shaded by the holder of its capital" in docs
+    assert (Path(__file__).parent.parent / "plots" / "share.png").is_file()
+    for line in re.findall(r"^control [^\n]*", docs, re.M):  # every option shown exists
+        words = line.split("#")[0].replace("\\", "").split()
+        command = cli
+        for word in words[1:]:
+            sub = command.get_command(None, word) if hasattr(command, "get_command") else None
+            if sub is None:
+                break
+            command = sub
+        options = {o for p in command.params for o in getattr(p, "opts", [])}
+        assert set(re.findall(r"(--[a-z][a-z-]*)", line)) <= options, line
+
+
+def test_the_committed_share_chart_is_what_chart_share_draws(run, tmp_path):
+    assert run("chart", "share", "--out", "share.png").exit_code == 0
+    committed = Path(__file__).parent.parent / "plots" / "share.png"
+    assert (tmp_path / "share.png").read_bytes() == committed.read_bytes()
