@@ -443,3 +443,27 @@ def test_the_committed_share_chart_is_what_chart_share_draws(run, tmp_path):
     assert run("chart", "share", "--out", "share.png").exit_code == 0
     committed = Path(__file__).parent.parent / "plots" / "share.png"
     assert (tmp_path / "share.png").read_bytes() == committed.read_bytes()
+
+
+def test_a_later_version_may_not_change_or_drop_a_stored_shape(run, tmp_path, store, fingerprint):
+    write_json(
+        tmp_path / "a.geojson",
+        {
+            "type": "FeatureCollection",
+            "features": [feature(square(0, 0), pcode="W1"), feature(square(1, 0), pcode="E1")],
+        },
+    )
+    write_json(
+        tmp_path / "b.geojson",
+        {"type": "FeatureCollection", "features": [feature(square(0, 0, 0.5), pcode="W1")]},
+    )
+    first = tmp_path / "v1.toml"
+    first.write_text(TOML.format(extra='shapes = "a.geojson"', west=""), "utf-8")
+    assert run("gazetteer", "load", str(first)).exit_code == 0
+    before = fingerprint(store)
+    for extra in ('version = 2\nshapes = "b.geojson"', "version = 2"):
+        later = tmp_path / "v2.toml"
+        later.write_text(TOML.format(extra=extra, west=""), "utf-8")
+        refused = run("gazetteer", "load", str(later))
+        assert refused.exit_code == 2 and "its shape differs from the stored one" in refused.stderr
+        assert fingerprint(store) == before
