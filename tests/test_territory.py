@@ -467,3 +467,54 @@ def test_a_later_version_may_not_change_or_drop_a_stored_shape(run, tmp_path, st
         refused = run("gazetteer", "load", str(later))
         assert refused.exit_code == 2 and "its shape differs from the stored one" in refused.stderr
         assert fingerprint(store) == before
+
+
+def test_people_held_move_with_a_capture_and_the_share_chart_counts_them(run, tmp_path, store):
+    from control.model.times import parse_instant
+    from control.store.ledger import open_app
+    from control.views.territory import share_series
+
+    path = write_json(
+        tmp_path / "two.geojson",
+        {"type": "FeatureCollection", "features": [
+            feature(square(0, 0), name="West", baseline="reds", population=100),
+            feature(square(1, 0), name="East", baseline="blues", population=300),
+        ]},
+    )  # fmt: skip
+    assert run("gazetteer", "load", str(path), "--baseline-as-of", "2024-01-01T00:00Z").exit_code == 0
+    (tmp_path / "note.txt").write_text("Reds took East between 1 and 3 February.\n")
+    added = run(
+        "add", "--kind", "capture", "--place", "East", "--actor", "reds", "--from", "blues",
+        "--earliest", "2024-02-01T00:00Z", "--latest", "2024-02-03T00:00Z",
+        "--reported-at", "2024-02-04T00:00Z", "--file", "note.txt", "--quote", "Reds took East",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+
+    def rows(at: str) -> dict[str, dict]:
+        table = json.loads(run("replay", "--territory", "--json", "--at", at).output)
+        return {r["row"]: r for r in table["rows"]}
+
+    before, during, after = rows("2024-01-15"), rows("2024-02-02"), rows("2024-03-01")
+    assert before["blues"]["population_pct"] == 75.0 and before["reds"]["population_pct"] == 25.0
+    # under way: East still counts for its last confirmed holder, its area in uncertain_km2
+    assert (
+        during["blues"]["population"] == 300
+        and during["blues"]["uncertain_km2"] == during["blues"]["area_km2"]
+    )
+    assert set(after) == {"reds"} and after["reds"]["population_pct"] == 100.0
+    assert after["reds"]["share_pct"] == 100.0
+
+    app = open_app(store)
+    atlas = app.gazetteer
+    lo, hi = parse_instant("2024-01-01T00:00Z"), parse_instant("2024-03-01T00:00Z")
+    steps, _ = app.phases(lo, hi)
+    updates = sorted(
+        ((t, i, ph) for i, (_, pairs) in enumerate(steps) for t, ph in pairs), key=lambda u: u[:2]
+    )
+    series = share_series([g for g, _ in steps], updates, lo, hi, atlas, "population")
+    at = {t: i for i, t in enumerate(series.times)}
+    feb1, feb3 = parse_instant("2024-02-01T00:00Z"), parse_instant("2024-02-03T00:00Z")
+    assert series.values["reds"][at[lo]] == 25.0 and series.values["blues"][at[feb1]] == 75.0
+    assert series.uncertain["blues"][at[feb1]] == 75.0 and series.values["reds"][at[feb3]] == 100.0
+    assert run("chart", "share", "--by", "population", "--from", "2024-01-01", "--to", "2024-03-01",
+               "--out", "people.png").exit_code == 0  # fmt: skip
