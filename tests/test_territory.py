@@ -518,3 +518,16 @@ def test_people_held_move_with_a_capture_and_the_share_chart_counts_them(run, tm
     assert series.uncertain["blues"][at[feb1]] == 75.0 and series.values["reds"][at[feb3]] == 100.0
     assert run("chart", "share", "--by", "population", "--from", "2024-01-01", "--to", "2024-03-01",
                "--out", "people.png").exit_code == 0  # fmt: skip
+
+
+def test_coverage_overlays_an_area_on_the_places_shapes():
+    west = gazetteer.Governorate("West", "West", (), 0.5, 0.5, "", shape=square(0, 0), area_km2=None)
+    east = gazetteer.Governorate("East", "East", (), 0.5, 1.5, "", shape=square(1, 0))
+    west = west._replace(area_km2=shapes.area_km2(shapes.to_shapely(west.shape)))
+    east = east._replace(area_km2=shapes.area_km2(shapes.to_shapely(east.shape)))
+    far = gazetteer.Governorate("Far", "Far", (), 50, 50, "", shape=square(50, 50), area_km2=1.0)
+    found = shapes.coverage([west, east, far], square(0.5, 0))  # half of West, half of East
+    assert set(found) == {"West", "East"}
+    assert found["West"] == pytest.approx(0.5, abs=0.01) and found["East"] == pytest.approx(0.5, abs=0.01)
+    assert shapes.coverage([west], square(0, 0)) == {"West": pytest.approx(1.0)}
+    assert shapes.coverage([west], square(5, 5)) == {}
