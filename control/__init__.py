@@ -9,6 +9,10 @@ charts and the CLI. The names below are the Python API for notebooks::
     snap = ledger.replay("2024-12-08T00:00Z")  # or control.replay(control.record_events(), ...)
     snap.holding("government").capitals       # ('Damascus', 'Latakia', 'Tartus')
     pandas.DataFrame(snap.to_records())
+
+The gazetteer travels with the call: a ``Ledger`` answers for its store's gazetteer
+(``ledger.gazetteer``), and ``control.replay``/``transitions``/``history`` for the one given
+(``gazetteer=``; the built-in one if none), whatever store was opened before in the process.
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from control.fold.history import History
     from control.fold.projection import Snapshot, Transition
     from control.model.events import Event
+    from control.model.gazetteer import Gazetteer
 
 __all__ = [
     "CapitalState",
     "Event",
+    "Gazetteer",
     "History",
     "Holdings",
     "Ledger",
@@ -32,7 +40,9 @@ __all__ = [
     "Transition",
     "UserError",
     "Window",
+    "builtin_gazetteer",
     "history",
+    "load_gazetteer",
     "open_ledger",
     "parse_instant",
     "record_events",
@@ -49,10 +59,8 @@ _LAZY = {
     "Holdings": "control.fold.projection",
     "Snapshot": "control.fold.projection",
     "Transition": "control.fold.projection",
-    "replay": "control.fold.projection",
-    "transitions": "control.fold.projection",
     "History": "control.fold.history",
-    "history": "control.fold.history",
+    "Gazetteer": "control.model.gazetteer",
     "Window": "control.model.times",
     "parse_instant": "control.model.times",
 }
@@ -77,6 +85,66 @@ def _instant(value: datetime | str | None) -> datetime | None:
     return parse_instant(value)
 
 
+def builtin_gazetteer() -> Gazetteer:
+    """The built-in gazetteer (Syria's 14 governorates): the seed record's places."""
+    from control.model.gazetteer import builtin
+
+    return builtin()
+
+
+def load_gazetteer(path: str) -> Gazetteer:
+    """A gazetteer from a TOML file (see README "Any places: your own gazetteer")."""
+    from control.model.gazetteer import load_file
+
+    return load_file(path)
+
+
+def replay(
+    events: Iterable[Event],
+    at: datetime | str,
+    known_at: datetime | str | None = None,
+    seat: str = "damascus",
+    recorded_at: datetime | str | None = None,
+    gazetteer: Gazetteer | None = None,
+    **options: Any,
+) -> Snapshot:
+    """State of every place of ``gazetteer`` (default: the built-in one) at ``at``, from
+    ``events``: the fold, with the gazetteer given, not whichever store was opened last."""
+    from control.fold import projection
+    from control.model import gazetteer as places
+
+    atlas = gazetteer or places.builtin()
+    when = _instant(at)
+    assert when is not None
+    with places.using(atlas):
+        found = projection.replay(events, when, _instant(known_at), seat, _instant(recorded_at), **options)
+    return found._replace(gazetteer=atlas)
+
+
+def transitions(
+    events: Iterable[Event],
+    known_at: datetime | str | None = None,
+    seat: str = "damascus",
+    recorded_at: datetime | str | None = None,
+    gazetteer: Gazetteer | None = None,
+) -> list[Transition]:
+    """Every effective change of control among the places of ``gazetteer`` (default: built-in)."""
+    from control.fold import projection
+    from control.model import gazetteer as places
+
+    with places.using(gazetteer or places.builtin()):
+        return projection.transitions(events, _instant(known_at), seat, _instant(recorded_at))
+
+
+def history(events: Iterable[Event], place: str, gazetteer: Gazetteer | None = None) -> History:
+    """Every event touching one place of ``gazetteer`` (default: built-in), with remarks."""
+    from control.fold import history as histories
+    from control.model import gazetteer as places
+
+    with places.using(gazetteer or places.builtin()):
+        return histories.history(events, place)
+
+
 def record_events() -> list[Event]:
     """The seed record's events (baseline first), straight from ``seeds/record.toml``."""
     from control.ingest.record import load_record
@@ -91,14 +159,11 @@ class Ledger:
         from control.store.ledger import open_app
 
         self.app = open_app(store)
+        #: the store's gazetteer: every answer of this ledger is about its places
+        self.gazetteer: Gazetteer = self.app.gazetteer
 
     def events(self, recorded_at: datetime | str | None = None) -> list[Event]:
-        """Every stored report (append order), or those the store had at ``recorded_at``.
-
-        Also makes this ledger's gazetteer the one in use (places, aliases, controllers)."""
-        from control.model import gazetteer
-
-        gazetteer.use(self.app.gazetteer)
+        """Every stored report (append order), or those the store had at ``recorded_at``."""
         return self.app.read(recorded_at=_instant(recorded_at))
 
     def replay(
@@ -110,27 +175,20 @@ class Ledger:
     ) -> Snapshot:
         """State of every capital at ``at`` as known at ``known_at``, as the store had it at
         ``recorded_at`` (strings: ISO 8601)."""
-        from control.fold.projection import replay
-
-        when = _instant(at)
-        assert when is not None
         stored_by = _instant(recorded_at)
-        return replay(self.events(stored_by), when, _instant(known_at), seat, recorded_at=stored_by)
+        return replay(self.events(stored_by), at, known_at, seat, stored_by, self.gazetteer)
 
     def history(
         self, place: str, known_at: datetime | str | None = None, recorded_at: datetime | str | None = None
     ) -> History:
-        from control.fold.history import history
         from control.fold.projection import known
 
-        return history(known(self.events(recorded_at), _instant(known_at)), place)
+        return history(known(self.events(recorded_at), _instant(known_at)), place, self.gazetteer)
 
     def transitions(
         self, known_at: datetime | str | None = None, recorded_at: datetime | str | None = None
     ) -> list[Transition]:
-        from control.fold.projection import transitions
-
-        return transitions(self.events(recorded_at), _instant(known_at))
+        return transitions(self.events(recorded_at), known_at, gazetteer=self.gazetteer)
 
 
 def open_ledger(store: str | None = None) -> Ledger:

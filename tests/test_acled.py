@@ -121,14 +121,17 @@ def by_row(events: dict[str, dict], eid: str) -> list[dict]:
 
 
 def test_windows_from_each_time_precision():
-    day = window_of("2024-12-04", "1")
+    from control.model import gazetteer
+
+    syria = gazetteer.builtin().zone  # the built-in gazetteer's days (Asia/Damascus, UTC+3)
+    day = window_of("2024-12-04", "1", syria)
     assert (day.earliest.isoformat(), day.latest.isoformat()) == (
         "2024-12-03T21:00:00+00:00",
         "2024-12-04T21:00:00+00:00",
     )
-    week = window_of("04 December 2024", "2")  # a Wednesday: Monday 2 to Monday 9, Syrian time
+    week = window_of("04 December 2024", "2", syria)  # a Wednesday: Monday 2 to Monday 9, Syrian time
     assert (week.earliest.day, week.latest.day) == (1, 8)
-    month = window_of("2024-12-15", "3")
+    month = window_of("2024-12-15", "3", syria)
     assert (month.earliest.isoformat(), month.latest.isoformat()) == (
         "2024-11-30T21:00:00+00:00",
         "2024-12-31T21:00:00+00:00",

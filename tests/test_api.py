@@ -10,9 +10,9 @@ import pytest
 import control
 
 EXPECTED = {
-    "CapitalState", "Event", "History", "Holdings", "Ledger", "Snapshot", "Source", "Transition",
-    "UserError", "Window", "history", "open_ledger", "parse_instant", "record_events", "replay",
-    "transitions",
+    "CapitalState", "Event", "Gazetteer", "History", "Holdings", "Ledger", "Snapshot", "Source",
+    "Transition", "UserError", "Window", "builtin_gazetteer", "history", "load_gazetteer", "open_ledger",
+    "parse_instant", "record_events", "replay", "transitions",
 }  # fmt: skip
 
 

@@ -330,8 +330,12 @@ def test_chart_and_scenario_new_create_their_folder_when_its_parent_exists(run, 
 
 
 def test_titles_say_scenario_known_at_and_recorded_at(events):
-    from control.cli.plots import draw
+    from control.cli.plots import draw as drawn
+    from control.model.gazetteer import builtin
     from control.model.times import parse_instant
+
+    def draw(*args, **options):
+        return drawn(builtin(), *args, **options)
 
     at, known = parse_instant(END), parse_instant("2024-12-07T18:00Z")
     lo, hi = parse_instant("2024-11-27"), parse_instant(END)

@@ -12,11 +12,30 @@ from typing import Any
 import pytest
 
 from control.fold.projection import replay, transitions
+from control.model.gazetteer import builtin
 from control.model.times import parse_instant
-from control.views.chartdata import holdings_series, map_points, timeline_rows
+from control.views import chartdata
+from control.views.display import default_range
 
 BASELINE = Path(__file__).parent / "baseline"
 END = parse_instant("2024-12-08T00:00Z")
+SYRIA = builtin()  # the seed record's gazetteer: its focus controller is the government
+RANGE = default_range(SYRIA, None)
+
+
+def holdings_series(events: Any, start: Any = None, end: Any = None, **options: Any) -> Any:
+    """The holdings of the seed record, over its default period unless given."""
+    return chartdata.holdings_series(
+        events, start or RANGE[0], end or RANGE[1], focus="government", **options
+    )
+
+
+def timeline_rows(events: Any) -> Any:
+    return chartdata.timeline_rows(events, *RANGE, focus="government")
+
+
+def map_points(snapshot: Any) -> Any:
+    return chartdata.map_points(snapshot, SYRIA)
 
 
 def test_government_holdings_go_from_ten_to_three_stepping_where_the_ledger_says(events):
@@ -385,17 +404,22 @@ def test_a_scenarios_charts_are_drawn_from_the_store_as_its_world_in_memory_draw
 
     cut, known_at, at = instant("--recorded-at"), instant("--known-at"), instant("--at")
     seat, kind = given("--seat") or "damascus", args[0]
-    lo, hi = _span(instant("--from"), instant("--to"))
+    app = LedgerApp(env=store_env(store))
+    lo, hi = _span(instant("--from"), instant("--to"), SYRIA, app.record_ends(cut))
     record = LedgerApp(env=store_env(store)).read(recorded_at=cut)
     sc = load(find(name), record)
     branch = world(sc, record)
     drawn = tmp_path / f"memory.{fmt}"
     if fmt == "gif":
-        _gif(branch, lo, hi, known_at, seat, given("--every"), drawn, sc.name, cut)
+        _gif(SYRIA, branch, lo, hi, known_at, seat, given("--every"), drawn, sc.name, cut)
     elif kind == "holdings":  # the record, and the scenario drawn over it
-        save(draw(kind, record, at, known_at, lo, hi, seat, None, (branch, sc.name), None, cut), drawn, fmt)
+        save(
+            draw(SYRIA, kind, record, at, known_at, lo, hi, seat, None, (branch, sc.name), None, cut),
+            drawn,
+            fmt,
+        )
     else:
-        figure = draw(kind, branch, at, known_at, lo, hi, seat, given("--every"), None, sc.name, cut)
+        figure = draw(SYRIA, kind, branch, at, known_at, lo, hi, seat, given("--every"), None, sc.name, cut)
         save(figure, drawn, fmt)
     assert stored.read_bytes() == drawn.read_bytes()
 
@@ -412,7 +436,7 @@ def test_the_holdings_box_counts_what_a_scenario_leaves_past_the_limit(events, m
     other = holdings_series(world(load(find("homs-holds"), events), events))
 
     def box() -> str:
-        fig = plotting.holdings_figure(series, other, "homs-holds")
+        fig = plotting.holdings_figure(series, SYRIA, other, "homs-holds")
         return "\n".join(t.get_text() for ax in fig.axes for t in ax.texts)
 
     assert (
@@ -424,7 +448,7 @@ def test_the_holdings_box_counts_what_a_scenario_leaves_past_the_limit(events, m
     lost = holdings_series(world(load(find("homs-holds"), events), events), seat="damascus")
     government = (*lost.counts["government"][:-1], 0)
     empty = dataclasses.replace(lost, final=(), counts={**lost.counts, "government": government})
-    fig = plotting.holdings_figure(empty, empty, "none-left")
+    fig = plotting.holdings_figure(empty, SYRIA, empty, "none-left")
     text = "\n".join(t.get_text() for ax in fig.axes for t in ax.texts)
     assert "left: none\nscenario none-left: 0 of 14: none" in text  # nothing left, said so
 
@@ -438,7 +462,7 @@ def test_a_map_of_many_places_draws_a_marker_group_per_style_and_names_none(even
     styles = {(p.controller, p.status) for p in points}
 
     def drawn() -> tuple[Any, bytes]:
-        fig = plotting.map_figure(points, "t")
+        fig = plotting.map_figure(points, "t", SYRIA)
         out = tmp_path / "m.png"
         plotting.save(fig, out, "png")
         ax = fig.axes[0]
@@ -487,21 +511,20 @@ def test_a_chart_of_chosen_places_is_the_fold_of_those_places_drawn(run, tmp_pat
     atlas = app.bound_gazetteer()
     events = app.read()
     names = {"Place 0007", "Place 0031", "Place 0100"}
-    mine = gazetteer.Gazetteer(
-        atlas.name, atlas.baseline_as_of, atlas.controllers,
-        tuple(g for g in atlas.places if g.name in names), atlas.builtin, atlas.version, atlas.about,
-    )  # fmt: skip
+    mine = atlas.with_places(tuple(g for g in atlas.places if g.name in names))
 
     def given(option: str) -> str | None:
         return args[args.index(option) + 1] if option in args else None
 
     at, known = (parse_instant(given(o)) if given(o) else None for o in ("--at", "--known-at"))
-    lo, hi = plots._span(*(parse_instant(given(o)) if given(o) else None for o in ("--from", "--to")))
+    lo, hi = plots._span(
+        *(parse_instant(given(o)) if given(o) else None for o in ("--from", "--to")), atlas, app.record_ends()
+    )
     token = plots._OF.set(120)
     try:
         with gazetteer.using(mine):
-            assert plots._basis(None) == "3 of 120 places"  # in every title
-            figure = plots.draw(args[0], events, at, known, lo, hi, "damascus")
+            assert plots._basis(mine, None) == "3 of 120 places"  # in every title
+            figure = plots.draw(mine, args[0], events, at, known, lo, hi, "damascus")
             save(figure, tmp_path / "fold.svg", "svg")
     finally:
         plots._OF.reset(token)

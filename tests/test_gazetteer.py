@@ -52,12 +52,6 @@ baseline = "government"
 )
 
 
-@pytest.fixture(autouse=True)
-def _builtin_after():
-    yield
-    gazetteer.use(None)
-
-
 def _load(run, tmp_path: Path, text: str, name: str = "region.toml"):
     path = tmp_path / name
     path.write_text(text, "utf-8")

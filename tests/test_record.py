@@ -10,8 +10,10 @@ from control.ingest.record import load_record
 from control.ingest.sources import GAZETTEER_FILE, seed_names, source_text
 from control.model.errors import UserError
 from control.model.events import KINDS
-from control.model.times import SYRIA, parse_instant, window_from_words
+from control.model.gazetteer import builtin
+from control.model.times import parse_instant, window_from_words
 
+SYRIA = builtin().zone  # the built-in gazetteer's time zone (Asia/Damascus)
 CAMPAIGN = datetime(2024, 11, 27, tzinfo=SYRIA)
 SATURDAY_EVENING = datetime(2024, 12, 7, 17, 0, tzinfo=UTC)
 
@@ -73,13 +75,13 @@ def test_windows_from_words_are_days_in_syrian_time(words, start, end):
     from control.model.times import bounded
 
     reported = parse_instant("2024-12-07T20:00Z")
-    window = bounded(window_from_words(words, reported, CAMPAIGN), reported, None, "test")
+    window = bounded(window_from_words(words, reported, CAMPAIGN, zone=SYRIA), reported, None, "test")
     assert window.earliest == parse_instant(start)
     assert window.latest == parse_instant(end)
 
 
 def test_saturday_is_a_24_hour_window_not_an_instant():
-    window = window_from_words("Saturday", parse_instant("2024-12-08T12:00Z"), CAMPAIGN)
+    window = window_from_words("Saturday", parse_instant("2024-12-08T12:00Z"), CAMPAIGN, zone=SYRIA)
     assert window.latest - window.earliest == (datetime(2024, 1, 2) - datetime(2024, 1, 1))
 
 

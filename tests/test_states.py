@@ -82,7 +82,8 @@ def _same(app: LedgerApp) -> None:
         assert [c.since_baseline for c in whole.capitals] == [c.since_baseline for c in expected.capitals]
         # the compact answer over many places (replay's text): no source read, the same lines
         light = app.snapshot(t, set())
-        assert snapshot_text(light, compact=True) == snapshot_text(expected, compact=True), t
+        atlas = app.bound_gazetteer() or gazetteer.builtin()
+        assert snapshot_text(light, atlas, compact=True) == snapshot_text(expected, atlas, compact=True), t
         # one place's answer (replay --place): the others are read light, the holdings are whole
         one = app.snapshot(t, {"Latakia"}, since=False)
         assert (one.holdings, one.disputed) == (expected.holdings, expected.disputed), t
@@ -325,12 +326,13 @@ def test_the_holdings_chart_reads_its_steps_from_their_index_alone(run, tmp_path
 def test_the_holdings_chart_command_draws_the_folds_bytes(run, store, tmp_path):
     """The command's stored path (latest knowledge) draws byte for byte the fold's chart."""
     from control.cli.plots import draw
-    from control.views.chartdata import DEFAULT_FROM, DEFAULT_TO
+    from control.views.display import default_range
     from control.views.plotting import save
 
     assert run("chart", "holdings", "--out", str(tmp_path / "a.svg")).exit_code == 0
     events = open_app(store).read()
-    figure = draw("holdings", events, DEFAULT_TO, None, DEFAULT_FROM, DEFAULT_TO, gazetteer.DEFAULT_SEAT)
+    lo, hi = default_range(gazetteer.builtin(), None)
+    figure = draw(gazetteer.builtin(), "holdings", events, hi, None, lo, hi, gazetteer.DEFAULT_SEAT)
     save(figure, tmp_path / "b.svg", "svg")
     assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
 

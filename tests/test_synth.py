@@ -203,7 +203,7 @@ def test_text_for_many_places_lists_the_first_ones_of_each_group_and_says_how_ma
             for i, p in enumerate(atlas.places)
         ]
         snap = snapshot_of(states, END, used=0, seat="damascus", record_ends=END, record_begins=BASELINE)
-        text = snapshot_text(snap, compact=True)
+        text = snapshot_text(snap, atlas, compact=True)
     rows = [line for line in text.splitlines() if line.startswith(("  government", "  disputed"))]
     last = text.splitlines()[-1]
     assert len(rows) == 2 and last.startswith("government holds 25 of 50"), text

@@ -279,7 +279,8 @@ def test_the_share_chart_is_deterministic_and_credits_the_shapes(run, tmp_path):
     from control.views.shapes import shapes_note
 
     assert (
-        shapes_note() == "Polygons shaded by the holder of its capital. Boundaries: OCHA, HDX (CC BY-IGO 3.0)"
+        shapes_note(gazetteer.builtin())
+        == "Polygons shaded by the holder of its capital. Boundaries: OCHA, HDX (CC BY-IGO 3.0)"
     )
     refused = run("chart", "share", "--by", "population", "--out", "p.png")
     assert refused.exit_code == 2 and "no populations" in refused.stderr
@@ -299,11 +300,11 @@ def test_the_page_draws_the_governorates_filled_by_the_holder_of_their_capital(
 ):
     from control.views import page as pages
 
-    data = pages.build_data(events)
+    data = pages.build_data(gazetteer.builtin(), events)
     assert len(data["shapes"]) == 14 and all(data["shapes"])
     assert "shaded by the holder of its capital" in data["shapes_note"] and "OCHA, HDX" in data["shapes_note"]
     path = tmp_path / "control.html"
-    path.write_text(pages.render(data), encoding="utf-8")
+    path.write_text(pages.render(data, gazetteer.builtin()), encoding="utf-8")
 
     def shapes() -> dict[str, tuple[str, str, str]]:
         return browser.execute_script(
@@ -401,7 +402,9 @@ def test_charts_and_pages_of_some_shaped_places_draw_them_credited(run, tmp_path
     from control.views import plotting
     from control.views.chartdata import map_points
 
-    figure = plotting.map_figure(map_points(replay(events, page_tests.parse_instant(AT))), "t")
+    builtin = gazetteer.builtin()
+    points = map_points(replay(events, page_tests.parse_instant(AT)), builtin)
+    figure = plotting.map_figure(points, "t", builtin)
     credits = [t.get_text() for t in figure.texts]
     assert any("shaded by the holder of its capital" in t and "OCHA, HDX" in t for t in credits)
     polygons = [c for c in figure.axes[0].collections if c.get_gid() == "place-shapes"]

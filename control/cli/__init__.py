@@ -45,7 +45,46 @@ class Instant(click.ParamType):
         try:
             return parse_instant(value, label)
         except UserError as exc:
-            self.fail(str(exc).removeprefix(f"{label}: "), param, ctx)
+            said = str(exc).removeprefix(f"{label}: ")
+            if "outside the years" in said:  # name the ledger's own era, when the store says it
+                era = ledger_era((ctx.params.get("store") if ctx else None) or None)
+                said = (
+                    said.replace("near the ledger's record", f"near the ledger's record ({era})")
+                    if era
+                    else said
+                )
+            self.fail(said, param, ctx)
+
+
+def ledger_era(store: str | None) -> str:
+    """When a SQLite store's record runs ("April 2023 - October 2025"), read from its read model
+    without opening the store (read only: nothing is created or written); "" if it cannot say."""
+    import os
+    import sqlite3
+
+    from control.model.times import era_hint
+
+    path = store or os.environ.get("CONTROL_STORE") or "control.db"
+    if "://" in path or not os.path.isfile(path):
+        return ""
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            rows = dict(
+                db.execute(
+                    "SELECT key, value FROM control_meta WHERE key LIKE 'begins:%' OR key LIKE 'ends:%'"
+                )
+            )
+    except sqlite3.Error:
+        return ""
+    begins = [v for k, v in rows.items() if k.startswith("begins:")]
+    ends = [v for k, v in rows.items() if k.startswith("ends:")]
+    if not begins:
+        return ""
+    try:
+        first, last = parse_instant(min(begins)), parse_instant(max(ends)) if ends else None
+    except UserError:
+        return ""
+    return era_hint(first, last)
 
 
 INSTANT = Instant()
@@ -56,6 +95,7 @@ def store_option(f: F) -> F:
         "--store",
         metavar="PATH|URL",
         envvar="CONTROL_STORE",
+        is_eager=True,  # known before any time option: an out-of-range time names its era
         help="Event store: a SQLite file (default control.db here) or postgresql://user@host/db. "
         "Env: CONTROL_STORE.",
     )(f)
@@ -152,10 +192,20 @@ def seat_option(f: F) -> F:
     )(f)
 
 
-def open_store(store: str | None) -> Any:
+def open_store(store: str | None, **options: Any) -> Any:
+    """The store, its gazetteer answering for the rest of the command (scoped to the command's
+    click context: nothing is left behind in the process)."""
     from control.store.ledger import open_app
 
-    return open_app(store)
+    return scoped(open_app(store, **options))
+
+
+def scoped(app: Any) -> Any:
+    """``app``, its gazetteer (``app.gazetteer``) scoped to the running command."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.with_resource(gazetteer.using(app.gazetteer))
+    return app
 
 
 #: Commands defined in their own modules, imported only when used (matplotlib stays off the
@@ -269,7 +319,7 @@ def replay(
     if territory:
         from control.views.territory import show_territory
 
-        show_territory(snapshot, gazetteer.current(), as_json, as_csv, controller)
+        show_territory(snapshot, app.gazetteer, as_json, as_csv, controller)
     elif as_csv:
         data = snapshot.to_dict()
         basis = {"at": data["basis"]["at"], "known_at": data["basis"]["known_at"]}
@@ -277,7 +327,7 @@ def replay(
     elif as_json:
         click.echo(to_json(snapshot.to_dict()), nl=False)
     else:
-        echo_text(snapshot_text(snapshot))
+        echo_text(snapshot_text(snapshot, app.gazetteer))
 
 
 def named_places(places: Sequence[str]) -> set[str] | None:
@@ -298,10 +348,7 @@ def chosen_places(places: Sequence[str], seat: str) -> set[str] | None:
 def subset_of(atlas: gazetteer.Gazetteer, names: set[str]) -> gazetteer.Gazetteer:
     """The gazetteer with only the places ``names``, in its order."""
     places = tuple(g for g in atlas.places if g.name in names)
-    return gazetteer.Gazetteer(
-        atlas.name, atlas.baseline_as_of, atlas.controllers, places, atlas.builtin, atlas.version,
-        atlas.about, labels=atlas.labels,  # the shapes' credit goes with them
-    )  # fmt: skip
+    return atlas.with_places(places)
 
 
 def narrowed(snapshot: Any, places: tuple[str, ...], controller: str | None) -> Any:

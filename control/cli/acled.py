@@ -72,7 +72,9 @@ def import_(
             read_text(deletions, str(deletions)), str(deletions), acled.DELETION_COLUMNS
         )
     where = resolve_store(store)
-    app = open_app(where)
+    from control.cli import scoped
+
+    app = scoped(open_app(where))  # its gazetteer answers for the command
     clock = now()
 
     def attempt() -> acled.Plan:

@@ -280,7 +280,10 @@ def _truth(path: Path, campaign_start: datetime) -> tuple[dict[str, str], dict[s
             raise UserError(f"{where}: published is required")
         texts[name] = read_text(path.parent / name, f"{where}: file")
         published[name] = when
-    ctx = Context(campaign_start, published, {}, base=path.parent, baseline=baseline_as_of())
+    from control.model.gazetteer import current
+
+    zone = current().zone
+    ctx = Context(campaign_start, published, {}, base=path.parent, baseline=baseline_as_of(), zone=zone)
     events = build_events(data.get("event", []), ctx, str(path), text)
     return texts, published, events
 

@@ -75,7 +75,9 @@ def page(
 
     writable_target(out)  # before any work: a bad --out costs nothing
     app = open_store(store)
-    atlas = gazetteer.current()
+    from control.cli.plots import shown_gazetteer
+
+    atlas = shown_gazetteer(app, recorded_at)
     chosen = chosen_places(places, seat)
     count = app.count_reports(chosen)
     counts = app.place_counts(chosen) if count <= PAGE_REPORTS else {}
@@ -116,7 +118,7 @@ def page(
         if subset is not None and drawn is not None:  # the scenario's world, at the places drawn
             events = _deciding(events, seat)
         of = None if subset is None else len(atlas.places)
-        text = pages.page(events, known_at, seat, drawn, recorded_at, of)
+        text = pages.page(subset or atlas, events, known_at, seat, drawn, recorded_at, of)
     click.echo(str(write_page(out, text)))
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -27,10 +27,11 @@ from control.cli import (
 )
 from control.model import gazetteer
 from control.model.errors import UserError
+from control.model.gazetteer import Gazetteer
+from control.views import display
 from control.views.files import writable_target, write_atomically
 
 KINDS = ("holdings", "timeline", "map", "known-vs-actual", "share")
-END_OF_RECORD = "2024-12-08T00:00Z"
 
 
 #: How far a chart may reach beyond the record, and how long it may be: wider ranges say nothing
@@ -43,10 +44,45 @@ MAX_ROWS = 100
 MAX_FRAMES = 400
 
 
-def _span(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
-    from control.views.chartdata import DEFAULT_FROM, DEFAULT_TO
+def _every_words(every: str) -> str:
+    """ "day by day" for 1d, else "every 90 days", "every 12 hours"."""
+    import re
 
-    lo, hi = start or DEFAULT_FROM, end or DEFAULT_TO
+    m = re.fullmatch(r"\s*(\d+)\s*([dh])\s*", every)
+    if m is None or every.strip() == "1d":
+        return "day by day"
+    n, unit = int(m.group(1)), "day" if m.group(2) == "d" else "hour"
+    return f"every {n} {unit}s" if n != 1 else f"every {unit}"
+
+
+def shown_gazetteer(app: Any, recorded_at: datetime | None = None) -> Gazetteer:
+    """The gazetteer a view of ``app`` shows: the store's (its version in force at
+    ``recorded_at``, when the store keeps versions by time), with its display settings."""
+    at = getattr(app, "gazetteer_at", None)
+    found = at(recorded_at) if at is not None and recorded_at is not None else None
+    return cast(Gazetteer, found or app.gazetteer)
+
+
+def _span(
+    start: datetime | None, end: datetime | None, atlas: Gazetteer | None = None, last: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """The chart's period: ``start``/``end`` as given, else the ledger's span (the gazetteer's
+    baseline to ``last``, the last report: :func:`control.views.display.default_range`; of a
+    ledger longer than a chart may be, its last five years).
+    Without ``atlas``: only checks the order of the two given."""
+    if atlas is None:
+        if start is None or end is None:
+            return start or datetime.min, end or datetime.max  # checked once the store is open
+        lo, hi = start, end
+    else:
+        first, final = display.default_range(atlas, last)
+        if start is None and end is None and final - first > LONGEST:  # the last five years drawn
+            first = final - LONGEST
+        lo, hi = start or first, end or final
+        if start is not None and end is None and hi <= lo:  # --from after the ledger's end
+            hi = lo + timedelta(days=1)
+        if end is not None and start is None and hi <= lo:
+            lo = hi - timedelta(days=1)
     if hi <= lo:
         from control.model.times import iso
 
@@ -54,13 +90,18 @@ def _span(start: datetime | None, end: datetime | None) -> tuple[datetime, datet
     return lo, hi
 
 
-def _within_record(lo: datetime, hi: datetime, events: Sequence[Any], last: datetime | None = None) -> None:
+def _within_record(
+    lo: datetime,
+    hi: datetime,
+    events: Sequence[Any],
+    last: datetime | None = None,
+    atlas: Gazetteer | None = None,
+) -> None:
     """Refuse a chart range far outside the record (a year before its baseline, a year after its
     last report: ``last``, or the last of ``events``) or longer than five years."""
-    from control.model.gazetteer import baseline_as_of
     from control.model.times import iso
 
-    first = baseline_as_of()
+    first = (atlas or gazetteer.current()).baseline_as_of
     last = last or max((e.reported_at for e in events), default=first)
     if lo < first - MARGIN:
         raise UserError(
@@ -94,17 +135,17 @@ def _steps(lo: datetime, hi: datetime, every: str, limit: int, what: str) -> lis
 _OF: ContextVar[int | None] = ContextVar("control_chart_of", default=None)
 
 
-def _basis(known_at: datetime | None, recorded_at: datetime | None = None) -> str:
+def _basis(atlas: Gazetteer, known_at: datetime | None, recorded_at: datetime | None = None) -> str:
     """What a chart's title must say about the clocks it was drawn with ("" for the full record),
     and, if it draws some places only, how many of how many."""
     parts = []
     of = _OF.get()
     if of is not None:
-        parts.append(f"{len(gazetteer.governorates()):,} of {of:,} places")
+        parts.append(f"{len(atlas.places):,} of {of:,} places")
     if known_at is not None:
-        parts.append(f"as known at {_stamp(known_at)}")
+        parts.append(f"as known at {display.stamp(atlas, known_at)}")
     if recorded_at is not None:
-        parts.append(f"as recorded by {_stamp(recorded_at)}")
+        parts.append(f"as recorded by {display.stamp(atlas, recorded_at)}")
     return ", ".join(parts)
 
 
@@ -134,19 +175,24 @@ def _out(out: Path | None, fmt: str | None, default_stem: str) -> tuple[Path, st
 
 
 def holdings_figure(
-    series: Any, other: Any, overlay: str, start: datetime, end: datetime, scenario: str | None, basis: str
+    series: Any,
+    other: Any,
+    overlay: str,
+    start: datetime,
+    end: datetime,
+    scenario: str | None,
+    basis: str,
+    atlas: Gazetteer,
 ) -> Any:
     """The holdings chart's Figure, titled (``other``: a scenario's series drawn over the record)."""
     from control.views import plotting
 
-    what = "Provincial capitals" if gazetteer.current().builtin else "Places"
-    title = f"{what} held, {_period(start, end)}"
+    title = f"{display.places_word(atlas, capital=True)} held, {display.period(atlas, start, end)}"
     if overlay:
         title += f": record vs SCENARIO {overlay}"
-    return plotting.holdings_figure(series, other, overlay, _titled(title, scenario, basis))
+    return plotting.holdings_figure(series, atlas, other, overlay, _titled(title, scenario, basis))
 
 
-TIMELINE_TITLE = "Who held each capital, in the order the government lost them"
 #: The state of every place at an instant as known at another (None: the latest knowledge).
 StateAt = Callable[[datetime, datetime | None], Any]
 
@@ -159,6 +205,7 @@ def _folding(events: list[Any], seat: str) -> StateAt:
 
 
 def draw(
+    atlas: Gazetteer,
     kind: str,
     events: list[Any],
     at: datetime,
@@ -172,7 +219,7 @@ def draw(
     recorded_at: datetime | None = None,
     state_at: StateAt | None = None,
 ) -> Any:
-    """Build the Figure for one chart KIND from ledger events.
+    """Build the Figure for one chart KIND from ledger events, of the gazetteer ``atlas``.
 
     ``scenario`` names the what-if world ``events`` are (titles then say SCENARIO); ``overlay``
     is a scenario drawn over the record (holdings). Titles say --known-at and --recorded-at.
@@ -182,61 +229,58 @@ def draw(
     from control.views import chartdata, plotting
 
     replay_at = state_at or _folding(events, seat)
-    basis = _basis(known_at, recorded_at)
+    basis = _basis(atlas, known_at, recorded_at)
+    focus = atlas.focus
     if kind == "holdings":
-        series = chartdata.holdings_series(events, start, end, known_at, seat)
+        series = chartdata.holdings_series(events, start, end, known_at, seat, focus)
         other = None
         if overlay is not None:
-            other = chartdata.holdings_series(overlay[0], start, end, known_at, seat)
-        return holdings_figure(series, other, overlay[1] if overlay else "", start, end, scenario, basis)
+            other = chartdata.holdings_series(overlay[0], start, end, known_at, seat, focus)
+        return holdings_figure(
+            series, other, overlay[1] if overlay else "", start, end, scenario, basis, atlas
+        )
     if kind == "timeline":
-        rows = chartdata.timeline_rows(events, start, end, known_at, seat)
-        return plotting.timeline_figure(rows, _titled(TIMELINE_TITLE, scenario, basis))
+        rows = chartdata.timeline_rows(events, start, end, known_at, seat, focus)
+        return plotting.timeline_figure(rows, atlas, _titled(plotting.timeline_title(atlas), scenario, basis))
     if kind == "map":
         if every:
             times = _steps(start, end, every, MAX_PANELS, "panels")
-            panels = [(_stamp(t, short=True), chartdata.map_points(replay_at(t, known_at))) for t in times]
-            title = "Control of the 14 provincial capitals, day by day"
-            return plotting.map_grid_figure(panels, _titled(title, scenario, basis))
+            zone = atlas.zone
+            years = times[0].astimezone(zone).year != times[-1].astimezone(zone).year  # say them
+            panels = [
+                (
+                    display.stamp(atlas, t, short=True, year=years),
+                    chartdata.map_points(replay_at(t, known_at), atlas),
+                )
+                for t in times
+            ]
+            title = f"Control of the {len(atlas.places)} {display.places_word(atlas)}, {_every_words(every)}"
+            return plotting.map_grid_figure(panels, _titled(title, scenario, basis), atlas)
         snap = replay_at(at, known_at)
-        held = snap.holding("government")
-        title = f"{_stamp(at)}: government holds {held.count} of {len(snap.capitals)}"
-        return plotting.map_figure(chartdata.map_points(snap), _titled(title, scenario, basis))
+        title = f"{display.stamp(atlas, at)}: {display.headline(atlas, snap, len(snap.capitals))}"
+        return plotting.map_figure(chartdata.map_points(snap, atlas), _titled(title, scenario, basis), atlas)
     if kind == "known-vs-actual":
         if known_at is None:
             raise UserError("--known-at is required for known-vs-actual (the moment of knowledge)")
         then = replay_at(at, known_at)
         full = replay_at(at, None)
         record = "the scenario" if scenario else "the full record"
-        title = f"State at {_stamp(at)}: what was known then vs what {record} says"
+        title = f"State at {display.stamp(atlas, at)}: what was known then vs what {record} says"
+
+        def held(snap: Any) -> str:
+            if focus:
+                return f"{focus} {snap.holding(focus).count}"
+            return display.headline(atlas, snap).rsplit(" of ", 1)[0]
+
         return plotting.known_vs_actual_figure(
-            chartdata.map_points(then),
-            chartdata.map_points(full),
-            f"as known at {_stamp(known_at)}: government {then.holding('government').count}",
-            f"as {record} says: government {full.holding('government').count}",
-            _titled(title, scenario, _basis(None, recorded_at)),
+            chartdata.map_points(then, atlas),
+            chartdata.map_points(full, atlas),
+            f"as known at {display.stamp(atlas, known_at)}: {held(then)}",
+            f"as {record} says: {held(full)}",
+            _titled(title, scenario, _basis(atlas, None, recorded_at)),
+            atlas,
         )
     raise UserError(f"KIND: unknown chart {kind!r}; choose {', '.join(KINDS)}")
-
-
-def _period(start: datetime, end: datetime) -> str:
-    """ "26 Nov - 8 Dec 2024" in Damascus time (the year on both ends when they differ)."""
-    from control.model.times import SYRIA
-
-    lo, hi = start.astimezone(SYRIA), end.astimezone(SYRIA)
-    if lo.year != hi.year:
-        return f"{lo.day} {lo:%b %Y} - {hi.day} {hi:%b %Y}"
-    return f"{lo.day} {lo:%b} - {hi.day} {hi:%b %Y}"
-
-
-def _stamp(instant: datetime, short: bool = False) -> str:
-    """An instant as a reader in Damascus would say it."""
-    from control.model.times import SYRIA
-
-    local = instant.astimezone(SYRIA)
-    if short:
-        return f"{local.day} {local:%b %H:%M}"
-    return f"{local.day} {local:%b %Y %H:%M} Damascus time"
 
 
 @click.command()
@@ -244,8 +288,8 @@ def _stamp(instant: datetime, short: bool = False) -> str:
 @click.option("--at", type=INSTANT, help="Instant for map and known-vs-actual (default: now). " + TIME_HELP)
 @known_at_option
 @recorded_at_option
-@click.option("--from", "start", type=INSTANT, help="Start of the period (default 26 Nov 2024).")
-@click.option("--to", "end", type=INSTANT, help="End of the period (default 8 Dec 2024 06:00Z).")
+@click.option("--from", "start", type=INSTANT, help="Start of the period (default: the record's start).")
+@click.option("--to", "end", type=INSTANT, help="End of the period (default: the last report).")
 @click.option("--out", type=click.Path(path_type=Path), help="Output file (default plots/KIND.FORMAT).")
 @click.option("--format", "fmt", help="png, svg or pdf (default: from --out, else png).")
 @click.option("--every", help="map only: small multiples, one panel per interval (1d, 12h).")
@@ -296,7 +340,7 @@ def chart(
     if by != "area" and kind != "share":
         raise UserError("--by: only for the share chart")
     _BY.set(by)
-    lo, hi = _span(start, end)
+    _span(start, end)  # both given: in order, before any work
     if gif:
         path = out or Path("plots") / "map.gif"
         if path.suffix.lower() != ".gif":
@@ -305,27 +349,33 @@ def chart(
     else:
         path, chosen = _out(out, fmt, kind if not every else "map-daily")
     writable_target(path)  # before any work: a bad --out costs nothing
+    if every and start is not None and end is not None:
+        _steps(start, end, every, MAX_FRAMES if gif else MAX_PANELS, "frames" if gif else "panels")
+    app = open_store(store)
+    atlas = shown_gazetteer(app, recorded_at)  # the store's own gazetteer
+    lo, hi = _span(start, end, atlas, app.record_ends(recorded_at))
     if every:
         _steps(lo, hi, every, MAX_FRAMES if gif else MAX_PANELS, "frames" if gif else "panels")
-    app = open_store(store)
-    atlas = gazetteer.current()  # the store's own gazetteer, now in use
     names = chosen_places(places, seat)
     if names is None:
-        _chart(app, kind, at, known_at, recorded_at, lo, hi, path, chosen, every, gif, scenario, seat)
+        _chart(app, atlas, kind, at, known_at, recorded_at, lo, hi, path, chosen, every, gif, scenario, seat)
         return
     drawing = _OF.set(len(atlas.places))  # the titles say how many of how many places
+    some = subset_of(atlas, names)
     try:
-        with gazetteer.using(subset_of(atlas, names)):  # every answer below is of those places only
-            _chart(app, kind, at, known_at, recorded_at, lo, hi, path, chosen, every, gif, scenario, seat)
+        with gazetteer.using(some):  # every answer below is of those places only
+            _chart(
+                app, some, kind, at, known_at, recorded_at, lo, hi, path, chosen, every, gif, scenario, seat
+            )
     finally:
         _OF.reset(drawing)
 
 
-def _chart(app: Any, kind: str, at: datetime | None, known_at: datetime | None,
+def _chart(app: Any, atlas: Gazetteer, kind: str, at: datetime | None, known_at: datetime | None,
            recorded_at: datetime | None, lo: datetime, hi: datetime, path: Path, chosen: str,
            every: str | None, gif: bool, scenario: str | None, seat: str) -> None:  # fmt: skip
-    """:func:`chart` once its options are checked, of the places of the gazetteer in use."""
-    places = len(gazetteer.governorates())
+    """:func:`chart` once its options are checked, of the places of ``atlas``."""
+    places = len(atlas.places)
     if kind == "timeline" and places > MAX_ROWS:
         raise UserError(
             f"KIND: a timeline draws one row per place, and this ledger has {places} places (at most "
@@ -343,7 +393,7 @@ def _chart(app: Any, kind: str, at: datetime | None, known_at: datetime | None,
             raise UserError(str(exc).replace("NAME: ", "--scenario: ", 1)) from None
         world, drawn = app.branch(sc.branch_at, sc.suppress, sc.events), sc.name
         last = max([t for t in (last, *(e.reported_at for e in sc.events)) if t is not None], default=None)
-    _within_record(lo, hi, [], last)  # before any folding: charts come from the store, never the
+    _within_record(lo, hi, [], last, atlas)  # before any folding: charts come from the store, never the
     # whole ledger in memory
 
     def state_at(t: datetime, known: datetime | None) -> Any:  # a map draws controller and status
@@ -359,11 +409,11 @@ def _chart(app: Any, kind: str, at: datetime | None, known_at: datetime | None,
         # branch without a cut, on the latest knowledge, folds only what it touches per panel)
         state_at = _phase_states(app.phases(lo, hi, known_at, recorded_at, seat, world)[0], seat)
     if gif:
-        written = _gif([], lo, hi, known_at, seat, every or "1d", path, drawn, recorded_at, state_at)
+        written = _gif(atlas, [], lo, hi, known_at, seat, every or "1d", path, drawn, recorded_at, state_at)
         click.echo(str(written))
         return
     figure = _record_figure(
-        app, kind, at or now(), known_at, recorded_at, lo, hi, seat, every, state_at, world, drawn
+        app, atlas, kind, at or now(), known_at, recorded_at, lo, hi, seat, every, state_at, world, drawn
     )
     from control.views.plotting import save
 
@@ -372,6 +422,7 @@ def _chart(app: Any, kind: str, at: datetime | None, known_at: datetime | None,
 
 def _record_figure(
     app: Any,
+    atlas: Gazetteer,
     kind: str,
     at: datetime,
     known_at: datetime | None,
@@ -392,39 +443,46 @@ def _record_figure(
     from control.views import chartdata, plotting
 
     if kind in ("map", "known-vs-actual"):
-        return draw(kind, [], at, known_at, lo, hi, seat, every, None, scenario, recorded_at, state_at)
-    basis = _basis(known_at, recorded_at)
+        return draw(atlas, kind, [], at, known_at, lo, hi, seat, every, None, scenario, recorded_at, state_at)
+    basis = _basis(atlas, known_at, recorded_at)
     if kind == "share":
-        return _share_figure(app, lo, hi, known_at, recorded_at, seat, world, scenario, basis)
+        return _share_figure(app, atlas, lo, hi, known_at, recorded_at, seat, world, scenario, basis)
+    focus = atlas.focus
     if kind == "holdings":
         some = _OF.get() is not None  # some places only (--place)
         from control.store.states import as_stored
 
         latest = as_stored(known_at, recorded_at, seat)
         if latest:
-            series = chartdata.holdings_from_steps(*app.chart_inputs(lo, hi, None, some), lo, hi, seat)
+            series = chartdata.holdings_from_steps(
+                *app.chart_inputs(lo, hi, None, some, focus), lo, hi, seat, focus
+            )
         else:
-            series = chartdata.holdings_from(*app.phases(lo, hi, known_at, recorded_at, seat), lo, hi, seat)
+            series = chartdata.holdings_from(
+                *app.phases(lo, hi, known_at, recorded_at, seat), lo, hi, seat, focus
+            )
         other = None
         if world is not None and latest and world.cut is None:  # as stored, but where it branches
-            other = chartdata.holdings_from_steps(*app.chart_inputs(lo, hi, world, some), lo, hi, seat)
+            other = chartdata.holdings_from_steps(
+                *app.chart_inputs(lo, hi, world, some, focus), lo, hi, seat, focus
+            )
         elif world is not None:
             other = chartdata.holdings_from(
-                *app.phases(lo, hi, known_at, recorded_at, seat, world), lo, hi, seat
+                *app.phases(lo, hi, known_at, recorded_at, seat, world), lo, hi, seat, focus
             )
-        return holdings_figure(series, other, scenario or "", lo, hi, None, basis)
+        return holdings_figure(series, other, scenario or "", lo, hi, None, basis, atlas)
     steps, moves = app.phases(lo, hi, known_at, recorded_at, seat, world)
-    some = None if _OF.get() is None else {g.name for g in gazetteer.governorates()}  # --place
+    some = None if _OF.get() is None else {g.name for g in atlas.places}  # --place
     said = app.statements(lo, hi, known_at, recorded_at, world, some)
-    rows = chartdata.timeline_rows_from(steps, moves, said, lo, hi, seat)
-    return plotting.timeline_figure(rows, _titled(TIMELINE_TITLE, scenario, basis))
+    rows = chartdata.timeline_rows_from(steps, moves, said, lo, hi, seat, focus)
+    return plotting.timeline_figure(rows, atlas, _titled(plotting.timeline_title(atlas), scenario, basis))
 
 
 #: What the share chart measures (``--by``): "area" or "population".
 _BY: ContextVar[str] = ContextVar("control_chart_by", default="area")
 
 
-def _share_figure(app: Any, lo: datetime, hi: datetime, known_at: datetime | None,
+def _share_figure(app: Any, atlas: Gazetteer, lo: datetime, hi: datetime, known_at: datetime | None,
                   recorded_at: datetime | None, seat: str, world: Any, scenario: str | None,
                   basis: str) -> Any:  # fmt: skip
     """``chart share``: each controller's share of the territory (or people) over [lo, hi], from
@@ -433,7 +491,7 @@ def _share_figure(app: Any, lo: datetime, hi: datetime, known_at: datetime | Non
     from control.views.shapes import shapes_note, share_figure
     from control.views.territory import share_series, weights
 
-    atlas, by = gazetteer.current(), _BY.get()
+    by = _BY.get()
     weights(atlas, by)  # no shapes (or populations): one line, before any folding
     if as_stored(known_at, recorded_at, seat) and (world is None or world.cut is None):
         places, updates, _, _ = app.chart_inputs(lo, hi, world, _OF.get() is not None)
@@ -444,9 +502,9 @@ def _share_figure(app: Any, lo: datetime, hi: datetime, known_at: datetime | Non
                          key=lambda u: (u[0], u[1]))  # fmt: skip
     series = share_series(places, updates, lo, hi, atlas, by)
     what = "territory" if by == "area" else "population"
-    title = _titled(f"Share of {what} held, {_period(lo, hi)}", scenario, basis)
+    title = _titled(f"Share of {what} held, {display.period(atlas, lo, hi)}", scenario, basis)
     note = shapes_note(atlas) if by == "area" else f"Places {atlas.shading}"
-    return share_figure(series, title, note)
+    return share_figure(series, title, note, atlas)
 
 
 def _phase_states(steps: Sequence[tuple[Any, Sequence[tuple[datetime, Any]]]], seat: str) -> StateAt:
@@ -468,8 +526,8 @@ def _phase_states(steps: Sequence[tuple[Any, Sequence[tuple[datetime, Any]]]], s
     return at
 
 
-def _gif(events: list[Any], lo: datetime, hi: datetime, known_at: datetime | None, seat: str,
-         every: str, path: Path, scenario: str | None = None,
+def _gif(atlas: Gazetteer, events: list[Any], lo: datetime, hi: datetime, known_at: datetime | None,
+         seat: str, every: str, path: Path, scenario: str | None = None,
          recorded_at: datetime | None = None, state_at: StateAt | None = None) -> Path:  # fmt: skip
     """An animation of the map, one frame per interval (matplotlib's Pillow writer)."""
     from matplotlib.animation import FuncAnimation, PillowWriter
@@ -479,21 +537,22 @@ def _gif(events: list[Any], lo: datetime, hi: datetime, known_at: datetime | Non
     writable_target(path)
     times = _steps(lo, hi, every, MAX_FRAMES, "frames")
     replay_at = state_at or _folding(events, seat)
-    frames = [(t, chartdata.map_points(replay_at(t, known_at))) for t in times]
-    basis = _basis(known_at, recorded_at)
+    snaps = [(t, replay_at(t, known_at)) for t in times]
+    frames = [(t, chartdata.map_points(snap, atlas), display.headline(atlas, snap, len(snap.capitals)))
+              for t, snap in snaps]  # fmt: skip
+    basis = _basis(atlas, known_at, recorded_at)
 
     def build() -> Any:
         fig = plotting.figure(7.5, 7.2)
         ax = fig.add_subplot()
-        plotting.map_legend(fig, list(plotting.COLOURS))
-        plotting.attribution(fig)
+        plotting.map_legend(fig, [*atlas.controllers, None], atlas)
+        plotting.attribution(fig, atlas)
 
         def frame(i: int) -> Any:
             ax.clear()
-            t, points = frames[i]
-            held = sum(p.controller == "government" and p.governorate != "Rif Dimashq" for p in points)
-            title = _titled(f"{_stamp(t)}: government holds {held} of {len(points)}", scenario, basis)
-            plotting.plot_map(ax, points, title)
+            t, points, headline = frames[i]
+            title = _titled(f"{display.stamp(atlas, t)}: {headline}", scenario, basis)
+            plotting.plot_map(ax, points, atlas, title)
             return []
 
         return fig, FuncAnimation(fig, frame, frames=len(frames))
@@ -511,36 +570,58 @@ def demo(out_dir: Path, seat: str, store: str | None) -> None:
     """Load the record and write every chart of it (PNG and SVG) and the interactive page
     (control.html) into plots/; print the paths."""
     from control.fold.projection import replay
-    from control.model.times import parse_instant
-    from control.views.chartdata import DEFAULT_FROM, DEFAULT_TO
     from control.views.plotting import save
     from control.views.render import holdings_line
 
-    end = parse_instant(END_OF_RECORD)
-    known = parse_instant("2024-12-07T18:00Z")
+    for stem in DEMO_CHARTS:  # every target, before any work (the folder is created on first write)
+        for fmt in ("png", "svg"):
+            writable_target(out_dir / f"{stem}.{fmt}", "--out-dir")
+    writable_target(out_dir / "control.html", "--out-dir")  # the interactive page
+    app = open_store(store)
+    atlas = shown_gazetteer(app)
+    events = app.read()
+    lo, hi = display.default_range(atlas, app.record_ends())
+    end, known, versus, daily_from, every = demo_instants(atlas, lo, hi)
     charts = {
         "holdings": ("holdings", end, None, None),
         "timeline": ("timeline", end, None, None),
         "map": ("map", end, None, None),
-        "map-daily": ("map", end, None, "1d"),
-        "known-vs-actual": ("known-vs-actual", parse_instant("2024-12-07T23:00Z"), known, None),
+        "map-daily": ("map", end, None, every),
+        "known-vs-actual": ("known-vs-actual", versus, known, None),
     }
-    for stem in charts:  # every target, before any work (the folder is created on first write)
-        for fmt in ("png", "svg"):
-            writable_target(out_dir / f"{stem}.{fmt}", "--out-dir")
-    writable_target(out_dir / "control.html", "--out-dir")  # the interactive page
-    events = open_store(store).read()
-    for stem, (kind, at, known_at, every) in charts.items():
-        lo = parse_instant("2024-11-27T00:00Z") if every else DEFAULT_FROM
-        hi = parse_instant("2024-12-08T00:00Z") if every else DEFAULT_TO
-        figure = draw(kind, events, at, known_at, lo, hi, seat, every)
+    for stem, (kind, at, known_at, step) in charts.items():
+        start, stop = (daily_from, end) if step else (lo, hi)
+        figure = draw(atlas, kind, events, at, known_at, start, stop, seat, step)
         for fmt in ("png", "svg"):
             click.echo(str(save(figure, out_dir / f"{stem}.{fmt}", fmt)))
     from control.cli.page import write_page
     from control.views.page import page
 
-    click.echo(str(write_page(out_dir / "control.html", page(events, None, seat), "--out-dir")))
-    click.echo(holdings_line(replay(events, end, None, seat)))
+    click.echo(str(write_page(out_dir / "control.html", page(atlas, events, None, seat), "--out-dir")))
+    click.echo(holdings_line(replay(events, end, None, seat), atlas))
+
+
+DEMO_CHARTS = ("holdings", "timeline", "map", "map-daily", "known-vs-actual")
+
+
+def demo_instants(
+    atlas: Gazetteer, lo: datetime, hi: datetime
+) -> tuple[datetime, datetime, datetime, datetime, str]:
+    """When ``control demo`` draws: the end of the record, a moment of knowledge before it, the
+    instant the known-vs-actual map shows, the small multiples' start and interval (at most
+    :data:`MAX_PANELS` panels). The gazetteer may name them (``demo_*`` labels); else the ledger's
+    span says: its end, its middle, its end, its start, a day (or more, for a long span)."""
+    from control.model.times import parse_instant
+
+    said = atlas.labels
+
+    def at(key: str, default: datetime) -> datetime:
+        return parse_instant(said[key]) if key in said else default
+
+    end = at("demo_at", hi)
+    start = at("demo_daily_from", lo)
+    days = max(1, -(-int((end - start).total_seconds()) // 86400 // (MAX_PANELS - 1)))
+    return end, at("demo_known_at", lo + (hi - lo) / 2), at("demo_known_vs_at", end), start, f"{days}d"
 
 
 @click.command()
@@ -596,6 +677,7 @@ def export(
     if out is not None:
         writable_target(out)
     app = open_store(store)  # first: the store says which gazetteer names the places
+    atlas = shown_gazetteer(app, recorded_at)
     names = named_places(places)
     if controller:
         gazetteer.check_controller(controller, "--controller")
@@ -604,11 +686,11 @@ def export(
         found = app.iter_reports(recorded_at=recorded_at, known_at=known_at, place=names)
         chunks = exports.event_chunks(found, fmt)
     elif intervals:  # folded a chunk of places at a time from the read model, written as folded
-        timelines = app.timelines(gazetteer.baseline_as_of(), known_at, recorded_at, seat, names)
-        chunks = exports.interval_chunks(timelines, fmt, seat, shapes)
+        timelines = app.timelines(atlas.baseline_as_of, known_at, recorded_at, seat, names)
+        chunks = exports.interval_chunks(timelines, fmt, seat, atlas, shapes)
     else:  # a snapshot, from the read model (whole states only for the places asked)
         snapshot = app.replay(at or now(), known_at, recorded_at, seat, detail=names)
-        chunks = [exports.state(narrowed(snapshot, places, controller), fmt, shapes)]
+        chunks = [exports.state(narrowed(snapshot, places, controller), fmt, atlas, shapes)]
     if out is None:
         for chunk in chunks:
             click.echo(chunk, nl=False)

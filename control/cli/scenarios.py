@@ -161,7 +161,9 @@ def run_scenario(
     if as_json:
         click.echo(to_json(snapshot.to_dict() | {"scenario": sc_name}), nl=False)
     else:
-        _say(f"Scenario {sc_name}\n" + snapshot_text(snapshot), nl=False)
+        from control.model import gazetteer
+
+        _say(f"Scenario {sc_name}\n" + snapshot_text(snapshot, gazetteer.current()), nl=False)
 
 
 @scenario.command()

@@ -58,7 +58,9 @@ def synth(places: int, events: int, seed: int, batch: int, store: str | None) ->
     where = resolve_store(store)
     started = time.perf_counter()
     atlas = synth_gazetteer(places, seed)
-    app = open_app(where, sync=False)
+    from control.cli import scoped
+
+    app = scoped(open_app(where, sync=False))
 
     def bind() -> int:
         bound = app.stored_gazetteer()

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from control.cli import TIME_HELP, echo_text, note_unrefreshed, now, open_store, store_option
+from control.cli import TIME_HELP, echo_text, note_unrefreshed, now, open_store, scoped, store_option
 from control.model import gazetteer
 from control.model.errors import UserError
 
@@ -85,7 +85,7 @@ def rebuild(store: str | None) -> None:
     from control.store.ledger import open_app, resolve_store, write_deadline
     from control.store.writelock import writer_lock
 
-    app = open_app(store)
+    app = scoped(open_app(store))
     with writer_lock(app.env_settings, write_deadline(), resolve_store(store)):
         rows = app.rebuild_read_model()
     echo_text(f"read model rebuilt: {rows} report(s)\n")

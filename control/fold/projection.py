@@ -41,6 +41,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -193,6 +194,9 @@ class Snapshot(NamedTuple):
     horizon: timedelta = DEFAULT_HORIZON
     #: places in the answer before any --place/--controller filter (0: all of ``capitals``)
     total: int = 0
+    #: the gazetteer the answer is of, when the caller gave it (``control.replay``, ``Ledger``):
+    #: names, p-codes and words are then its own, whichever gazetteer is in use when asked
+    gazetteer: Any = None
 
     @property
     def carried_forward(self) -> bool:
@@ -209,19 +213,29 @@ class Snapshot(NamedTuple):
                 return h
         return Holdings(controller, ())
 
+    def _own(self) -> Any:
+        """Answer for the snapshot's own gazetteer (when it has one)."""
+        return gazetteer.using(self.gazetteer) if self.gazetteer is not None else nullcontext()
+
     def capital(self, name: str) -> CapitalState:
-        place = gazetteer.resolve_place(name).name
+        with self._own():
+            place = gazetteer.resolve_place(name).name
         return next(c for c in self.capitals if c.governorate == place)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form. ``recorded_at`` is left out on purpose: an answer asked for "as the
         store had it at R" is byte for byte the answer the store gave at R."""
+        with self._own():
+            return self._dict()
+
+    def _dict(self) -> dict[str, Any]:
+        seat = gazetteer.current().labels.get("seat_key", "seat")
         return {
             "basis": {
                 "at": iso(self.at),
                 "known_at": iso(self.known_at),
                 "events_used": self.events_used,
-                "seat_of_rif_dimashq": self.seat,
+                seat: self.seat,
                 "record_begins": iso(self.record_begins),
                 "record_ends": iso(self.record_ends),
                 "carried_forward": self.carried_forward,

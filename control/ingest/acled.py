@@ -33,13 +33,13 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from importlib.resources import files
 
 from control.model import gazetteer
 from control.model.errors import UserError
 from control.model.events import Event, Source
-from control.model.times import ERA_END, ERA_START, SYRIA, Window, iso
+from control.model.times import ERA_END, ERA_START, Window, iso, local_date_window
 
 TERRITORY = (
     "Non-state actor overtakes territory",
@@ -177,8 +177,9 @@ def _event_day(text: str) -> date:
     raise ValueError(f"event_date {text!r} is not a date (2024-12-05 or 05 December 2024)")
 
 
-def window_of(event_date: str, precision: str) -> Window:
-    """The occurrence window an ACLED date and time precision give, in Syrian time."""
+def window_of(event_date: str, precision: str, zone: tzinfo = UTC) -> Window:
+    """The occurrence window an ACLED date and time precision give, the days being those of
+    ``zone`` (the gazetteer's time zone)."""
     day = _event_day(event_date)
     level = precision.strip()
     if level == "1":
@@ -192,10 +193,7 @@ def window_of(event_date: str, precision: str) -> Window:
     else:
         raise ValueError(f"time_precision {precision!r} is not 1, 2 or 3")
 
-    def at(d: date) -> datetime:
-        return datetime(d.year, d.month, d.day, tzinfo=SYRIA).astimezone(UTC)
-
-    return Window(at(first), at(last))
+    return local_date_window(first, last - timedelta(days=1), zone)
 
 
 def _instant(text: str, column: str) -> datetime:
@@ -341,6 +339,7 @@ def plan_import(
         if e.kind != "correction" and e.id not in retracted and e.source.file.startswith(PREFIX):
             live.setdefault(e.source.file.removeprefix(PREFIX), []).append(e)
     controllers = gazetteer.controllers()
+    zone = gazetteer.current().zone  # ACLED's dates are days of the places' time zone
     seen: dict[str, int] = {}
 
     def skip(line: int, eid: str, reason: str, detail: str) -> None:
@@ -409,7 +408,7 @@ def plan_import(
                 plan.unchanged += 1
             continue
         try:
-            window = window_of(row.get("event_date", ""), row.get("time_precision", ""))
+            window = window_of(row.get("event_date", ""), row.get("time_precision", ""), zone)
         except ValueError as exc:
             skip(line, eid, "bad date", str(exc))
             continue

@@ -431,8 +431,8 @@ def resolve_when(
 
         # an absolute date: in the campaign's year (the window is not capped by any report)
         year_end = datetime(campaign_start.year, 12, 31, 12, tzinfo=UTC)
-        return window_from_words(words, year_end, campaign_start, where)
-    window = window_from_words(words, published, campaign_start, where)
+        return window_from_words(words, year_end, campaign_start, where, gazetteer.current().zone)
+    window = window_from_words(words, published, campaign_start, where, gazetteer.current().zone)
     window = bounded(window, published, None, where)
     baseline = gazetteer.baseline_as_of()
     if window.latest <= baseline:

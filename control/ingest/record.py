@@ -12,12 +12,12 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from control.ingest.sources import GAZETTEER_FILE, RECORD_FILE, record_text, source_text
+from control.ingest.sources import RECORD_FILE, record_text, source_text
 from control.model import gazetteer
 from control.model.errors import UserError
 from control.model.events import CHANGE_KINDS, KINDS, SCOPES, Event, Source
@@ -83,6 +83,8 @@ class Context:
     reported_default: datetime | None = None
     #: where the ledger's record begins (the gazetteer's baseline): nothing is dated before it
     baseline: datetime | None = None
+    #: the gazetteer's time zone: the days "on Saturday" and "December 6" name
+    zone: tzinfo = UTC
 
 
 def _opt_str(table: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -167,7 +169,7 @@ def build_event(table: Mapping[str, Any], ctx: Context, where: str = "event") ->
     if when and (earliest or latest):
         raise UserError(f"{where}: give either when or earliest/latest, not both")
     if when:
-        window = window_from_words(when, reported_at, ctx.campaign_start, f"{where}: when")
+        window = window_from_words(when, reported_at, ctx.campaign_start, f"{where}: when", ctx.zone)
     elif earliest and latest:
         if latest < earliest:
             raise UserError(f"{where}: latest: the window ends before it starts (earliest)")
@@ -181,7 +183,7 @@ def build_event(table: Mapping[str, Any], ctx: Context, where: str = "event") ->
         if window.latest < ctx.baseline or (window.latest == ctx.baseline and window.earliest < ctx.baseline):
             raise UserError(
                 f"{where}: the {kind} would lie before the ledger's baseline ({iso(ctx.baseline)}, "
-                f"{GAZETTEER_FILE}): the record begins then; date it at or after the baseline"
+                f"the gazetteer's baseline_as_of): the record begins then; date it at or after the baseline"
             )
         if window.earliest < ctx.baseline:  # straddles the baseline: only its part after it
             window = Window(ctx.baseline, window.latest)
@@ -242,7 +244,7 @@ def _reported_at(table: Mapping[str, Any], ctx: Context, file: str, where: str) 
     if ctx.baseline is not None and reported_at < ctx.baseline:
         raise UserError(
             f"{where}: reported_at {iso(reported_at)} is before the ledger's baseline "
-            f"({iso(ctx.baseline)}, {GAZETTEER_FILE}): the record begins then"
+            f"({iso(ctx.baseline)}, the gazetteer's baseline_as_of): the record begins then"
         )
     if ctx.now is not None and reported_at > ctx.now + FUTURE_SLACK:
         raise UserError(f"{where}: reported_at {iso(reported_at)} is more than a day in the future")
@@ -354,7 +356,8 @@ def load_record() -> Record:
     as_of = gazetteer.builtin().baseline_as_of
     published = {s["file"]: parse_instant(s["published"], f"{path}: published") for s in data["source"]}
     baseline = baseline_events(as_of)
-    ctx = Context(campaign_start, published, {e.id: e for e in baseline}, baseline=as_of)
+    zone = gazetteer.builtin().zone
+    ctx = Context(campaign_start, published, {e.id: e for e in baseline}, baseline=as_of, zone=zone)
     with gazetteer.using(None):  # the seed record is about the built-in gazetteer's places
         events = build_events(data.get("event", []), ctx, path, text)
     return Record(campaign_start, published, (*baseline, *events))

@@ -3,10 +3,12 @@
 A gazetteer is data: the built-in one (Syria's 14 governorates and their capitals, as of 26 Nov
 2024, from ``control/data/governorates.json``, whose "about" lines name the sources) or a file a
 user supplies (TOML: ``[gazetteer]``, ``[controllers]`` and ``[[place]]`` tables; see
-:func:`load_file`). A ledger is bound to its gazetteer by storing it (``control.store.ledger``); the
-module-level functions below answer for the gazetteer *in use* (:func:`use`), the built-in one
-unless a store says otherwise. This module resolves the many spellings the news uses to one
-canonical place name, and knows the one setting analysts argue about: Rif Dimashq's seat.
+:func:`load_file`). A ledger is bound to its gazetteer by storing it (``control.store.ledger``), and
+the gazetteer travels with the ledger as a value (``LedgerApp.gazetteer``, ``control.Ledger``,
+every view's ``atlas``). There is no process-wide current gazetteer: the module-level functions
+below answer for the one a caller scopes with :func:`using` (a context variable, restored on
+exit; the built-in one outside any), which the fold's place lookups read. This module resolves
+the many spellings the news uses to one canonical place name.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, tzinfo
 from functools import cache
 from pathlib import Path
@@ -188,9 +191,17 @@ class Gazetteer:
     @property
     def title(self) -> str:
         """What the places are, for headings."""
-        if self.builtin:
-            return f"Syria's {len(self.places)} provincial capitals"
+        if "title" in self.labels:  # "{n}": how many places
+            return self.labels["title"].replace("{n}", str(len(self.places)))
         return f"the {len(self.places)} places of gazetteer {self.name!r}"
+
+    def with_places(self, places: tuple[Governorate, ...]) -> Gazetteer:
+        """This gazetteer (its settings too) with only ``places``."""
+        return Gazetteer(
+            self.name, self.baseline_as_of, self.controllers, places, self.builtin, self.version, self.about,
+            controller_settings=self.controller_settings, timezone=self.timezone, focus=self.focus,
+            outline=self.outline, labels=self.labels,
+        )  # fmt: skip
 
     @property
     def source_file(self) -> str:
@@ -445,29 +456,30 @@ def _zone(name: str) -> tzinfo:
         raise KeyError(name) from None
 
 
-_CURRENT: list[Gazetteer] = []
-
-
-def use(gazetteer: Gazetteer | None) -> None:
-    """Make ``gazetteer`` the one in use (None, or the built-in one itself: the built-in one; a
-    selection of its places is kept as such)."""
-    _CURRENT[:] = [gazetteer] if gazetteer is not None and gazetteer is not builtin() else []
+#: The gazetteer a caller scoped with :func:`using` (None: the built-in one). A context variable,
+#: never set for the process: opening a store leaves no gazetteer behind.
+_SCOPED: ContextVar[Gazetteer | None] = ContextVar("control_gazetteer", default=None)
 
 
 @contextmanager
 def using(gazetteer: Gazetteer | None) -> Iterator[None]:
-    """Use ``gazetteer`` (None: the built-in one) for a while, then restore the one in use."""
-    saved = list(_CURRENT)
-    use(gazetteer)
+    """Answer for ``gazetteer`` (None: the built-in one) inside the block, then for the one
+    before it (a context variable: threads and tasks each have their own)."""
+    token = _SCOPED.set(gazetteer)
     try:
         yield
     finally:
-        _CURRENT[:] = saved
+        _SCOPED.reset(token)
 
 
 def current() -> Gazetteer:
-    """The gazetteer in use: the store's, or the built-in one."""
-    return _CURRENT[0] if _CURRENT else builtin()
+    """The gazetteer scoped by :func:`using`, else the built-in one."""
+    return _SCOPED.get() or builtin()
+
+
+def scoped() -> Gazetteer | None:
+    """The gazetteer a caller scoped with :func:`using` (None outside any)."""
+    return _SCOPED.get()
 
 
 def host_of(governorate: Governorate, seat: str = DEFAULT_SEAT) -> Governorate | None:

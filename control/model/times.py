@@ -6,7 +6,8 @@ Rules (see README "Time and uncertainty"):
   "2024-12-07T12:00" means three different moments in Damascus, London and New York.
 * A bare date ``2024-12-07`` means the start of that day in UTC (00:00Z).
 * An occurrence is a half-open window ``[earliest, latest)``. Words resolve relative to the
-  report time, in Syrian time (UTC+3): "Saturday" is the most recent Saturday on or before the
+  report time, in the gazetteer's time zone (``zone``; the built-in one's is Asia/Damascus, a
+  user gazetteer's UTC unless it names one): "Saturday" is the most recent Saturday on or before the
   report's day; "last week" is the previous Monday-to-Monday calendar week; "today", "yesterday",
   "December 6"; "by December 6" and "by report" run from the campaign's start. A window never
   ends after the report that describes it: an event cannot occur after it was first reported.
@@ -15,12 +16,11 @@ Rules (see README "Time and uncertainty"):
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import NamedTuple
 
 from control.model.errors import UserError
 
-SYRIA = timezone(timedelta(hours=3), "Syria")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 #: The years an instant may fall in: a time outside them is a typo (and year 1 or 9999 would
 #: overflow date arithmetic, time zones and chart axes).
@@ -95,8 +95,19 @@ def in_era(value: datetime, text: str, where: str) -> datetime:
 def _out_of_era(text: str, where: str) -> UserError:
     return UserError(
         f"{where}: {text!r} is outside the years {ERA_START.year}-{ERA_END.year - 1}; "
-        "give a time near the record (November-December 2024)"
+        "give a time near the ledger's record"
     )
+
+
+def era_hint(first: datetime, last: datetime | None = None, zone: tzinfo = UTC) -> str:
+    """The span of a ledger, in words: "November-December 2024", "April 2023 - October 2025"."""
+    lo = first.astimezone(zone)
+    hi = (last or first).astimezone(zone)
+    if (lo.year, lo.month) == (hi.year, hi.month):
+        return f"{lo:%B %Y}"
+    if lo.year == hi.year:
+        return f"{lo:%B}-{hi:%B %Y}"
+    return f"{lo:%B %Y} - {hi:%B %Y}"
 
 
 def iso(value: datetime | None) -> str | None:
@@ -128,9 +139,18 @@ class Window(NamedTuple):
         return {"earliest": iso(self.earliest), "latest": iso(self.latest)}
 
 
-def _syria_day(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0), tzinfo=SYRIA)
-    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+def local_day(day: date, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """The calendar ``day`` in ``zone`` as a UTC half-open ``[start, end)`` (23 or 25 hours long
+    on a day the clocks change)."""
+    start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    return start, end
+
+
+def local_date_window(first: date, last: date, zone: tzinfo = UTC) -> Window:
+    """The calendar days ``first`` .. ``last`` (inclusive) in ``zone``, as a UTC window: how a
+    dataset's local dates (ACLED's ``event_date``) are read."""
+    return Window(local_day(first, zone)[0], local_day(last, zone)[1])
 
 
 def _named_date(text: str, year: int, words: str = "", where: str = "when") -> date | None:
@@ -153,35 +173,40 @@ def _named_date(text: str, year: int, words: str = "", where: str = "when") -> d
 
 
 def window_from_words(
-    words: str, reported_at: datetime, campaign_start: datetime, where: str = "when"
+    words: str, reported_at: datetime, campaign_start: datetime, where: str = "when", zone: tzinfo = UTC
 ) -> Window:
-    """Resolve a reporter's words ("on Saturday", "last week", ...) against the report time."""
+    """Resolve a reporter's words ("on Saturday", "last week", ...) against the report time, the
+    days being those of ``zone`` (the gazetteer's time zone)."""
     text = " ".join(words.casefold().replace(",", " ").split())
     text = text.removeprefix("on ").strip()
-    report_day = reported_at.astimezone(SYRIA).date()
+    report_day = reported_at.astimezone(zone).date()
+
+    def _day(day: date) -> tuple[datetime, datetime]:
+        return local_day(day, zone)
+
     start: datetime | None = None
     end: datetime | None = None
     if text in WEEKDAYS:
         back = (report_day.weekday() - WEEKDAYS.index(text)) % 7
-        start, end = _syria_day(report_day - timedelta(days=back))
+        start, end = _day(report_day - timedelta(days=back))
     elif text == "today":
-        start, end = _syria_day(report_day)
+        start, end = _day(report_day)
     elif text == "yesterday":
-        start, end = _syria_day(report_day - timedelta(days=1))
+        start, end = _day(report_day - timedelta(days=1))
     elif text == "last week":
         monday = report_day - timedelta(days=report_day.weekday() + 7)
-        start = _syria_day(monday)[0]
-        end = _syria_day(monday + timedelta(days=6))[1]
+        start = _day(monday)[0]
+        end = _day(monday + timedelta(days=6))[1]
     elif text in ("by report", "before report"):
         start, end = campaign_start, reported_at
     elif text.startswith("by "):
         day = _named_date(text[3:], report_day.year, words, where)
         if day is not None:
-            start, end = campaign_start, _syria_day(day)[1]
+            start, end = campaign_start, _day(day)[1]
     else:
         day = _named_date(text, report_day.year, words, where)
         if day is not None:
-            start, end = _syria_day(day)
+            start, end = _day(day)
     if start is None or end is None:
         raise UserError(
             f"{where}: cannot read {words!r} as a time; use a weekday, 'today', 'yesterday', "

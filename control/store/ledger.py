@@ -8,6 +8,7 @@ validates reports completely before writing, so a bad report writes nothing.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import sqlite3
@@ -121,6 +122,38 @@ PIPELINED = 3
 Batch = tuple[int, list[StoredEvent], list[tuple[Any, ...]]]
 
 
+def _own_places(method: Callable[..., T]) -> Callable[..., T]:
+    """A store's answer is about its own gazetteer's places: when no caller scoped one (the CLI
+    scopes the store's, or some of its places for --place), the store's is, for the call only."""
+
+    @functools.wraps(method)
+    def scoped(self: LedgerApp, *args: Any, **options: Any) -> T:
+        from control.model import gazetteer
+
+        if gazetteer.scoped() is not None:
+            return method(self, *args, **options)
+        with gazetteer.using(self.bound_gazetteer() or gazetteer.builtin()):
+            return method(self, *args, **options)
+
+    return scoped
+
+
+def _own_places_gen(method: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+    """:func:`_own_places` for a generator: the store's gazetteer while it runs."""
+
+    @functools.wraps(method)
+    def scoped(self: LedgerApp, *args: Any, **options: Any) -> Iterator[Any]:
+        from control.model import gazetteer
+
+        if gazetteer.scoped() is not None:
+            yield from method(self, *args, **options)
+            return
+        with gazetteer.using(self.bound_gazetteer() or gazetteer.builtin()):
+            yield from method(self, *args, **options)
+
+    return scoped
+
+
 class LedgerApp(Application):
     """eventsourcing Application holding the record and scenario ledgers.
 
@@ -202,6 +235,7 @@ class LedgerApp(Application):
         with fewer_collections():
             return [report_event(r) for r in self.recorder.query(sql, params)]
 
+    @_own_places
     def reports_at(
         self, places: Collection[str], name: str = RECORD, recorded_at: datetime | None = None
     ) -> list[Event]:
@@ -592,6 +626,7 @@ class LedgerApp(Application):
 
         return len(states.dirty_places(self, stream_key(stream_id(RECORD))))
 
+    @_own_places
     def replay(
         self,
         at: datetime,
@@ -613,6 +648,7 @@ class LedgerApp(Application):
             return self.snapshot(at, detail, since)
         return self.folded_snapshot(at, known_at, recorded_at, seat, horizon)
 
+    @_own_places
     def folded_snapshot(
         self,
         at: datetime,
@@ -644,6 +680,7 @@ class LedgerApp(Application):
             detail=detail,
         )
 
+    @_own_places
     def branch(self, branch_at: datetime | None, suppress: Collection[str], extra: Sequence[Event]) -> Any:
         """The record's what-if branch at ``branch_at`` without ``suppress``, plus ``extra``
         (:class:`control.store.states.Branch`, its corrections' places read by index): what
@@ -653,6 +690,7 @@ class LedgerApp(Application):
         self._read_model_ready()
         return states.branch(self, stream_key(stream_id(RECORD)), branch_at, suppress, extra)
 
+    @_own_places
     def transitions(
         self,
         known_at: datetime | None = None,
@@ -697,6 +735,7 @@ class LedgerApp(Application):
         chosen = [g for g in gazetteer.governorates() if places is None or g.name in places]
         return states.deciding_events(self, stream, chosen, known_at, recorded_at, seat)
 
+    @_own_places_gen
     def timelines(
         self,
         start: datetime,
@@ -726,6 +765,7 @@ class LedgerApp(Application):
         for g, deciding in self._deciding(known_at, recorded_at, seat, places):
             yield g, place_states(g, deciding, start, last, seat)
 
+    @_own_places
     def phases(
         self,
         start: datetime,
@@ -757,6 +797,7 @@ class LedgerApp(Application):
         moves.sort(key=lambda m: (m[1].window.latest, m[1].window.earliest, m[1].governorate, m[0]))
         return steps, [m for _, m in moves]
 
+    @_own_places
     def place_events(
         self, place: str, known_at: datetime | None = None, recorded_at: datetime | None = None
     ) -> list[Event]:
@@ -768,18 +809,25 @@ class LedgerApp(Application):
         found, _ = states.events_of(self, stream_key(stream_id(RECORD)), [place], known_at, recorded_at)
         return found
 
+    @_own_places
     def chart_inputs(
-        self, start: datetime, end: datetime, world: Any = None, some: bool = False
+        self,
+        start: datetime,
+        end: datetime,
+        world: Any = None,
+        some: bool = False,
+        focus: str | None = "government",
     ) -> tuple[Any, ...]:
         """Each place's step function on ``[start, end]`` and the changes of control reaching
         into it, from the stored states (see :func:`control.store.states.chart_inputs`;
         ``world``: a what-if branch without a cut, :meth:`branch`; ``some``: the gazetteer in use
-        holds some of the store's places only)."""
+        holds some of the store's places only; ``focus``: whose losses the moves are)."""
         from control.store import states
 
         self._read_model_ready()
-        return states.chart_inputs(self, stream_key(stream_id(RECORD)), start, end, world, some)
+        return states.chart_inputs(self, stream_key(stream_id(RECORD)), start, end, world, some, focus)
 
+    @_own_places
     def statements(
         self,
         start: datetime,
@@ -839,6 +887,7 @@ class LedgerApp(Application):
             self._gazetteer_cache = (version, self.stored_gazetteer() if version else None)
         return self._gazetteer_cache[1]
 
+    @_own_places
     def snapshot(self, at: datetime, detail: Collection[str] | None = None, since: bool = True) -> Snapshot:
         """``replay(self.read(), at)`` from the stored states (latest knowledge, default seat and
         contest horizon): one lookup per place, not a fold of the ledger (``detail``: see
@@ -999,8 +1048,7 @@ def open_app(
                     app.sync_record()
         app._read_model_checked = True
         bound = app.bound_gazetteer()  # cached: refresh_states asks again
-        gazetteer.use(bound)
-        app.gazetteer = bound or gazetteer.builtin()
+        app.gazetteer = bound or gazetteer.builtin()  # a value of the app: nothing process-wide
         if bound is not None or not sync:  # the seed record syncs only into built-in ledgers
             return app
         if app.stored_digest(RECORD) != record_digest():  # the record grew
@@ -1114,6 +1162,7 @@ def context(
         base=base,
         scenario=scenario,
         baseline=gazetteer.baseline_as_of(),
+        zone=gazetteer.current().zone,
     )
 
 

@@ -950,13 +950,14 @@ def chart_inputs(
     end: datetime,
     world: Branch | None = None,
     some: bool = False,
+    focus: str | None = "government",
 ) -> tuple[list[gazetteer.Governorate], list[tuple[datetime, int, Any]], list[datetime], list[Move]]:
     """What the holdings chart draws on ``[start, end]`` (latest knowledge, default seat), from
     the stored states and moves: the places, every place's steps in time order (``(instant,
     place index, (controller, status))``, the first of each at ``start``: ``capital_phases``'s
     values at every instant), the chart's times (``start``, ``end`` and every edge of a move's
-    window between) and the government's moves reaching into the period, in ``transitions``'s
-    order. No report is read or folded (but those of dirty places).
+    window between) and the ``focus`` controller's moves reaching into the period (none without
+    one), in ``transitions``'s order. No report is read or folded (but those of dirty places).
 
     ``world``: the same of a what-if branch without a cut (``Branch.places``): the places it
     touches folded in it, the others as stored. ``some``: the gazetteer in use is some of the
@@ -1008,18 +1009,18 @@ def chart_inputs(
         [stream, lo, hi, lo, hi, *stale, *drawn] * 2,
     )
     times = [start, *(instant(e) for (e,) in edge_rows), end][: None if end > start else 1]  # in order
-    # the government's losses, in transitions()'s order: by end, start, place, then the place's
-    # own order (sorted in SQL)
+    # the focus controller's losses, in transitions()'s order: by end, start, place, then the
+    # place's own order (sorted in SQL)
     moves: list[Any] = [
         Move(place, capital, before, after, Window(instant(a), instant(b)))
         for place, capital, before, after, a, b in app.recorder.query_iter(
             f"SELECT place, capital, before, after, earliest, latest FROM {name(MOVES)} "
-            "WHERE stream = %s AND latest >= %s AND earliest <= %s AND before = 'government' "
+            "WHERE stream = %s AND latest >= %s AND earliest <= %s AND before = %s "
             "ORDER BY latest, earliest, place, seq",
-            [stream, lo, hi],
+            [stream, lo, hi, focus],
         )
         if place not in fresh and place in number
-    ]
+    ] if focus is not None else []  # fmt: skip
     if fresh:
         keyed = [
             ((iso(m.window.latest), iso(m.window.earliest), m.governorate), n, m) for n, m in enumerate(moves)
@@ -1032,7 +1033,7 @@ def chart_inputs(
             keyed += [
                 ((iso(t.window.latest), iso(t.window.earliest), t.governorate), seq, t)
                 for seq, t in enumerate(moved)
-                if t.before == "government"
+                if focus is not None and t.before == focus
             ]
         moves = [m for *_, m in sorted(keyed, key=lambda k: (k[0], k[1]))]
     return govs, updates, times, moves

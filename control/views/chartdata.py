@@ -18,46 +18,39 @@ from control.fold.phases import Phase, capital_phases
 from control.fold.projection import Snapshot, known, transitions
 from control.model import gazetteer
 from control.model.events import Event
-from control.model.times import parse_instant
-
-DEFAULT_FROM = parse_instant("2024-11-26T00:00Z")
-DEFAULT_TO = parse_instant("2024-12-08T06:00Z")
-SHORT_NAMES = {
-    "government": "the government",
-    "hts": "HTS",
-    "sna": "the SNA",
-    "sdf": "the SDF",
-    "southern": "southern factions",
-    "druze": "Druze factions",
-}
+from control.model.gazetteer import Gazetteer
+from control.views import display
 
 
 @dataclass(frozen=True)
 class Loss:
-    """A capital the government lost: when (window) and to whom, for annotations."""
+    """A place the focus controller lost: when (window) and to whom, for annotations."""
 
     capital: str
     to: str | None
     earliest: datetime
     latest: datetime
 
-    @property
-    def label(self) -> str:
-        verb = f"taken by {SHORT_NAMES.get(self.to, self.to)}" if self.to else "abandoned by the army"
-        return f"{self.capital} {verb}"
+    def label(self, atlas: Gazetteer) -> str:
+        """ "Aleppo taken by HTS", in the gazetteer's words ("abandoned" when nobody took it)."""
+        if self.to:
+            return f"{self.capital} taken by {display.short_name(atlas, self.to)}"
+        return f"{self.capital} {atlas.labels.get('abandoned', 'abandoned')}"
 
 
 @dataclass(frozen=True)
 class HoldingsSeries:
-    """Capitals held per controller over time: ``counts[c][i]`` holds on ``[times[i], times[i+1])``."""
+    """Places held per controller over time: ``counts[c][i]`` holds on ``[times[i], times[i+1])``.
+    ``focus``: the controller whose lower bound, losses and final places are followed (None: none)."""
 
     times: tuple[datetime, ...]
     counts: dict[str, tuple[int, ...]]
-    #: the government's count if every change under way had already happened (lower bound)
+    #: the focus controller's count if every change under way had already happened (lower bound)
     government_low: tuple[int, ...]
     losses: tuple[Loss, ...]
     total: int
     final: tuple[str, ...]
+    focus: str | None = None
 
     def at(self, controller: str, instant: datetime) -> int:
         """The step value of ``controller`` at ``instant``."""
@@ -76,10 +69,11 @@ def _edges(items: Iterable[Any], start: datetime, end: datetime) -> list[datetim
 
 def holdings_series(
     events: Sequence[Event],
-    start: datetime = DEFAULT_FROM,
-    end: datetime = DEFAULT_TO,
+    start: datetime,
+    end: datetime,
     known_at: datetime | None = None,
     seat: str = gazetteer.DEFAULT_SEAT,
+    focus: str | None = None,
 ) -> HoldingsSeries:
     """How many capitals each controller holds, stepping where the ledger says control changed.
 
@@ -87,7 +81,7 @@ def holdings_series(
     series combines those step functions, so it costs what the capitals' own reports cost, not
     one replay of the whole ledger per step."""
     moves = transitions(events, known_at, seat)
-    return holdings_from(capital_phases(events, start, end, known_at, seat), moves, start, end, seat)
+    return holdings_from(capital_phases(events, start, end, known_at, seat), moves, start, end, seat, focus)
 
 
 def holdings_from(
@@ -96,6 +90,7 @@ def holdings_from(
     start: datetime,
     end: datetime,
     seat: str = gazetteer.DEFAULT_SEAT,
+    focus: str | None = None,
 ) -> HoldingsSeries:
     """:func:`holdings_series` from each capital's step function on ``[start, end]`` and the
     effective changes of control (``Transition``-like: governorate, capital, before, after,
@@ -105,7 +100,7 @@ def holdings_from(
         key=lambda u: (u[0], u[1]),
     )
     places = [g for g, _ in steps]
-    return holdings_from_steps(places, updates, _edges(moves, start, end), moves, start, end, seat)
+    return holdings_from_steps(places, updates, _edges(moves, start, end), moves, start, end, seat, focus)
 
 
 def holdings_from_steps(
@@ -116,17 +111,18 @@ def holdings_from_steps(
     start: datetime,
     end: datetime,
     seat: str = gazetteer.DEFAULT_SEAT,
+    focus: str | None = None,
 ) -> HoldingsSeries:
     """:func:`holdings_from` given every place's steps in time order, ``(instant, place index,
     (controller, status))``, the times to count at (``start``, ``end`` and every edge of a
-    move's window between: :func:`_edges`) and the moves (only the government's are read): what
+    move's window between: :func:`_edges`) and the moves (only the focus controller's are read): what
     the read model gives (:func:`control.store.states.chart_inputs`)."""
     capitals = [g.seat(seat) for g in places]
-    counts, lows, final = _step_counts(capitals, updates, times)
+    counts, lows, final = _step_counts(capitals, updates, times, focus)
     losses = tuple(
         Loss(t.capital, t.after, t.window.earliest, t.window.latest)
         for t in moves
-        if t.before == "government" and start <= t.window.latest <= end
+        if focus is not None and t.before == focus and start <= t.window.latest <= end
     )
     return HoldingsSeries(
         times=tuple(times),
@@ -135,13 +131,17 @@ def holdings_from_steps(
         losses=losses,
         total=len(places),
         final=final,
+        focus=focus,
     )
 
 
 def _step_counts(
-    capitals: Sequence[str], updates: Sequence[tuple[datetime, int, Any]], times: Sequence[datetime]
+    capitals: Sequence[str],
+    updates: Sequence[tuple[datetime, int, Any]],
+    times: Sequence[datetime],
+    focus: str | None = None,
 ) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...], tuple[str, ...]]:
-    """Each controller's count of distinct capital cities at each of ``times``, the government's
+    """Each controller's count of distinct capital cities at each of ``times``, the ``focus``'s
     lower bound (its cities where no place counted there is ``uncertain``), and its cities at
     the last time, given every place's steps (``updates``, in time order; ``capitals[i]``: the
     city place ``i`` counts for).
@@ -162,7 +162,7 @@ def _step_counts(
         n,
     )
     low = np.fromiter(
-        (u[2] is not None and u[2][0] == "government" and u[2][1] != "uncertain" for u in updates), bool, n
+        (u[2] is not None and u[2][0] == focus and u[2][1] != "uncertain" for u in updates), bool, n
     )
     when = np.fromiter((u[0].timestamp() for u in updates), np.float64, n)
     applied = np.searchsorted(when, [t.timestamp() for t in times], side="right")  # steps taken by each
@@ -206,17 +206,18 @@ def _step_counts(
     columns = {name: sampled(found[:, keys // ncity == c]) for name, c in code.items()}
     _, found_low = moves_of(np.where(low, cities, -1), np.where(was_low, cities, -1), low, was_low)
     lows = sampled(found_low)
-    # the government's cities at the last time: each place's last step taken
+    # the focus controller's cities at the last time: each place's last step taken
     final: set[str] = set()
-    if "government" in code and n and applied[-1]:
+    if focus is not None and focus in code and n and applied[-1]:
         taken = int(applied[-1])
         ids, back = np.unique(place[:taken][::-1], return_index=True)  # each place's last step
         steps = taken - 1 - back
-        gov = code["government"]
+        gov = code[focus]
         final = {capitals[i] for i, u in zip(ids.tolist(), steps.tolist(), strict=True) if who[u] == gov}
-    names = sorted((c for c, col in columns.items() if any(col)), key=lambda c: (c != "government", c))
+    names = sorted((c for c, col in columns.items() if any(col)), key=lambda c: (c != focus, c))
     counts = {c: columns[c] for c in names}
-    counts.setdefault("government", tuple(0 for _ in times))
+    if focus is not None:
+        counts.setdefault(focus, tuple(0 for _ in times))
     return counts, lows, tuple(sorted(final))
 
 
@@ -262,17 +263,19 @@ class Row:
 
 def timeline_rows(
     events: Sequence[Event],
-    start: datetime = DEFAULT_FROM,
-    end: datetime = DEFAULT_TO,
+    start: datetime,
+    end: datetime,
     known_at: datetime | None = None,
     seat: str = gazetteer.DEFAULT_SEAT,
+    focus: str | None = None,
 ) -> list[Row]:
-    """One row per governorate, sorted so the order of the government's losses reads downwards."""
+    """One row per place, sorted so the order of the focus controller's losses reads downwards
+    (without one: the gazetteer's order)."""
     moves = transitions(events, known_at, seat)
     visible = known(events, known_at)
     statements = [e for e in visible if e.kind in ("denial", "claim") and start <= e.window.latest <= end]
     steps = capital_phases(events, start, end, known_at, seat)
-    return timeline_rows_from(steps, moves, statements, start, end, seat)
+    return timeline_rows_from(steps, moves, statements, start, end, seat, focus)
 
 
 def timeline_rows_from(
@@ -282,6 +285,7 @@ def timeline_rows_from(
     start: datetime,
     end: datetime,
     seat: str = gazetteer.DEFAULT_SEAT,
+    focus: str | None = None,
 ) -> list[Row]:
     """:func:`timeline_rows` from each capital's step function on ``[start, end]``, the effective
     changes of control (``transitions``'s order) and the denials and claims known whose window
@@ -290,7 +294,7 @@ def timeline_rows_from(
     times = sorted(edges)
     lost_at: dict[str, list[datetime]] = {}
     for t in moves:
-        if t.before == "government":
+        if focus is not None and t.before == focus:
             lost_at.setdefault(t.governorate, []).append(t.window.latest)
     marked: dict[str, list[Event]] = {}
     for e in sorted(statements, key=lambda e: (e.window.latest, e.id)):
@@ -316,10 +320,10 @@ def timeline_rows_from(
     def order(row: Row) -> tuple[int, datetime, str]:
         if row.lost_at is not None:
             return (0, row.lost_at, row.governorate)
-        rank = 1 if start_holder[row.governorate] == "government" else 2
+        rank = 1 if start_holder[row.governorate] == focus else 2
         return (rank, start, row.governorate)
 
-    return sorted(rows, key=order)
+    return sorted(rows, key=order) if focus is not None else rows
 
 
 @dataclass(frozen=True)
@@ -332,9 +336,9 @@ class MapPoint:
     status: str
 
 
-def map_points(snapshot: Snapshot) -> list[MapPoint]:
-    """The 14 capitals at their coordinates, with controller and status at the snapshot."""
-    by_name = {g.name: g for g in gazetteer.governorates()}
+def map_points(snapshot: Snapshot, atlas: Gazetteer) -> list[MapPoint]:
+    """The places of ``atlas`` at their coordinates, with controller and status at the snapshot."""
+    by_name = {g.name: g for g in atlas.places}
     points = []
     for state in snapshot.capitals:
         g = by_name[state.governorate]

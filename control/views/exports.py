@@ -10,8 +10,8 @@ from typing import Any
 
 from control.fold.history import event_record
 from control.fold.projection import Snapshot
-from control.model import gazetteer
 from control.model.events import Event
+from control.model.gazetteer import Gazetteer
 from control.model.times import iso
 from control.views.render import json_lines, to_json
 
@@ -30,8 +30,8 @@ EVENT_COLUMNS = [
 ]  # fmt: skip
 
 
-def _state_rows(snapshot: Snapshot) -> list[dict[str, Any]]:
-    coords = {g.name: g for g in gazetteer.governorates()}
+def _state_rows(snapshot: Snapshot, atlas: Gazetteer) -> list[dict[str, Any]]:
+    coords = {g.name: g for g in atlas.places}
     rows = []
     for c in snapshot.capitals:
         g = coords[c.governorate]
@@ -89,21 +89,21 @@ def _csv_chunks(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Itera
     yield out.getvalue()
 
 
-def state(snapshot: Snapshot, fmt: str, shapes: bool = False) -> str:
-    """The state of every capital as csv, json or geojson. ``shapes``: every row also carries
-    the place's ``area_km2`` and ``population``, and a GeoJSON feature its polygon (places with
-    shapes; the point otherwise, its coordinates kept as ``lon``/``lat``)."""
+def state(snapshot: Snapshot, fmt: str, atlas: Gazetteer, shapes: bool = False) -> str:
+    """The state of every place of ``atlas`` as csv, json or geojson. ``shapes``: every row also
+    carries the place's ``area_km2`` and ``population``, and a GeoJSON feature its polygon (places
+    with shapes; the point otherwise, its coordinates kept as ``lon``/``lat``)."""
     from control.views.shapes import SHAPE_COLUMNS, measures
 
-    rows = _state_rows(snapshot)
+    rows = _state_rows(snapshot, atlas)
     if shapes:
-        rows = [row | measures(row["governorate"]) for row in rows]
+        rows = [row | measures(atlas, row["governorate"]) for row in rows]
     if fmt == "csv":
         return _csv(rows, STATE_COLUMNS + (SHAPE_COLUMNS if shapes else []))
     data = snapshot.to_dict()
     if shapes:
         for c in data["capitals"]:
-            c.update(measures(c["governorate"]))
+            c.update(measures(atlas, c["governorate"]))
     if fmt == "json":
         return to_json(data)
     full = {c["governorate"]: c for c in data["capitals"]}
@@ -113,7 +113,7 @@ def state(snapshot: Snapshot, fmt: str, shapes: bool = False) -> str:
             "type": "Feature",
             # a stable id (the p-code, else the place's id, else its name) for joins and web maps
             "id": row["pcode"] or row["governorate"],
-            "geometry": _geometry(row["governorate"], row["lon"], row["lat"], shapes),
+            "geometry": _geometry(atlas, row["governorate"], row["lon"], row["lat"], shapes),
             # every field of `replay --json` for this place, plus the point's labels
             "properties": full[row["governorate"]]
             | {k: row[k] for k in point_labels + (("lat", "lon") if shapes else ())},
@@ -122,7 +122,7 @@ def state(snapshot: Snapshot, fmt: str, shapes: bool = False) -> str:
     ]
     basis = snapshot.to_dict()["basis"]  # a foreign member: what the map rests on (RFC 7946 6.1)
     collection = {"type": "FeatureCollection", "basis": basis, "features": features}
-    credit = gazetteer.current().shapes_credit if shapes else ""
+    credit = atlas.shapes_credit if shapes else ""
     return to_json(collection | ({"credit": credit} if credit else {}))
 
 
@@ -183,10 +183,10 @@ def interval_rows(timelines: Timelines, seat: str) -> Iterator[dict[str, Any]]:
             )
 
 
-def _geometry(place: str, lon: float, lat: float, shapes: bool) -> dict[str, Any]:
+def _geometry(atlas: Gazetteer | None, place: str, lon: float, lat: float, shapes: bool) -> dict[str, Any]:
     """A feature's geometry: the place's polygon (``shapes``, where it has one), else its point."""
-    if shapes:
-        found = gazetteer.current().by_name().get(place)
+    if shapes and atlas is not None:
+        found = atlas.by_name().get(place)
         if found is not None and found.shape is not None:
             return found.shape
     return {"type": "Point", "coordinates": [lon, lat]}
@@ -200,21 +200,25 @@ def _period_key(state: Any) -> tuple[Any, ...]:
     )
 
 
-def intervals(timelines: Timelines, fmt: str, seat: str, shapes: bool = False) -> str:
+def intervals(
+    timelines: Timelines, fmt: str, seat: str, atlas: Gazetteer | None = None, shapes: bool = False
+) -> str:
     """Periods of control for GIS (QGIS Temporal Controller, kepler.gl): csv or geojson."""
-    return "".join(interval_chunks(timelines, fmt, seat, shapes))
+    return "".join(interval_chunks(timelines, fmt, seat, atlas, shapes))
 
 
-def interval_chunks(timelines: Timelines, fmt: str, seat: str, shapes: bool = False) -> Iterator[str]:
+def interval_chunks(
+    timelines: Timelines, fmt: str, seat: str, atlas: Gazetteer | None = None, shapes: bool = False
+) -> Iterator[str]:
     """:func:`intervals` written as ``timelines`` come (bounded memory, byte for byte the same
     text as ``to_json`` of the whole collection). ``shapes``: each row also carries the place's
-    ``area_km2`` and ``population``, and each feature the place's polygon (where it has one)."""
+    ``area_km2`` and ``population`` (of ``atlas``), and each feature its polygon (where it has one)."""
     from control.views.shapes import SHAPE_COLUMNS, measures
 
     rows = interval_rows(timelines, seat)
     columns = INTERVAL_COLUMNS + (SHAPE_COLUMNS if shapes else [])
     if shapes:
-        rows = (row | measures(row["place"]) for row in rows)
+        rows = (row | measures(atlas, row["place"]) for row in rows)
     if fmt == "csv":
         yield from _csv_chunks(rows, columns)
         return
@@ -222,12 +226,12 @@ def interval_chunks(timelines: Timelines, fmt: str, seat: str, shapes: bool = Fa
         {
             "type": "Feature",
             "id": row["id"],
-            "geometry": _geometry(row["place"], *row["_point"], shapes),
+            "geometry": _geometry(atlas, row["place"], *row["_point"], shapes),
             "properties": {k: row[k] for k in columns},
         }
         for row in rows
     )
-    credit = gazetteer.current().shapes_credit if shapes else ""
+    credit = atlas.shapes_credit if shapes and atlas is not None else ""
     if credit:  # a foreign member (RFC 7946 6.1): the polygons' licence asks for it wherever shipped
         import json
 

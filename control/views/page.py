@@ -38,12 +38,13 @@ from control.fold.phases import place_groups
 from control.fold.projection import DEFAULT_HORIZON, Snapshot, known, replay
 from control.model import gazetteer
 from control.model.events import Event
-from control.model.times import SYRIA, iso, parse_instant
+from control.model.gazetteer import Gazetteer
+from control.model.times import iso, parse_instant
+from control.views import display
 
-#: The slider runs from the record's beginning to the first Damascus midnight at least this long
-#: after its last report (26 Nov - 9 Dec 2024 for the seeds).
+#: The slider runs from the record's beginning to the first local midnight (the gazetteer's time
+#: zone) at least this long after its last report (26 Nov - 9 Dec 2024 for the seeds).
 TAIL = timedelta(hours=12)
-GOVERNMENT = "government"
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,9 @@ class Scenario:
     record: Sequence[Event]
 
 
-def _next_midnight(instant: datetime) -> datetime:
-    """The first midnight, Damascus time, at or after ``instant`` (in UTC)."""
-    local = instant.astimezone(SYRIA)
+def _next_midnight(instant: datetime, atlas: Gazetteer) -> datetime:
+    """The first midnight, in the gazetteer's time zone, at or after ``instant`` (in UTC)."""
+    local = instant.astimezone(atlas.zone)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     if midnight < local:
         midnight += timedelta(days=1)
@@ -84,7 +85,7 @@ def _edges(events: Sequence[Event], start: datetime, end: datetime) -> list[date
     return sorted(found)
 
 
-def _headline(snapshot: Snapshot, main: str = GOVERNMENT) -> list[Any]:
+def _headline(snapshot: Snapshot, main: str) -> list[Any]:
     """[count, low, high, disputed]: the government's holdings, and the range while changes are
     under way (low: as if every change away from it had happened; high: every change to it)."""
     count = snapshot.holding(main).count
@@ -135,7 +136,7 @@ def world_intervals(
     as_known: bool,
     seat: str,
     table: _Table,
-    main: str = GOVERNMENT,
+    main: str,
 ) -> dict[str, Any]:
     """Per-place interval lists (and the headline's), from each place's own fold
     (:func:`control.fold.phases.place_timelines`: the cost grows with each place's reports, never
@@ -362,28 +363,36 @@ def _event(e: Event) -> dict[str, Any]:
 
 
 def _row_order(
-    events: Sequence[Event], known_at: datetime | None, seat: str, first: Sequence[str | None]
+    atlas: Gazetteer,
+    events: Sequence[Event],
+    known_at: datetime | None,
+    seat: str,
+    first: Sequence[str | None],
 ) -> list[int]:
     """Swimlane order exactly as the timeline chart has it (``chartdata.timeline_rows``): the
-    government's losses first, by when, then the places it held at the start, then the rest
-    (``first``: each place's controller at the start)."""
+    focus controller's losses first, by when, then the places it held at the start, then the rest
+    (``first``: each place's controller at the start); without a focus, the gazetteer's order."""
     from control.fold.projection import transitions
 
+    names = [g.name for g in atlas.places]
+    focus = atlas.focus
+    if focus is None:
+        return list(range(len(names)))
     lost: dict[str, datetime] = {}
     for t in transitions(events, known_at, seat):
-        if t.before == GOVERNMENT:
+        if t.before == focus:
             lost[t.governorate] = min(lost.get(t.governorate, t.window.latest), t.window.latest)
-    names = [g.name for g in gazetteer.governorates()]
 
     def order(i: int) -> tuple[int, str, str]:
         if names[i] in lost:
             return (0, iso(lost[names[i]]) or "", names[i])
-        return (1 if first[i] == GOVERNMENT else 2, "", names[i])
+        return (1 if first[i] == focus else 2, "", names[i])
 
     return sorted(range(len(names)), key=order)
 
 
 def build_data(
+    atlas: Gazetteer,
     events: Sequence[Event],
     known_at: datetime | None = None,
     seat: str = gazetteer.DEFAULT_SEAT,
@@ -391,20 +400,21 @@ def build_data(
     recorded_at: datetime | None = None,
     of: int | None = None,
 ) -> dict[str, Any]:
-    """Everything the page draws, computed by the fold (see the module's docstring). ``of``: the
-    places are a selection of that many (said in the title)."""
+    """Everything the page draws of the places of ``atlas``, computed by the fold (see the
+    module's docstring). ``of``: the places are a selection of that many (said in the title).
+    The headline counts the gazetteer's focus controller; without one, the controller leading at
+    the end of the record."""
     from control.fold.history import history
     from control.views.plotting import palette
 
     world = known(events, known_at)  # what the page may show at all
     others = known(scenario.record, known_at) if scenario else []
-    begins = gazetteer.baseline_as_of()
+    begins = atlas.baseline_as_of
     last = max((e.reported_at for e in [*world, *others]), default=begins)
-    end = _next_midnight(max(last, begins) + TAIL)
+    end = _next_midnight(max(last, begins) + TAIL, atlas)
     times = _edges([*world, *others], begins, end)
-    colours, names = palette()
-    atlas = gazetteer.current()
-    main = GOVERNMENT if GOVERNMENT in names else next(iter(names), GOVERNMENT)
+    colours, names = palette(atlas)
+    main = atlas.focus or _leader(atlas, world, end, known_at, seat)
     table = _Table()
     worlds = {
         "full": world_intervals(world, times, known_at, False, seat, table, main),
@@ -414,7 +424,7 @@ def build_data(
         worlds["record_full"] = world_intervals(others, times, known_at, False, seat, table, main)
         worlds["record_known"] = world_intervals(others, times, known_at, True, seat, table, main)
     places = []
-    for g in gazetteer.governorates():
+    for g in atlas.places:
         counted = g.seat(seat)
         places.append(
             {
@@ -429,7 +439,7 @@ def build_data(
         )
     by_place = {
         g.name: [[h.event.id, h.remark] for h in history(mine, g.name).entries]
-        for g, mine in zip(gazetteer.governorates(), place_groups(world, "douma"), strict=True)
+        for g, mine in zip(atlas.places, place_groups(world, "douma"), strict=True)
     }
     total = getattr(replay(world, begins, known_at, seat), "total", 0) or len(places)
     ordered = sorted(world, key=lambda e: (e.reported_at, e.window, e.id))
@@ -446,13 +456,14 @@ def build_data(
             "total": total,
             "main": main,
             "main_name": names.get(main, main),
-            "outline": atlas.builtin,
+            "outline": atlas.outline is not None,
             "horizon_days": DEFAULT_HORIZON / timedelta(days=1),
             "scenario": {"name": scenario.name, "description": scenario.description} if scenario else None,
             "colours": colours,
             "names": names,
             "controllers": list(names),
             "rows": _row_order(
+                atlas,
                 world,
                 known_at,
                 seat,
@@ -460,7 +471,7 @@ def build_data(
             ),
         },
         "places": places,
-        "outline": _outline() if atlas.builtin else [],
+        "outline": _outline(atlas),
         "states": table.items,
         "worlds": worlds,
         "events": ordered,
@@ -471,16 +482,32 @@ def build_data(
     return _packed(data) | page_shapes(atlas)  # places with shapes: their polygons (issue 28)
 
 
-def _title(atlas: gazetteer.Gazetteer) -> str:
-    if atlas.builtin:
-        return "Who controlled Syria's provincial capitals, 26 Nov - 8 Dec 2024"
+def _leader(
+    atlas: Gazetteer, world: Sequence[Event], end: datetime, known_at: datetime | None, seat: str
+) -> str:
+    """The controller holding the most places at ``end`` (the first in the gazetteer's order on a
+    tie), else the gazetteer's first controller."""
+    top = display.leading(replay(world, end, known_at, seat)) if world else []
+    if top:
+        return min((h.controller for h in top), key=lambda c: display.order(atlas, c))
+    return next(iter(atlas.controllers), "")
+
+
+def _title(atlas: Gazetteer) -> str:
+    if "page_title" in atlas.labels:
+        return atlas.labels["page_title"]
     return f"Who controlled {atlas.title}"
 
 
-def _outline() -> list[list[float]]:
+def _outline(atlas: Gazetteer) -> list[list[float]]:
+    """The outline's largest ring (the page draws one polygon), rounded; none without one."""
     from control.views.plotting import outline
 
-    return [[round(x, 3), round(y, 3)] for x, y in outline()]
+    rings = outline(atlas)
+    if not rings:
+        return []
+    ring = max(rings, key=len)
+    return [[round(x, 3), round(y, 3)] for x, y in ring]
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -499,9 +526,62 @@ def _template(name: str) -> str:
     return resources.files("control.views.templates").joinpath(name).read_text("utf-8")
 
 
-def render(data: dict[str, Any]) -> str:
+def _js(value: Any) -> str:
+    """A JavaScript literal of ``value`` (JSON, nothing that could end the script element)."""
+    return embed_json(value)
+
+
+def words(atlas: Gazetteer, data: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """What the templates say of the gazetteer: the script's (JavaScript, safe in a script
+    element) and the page's (HTML-escaped). The built-in gazetteer's read as they always have."""
+    places = data["places"]
+    end = datetime.fromtimestamp(data["meta"]["end"], UTC)
+    offset = int((end.astimezone(atlas.zone).utcoffset() or timedelta()).total_seconds())
+    hours, rest = divmod(offset, 3600)
+    seat = '" Seat setting: " + META.seat + "."'
+    apart = next((g for g in atlas.places if g.administered_from), None)
+    if apart is not None and "seat_option" in atlas.labels:  # names a place counted as another's city
+        own = _js(apart.capital + ", a city of its own")
+        seat = (
+            f'META.outline ? {_js(" " + apart.name + " is counted as ")} + (META.seat === "damascus" ? '
+            f'{_js(apart.administered_from)} : {own}) + "." : {seat}'
+        )
+    lons = [p["lon"] for p in places] or [0.0]
+    split = atlas.labels.get("label_split_lon") or repr(round((min(lons) + max(lons)) / 2, 3))
+    left = " || ".join(
+        [
+            f"p.lon > {split}",
+            *(f"p.name === {_js(n)}" for n in atlas.labels.get("label_left", "").split(";") if n),
+        ]
+    )
+    up = atlas.labels.get("label_up")
+    script = {
+        "zone_var": atlas.labels.get("page_zone_var", "ZONE"),
+        "zone_offset": f"{hours} * HOUR" if not rest else str(offset),
+        "zone_name": _js(display.zone_name(atlas))[1:-1],
+        "seat_sentence": seat,
+        "label_left": left,
+        "label_up": f"p.name === {_js(up)}" if up else "false",
+    }
+    credit = display.outline_credit(atlas)
+    zone = (
+        display.zone_label(atlas, end, end).replace(", ", " (", 1) + ")" if atlas.timezone != "UTC" else "UTC"
+    )
+    page = {
+        "places": display.places_word(atlas),
+        "place": display.place_word(atlas),
+        "places_short": atlas.labels.get("places_short", "places"),
+        "zone_text": zone,
+        "credit": f"{credit}. " if credit and not credit.endswith(".") else f"{credit} " if credit else "",
+    }
+    return script, {k: html.escape(v) for k, v in page.items()}
+
+
+def render(data: dict[str, Any], atlas: Gazetteer) -> str:
     """The page's HTML: the template with styles, script and data put in, in one pass."""
-    css, script = _template("page.css"), _template("page.js")
+    said, shown = words(atlas, data)
+    css = _template("page.css")
+    script = re.sub(r"\{\{(\w+)\}\}", lambda m: said[m.group(1)], _template("page.js"))
     if re.search("</style", css, re.I) or re.search("</script|<!--", script, re.I):
         raise ValueError("templates: style or script would end its element early")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
@@ -519,11 +599,13 @@ def render(data: dict[str, Any]) -> str:
         "css": css,
         "script": script,
         "data": embed_json(data),
+        **shown,
     }
     return re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], _template("page.html"))
 
 
 def page(
+    atlas: Gazetteer,
     events: Sequence[Event],
     known_at: datetime | None = None,
     seat: str = gazetteer.DEFAULT_SEAT,
@@ -531,9 +613,9 @@ def page(
     recorded_at: datetime | None = None,
     of: int | None = None,
 ) -> str:
-    """The whole page for ``events`` (the record, or a scenario's world beside ``scenario.record``);
-    ``of``: its places are a selection of that many."""
-    return render(build_data(events, known_at, seat, scenario, recorded_at, of))
+    """The whole page for ``events`` (the record, or a scenario's world beside ``scenario.record``)
+    over the places of ``atlas``; ``of``: its places are a selection of that many."""
+    return render(build_data(atlas, events, known_at, seat, scenario, recorded_at, of), atlas)
 
 
 def lookup(intervals: Sequence[Sequence[Any]], instant: datetime) -> Any:

@@ -14,6 +14,7 @@ from control.model.times import iso
 
 if TYPE_CHECKING:
     from control.fold.history import History
+    from control.model.gazetteer import Gazetteer
 
 
 _CONTROL = None
@@ -98,10 +99,18 @@ def _short(quote: str, width: int = 96) -> str:
     return text[: width - 4].rsplit(" ", 1)[0] + " ..."
 
 
-def holdings_line(snapshot: Snapshot, controller: str = "government") -> str:
-    h = snapshot.holding(controller)
+def holdings_line(snapshot: Snapshot, atlas: Gazetteer) -> str:
+    """The headline: "government holds 3 of 14: Damascus, Latakia, Tartus" for the gazetteer's
+    focus controller; without one, for the leading controller(s) (:func:`display.headline`)."""
+    from control.views import display
+
     total = snapshot.total or len(snapshot.capitals)
-    line = f"{controller} holds {h.count} of {total}: {_listed(h.capitals, total > COMPACT_ABOVE) or 'none'}"
+    compact = total > COMPACT_ABOVE
+    top = [snapshot.holding(atlas.focus)] if atlas.focus else display.leading(snapshot)
+    listed = "; ".join(
+        (f"{h.controller}: " if len(top) > 1 else "") + (_listed(h.capitals, compact) or "none") for h in top
+    )
+    line = f"{display.headline(atlas, snapshot, total)}: {listed or 'none'}"
     if snapshot.disputed:
         line += "; disputed: " + _disputed(snapshot, total > COMPACT_ABOVE)
     return line
@@ -112,22 +121,13 @@ def _disputed(snapshot: Snapshot, compact: bool) -> str:
     return _listed([f"{d.capital} ({d.label()})" for d in snapshot.disputed], compact)
 
 
-def _seat(snapshot: Snapshot) -> str:
-    from control.model import gazetteer
-
-    if any(p.administered_from for p in gazetteer.current().places):
-        return (
-            f"; Rif Dimashq seat: {snapshot.seat}"
-            if gazetteer.current().builtin
-            else f"; seat: {snapshot.seat}"
-        )
+def _seat(snapshot: Snapshot, atlas: Gazetteer) -> str:
+    if any(p.administered_from for p in atlas.places):
+        return f"; {atlas.labels.get('seat_option', 'seat')}: {snapshot.seat}"
     return ""
 
 
-def _title(snapshot: Snapshot) -> str:
-    from control.model import gazetteer
-
-    atlas = gazetteer.current()
+def _title(snapshot: Snapshot, atlas: Gazetteer) -> str:
     if len(snapshot.capitals) == len(atlas.places):
         return atlas.title
     return f"{len(snapshot.capitals)} of {atlas.title}"
@@ -149,15 +149,13 @@ def basis_lines(snapshot: Snapshot) -> list[str]:
     return lines
 
 
-def _since(c: CapitalState, before_record: bool = False) -> str:
+def _since(c: CapitalState, atlas: Gazetteer, before_record: bool = False) -> str:
     if c.since is None:
         if before_record:
             return "before the record begins"
         return "not known: no baseline and no report of a change yet" if not c.sources else "since unknown"
     if c.since_baseline:
-        from control.model import gazetteer
-
-        when = "before the offensive" if gazetteer.current().builtin else "when the record begins"
+        when = atlas.labels.get("baseline_words", "when the record begins")
         return f"as of {iso(c.since)} (baseline, {when})"
     if c.since == c.since_latest:
         return f"since {iso(c.since)}"
@@ -168,16 +166,16 @@ def _since(c: CapitalState, before_record: bool = False) -> str:
 COMPACT_ABOVE = 40
 
 
-def snapshot_text(snapshot: Snapshot, compact: bool | None = None) -> str:
-    """The state of every place, as text. Small gazetteers: each place with its evidence, then
+def snapshot_text(snapshot: Snapshot, atlas: Gazetteer, compact: bool | None = None) -> str:
+    """The state of every place of ``atlas``, as text. Small gazetteers: each place with its evidence, then
     the holdings. Large ones (or ``compact``): the holdings first, then one line per place
     (``--place`` narrows it down; ``--json`` is always complete)."""
     if compact is None:
         compact = len(snapshot.capitals) > COMPACT_ABOVE
     known = f"as known at {iso(snapshot.known_at)}" if snapshot.known_at else "as known now"
     lines = [
-        f"Control of {_title(snapshot)} at {iso(snapshot.at)}, {known} "
-        f"({snapshot.events_used} events used{_seat(snapshot)})",
+        f"Control of {_title(snapshot, atlas)} at {iso(snapshot.at)}, {known} "
+        f"({snapshot.events_used} events used{_seat(snapshot, atlas)})",
         *basis_lines(snapshot),
         "",
     ]
@@ -194,7 +192,7 @@ def snapshot_text(snapshot: Snapshot, compact: bool | None = None) -> str:
         lines += [*summary, ""]
     for c in snapshot.capitals:
         who = "(disputed)" if c.status == "conflicting" else c.controller or "(nobody)"
-        since = _since(c, snapshot.before_record)
+        since = _since(c, atlas, snapshot.before_record)
         lines.append(f"{c.governorate:<12} {c.capital:<12} {who:<11} {c.status:<10} {since}")
         if compact:
             continue
@@ -226,7 +224,7 @@ def snapshot_text(snapshot: Snapshot, compact: bool | None = None) -> str:
             lines.append(f'    - [{e.source.file}] "{_short(e.source.quote)}" ({e.id})')
     if not compact:
         lines += ["", *summary]
-    lines += ["", holdings_line(snapshot)]
+    lines += ["", holdings_line(snapshot, atlas)]
     return "\n".join(lines) + "\n"
 
 

@@ -26,20 +26,19 @@ OTHER_FILLS = {"conflicting": "#777777", "vacated": "#FFFFFF", "unknown": "#DDDD
 OTHER_LABELS = {"conflicting": "Conflicting", "vacated": "Vacated", "unknown": "Unknown"}
 
 
-def shaped(atlas: gazetteer.Gazetteer | None = None) -> dict[str, dict[str, Any]]:
-    """Place name -> its shape, for the places of the gazetteer in use that have one."""
-    atlas = atlas or gazetteer.current()
+def shaped(atlas: gazetteer.Gazetteer) -> dict[str, dict[str, Any]]:
+    """Place name -> its shape, for the places of ``atlas`` that have one."""
     return {p.name: p.shape for p in atlas.places if p.shape is not None}
 
 
-def plot_polygons(ax: Any, points: Sequence[Any], colour: Any) -> bool:
+def plot_polygons(ax: Any, points: Sequence[Any], colour: Any, atlas: gazetteer.Gazetteer) -> bool:
     """Fill each point's place polygon (``points``: MapPoint-like: governorate, controller,
     status) with ``colour(controller)``, hatched while uncertain or conflicting, under the
     markers. Returns whether any polygon was drawn (the caller then notes the shading)."""
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Polygon
 
-    shapes = shaped()
+    shapes = shaped(atlas)
     by_style: dict[tuple[str, str | None], list[Any]] = {}
     for p in points:
         shape = shapes.get(p.governorate)
@@ -61,27 +60,29 @@ def plot_polygons(ax: Any, points: Sequence[Any], colour: Any) -> bool:
     return bool(by_style)
 
 
-def fit(ax: Any) -> None:
-    """Widen the axes' limits to take in every place's polygon (a user gazetteer's lie anywhere)."""
-    shapes = shaped()
+def extent(
+    atlas: gazetteer.Gazetteer, limits: tuple[tuple[float, float], tuple[float, float]]
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """A map's (lon, lat) limits widened to take in every place's polygon (a user gazetteer's lie
+    anywhere; the built-in ones lie inside the outline's limits, which stay as they were)."""
+    shapes = shaped(atlas)
     if not shapes:
-        return
+        return limits
     xs = [x for shape in shapes.values() for polygon in rings(shape) for x, _ in polygon[0]]
     ys = [y for shape in shapes.values() for polygon in rings(shape) for _, y in polygon[0]]
-    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    ax.set_xlim(min(x0, min(xs) - 0.1), max(x1, max(xs) + 0.1))
-    ax.set_ylim(min(y0, min(ys) - 0.1), max(y1, max(ys) + 0.1))
+    (x0, x1), (y0, y1) = limits
+    return (min(x0, min(xs) - 0.1), max(x1, max(xs) + 0.1)), (min(y0, min(ys) - 0.1), max(y1, max(ys) + 0.1))
 
 
-def map_credit(outline: str) -> str:
+def map_credit(outline: str, atlas: gazetteer.Gazetteer) -> str:
     """A map's credit line: the outline's, and with polygons the shading note and their credit."""
-    atlas = gazetteer.current()
-    return f"{shapes_note(atlas)}. {outline}" if atlas.has_shapes else outline
+    if not atlas.has_shapes:
+        return outline
+    return f"{shapes_note(atlas)}. {outline}" if outline else shapes_note(atlas)
 
 
-def shapes_note(atlas: gazetteer.Gazetteer | None = None) -> str:
+def shapes_note(atlas: gazetteer.Gazetteer) -> str:
     """The line under a view that shades polygons: what the shading means, and the credit."""
-    atlas = atlas or gazetteer.current()
     credit = atlas.shapes_credit
     return f"Polygons {atlas.shading}" + (f". {credit}" if credit else "")
 
@@ -123,16 +124,15 @@ def plot_share(ax: Any, series: ShareSeries, colour: Any, name: Any) -> Any:
     return ax
 
 
-def share_figure(series: ShareSeries, title: str, note: str) -> Any:
+def share_figure(series: ShareSeries, title: str, note: str, atlas: gazetteer.Gazetteer) -> Any:
     """The whole share chart: titled, with the shading note and the credit at its foot."""
-    from control.views import plotting
+    from control.views import display, plotting
 
     def build() -> Any:
         fig = plotting.figure(11, 5.6)
         ax = fig.add_subplot()
-        plot_share(ax, series, plotting.colour, plotting.name)
-        plotting._date_axis(ax)
-        ax.set_xlabel("date (Damascus time, UTC+3)")
+        plot_share(ax, series, lambda c: display.colour(atlas, c), lambda c: display.name(atlas, c))
+        plotting._date_axis(ax, atlas)
         ax.set_title(title, loc="left")
         fig.text(0.995, 0.003, note, ha="right", va="bottom", fontsize=6.5, color="#666666")
         return fig
@@ -164,9 +164,9 @@ def page_shapes(atlas: gazetteer.Gazetteer) -> dict[str, Any]:
 SHAPE_COLUMNS = ["area_km2", "population"]
 
 
-def measures(place: str) -> dict[str, Any]:
+def measures(atlas: gazetteer.Gazetteer | None, place: str) -> dict[str, Any]:
     """A place's ``area_km2`` and ``population`` (None where not given), for the exports."""
-    found = gazetteer.current().by_name().get(place)
+    found = atlas.by_name().get(place) if atlas is not None else None
     return {
         "area_km2": found.area_km2 if found is not None else None,
         "population": found.population if found is not None else None,

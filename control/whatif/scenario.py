@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from control.fold.projection import Snapshot, replay
+from control.model import gazetteer
 from control.model.errors import UserError
 from control.model.events import Event
 from control.model.gazetteer import DEFAULT_SEAT
@@ -148,6 +149,7 @@ def load(path: Path, record: list[Event] | LedgerApp) -> Scenario:
         base=path.parent,
         scenario=name,
         reported_default=reported_at,
+        zone=gazetteer.current().zone,
     )
     events = build_events(defaulted, ctx, str(path), text)
     if branch_at is not None:

@@ -51,7 +51,7 @@
     D.history = history;
   }
   var SVGNS = "http://www.w3.org/2000/svg";
-  var HOUR = 3600, DAY = 86400, SYRIA = 3 * HOUR;
+  var HOUR = 3600, DAY = 86400, {{zone_var}} = {{zone_offset}};
   var META = D.meta;
   var EVENTS = {};
   unpack();
@@ -76,7 +76,7 @@
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   var DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-  function local(t) { return new Date((t + SYRIA) * 1000); }
+  function local(t) { return new Date((t + {{zone_var}}) * 1000); }
   function stamp(t, withDay) {
     var d = local(t);
     var text = d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + " " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
@@ -85,7 +85,7 @@
   function longStamp(t) {
     var d = local(t), u = new Date(t * 1000);
     return DAYS[d.getUTCDay()] + " " + d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + " " + d.getUTCFullYear() +
-      ", " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + " Damascus time (" +
+      ", " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + " {{zone_name}} (" +
       pad(u.getUTCHours()) + ":" + pad(u.getUTCMinutes()) + " UTC)";
   }
   function isoMinute(t) {
@@ -141,7 +141,7 @@
   if (META.recorded_at) basis.push("as the store had it at " + META.recorded_at);
   var seat = "";
   if (META.seat_setting) {
-    seat = META.outline ? " Rif Dimashq is counted as " + (META.seat === "damascus" ? "Damascus" : "Douma, a city of its own") + "." : " Seat setting: " + META.seat + ".";
+    seat = {{seat_sentence}};
   }
   $("basis").textContent = (META.scenario ? "A what-if world" : "The full record") + (basis.length ? ", " + basis.join(", ") : "") +
     "." + seat + " Last report: " + longStamp(META.record_ends) + ".";
@@ -214,9 +214,9 @@
     var ring = svg("circle", { "class": "ring", cx: x, cy: y, r: r + 6, visibility: "hidden" }, g);
     var dot = svg("circle", { "class": "dot", cx: x, cy: y, r: r, stroke: "#555", "stroke-width": 1 }, g);
     var overlay = svg("circle", { "class": "overlay", cx: x, cy: y, r: r, fill: "none", "pointer-events": "none" }, g);
-    var left = p.lon > 39.5 || p.name === "Damascus" || p.name === "Daraa";
+    var left = {{label_left}};
     var label = svg("text", { "class": "label", x: left ? x - r - 4 : x + r + 4, y: y + 4, "text-anchor": left ? "end" : "start" }, g);
-    if (p.name === "Rif Dimashq" && !p.apart) label.setAttribute("y", y - 10);
+    if ({{label_up}} && !p.apart) label.setAttribute("y", y - 10);
     var title = svg("title", {}, g);
     g.addEventListener("click", function () { select(i); });
     g.addEventListener("keydown", function (ev) {
@@ -312,7 +312,7 @@
   function tx(t) { return LW + (t - META.start) / span * (TW - LW - 10); }
   var lanes = svg("g", {}, tl);
   var grid = svg("g", {}, tl);
-  var first = META.start - ((META.start + SYRIA) % DAY);
+  var first = META.start - ((META.start + {{zone_var}}) % DAY);
   // a grid line a day over a fortnight; over years, a week, a month or a year apart
   var spanDays = span / DAY;
   var STEP = DAY * (spanDays <= 20 ? 1 : spanDays <= 140 ? 7 : spanDays <= 700 ? 30 : 365);
