@@ -42,12 +42,16 @@ from control.model.errors import UserError
 from control.model.events import Event, Source
 from control.model.times import Window, iso, parse_instant
 from control.views.chartdata import Row, Segment, holdings_series, timeline_rows
+from control.views.display import default_range
 
 START = parse_instant("2024-11-27T00:00Z")
 BASE = baseline_events(gazetteer.baseline_as_of())
 ACTORS = ("government", "hts", "sna")
 PLACES = ("Latakia", "Tartus", "Damascus", "Rif Dimashq")
 HOUR = timedelta(hours=1)
+
+#: The seed record's default chart period (its gazetteer's).
+RANGE = default_range(gazetteer.builtin(), None)
 
 
 # ---- slow references: the rules as they read ------------------------------------------------
@@ -288,7 +292,7 @@ def test_a_capitals_states_and_transitions_in_one_sweep_are_the_folds(events, wi
 def test_chart_series_match_one_replay_per_step(events, known_at, seat):
     ledger = [*BASE, *events]
     start, end = START - 10 * HOUR, START + 200 * HOUR
-    series = holdings_series(ledger, start, end, known_at, seat)
+    series = holdings_series(ledger, start, end, known_at, seat, focus="government")
     times, counts, low, total, final = slow_holdings(ledger, start, end, known_at, seat)
     assert (series.times, series.counts, series.government_low, series.total, series.final) == (
         times,
@@ -297,14 +301,14 @@ def test_chart_series_match_one_replay_per_step(events, known_at, seat):
         total,
         final,
     )
-    rows: list[Row] = timeline_rows(ledger, start, end, known_at, seat)
+    rows: list[Row] = timeline_rows(ledger, start, end, known_at, seat, focus="government")
     assert {r.governorate: r.segments for r in rows} == slow_segments(ledger, start, end, known_at, seat)
 
 
 def test_the_seed_record_charts_match_one_replay_per_step(events):
     for seat in gazetteer.SEAT_SETTINGS:
         for known_at in (None, parse_instant("2024-12-07T18:00Z")):
-            series = holdings_series(events, known_at=known_at, seat=seat)
+            series = holdings_series(events, *RANGE, known_at=known_at, seat=seat, focus="government")
             start, end = series.times[0], series.times[-1]
             assert (
                 series.times,
@@ -313,7 +317,7 @@ def test_the_seed_record_charts_match_one_replay_per_step(events):
                 series.total,
                 series.final,
             ) == slow_holdings(events, start, end, known_at, seat)
-            rows = timeline_rows(events, start, end, known_at, seat)
+            rows = timeline_rows(events, start, end, known_at, seat, focus="government")
             assert {r.governorate: r.segments for r in rows} == slow_segments(
                 events, start, end, known_at, seat
             )

@@ -282,11 +282,13 @@ def test_charts_draw_rival_captures_as_disputed(run, tmp_path, store):
 
     assert add(run, tmp_path, capture("a-hts", "hts", HTS), capture("b-sna", "sna", SNA)).exit_code == 0
     events = open_ledger(store).events()
-    rows = timeline_rows(events, parse_instant("2024-11-26"), parse_instant("2024-12-09"))
+    rows = timeline_rows(events, parse_instant("2024-11-26"), parse_instant("2024-12-09"), focus="government")
     latakia = next(r for r in rows if r.governorate == "Latakia")
     assert latakia.segments[-1].status == "conflicting" and latakia.segments[-1].controller is None
     fig, ax = plt.subplots()
-    plot_timeline(ax, rows)
+    from control.model.gazetteer import builtin
+
+    plot_timeline(ax, rows, builtin())
     labels = [t.get_text() for t in (fig.legends[0] if fig.legends else ax.get_legend()).get_texts()]
     plt.close(fig)
     assert "disputed (rivals)" in labels
