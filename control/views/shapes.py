@@ -71,7 +71,10 @@ def extent(
     xs = [x for shape in shapes.values() for polygon in rings(shape) for x, _ in polygon[0]]
     ys = [y for shape in shapes.values() for polygon in rings(shape) for _, y in polygon[0]]
     (x0, x1), (y0, y1) = limits
-    return (min(x0, min(xs) - 0.1), max(x1, max(xs) + 0.1)), (min(y0, min(ys) - 0.1), max(y1, max(ys) + 0.1))
+    if x0 <= min(xs) and max(xs) <= x1 and y0 <= min(ys) and max(ys) <= y1:
+        return limits
+    pad = max(0.1, 0.05 * max(max(xs) - min(xs), max(ys) - min(ys)))  # a margin round the polygons
+    return (min(x0, min(xs) - pad), max(x1, max(xs) + pad)), (min(y0, min(ys) - pad), max(y1, max(ys) + pad))
 
 
 def map_credit(outline: str, atlas: gazetteer.Gazetteer) -> str:
