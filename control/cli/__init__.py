@@ -319,6 +319,12 @@ def cli() -> None:
 @seat_option
 @click.option("--place", "places", multiple=True, help="Only this place (any alias; repeatable).")
 @click.option("--controller", help="Only places this controller holds (or may hold, if disputed).")
+@click.option(
+    "--territory",
+    is_flag=True,
+    help="Territory held by each controller in km² and % (and people, where the gazetteer has "
+    "populations), from the places' shapes.",
+)
 @json_option
 @csv_option
 @store_option
@@ -330,6 +336,7 @@ def replay(
     seat: str,
     places: tuple[str, ...],
     controller: str | None,
+    territory: bool,
     as_json: bool,
     as_csv: bool,
     csv_verbatim: bool,
@@ -354,7 +361,11 @@ def replay(
     horizon = timedelta(days=contest_horizon)
     snapshot = app.replay(at or now(), known_at, recorded_at, seat, horizon, detail, since=not places)
     snapshot = narrowed(snapshot, places, controller)
-    if as_csv:
+    if territory:
+        from control.views.territory import show_territory
+
+        show_territory(snapshot, app.gazetteer, as_json, as_csv, controller)
+    elif as_csv:
         data = snapshot.to_dict()
         basis = {"at": data["basis"]["at"], "known_at": data["basis"]["known_at"]}
         emit_csv((basis | c for c in data["capitals"]), as_json, csv_verbatim)

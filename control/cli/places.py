@@ -10,6 +10,7 @@ stays on the built-in Syrian gazetteer.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -22,16 +23,64 @@ def gazetteer() -> None:
     """The places this ledger covers: load a gazetteer file, or show the one in use."""
 
 
+def _geojson_options(command: Any) -> Any:
+    """The options of a GeoJSON gazetteer: which feature property holds what, and the rest."""
+    from control.model.gazetteer import GEOJSON_PROPERTIES
+
+    for field, default in reversed(GEOJSON_PROPERTIES.items()):
+        command = click.option(
+            f"--{field}-property",
+            default=default,
+            show_default=True,
+            help=f"GeoJSON: the feature property holding the place's {field}.",
+        )(command)
+    command = click.option(
+        "--controller",
+        "extra_controllers",
+        multiple=True,
+        help="GeoJSON: another controller.",
+    )(command)
+    command = click.option(
+        "--baseline-as-of",
+        default=None,
+        help="GeoJSON: when the baselines hold (ISO 8601).",
+    )(command)
+    return click.option(
+        "--gazetteer-name", default=None, help="GeoJSON: the gazetteer's name (default: the file's stem)."
+    )(command)
+
+
 @gazetteer.command("load")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_geojson_options
 @store_option
-def load(file: Path, store: str | None) -> None:
-    """Bind the store to the gazetteer in FILE (TOML: [gazetteer], [controllers], [[place]])."""
-    from control.model.gazetteer import load_file
+def load(
+    file: Path,
+    store: str | None,
+    gazetteer_name: str | None,
+    baseline_as_of: str | None,
+    extra_controllers: tuple[str, ...],
+    **properties: str,
+) -> None:
+    """Bind the store to the gazetteer in FILE: TOML ([gazetteer], [controllers], [[place]]; a
+    [gazetteer] shapes = "file.geojson" gives places polygons, matched by p-code) or a GeoJSON
+    FeatureCollection (.geojson/.json: one place per Point or (Multi)Polygon feature)."""
+    from control.model.gazetteer import load_file, load_geojson, shape_overlaps
     from control.store.ledger import open_app, resolve_store, retrying, write_deadline
     from control.store.writelock import writer_lock
 
-    atlas = load_file(file, now=now())  # every error names file:line, before the store is touched
+    # every error names file:line or the feature, before the store is touched
+    if file.suffix.casefold() in (".geojson", ".json"):
+        named = {k.removesuffix("_property"): v for k, v in properties.items()}
+        atlas = load_geojson(file, baseline_as_of, gazetteer_name, named, extra_controllers)
+    else:
+        atlas = load_file(file, now=now())
+    if atlas.has_shapes:
+        from control.model.shapes import overlap_warning
+
+        warning = overlap_warning(shape_overlaps(atlas))
+        if warning:
+            click.echo(warning, err=True)
     where = resolve_store(store)
     app = open_app(where, sync=False)
     previous = None if app.gazetteer.builtin else app.gazetteer.version

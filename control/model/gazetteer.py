@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -101,6 +101,15 @@ class Governorate(NamedTuple):
     admin_level: int = 1
     parent: str = ""
     pcode: str = ""
+    #: people living in the place (None: not given)
+    population: int | None = None
+    #: geodesic area of :attr:`shape` in km² (WGS84 ellipsoid), measured once when loaded
+    area_km2: float | None = None
+    #: a GeoJSON Polygon/MultiPolygon (WGS84, coordinates rounded; see control.model.shapes), or None
+    shape: dict[str, Any] | None = None
+
+    def __hash__(self) -> int:  # the shape is a dict: hash by what names the place
+        return hash((self.name, self.capital, self.id, self.pcode))
 
     def seat(self, setting: str = DEFAULT_SEAT) -> str:
         """The capital city counted for this governorate under the Rif Dimashq ``setting``."""
@@ -122,7 +131,19 @@ class Governorate(NamedTuple):
             "admin_level": self.admin_level,
             "parent": self.parent,
             "pcode": self.pcode,
-        }
+        } | self.extras()
+
+    def extras(self) -> dict[str, Any]:
+        """The fields a later version may add (population, area, shape): only those given, so a
+        place without them keeps the stored form it always had."""
+        out: dict[str, Any] = {}
+        if self.population is not None:
+            out["population"] = self.population
+        if self.area_km2 is not None:
+            out["area_km2"] = self.area_km2
+        if self.shape is not None:
+            out["shape"] = self.shape
+        return out
 
 
 Place = Governorate
@@ -237,6 +258,39 @@ class Gazetteer:
             self._by_name = {g.name: g for g in reversed(self.places)}
         return self._by_name
 
+    @property
+    def has_shapes(self) -> bool:
+        """Whether any place carries a shape (views then draw polygons, territory counts km²)."""
+        return any(p.shape is not None for p in self.places)
+
+    @property
+    def has_populations(self) -> bool:
+        """Whether any place has a population (territory then gives the share of people)."""
+        return any(p.population is not None for p in self.places)
+
+    def area_km2(self, name: str) -> float | None:
+        """The stored geodesic area (km²) of the place named ``name`` (None: no shape)."""
+        place = self.by_name().get(name)
+        return place.area_km2 if place is not None else None
+
+    def population(self, name: str) -> int | None:
+        """The population of the place named ``name`` (None: not given)."""
+        place = self.by_name().get(name)
+        return place.population if place is not None else None
+
+    @property
+    def shading(self) -> str:
+        """What a shaded polygon means, for every view that shades: a place counted by its capital
+        city (a governorate) is "shaded by the holder of its capital"."""
+        if any(p.shape is not None and p.capital != p.name for p in self.places):
+            return "shaded by the holder of its capital"
+        return "shaded by its holder"
+
+    @property
+    def shapes_credit(self) -> str:
+        """The credit line of the shapes (their licence asks for it wherever they are shown)."""
+        return self.labels.get("shapes_credit", "")
+
     def by_capital(self) -> dict[str, Governorate]:
         """Capital city -> its place (the first in gazetteer order), built once."""
         if self._by_capital is None:
@@ -294,6 +348,9 @@ class Gazetteer:
                     int(p.get("admin_level") or 1),
                     p.get("parent") or "",
                     p.get("pcode") or "",
+                    p.get("population"),
+                    p.get("area_km2"),
+                    p.get("shape"),
                 )
             )
             for p in data["places"]
@@ -345,6 +402,7 @@ def builtin() -> Gazetteer:
         )
         for g in data["governorate"]
     )
+    places, shapes_credit = _builtin_shapes(places)
     as_of = parse_instant(data["baseline_as_of"], f"{GAZETTEER_FILE}: baseline_as_of")
     settings = json.loads((Path(__file__).parent.parent / "data" / SETTINGS_FILE).read_text("utf-8"))
     outline = json.loads((Path(__file__).parent.parent / "data" / settings["outline"]).read_text("utf-8"))
@@ -359,8 +417,27 @@ def builtin() -> Gazetteer:
         timezone=settings["timezone"],
         focus=settings.get("focus"),
         outline=outline,
-        labels=settings.get("labels"),
+        labels=(settings.get("labels") or {}) | {"shapes_credit": shapes_credit},
     )
+
+
+#: The built-in gazetteer's shapes, matched by p-code, with their precomputed areas.
+SHAPES_FILE = "syria_shapes.json"
+
+
+def _builtin_shapes(places: tuple[Governorate, ...]) -> tuple[tuple[Governorate, ...], str]:
+    """The built-in places with their polygons and areas (package data, trusted: not validated
+    again, and no geometry library imported), and the credit line the shapes' licence asks for."""
+    folder = Path(__file__).parent.parent / "data"
+    about = json.loads((folder / SHAPES_FILE).read_text("utf-8"))
+    collection = json.loads((folder / about["shapes"]).read_text("utf-8"))
+    by_pcode = {f["properties"][about["pcode_property"]]: f["geometry"] for f in collection["features"]}
+    areas = about["areas_km2"]
+    shaped = tuple(
+        p._replace(shape=by_pcode[p.pcode], area_km2=areas[p.pcode]) if p.pcode in by_pcode else p
+        for p in places
+    )
+    return shaped, about["credit"]
 
 
 def zone_of(name: str) -> tzinfo:
@@ -466,7 +543,7 @@ def check_controller(text: str, where: str = "controller") -> str:
 
 PLACE_FIELDS = {
     "id", "name", "capital", "aliases", "lat", "lon", "baseline", "administered_from", "note",
-    "admin_level", "parent", "pcode",
+    "admin_level", "parent", "pcode", "population",
 }  # fmt: skip
 
 
@@ -612,19 +689,111 @@ def load_file(path: Path | str, text: str | None = None, now: datetime | None = 
     about = head.get("about", "")
     if isinstance(about, list):
         about = "\n".join(str(a) for a in about)
+    places = [
+        g._replace(population=check_population(p.get("population"), where("place", i, "population")))
+        for i, (g, p) in enumerate(zip(places, places_data, strict=True))
+    ]
     display = parse_display(path, text, head, found)
     capital = display.get("labels", {}).get("capital")  # what texts mean by "the capital"
     if capital is not None and _key(capital) not in {_key(n) for g in places for n in (g.name, *g.aliases)}:
         at = where("gazetteer", key="capital")
         raise UserError(f"{at}: capital {capital!r} is not a place of this gazetteer")
+    shaped = parse_shapes(path, text, head, tuple(places))
+    if "shapes_credit" in shaped:
+        display["labels"] = display.get("labels", {}) | {"shapes_credit": shaped.pop("shapes_credit")}
     return Gazetteer(
-        name, as_of, found, tuple(places), version=version, about=str(about),
+        name, as_of, found, shaped["places"], version=version, about=str(about),
         controller_settings=settings, **display,
     )  # fmt: skip
 
 
 def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def check_population(value: Any, at: str) -> int | None:
+    """A place's population: a whole number >= 0 (a float with no fraction accepted), or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**10:
+        raise UserError(f"{at}: population must be a whole number of people (0 or more), not {value!r}")
+    return value
+
+
+def parse_shapes(
+    path: Path | str, text: str, head: Mapping[str, Any], places: tuple[Governorate, ...]
+) -> dict[str, Any]:
+    """The shapes of a TOML gazetteer: ``[gazetteer] shapes = "file.geojson"`` (beside the TOML)
+    gives places their polygons, matched by p-code: ``shapes_pcode_property`` names the feature
+    property holding it (default "pcode"), ``shapes_population_property`` optionally one holding
+    the population; ``shapes_credit`` is shown wherever the shapes are. Returns ``places`` and
+    the credit, if given. A feature whose p-code names no place is refused."""
+    from control.model import shapes as geo
+
+    def at(key: str) -> str:
+        lines = text.splitlines()
+        start = _table_line(text, "gazetteer") or 1
+        n = next(
+            (i for i, line in enumerate(lines[start - 1 :], start) if re.match(rf"\s*{key}\s*=", line)), start
+        )
+        return f"{path}:{n}"
+
+    out: dict[str, Any] = {"places": places}
+    credit = head.get("shapes_credit")
+    if credit is not None:
+        if not isinstance(credit, str) or not NAME_RE.fullmatch(credit):
+            raise UserError(f"{at('shapes_credit')}: shapes_credit must be text without control characters")
+        out["shapes_credit"] = credit
+    file = head.get("shapes")
+    if file is None:
+        return out
+    if not isinstance(file, str) or not file.strip():
+        raise UserError(f"{at('shapes')}: shapes must be the path of a GeoJSON file")
+    props = {}
+    for key, default in (("shapes_pcode_property", "pcode"), ("shapes_population_property", "")):
+        value = head.get(key, default)
+        if not isinstance(value, str) or (value and not NAME_RE.fullmatch(value)):
+            raise UserError(f"{at(key)}: {key} must be the name of a feature property")
+        props[key] = value
+    source = Path(path).parent / file
+    where = f"{at('shapes')}: {source}"
+    features = geo.features_of(geo.read_geojson(source, at("shapes")), where)
+    by_pcode = {_key(p.pcode): i for i, p in enumerate(places) if p.pcode}
+    shaped = list(places)
+    claimed: dict[int, int] = {}
+    pcode_key, population_key = props["shapes_pcode_property"], props["shapes_population_property"]
+    for n, feature in enumerate(features):
+        label = f"{where}: {geo.feature_label(feature, n)}"
+        properties = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
+        code = properties.get(pcode_key)
+        i = by_pcode.get(_key(str(code))) if isinstance(code, str | int) else None
+        if i is None:
+            raise UserError(
+                f"{label}: property {pcode_key!r} = {code!r} is not the p-code of a place of this gazetteer"
+            )
+        if i in claimed:
+            raise UserError(f"{label}: p-code {code!r} already matched feature {claimed[i]}")
+        claimed[i] = n
+        shape = geo.compact(feature.get("geometry"), label)
+        area = geo.area_km2(geo.check_valid(shape, label))
+        population = places[i].population
+        if population_key:
+            population = check_population(properties.get(population_key), f"{label}: {population_key}")
+        shaped[i] = places[i]._replace(shape=shape, area_km2=area, population=population)
+    out["places"] = tuple(shaped)
+    return out
+
+
+def shape_overlaps(atlas: Gazetteer) -> list[tuple[str, str, float]]:
+    """The pairs of ``atlas``'s places whose shapes overlap (names, km²); imports shapely."""
+    from control.model import shapes as geo
+
+    named = [(p.name, geo.to_shapely(p.shape)) for p in atlas.places if p.shape is not None]
+    return geo.overlaps(named) if len(named) > 1 else []
 
 
 def check_extension(old: Gazetteer, new: Gazetteer, where: str) -> None:
@@ -645,6 +814,16 @@ def check_extension(old: Gazetteer, new: Gazetteer, where: str) -> None:
         raise UserError(
             f"{where}: controller(s) {', '.join(missing)} missing: they may be added, not removed"
         )
+    shaped = {p.name: p for p in new.places}
+    for p in old.places:  # said first, in their own words: an area differs because a shape does
+        q = shaped.get(p.name)
+        for field in ("shape", "population"):
+            stored = getattr(p, field)
+            if q is not None and stored is not None and getattr(q, field) != stored:
+                raise UserError(
+                    f"{where}: place {p.name!r}: its {field} differs from the stored one; "
+                    f"a later version may add a {field}, not change or remove it"
+                )
     before, after = old.to_dict(), new.to_dict()
     hint = "a later version may only add (README, Gazetteers: superseding a place)"
     for key, value in before.items():
@@ -880,3 +1059,112 @@ def outline_rings(outline: Mapping[str, Any] | None) -> list[list[tuple[float, f
         polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
         rings.extend([(float(x), float(y)) for x, y, *_ in polygon[0]] for polygon in polygons)
     return rings
+
+
+#: The feature properties a GeoJSON gazetteer reads by default (``control gazetteer load --*-property``).
+GEOJSON_PROPERTIES = {
+    "name": "name", "pcode": "pcode", "id": "id", "aliases": "aliases", "baseline": "baseline",
+    "population": "population", "capital": "capital",
+}  # fmt: skip
+
+
+def load_geojson(
+    path: Path | str,
+    baseline_as_of: str | None,
+    name: str | None = None,
+    properties: Mapping[str, str] | None = None,
+    controllers: Iterable[str] = (),
+) -> Gazetteer:
+    """A gazetteer from a GeoJSON FeatureCollection: one place per feature (a Point, or a
+    (Multi)Polygon whose representative point becomes the place's point), its name, p-code, id,
+    aliases (a list, or text separated by ";"), baseline controller, population and capital read
+    from the properties named in ``properties`` (defaults :data:`GEOJSON_PROPERTIES`). The
+    controllers are the baseline values and ``controllers``. Errors name the feature's index/id."""
+    from control.model import shapes as geo
+    from control.model.times import parse_instant
+
+    keys = GEOJSON_PROPERTIES | dict(properties or {})
+    source = str(path)
+    if name is None:
+        name = re.sub(r"[^a-z0-9-]+", "-", Path(path).stem.casefold()).strip("-") or "gazetteer"
+    if not CONTROLLER_RE.fullmatch(name.replace(".", "-")):
+        raise UserError(f"--gazetteer-name: {name!r} must be a short lower-case id (a-z, 0-9, -)")
+    if not baseline_as_of:
+        raise UserError(
+            f"{source}: a GeoJSON gazetteer needs --baseline-as-of (when its baseline controllers hold)"
+        )
+    as_of = parse_instant(baseline_as_of, "--baseline-as-of")
+    features = geo.features_of(geo.read_geojson(path, source), source)
+    found: dict[str, str] = {}
+    for c in controllers:
+        if not CONTROLLER_RE.fullmatch(c):
+            raise UserError(f"--controller: {c!r} must be a lower-case id")
+        found[c] = c
+    places: list[Governorate] = []
+    seen: dict[str, int] = {}
+    for n, feature in enumerate(features):
+        at = f"{source}: {geo.feature_label(feature, n)}"
+        props = feature.get("properties")
+        props = props if isinstance(props, dict) else {}
+
+        def text(field: str, required: bool = False, at: str = at, props: dict[str, Any] = props) -> str:
+            value = props.get(keys[field])
+            if isinstance(value, int) and not isinstance(value, bool) and field in ("pcode", "id"):
+                value = str(value)
+            if value is None or value == "":
+                if required:
+                    raise UserError(f"{at}: property {keys[field]!r} (the {field}) is missing; "
+                                    f"name the property with --{field}-property")  # fmt: skip
+                return ""
+            if not isinstance(value, str) or not NAME_RE.fullmatch(value) or not value.strip():
+                raise UserError(f"{at}: property {keys[field]!r} must be text without control characters")
+            return value
+
+        label = text("name", required=True)
+        raw_aliases = props.get(keys["aliases"]) or []
+        if isinstance(raw_aliases, str):
+            raw_aliases = [a.strip() for a in raw_aliases.split(";") if a.strip()]
+        if not isinstance(raw_aliases, list) or not all(
+            isinstance(a, str) and a.strip() and NAME_RE.fullmatch(a) for a in raw_aliases
+        ):
+            raise UserError(
+                f"{at}: property {keys['aliases']!r} must be a list of names (or text, split by ;)"
+            )
+        baseline = text("baseline")
+        if baseline:
+            if not CONTROLLER_RE.fullmatch(baseline):
+                raise UserError(f"{at}: baseline {baseline!r} must be a controller id (a-z, 0-9, _ or -)")
+            found.setdefault(baseline, baseline)
+        population = check_population(props.get(keys["population"]), f"{at}: {keys['population']}")
+        geometry = feature.get("geometry")
+        kind = geometry.get("type") if isinstance(geometry, dict) else None
+        shape = area = None
+        if kind == "Point":
+            lon, lat = geo._position(geometry.get("coordinates"), at)
+        elif kind in geo.SHAPE_TYPES:
+            shape = geo.compact(geometry, at)
+            valid = geo.check_valid(shape, at)
+            area = geo.area_km2(valid)
+            lat, lon = geo.representative(valid)
+        else:
+            raise UserError(f"{at}: geometry must be a Point, Polygon or MultiPolygon, not {kind or 'none'}")
+        pcode, pid = text("pcode"), text("id")
+        for labelled in {label, *raw_aliases, pcode, pid} - {""}:
+            key = _key(labelled)
+            if key in seen and seen[key] != n:
+                raise UserError(
+                    f"{at}: {labelled!r} already names feature {seen[key]}; names, aliases, ids and "
+                    "p-codes must be unambiguous"
+                )
+            seen[key] = n
+        places.append(
+            Governorate(
+                name=label, capital=text("capital") or label, aliases=tuple(raw_aliases), lat=lat, lon=lon,
+                baseline=baseline, id=pid, pcode=pcode, population=population, area_km2=area, shape=shape,
+            )
+        )  # fmt: skip
+    if not found:
+        raise UserError(
+            f"{source}: no controllers: give each feature a {keys['baseline']!r} property, or --controller"
+        )
+    return Gazetteer(name, as_of, dict(sorted(found.items())), tuple(places))

@@ -93,29 +93,44 @@ def _csv_chunks(
     yield out.getvalue()
 
 
-def state(snapshot: Snapshot, fmt: str, atlas: Gazetteer, verbatim: bool = False) -> str:
-    """The state of every place of ``atlas`` as csv, json or geojson (``verbatim``: CSV text
-    cells as they are, formulas included)."""
+def state(
+    snapshot: Snapshot, fmt: str, atlas: Gazetteer, shapes: bool = False, verbatim: bool = False
+) -> str:
+    """The state of every place of ``atlas`` as csv, json or geojson. ``shapes``: every row also
+    carries the place's ``area_km2`` and ``population``, and a GeoJSON feature its polygon (places
+    with shapes; the point otherwise, its coordinates kept as ``lon``/``lat``). ``verbatim``: CSV
+    text cells as they are, formulas included."""
+    from control.views.shapes import SHAPE_COLUMNS, measures
+
     rows = _state_rows(snapshot, atlas)
+    if shapes:
+        rows = [row | measures(atlas, row["governorate"]) for row in rows]
     if fmt == "csv":
-        return _csv(rows, STATE_COLUMNS, verbatim)
+        return _csv(rows, STATE_COLUMNS + (SHAPE_COLUMNS if shapes else []), verbatim)
+    data = snapshot.to_dict()
+    if shapes:
+        for c in data["capitals"]:
+            c.update(measures(atlas, c["governorate"]))
     if fmt == "json":
-        return to_json(snapshot.to_dict())
-    full = {c["governorate"]: c for c in snapshot.to_dict()["capitals"]}
+        return to_json(data)
+    full = {c["governorate"]: c for c in data["capitals"]}
+    point_labels = ("pcode", "capital", "counted_as", "at", "known_at", "record_ends")
     features = [
         {
             "type": "Feature",
             # a stable id (the p-code, else the place's id, else its name) for joins and web maps
             "id": row["pcode"] or row["governorate"],
-            "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+            "geometry": _geometry(atlas, row["governorate"], row["lon"], row["lat"], shapes),
             # every field of `replay --json` for this place, plus the point's labels
             "properties": full[row["governorate"]]
-            | {k: row[k] for k in ("pcode", "capital", "counted_as", "at", "known_at", "record_ends")},
+            | {k: row[k] for k in point_labels + (("lat", "lon") if shapes else ())},
         }
         for row in rows
     ]
     basis = snapshot.to_dict()["basis"]  # a foreign member: what the map rests on (RFC 7946 6.1)
-    return to_json({"type": "FeatureCollection", "basis": basis, "features": features})
+    collection = {"type": "FeatureCollection", "basis": basis, "features": features}
+    credit = atlas.shapes_credit if shapes else ""
+    return to_json(collection | ({"credit": credit} if credit else {}))
 
 
 def events(items: Sequence[Event], fmt: str, verbatim: bool = False) -> str:
@@ -175,6 +190,15 @@ def interval_rows(timelines: Timelines, seat: str) -> Iterator[dict[str, Any]]:
             )
 
 
+def _geometry(atlas: Gazetteer | None, place: str, lon: float, lat: float, shapes: bool) -> dict[str, Any]:
+    """A feature's geometry: the place's polygon (``shapes``, where it has one), else its point."""
+    if shapes and atlas is not None:
+        found = atlas.by_name().get(place)
+        if found is not None and found.shape is not None:
+            return found.shape
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
 def _period_key(state: Any) -> tuple[Any, ...]:
     return (
         state.controller,
@@ -183,27 +207,53 @@ def _period_key(state: Any) -> tuple[Any, ...]:
     )
 
 
-def intervals(timelines: Timelines, fmt: str, seat: str, verbatim: bool = False) -> str:
+def intervals(
+    timelines: Timelines,
+    fmt: str,
+    seat: str,
+    atlas: Gazetteer | None = None,
+    shapes: bool = False,
+    verbatim: bool = False,
+) -> str:
     """Periods of control for GIS (QGIS Temporal Controller, kepler.gl): csv or geojson."""
-    return "".join(interval_chunks(timelines, fmt, seat, verbatim))
+    return "".join(interval_chunks(timelines, fmt, seat, atlas, shapes, verbatim))
 
 
-def interval_chunks(timelines: Timelines, fmt: str, seat: str, verbatim: bool = False) -> Iterator[str]:
+def interval_chunks(
+    timelines: Timelines,
+    fmt: str,
+    seat: str,
+    atlas: Gazetteer | None = None,
+    shapes: bool = False,
+    verbatim: bool = False,
+) -> Iterator[str]:
     """:func:`intervals` written as ``timelines`` come (bounded memory, byte for byte the same
-    text as ``to_json`` of the whole collection)."""
+    text as ``to_json`` of the whole collection). ``shapes``: each row also carries the place's
+    ``area_km2`` and ``population`` (of ``atlas``), and each feature its polygon (where it has one)."""
+    from control.views.shapes import SHAPE_COLUMNS, measures
+
     rows = interval_rows(timelines, seat)
+    columns = INTERVAL_COLUMNS + (SHAPE_COLUMNS if shapes else [])
+    if shapes:
+        rows = (row | measures(atlas, row["place"]) for row in rows)
     if fmt == "csv":
-        yield from _csv_chunks(rows, INTERVAL_COLUMNS, verbatim)
+        yield from _csv_chunks(rows, columns, verbatim)
         return
     features = (
         {
             "type": "Feature",
             "id": row["id"],
-            "geometry": {"type": "Point", "coordinates": list(row["_point"])},
-            "properties": {k: row[k] for k in INTERVAL_COLUMNS},
+            "geometry": _geometry(atlas, row["place"], *row["_point"], shapes),
+            "properties": {k: row[k] for k in columns},
         }
         for row in rows
     )
-    yield '{\n  "features": '  # to_json's sorted keys: "features", then "type"
+    credit = atlas.shapes_credit if shapes and atlas is not None else ""
+    if credit:  # a foreign member (RFC 7946 6.1): the polygons' licence asks for it wherever shipped
+        import json
+
+        yield '{\n  "credit": ' + json.dumps(credit, ensure_ascii=False) + ',\n  "features": '
+    else:
+        yield '{\n  "features": '  # to_json's sorted keys: "features", then "type"
     yield from json_lines(features, depth=1)
     yield ',\n  "type": "FeatureCollection"\n}\n'

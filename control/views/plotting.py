@@ -303,10 +303,14 @@ def plot_map(
     ax: Axes, points: Sequence[MapPoint], atlas: Gazetteer, title: str = "", labels: bool = True
 ) -> Axes:
     """The places on the gazetteer's outline (if it has one), coloured by controller, styled by
-    status; the extent is the outline's, else the places' bounds with a margin."""
+    status; the extent is the outline's, else the places' bounds with a margin. Places with
+    shapes are filled by controller (control.views.shapes)."""
+    from control.views import shapes
+
     for ring in outline(atlas):
         ax.add_patch(Polygon(ring, closed=True, facecolor="#f4f1ea", edgecolor="#8a8a8a", lw=0.8))
-    xlim, ylim = display.map_extent(atlas, [(p.lon, p.lat) for p in points])
+    shapes.plot_polygons(ax, points, lambda c: display.colour(atlas, c), atlas)
+    xlim, ylim = shapes.extent(atlas, display.map_extent(atlas, [(p.lon, p.lat) for p in points]))
     many = len(points) > MAX_LABELS
     for run in _marker_runs(points, many, atlas):
         status = run[0].status
@@ -378,8 +382,11 @@ def map_legend(
 
 
 def attribution(fig: Figure, atlas: Gazetteer) -> None:
-    """The outline's credit, bottom right (nothing without an outline or a credit)."""
-    credit = display.outline_credit(atlas)
+    """The outline's credit, bottom right (nothing without an outline or a credit); with shapes,
+    what their shading means and their credit before it."""
+    from control.views.shapes import map_credit
+
+    credit = map_credit(display.outline_credit(atlas), atlas)
     if credit:
         fig.text(0.995, 0.003, credit, ha="right", va="bottom", fontsize=6.5, color="#888888")
 
