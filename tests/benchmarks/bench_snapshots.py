@@ -51,7 +51,10 @@ def write_inputs(folder: Path, places: int, maps: int, change: float, contested:
     features = [
         {
             "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [round(30 + rng.random() * 10, 4), round(30 + rng.random() * 5, 4)]},
+            "geometry": {
+                "type": "Point",
+                "coordinates": [round(30 + rng.random() * 10, 4), round(30 + rng.random() * 5, 4)],
+            },
             "properties": {"name": n, "pcode": f"B{i:05d}", "baseline": held[i]},
         }
         for i, n in enumerate(names)
@@ -71,7 +74,9 @@ def write_inputs(folder: Path, places: int, maps: int, change: float, contested:
                 props["contested_by"] = rng.choice([c for c in CONTROLLERS if c != held[i]])
             rows.append({"type": "Feature", "geometry": None, "properties": props})
         when = FIRST + timedelta(days=d)
-        (out / f"{when:%Y-%m-%d}.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": rows}))
+        (out / f"{when:%Y-%m-%d}.geojson").write_text(
+            json.dumps({"type": "FeatureCollection", "features": rows})
+        )
     return places * maps
 
 
@@ -109,7 +114,9 @@ def main() -> None:
     print(f"gazetteer load: {wall:.1f} s ({rss:.0f} MiB)", flush=True)
     imp = [*CONTROL, "snapshot", "import", "maps", "--source", "bench", "--store", store]
     wall, rss, out = child(imp, env, str(work), args.timeout)
-    print(f"snapshot import (one command): {wall:.1f} s ({rss:.0f} MiB), {observations / wall:,.0f} observations/s")
+    print(
+        f"snapshot import (one command): {wall:.1f} s ({rss:.0f} MiB), {observations / wall:,.0f} observations/s"
+    )
     print("  " + out.strip(), flush=True)
     wall2, rss2, out2 = child(imp, env, str(work), args.timeout)
     print(f"the same import again: {wall2:.1f} s ({rss2:.0f} MiB): {out2.strip()}", flush=True)
@@ -129,7 +136,10 @@ def main() -> None:
             walls["maps"].append(child(mine, env, str(work), args.timeout)[0])
             walls["seed"].append(child(theirs, env, str(work), args.timeout)[0])
         a, b = statistics.median(walls["maps"]), statistics.median(walls["seed"])
-        print(f"{name}: maps store {a:.3f} s, seed store {b:.3f} s: ratio {a / b:.2f}x (target <= 2x)", flush=True)
+        print(
+            f"{name}: maps store {a:.3f} s, seed store {b:.3f} s: ratio {a / b:.2f}x (target <= 2x)",
+            flush=True,
+        )
     if not args.keep:
         import shutil
 
