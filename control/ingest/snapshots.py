@@ -431,7 +431,8 @@ def derive(maps: Iterable[Map], baseline: Mapping[str, str], baseline_as_of: dat
                         Source(file, o.quote),
                         actor=o.contested_by,
                         when="between maps",
-                        note=f"derived from the map of {source} as of {iso(m.as_of)}: contested by {o.contested_by}"
+                        note=f"derived from the map of {source} as of {iso(m.as_of)}: contested by "
+                        + o.contested_by
                         + (f" (share {o.share:.4f})" if o.share is not None else ""),
                     )
     return out

@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_scale import child  # noqa: E402  (the benchmarks' one runner)
+from bench_scale import child  # the benchmarks' one runner
 
 CONTROL = [sys.executable, "-m", "control"]
 CONTROLLERS = ("gov", "north", "south", "east")
@@ -114,9 +114,8 @@ def main() -> None:
     print(f"gazetteer load: {wall:.1f} s ({rss:.0f} MiB)", flush=True)
     imp = [*CONTROL, "snapshot", "import", "maps", "--source", "bench", "--store", store]
     wall, rss, out = child(imp, env, str(work), args.timeout)
-    print(
-        f"snapshot import (one command): {wall:.1f} s ({rss:.0f} MiB), {observations / wall:,.0f} observations/s"
-    )
+    rate = f"{observations / wall:,.0f} observations/s"
+    print(f"snapshot import (one command): {wall:.1f} s ({rss:.0f} MiB), {rate}")
     print("  " + out.strip(), flush=True)
     wall2, rss2, out2 = child(imp, env, str(work), args.timeout)
     print(f"the same import again: {wall2:.1f} s ({rss2:.0f} MiB): {out2.strip()}", flush=True)
@@ -124,7 +123,10 @@ def main() -> None:
     at = (FIRST + timedelta(days=args.maps // 2, hours=12)).strftime("%Y-%m-%dT%H:%MZ")
     child([*CONTROL, "replay", "--at", SEED_AT, "--store", seed], env, str(work), args.timeout)  # load
     commands = {
-        "replay --at": ([*CONTROL, "replay", "--at", at, "--store", store], [*CONTROL, "replay", "--at", SEED_AT, "--store", seed]),
+        "replay --at": (
+            [*CONTROL, "replay", "--at", at, "--store", store],
+            [*CONTROL, "replay", "--at", SEED_AT, "--store", seed],
+        ),
         "replay --at --json": (
             [*CONTROL, "replay", "--at", at, "--json", "--store", store],
             [*CONTROL, "replay", "--at", SEED_AT, "--json", "--store", seed],
