@@ -219,7 +219,7 @@ def _import(app: Any, store: str | None, maps: Sequence[Map]) -> tuple[int, int,
     from control.model import gazetteer
     from control.store.ledger import RECORD, resolve_store, retrying, write_deadline
     from control.store.readmodel import REPORT, report_event, stream_key
-    from control.store.snapshots import store_maps, stored_maps
+    from control.store.snapshots import store_maps, stored_digests, stored_maps
     from control.store.streams import stream_id
     from control.store.writelock import writer_lock
 
@@ -228,31 +228,33 @@ def _import(app: Any, store: str | None, maps: Sequence[Map]) -> tuple[int, int,
     counts = [0, 0, 0]
 
     def attempt() -> Any:
-        stored = stored_maps(app)
-        current = {(m.source, m.as_of): m.digest() for m in stored}
+        from control.model.times import iso
+
+        current = stored_digests(app)
         fresh = []
         counts[:] = [0, 0, 0]
         for m in maps:
-            old = current.get((m.source, m.as_of))
+            old = current.get((m.source, iso(m.as_of) or ""))
             if old == m.digest():
                 counts[2] += 1
                 continue
             counts[1 if old is not None else 0] += 1
             fresh.append(m)
-        desired = snap.derive([*stored, *fresh], baseline, gazetteer.baseline_as_of())
+        if not fresh:  # every map as stored: what they imply is in the ledger (reports go first)
+            return snap.Plan([], 0, 0, 0)
+        desired = snap.derive([*stored_maps(app), *fresh], baseline, gazetteer.baseline_as_of())
         found = app.recorder.query(
             f"SELECT {REPORT} FROM {app.recorder.table} WHERE stream = %s AND file LIKE %s",
             [stream_key(stream_id(RECORD)), snap.PREFIX + "%"],
         )
-        latest = max((m.reported_at for m in fresh), default=max(m.reported_at for m in maps))
-        plan = snap.reconcile(desired, [report_event(r) for r in found], latest)
-        if fresh:
-            store_maps(app, fresh)
-        if plan.events:
+        plan = snap.reconcile(desired, [report_event(r) for r in found], max(m.reported_at for m in fresh))
+        del desired
+        if plan.events:  # the reports first, then the maps: a write cut short is redone next time
             batches = [plan.events[i : i + BATCH] for i in range(0, len(plan.events), BATCH)]
             with _progress(len(plan.events), f"appending {len(plan.events):,} reports") as bar:
                 app.append_batches(RECORD, batches, done=bar.update if bar is not None else None)
             app.refresh_states()
+        store_maps(app, fresh)
         return plan
 
     deadline = write_deadline()

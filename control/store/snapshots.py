@@ -10,7 +10,7 @@ A corrected map is a later event for the same source and instant; the latest is 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
@@ -44,11 +44,32 @@ class MapSeries(Aggregate):
         self.name = name
 
 
+def _pages(app: LedgerApp) -> Iterator[dict[str, Any]]:
+    """Each stored map's payload, read a page of events at a time (a map decoded, then dropped)."""
+    sid = stream_id(STREAM)
+    after: int | None = None
+    while True:
+        page = list(app.recorder.select_events(sid, gt=after, limit=MAPS_PER_TRANSACTION))
+        if not page:
+            return
+        for stored in page:
+            state = app.decoded(stored)
+            if "map" in state:
+                yield state["map"]
+        after = page[-1].originator_version
+
+
 def stored_maps(app: LedgerApp) -> list[Map]:
     """Every stored map, in the order stored (a corrected map after the one it corrects)."""
     from control.ingest.snapshots import Map
 
-    return [Map.from_dict(state["map"]) for _, state in app.payloads(STREAM) if "map" in state]
+    return [Map.from_dict(m) for m in _pages(app)]
+
+
+def stored_digests(app: LedgerApp) -> dict[tuple[str, str], str]:
+    """(source, as-of text) -> the digest of the map in force (the latest stored): what tells a
+    re-imported map from a new or corrected one, without keeping the maps."""
+    return {(m["source"], m["as_of"]): m["digest"] for m in _pages(app)}
 
 
 def store_maps(app: LedgerApp, maps: Sequence[Map]) -> int:
@@ -73,8 +94,8 @@ def store_maps(app: LedgerApp, maps: Sequence[Map]) -> int:
                 map=m.to_dict(),
             )
             pending.append(app.mapper.to_stored_event(event))
-        app.recorder.insert_events(pending)
+        app.recorder.insert_events(pending, read_rows=[])
         pending = []
     if pending:
-        app.recorder.insert_events(pending)
+        app.recorder.insert_events(pending, read_rows=[])
     return len(maps)
