@@ -98,6 +98,7 @@ def test_a_series_of_area_maps_gives_changes_between_maps_and_the_km2_series(run
     result = run("snapshot", "import", str(series), "--source", "deepstate", "--rest", "gov")
     assert result.exit_code == 0, result.output
     assert "10 map(s) (10 new, 0 corrected, 0 unchanged)" in result.output
+    assert result.stderr == ""  # the progress bar only on a terminal
 
     captures = {e["place"]: e for e in snapshot_events(run) if e["kind"] == "capture"}
     assert sorted(captures) == [f"P{i}" for i in range(10)]
@@ -264,3 +265,43 @@ def test_the_seed_store_takes_a_named_map_and_its_feed_names_areas(run, tmp_path
     assert kinds == [("capture", "As-Suwayda", "druze"), ("capture", "Homs", "hts")]
     homs = next(e for e in snapshot_events(run) if e["place"] == "Homs")
     assert homs["reported_at"] == "2024-12-06T06:00:00Z" and json.loads(homs["quote"])["name"] == "Homs"
+
+
+def in_force(events: list[dict]) -> set[str]:
+    """The derived reports in force: not retracted by a correction that is itself in force."""
+    by_target: dict[str, list[str]] = {}
+    for e in events:
+        for t in e["targets"]:
+            by_target.setdefault(t, []).append(e["id"])
+    memo: dict[str, bool] = {}
+
+    def live(eid: str) -> bool:
+        if eid not in memo:
+            memo[eid] = not any(live(r) for r in by_target.get(eid, ()))
+        return memo[eid]
+
+    return {e["id"] for e in events if e["kind"] != "correction" and live(e["id"])}
+
+
+@pytest.mark.parametrize("order", [(3, 1, 5, 2, 4), (5, 4, 3, 2, 1), (2, 4, 1, 5, 3)])
+def test_maps_imported_one_at_a_time_in_any_order_leave_what_the_series_gives(run, grid, tmp_path, order):
+    held = {1: "gov", 2: "occ", 3: "occ", 4: "other", 5: "occ"}
+    for k in range(1, 6):
+        contested = {"P2": {"status": "contested", "contested_by": "other"}} if k == 3 else {}
+        named_map(tmp_path / f"{day(k)}.geojson", {"P1": held[k], "P2": "gov"}, **contested)
+    for k in order:
+        assert run("snapshot", "import", f"{day(k)}.geojson", "--source", "s").exit_code == 0
+    load = ("gazetteer", "load", "grid.geojson", "--baseline-as-of", BASE, "--controller", "occ")
+    assert run(*load, "--controller", "other", "--store", "b.db").exit_code == 0
+    files = [f"{day(k)}.geojson" for k in range(1, 6)]
+    assert run("snapshot", "import", *files, "--source", "s", "--store", "b.db").exit_code == 0
+    series = [
+        e
+        for e in json.loads(run("events", "--json", "--store", "b.db").stdout)
+        if e["file"].startswith("snapshot:")
+    ]
+    assert in_force(snapshot_events(run)) == in_force(series) == {e["id"] for e in series}
+    captures = [e for e in series if e["kind"] == "capture"]
+    assert [(e["place"], e["actor"], e["window"]["earliest"][:10]) for e in captures] == [
+        ("P1", "occ", "2024-03-01"), ("P1", "other", "2024-03-03"), ("P1", "occ", "2024-03-04"),
+    ]  # fmt: skip
