@@ -300,8 +300,9 @@ def subset_of(atlas: gazetteer.Gazetteer, names: set[str]) -> gazetteer.Gazettee
     """The gazetteer with only the places ``names``, in its order."""
     places = tuple(g for g in atlas.places if g.name in names)
     return gazetteer.Gazetteer(
-        atlas.name, atlas.baseline_as_of, atlas.controllers, places, atlas.builtin, atlas.version, atlas.about
-    )
+        atlas.name, atlas.baseline_as_of, atlas.controllers, places, atlas.builtin, atlas.version,
+        atlas.about, labels=atlas.labels,  # the shapes' credit goes with them
+    )  # fmt: skip
 
 
 def narrowed(snapshot: Any, places: tuple[str, ...], controller: str | None) -> Any:

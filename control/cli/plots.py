@@ -29,7 +29,7 @@ from control.model import gazetteer
 from control.model.errors import UserError
 from control.views.files import writable_target, write_atomically
 
-KINDS = ("holdings", "timeline", "map", "known-vs-actual")
+KINDS = ("holdings", "timeline", "map", "known-vs-actual", "share")
 END_OF_RECORD = "2024-12-08T00:00Z"
 
 
@@ -260,6 +260,9 @@ def _stamp(instant: datetime, short: bool = False) -> str:
     multiple=True,
     help="Draw only this place (any alias; repeatable), with the place its counted city belongs to.",
 )
+@click.option(
+    "--by", default="area", show_default=True, help="share only: territory (area, km²) or population."
+)
 @seat_option
 @store_option
 def chart(
@@ -275,10 +278,11 @@ def chart(
     gif: bool,
     scenario: str | None,
     places: tuple[str, ...],
+    by: str,
     seat: str,
     store: str | None,
 ) -> None:
-    """Draw one chart KIND (holdings, timeline, map, known-vs-actual) from the store."""
+    """Draw one chart KIND (holdings, timeline, map, known-vs-actual, share) from the store."""
     if kind not in KINDS:
         import difflib
 
@@ -287,6 +291,11 @@ def chart(
         raise UserError(f"KIND: unknown chart {kind!r}{hint}; choose {', '.join(KINDS)}")
     if (every or gif) and kind != "map":
         raise UserError("--every/--gif: only for the map chart")
+    if by not in ("area", "population"):
+        raise UserError(f"--by: unknown measure {by!r}; choose area or population")
+    if by != "area" and kind != "share":
+        raise UserError("--by: only for the share chart")
+    _BY.set(by)
     lo, hi = _span(start, end)
     if gif:
         path = out or Path("plots") / "map.gif"
@@ -385,6 +394,8 @@ def _record_figure(
     if kind in ("map", "known-vs-actual"):
         return draw(kind, [], at, known_at, lo, hi, seat, every, None, scenario, recorded_at, state_at)
     basis = _basis(known_at, recorded_at)
+    if kind == "share":
+        return _share_figure(app, lo, hi, known_at, recorded_at, seat, world, scenario, basis)
     if kind == "holdings":
         some = _OF.get() is not None  # some places only (--place)
         from control.store.states import as_stored
@@ -407,6 +418,35 @@ def _record_figure(
     said = app.statements(lo, hi, known_at, recorded_at, world, some)
     rows = chartdata.timeline_rows_from(steps, moves, said, lo, hi, seat)
     return plotting.timeline_figure(rows, _titled(TIMELINE_TITLE, scenario, basis))
+
+
+#: What the share chart measures (``--by``): "area" or "population".
+_BY: ContextVar[str] = ContextVar("control_chart_by", default="area")
+
+
+def _share_figure(app: Any, lo: datetime, hi: datetime, known_at: datetime | None,
+                  recorded_at: datetime | None, seat: str, world: Any, scenario: str | None,
+                  basis: str) -> Any:  # fmt: skip
+    """``chart share``: each controller's share of the territory (or people) over [lo, hi], from
+    the stored states on the latest knowledge, else from each place's phases (as the holdings)."""
+    from control.store.states import as_stored
+    from control.views.shapes import shapes_note, share_figure
+    from control.views.territory import share_series, weights
+
+    atlas, by = gazetteer.current(), _BY.get()
+    weights(atlas, by)  # no shapes (or populations): one line, before any folding
+    if as_stored(known_at, recorded_at, seat) and (world is None or world.cut is None):
+        places, updates, _, _ = app.chart_inputs(lo, hi, world, _OF.get() is not None)
+    else:
+        steps, _ = app.phases(lo, hi, known_at, recorded_at, seat, world)
+        places = [g for g, _ in steps]
+        updates = sorted(((t, i, ph) for i, (_, pairs) in enumerate(steps) for t, ph in pairs),
+                         key=lambda u: (u[0], u[1]))  # fmt: skip
+    series = share_series(places, updates, lo, hi, atlas, by)
+    what = "territory" if by == "area" else "population"
+    title = _titled(f"Share of {what} held, {_period(lo, hi)}", scenario, basis)
+    note = shapes_note(atlas) if by == "area" else f"Places {atlas.shading}"
+    return share_figure(series, title, note)
 
 
 def _phase_states(steps: Sequence[tuple[Any, Sequence[tuple[datetime, Any]]]], seat: str) -> StateAt:
@@ -517,6 +557,11 @@ def demo(out_dir: Path, seat: str, store: str | None) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default: stdout).")
 @click.option("--place", "places", multiple=True, help="Only this place (any alias; repeatable).")
 @click.option("--controller", help="State only: the places this controller holds (or may hold, if disputed).")
+@click.option(
+    "--shapes",
+    is_flag=True,
+    help="Add each place's area_km2 and population; in GeoJSON, its polygon instead of its point.",
+)
 @seat_option
 @store_option
 def export(
@@ -529,6 +574,7 @@ def export(
     out: Path | None,
     places: tuple[str, ...],
     controller: str | None,
+    shapes: bool,
     seat: str,
     store: str | None,
 ) -> None:
@@ -543,6 +589,8 @@ def export(
     )
     if fmt not in allowed:
         raise UserError(f"--format: {fmt!r} is not one of {', '.join(allowed)}")
+    if shapes and whole_ledger:
+        raise UserError("--shapes: for the state and the --intervals exports (not with --events)")
     if controller and (whole_ledger or intervals):
         raise UserError("--controller: only for the state export (not with --events or --intervals)")
     if out is not None:
@@ -557,10 +605,10 @@ def export(
         chunks = exports.event_chunks(found, fmt)
     elif intervals:  # folded a chunk of places at a time from the read model, written as folded
         timelines = app.timelines(gazetteer.baseline_as_of(), known_at, recorded_at, seat, names)
-        chunks = exports.interval_chunks(timelines, fmt, seat)
+        chunks = exports.interval_chunks(timelines, fmt, seat, shapes)
     else:  # a snapshot, from the read model (whole states only for the places asked)
         snapshot = app.replay(at or now(), known_at, recorded_at, seat, detail=names)
-        chunks = [exports.state(narrowed(snapshot, places, controller), fmt)]
+        chunks = [exports.state(narrowed(snapshot, places, controller), fmt, shapes)]
     if out is None:
         for chunk in chunks:
             click.echo(chunk, nl=False)

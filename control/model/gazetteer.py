@@ -104,6 +104,9 @@ class Governorate(NamedTuple):
     #: a GeoJSON Polygon/MultiPolygon (WGS84, coordinates rounded; see control.model.shapes), or None
     shape: dict[str, Any] | None = None
 
+    def __hash__(self) -> int:  # the shape is a dict: hash by what names the place
+        return hash((self.name, self.capital, self.id, self.pcode))
+
     def seat(self, setting: str = DEFAULT_SEAT) -> str:
         """The capital city counted for this governorate under the Rif Dimashq ``setting``."""
         if self.administered_from and setting == "damascus":
@@ -779,6 +782,13 @@ def check_extension(old: Gazetteer, new: Gazetteer, where: str) -> None:
             raise UserError(f"{where}: place {p.name!r}: its baseline controller differs from the stored one")
         if not set(p.aliases) <= set(q.aliases):
             raise UserError(f"{where}: place {p.name!r}: aliases may be added, not removed")
+        for field in ("shape", "population"):  # fields a later version may add, not change
+            before = getattr(p, field)
+            if before is not None and getattr(q, field) != before:
+                raise UserError(
+                    f"{where}: place {p.name!r}: its {field} differs from the stored one; "
+                    f"a later version may add a {field}, not change or remove it"
+                )
     missing = sorted(set(old.controllers) - set(new.controllers))
     if missing:
         raise UserError(

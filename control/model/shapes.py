@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,22 @@ def _position(pt: Any, at: str) -> list[float]:
     return [round(lon, DIGITS), round(lat, DIGITS)]
 
 
+_NUMBER_TYPES = (int, float)
+
+
+def _ring(ring: list[Any], at: str) -> list[list[float]]:
+    """A ring's positions checked and rounded: at once (numpy) when every position is a list of
+    numbers in range, else position by position, for the message naming the first bad one."""
+    import numpy as np
+
+    if all(type(pt) is list and len(pt) >= 2 and type(pt[0]) in _NUMBER_TYPES
+           and type(pt[1]) in _NUMBER_TYPES for pt in ring):  # fmt: skip
+        xy = np.array([pt[:2] for pt in ring], dtype=np.float64).reshape(-1, 2)
+        if np.isfinite(xy).all() and (np.abs(xy[:, 0]) <= 180).all() and (np.abs(xy[:, 1]) <= 90).all():
+            return np.round(xy, DIGITS).tolist()
+    return [_position(pt, at) for pt in ring]
+
+
 def compact(geometry: Any, at: str) -> dict[str, Any]:
     """A GeoJSON Polygon/MultiPolygon checked for form and range, its coordinates rounded to
     :data:`DIGITS` decimals (z dropped) and its rings closed; a :class:`UserError` naming ``at``."""
@@ -93,7 +110,7 @@ def compact(geometry: Any, at: str) -> dict[str, Any]:
         for ring in polygon:
             if not isinstance(ring, list):
                 raise UserError(f"{at}: a ring must be a list of [lon, lat] positions")
-            points = [_position(pt, at) for pt in ring]
+            points = _ring(ring, at)
             if points and points[0] != points[-1]:
                 raise UserError(f"{at}: a ring is not closed (its last position must repeat its first)")
             if len(points) < 4:
@@ -124,10 +141,15 @@ def check_valid(shape: Mapping[str, Any], at: str) -> Any:
 
 def area_km2(geom: Any) -> float:
     """The geodesic area of a shapely (Multi)Polygon on the WGS84 ellipsoid, in km² (3 decimals)."""
+    area, _ = _geod().geometry_area_perimeter(geom)
+    return round(abs(area) / 1e6, 3)
+
+
+@cache
+def _geod() -> Any:
     from pyproj import Geod
 
-    area, _ = Geod(ellps="WGS84").geometry_area_perimeter(geom)
-    return round(abs(area) / 1e6, 3)
+    return Geod(ellps="WGS84")
 
 
 def representative(geom: Any) -> tuple[float, float]:
@@ -177,3 +199,26 @@ def rings(shape: Mapping[str, Any] | None) -> Iterator[list[list[tuple[float, fl
     polygons = [shape["coordinates"]] if shape["type"] == "Polygon" else shape["coordinates"]
     for polygon in polygons:
         yield [[(float(x), float(y)) for x, y, *_ in ring] for ring in polygon]
+
+
+def coverage(places: Iterable[Any], area: Mapping[str, Any] | Any) -> dict[str, float]:
+    """The share (0..1] of each place's area that lies inside ``area`` (a GeoJSON Polygon/
+    MultiPolygon dict, or a shapely geometry): the overlay of a map of the area one actor holds
+    on the gazetteer's shapes. ``places``: Governorate-like (name, shape, area_km2); those without
+    a shape, or outside, are left out. Geodesic: the intersection's km² over the place's stored
+    ``area_km2``. A spatial index picks the candidates (no comparison with every place)."""
+    from shapely import STRtree
+
+    mine = [p for p in places if p.shape is not None and p.area_km2]
+    if not mine:
+        return {}
+    geom = to_shapely(area) if isinstance(area, Mapping) else area
+    shapes = [to_shapely(p.shape) for p in mine]
+    found: dict[str, float] = {}
+    for i in sorted(int(i) for i in STRtree(shapes).query(geom, predicate="intersects")):
+        common = shapes[i].intersection(geom)
+        parts = getattr(common, "geoms", [common])
+        km2 = sum(area_km2(g) for g in parts if g.geom_type in SHAPE_TYPES)
+        if km2 > 0:
+            found[mine[i].name] = min(1.0, km2 / mine[i].area_km2)
+    return found

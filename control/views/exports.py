@@ -89,28 +89,41 @@ def _csv_chunks(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Itera
     yield out.getvalue()
 
 
-def state(snapshot: Snapshot, fmt: str) -> str:
-    """The state of every capital as csv, json or geojson."""
+def state(snapshot: Snapshot, fmt: str, shapes: bool = False) -> str:
+    """The state of every capital as csv, json or geojson. ``shapes``: every row also carries
+    the place's ``area_km2`` and ``population``, and a GeoJSON feature its polygon (places with
+    shapes; the point otherwise, its coordinates kept as ``lon``/``lat``)."""
+    from control.views.shapes import SHAPE_COLUMNS, measures
+
     rows = _state_rows(snapshot)
+    if shapes:
+        rows = [row | measures(row["governorate"]) for row in rows]
     if fmt == "csv":
-        return _csv(rows, STATE_COLUMNS)
+        return _csv(rows, STATE_COLUMNS + (SHAPE_COLUMNS if shapes else []))
+    data = snapshot.to_dict()
+    if shapes:
+        for c in data["capitals"]:
+            c.update(measures(c["governorate"]))
     if fmt == "json":
-        return to_json(snapshot.to_dict())
-    full = {c["governorate"]: c for c in snapshot.to_dict()["capitals"]}
+        return to_json(data)
+    full = {c["governorate"]: c for c in data["capitals"]}
+    point_labels = ("pcode", "capital", "counted_as", "at", "known_at", "record_ends")
     features = [
         {
             "type": "Feature",
             # a stable id (the p-code, else the place's id, else its name) for joins and web maps
             "id": row["pcode"] or row["governorate"],
-            "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+            "geometry": _geometry(row["governorate"], row["lon"], row["lat"], shapes),
             # every field of `replay --json` for this place, plus the point's labels
             "properties": full[row["governorate"]]
-            | {k: row[k] for k in ("pcode", "capital", "counted_as", "at", "known_at", "record_ends")},
+            | {k: row[k] for k in point_labels + (("lat", "lon") if shapes else ())},
         }
         for row in rows
     ]
     basis = snapshot.to_dict()["basis"]  # a foreign member: what the map rests on (RFC 7946 6.1)
-    return to_json({"type": "FeatureCollection", "basis": basis, "features": features})
+    collection = {"type": "FeatureCollection", "basis": basis, "features": features}
+    credit = gazetteer.current().shapes_credit if shapes else ""
+    return to_json(collection | ({"credit": credit} if credit else {}))
 
 
 def events(items: Sequence[Event], fmt: str) -> str:
@@ -170,6 +183,15 @@ def interval_rows(timelines: Timelines, seat: str) -> Iterator[dict[str, Any]]:
             )
 
 
+def _geometry(place: str, lon: float, lat: float, shapes: bool) -> dict[str, Any]:
+    """A feature's geometry: the place's polygon (``shapes``, where it has one), else its point."""
+    if shapes:
+        found = gazetteer.current().by_name().get(place)
+        if found is not None and found.shape is not None:
+            return found.shape
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
 def _period_key(state: Any) -> tuple[Any, ...]:
     return (
         state.controller,
@@ -178,27 +200,39 @@ def _period_key(state: Any) -> tuple[Any, ...]:
     )
 
 
-def intervals(timelines: Timelines, fmt: str, seat: str) -> str:
+def intervals(timelines: Timelines, fmt: str, seat: str, shapes: bool = False) -> str:
     """Periods of control for GIS (QGIS Temporal Controller, kepler.gl): csv or geojson."""
-    return "".join(interval_chunks(timelines, fmt, seat))
+    return "".join(interval_chunks(timelines, fmt, seat, shapes))
 
 
-def interval_chunks(timelines: Timelines, fmt: str, seat: str) -> Iterator[str]:
+def interval_chunks(timelines: Timelines, fmt: str, seat: str, shapes: bool = False) -> Iterator[str]:
     """:func:`intervals` written as ``timelines`` come (bounded memory, byte for byte the same
-    text as ``to_json`` of the whole collection)."""
+    text as ``to_json`` of the whole collection). ``shapes``: each row also carries the place's
+    ``area_km2`` and ``population``, and each feature the place's polygon (where it has one)."""
+    from control.views.shapes import SHAPE_COLUMNS, measures
+
     rows = interval_rows(timelines, seat)
+    columns = INTERVAL_COLUMNS + (SHAPE_COLUMNS if shapes else [])
+    if shapes:
+        rows = (row | measures(row["place"]) for row in rows)
     if fmt == "csv":
-        yield from _csv_chunks(rows, INTERVAL_COLUMNS)
+        yield from _csv_chunks(rows, columns)
         return
     features = (
         {
             "type": "Feature",
             "id": row["id"],
-            "geometry": {"type": "Point", "coordinates": list(row["_point"])},
-            "properties": {k: row[k] for k in INTERVAL_COLUMNS},
+            "geometry": _geometry(row["place"], *row["_point"], shapes),
+            "properties": {k: row[k] for k in columns},
         }
         for row in rows
     )
-    yield '{\n  "features": '  # to_json's sorted keys: "features", then "type"
+    credit = gazetteer.current().shapes_credit if shapes else ""
+    if credit:  # a foreign member (RFC 7946 6.1): the polygons' licence asks for it wherever shipped
+        import json
+
+        yield '{\n  "credit": ' + json.dumps(credit, ensure_ascii=False) + ',\n  "features": '
+    else:
+        yield '{\n  "features": '  # to_json's sorted keys: "features", then "type"
     yield from json_lines(features, depth=1)
     yield ',\n  "type": "FeatureCollection"\n}\n'

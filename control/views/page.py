@@ -466,7 +466,9 @@ def build_data(
         "events": ordered,
         "history": by_place,
     }
-    return _packed(data)
+    from control.views.shapes import page_shapes
+
+    return _packed(data) | page_shapes(atlas)  # places with shapes: their polygons (issue 28)
 
 
 def _title(atlas: gazetteer.Gazetteer) -> str:

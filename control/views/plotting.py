@@ -322,8 +322,11 @@ MAX_LABELS = 100
 
 def plot_map(ax: Axes, points: Sequence[MapPoint], title: str = "", labels: bool = True) -> Axes:
     """The capitals on an outline of Syria, coloured by controller, styled by status."""
+    from control.views import shapes
+
     ring = outline()
     ax.add_patch(Polygon(ring, closed=True, facecolor="#f4f1ea", edgecolor="#8a8a8a", lw=0.8))
+    shapes.plot_polygons(ax, points, colour)  # places with shapes: filled by controller
     many = len(points) > MAX_LABELS
     for run in _marker_runs(points, many):
         status = run[0].status
@@ -345,6 +348,7 @@ def plot_map(ax: Axes, points: Sequence[MapPoint], title: str = "", labels: bool
     xs, ys = [x for x, _ in ring], [y for _, y in ring]
     ax.set_xlim(min(xs) - 0.3, max(xs) + 0.3)
     ax.set_ylim(min(ys) - 0.3, max(ys) + 0.3)
+    shapes.fit(ax)  # and the polygons, wherever they lie
     ax.set_aspect(1.2)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -384,9 +388,11 @@ def map_legend(fig: Figure, controllers: Sequence[str | None], extra: Sequence[A
 
 
 def attribution(fig: Figure) -> None:
+    from control.views.shapes import map_credit
+
     fig.text(
-        0.995, 0.003, "Outline: Natural Earth (public domain)", ha="right", va="bottom", fontsize=6.5,
-        color="#888888",
+        0.995, 0.003, map_credit("Outline: Natural Earth (public domain)"), ha="right", va="bottom",
+        fontsize=6.5, color="#888888",
     )  # fmt: skip
 
 

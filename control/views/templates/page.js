@@ -157,6 +157,9 @@
   var map = $("map");
   var W = 640, H = 560, M = 28;
   var pts = D.outline.concat(D.places.map(function (p) { return [p.lon, p.lat]; }));
+  (D.shapes || []).forEach(function (polygons) {  // places with shapes: the map takes them in
+    (polygons || []).forEach(function (rings) { pts = pts.concat(rings[0]); });
+  });
   var minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
   pts.forEach(function (p) {
     minX = Math.min(minX, p[0]); maxX = Math.max(maxX, p[0]);
@@ -181,6 +184,29 @@
   }
   patterns(defs, "m-");
   if (D.outline.length) svg("polygon", { "class": "outline", points: D.outline.map(function (p) { return px(p[0]).toFixed(1) + "," + py(p[1]).toFixed(1); }).join(" ") }, map);
+
+  // Places with shapes: one path per place (its polygons, holes by even-odd), filled by the
+  // holder counted for it, and a second one hatched while uncertain or conflicting.
+  var shapes = (D.shapes || []).map(function (polygons, i) {
+    if (!polygons) return null;
+    var d = polygons.map(function (rings) {
+      return rings.map(function (ring) {
+        return "M" + ring.map(function (p) { return px(p[0]).toFixed(1) + "," + py(p[1]).toFixed(1); }).join("L") + "Z";
+      }).join("");
+    }).join("");
+    var g = svg("g", { "class": "shape", "data-place": D.places[i].name }, map);
+    g.addEventListener("click", function () { select(i); });
+    return {
+      g: g,
+      fill: svg("path", { d: d, "fill-rule": "evenodd", stroke: "#fff", "stroke-width": 0.8, "fill-opacity": 0.55 }, g),
+      hatch: svg("path", { d: d, "fill-rule": "evenodd", stroke: "none", "pointer-events": "none" }, g)
+    };
+  });
+  if (D.shapes_note) {
+    var note = el("p", "hint shapes-note", D.shapes_note);
+    note.id = "shapes-note";
+    $("map-box").appendChild(note);
+  }
 
   var markers = D.places.map(function (p, i) {
     var g = svg("g", { "class": "place" + (p.apart ? " apart" : ""), tabindex: 0, role: "button", "data-place": p.name }, map);
@@ -223,6 +249,14 @@
       m.g.setAttribute("data-fill", fill);
       m.g.setAttribute("data-counted", p.apart ? "" : (status === "conflicting" ? "" : controller || ""));
       m.g.classList.toggle("selected", view.place === i);
+      var shape = shapes[i];
+      if (shape) {  // shaded by the holder counted for it (its capital's), hatched while unsettled
+        var shade = status === "vacated" ? "#ffffff" : (status === "unknown" || status === "conflicting") ? META.colours.none : colour(controller);
+        shape.fill.setAttribute("fill", shade);
+        shape.hatch.setAttribute("fill", pattern);
+        shape.g.setAttribute("data-fill", shade);
+        shape.g.setAttribute("data-status", status);
+      }
       var text = placeLabel(p);
       if (status === "conflicting") text += "?";
       var differs = false;
