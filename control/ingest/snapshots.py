@@ -324,22 +324,13 @@ def overlay_shares(geometries: Sequence[Any], where: str) -> dict[str, float]:
     """Each shaped place's share of its geodesic area (km², as stored) lying inside the union of
     ``geometries`` (the map's polygons, checked valid): shapely and pyproj, imported here only."""
     from shapely import union_all
-    from shapely.strtree import STRtree
 
     from control.model import shapes as geo
 
     held = union_all([geo.check_valid(g, f"{where}: feature {i}") for i, g in enumerate(geometries)])
-    places = [p for p in gazetteer.governorates() if p.shape is not None and p.area_km2]
-    polys = [geo.to_shapely(p.shape) for p in places]
-    shares = {p.name: 0.0 for p in places}
-    for i in STRtree(polys).query(held):
-        place, poly = places[int(i)], polys[int(i)]
-        if held.contains(poly):
-            shares[place.name] = 1.0
-            continue
-        part = poly.intersection(held)
-        if not part.is_empty:
-            shares[place.name] = min(1.0, geo.area_km2(part) / (place.area_km2 or 1.0))
+    places = gazetteer.governorates()
+    shares = {p.name: 0.0 for p in places if p.shape is not None and p.area_km2}
+    shares.update(geo.coverage(places, held))
     return shares
 
 
