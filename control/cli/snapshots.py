@@ -180,17 +180,35 @@ def import_(
                 f"--reported-at: a map cannot be known before the time it shows ({seen[late]} shows "
                 f"{late.isoformat().replace('+00:00', 'Z')})"
             )
-    maps: list[Map] = []
+    from control.ingest.textio import read_text
+    from control.model.shapes import MAX_GEOJSON_BYTES
+    from control.model.times import iso
+    from control.store.snapshots import stored_digests
+
     skipped: list[str] = []
+
+    def read(when: datetime, f: Path, text: str, digest: str) -> Map:
+        features = snap.read_features(text, str(f))
+        observations, unknown = snap.read_map(features, str(f), fields, overlay, skip_unknown)
+        skipped.extend(f"{f}: {u}" for u in unknown)
+        return snap.Map(source, when, reported_at or when, f.name, tuple(observations), digest)
+
+    # a file read before with the same settings (its input digest stored) is not read again
+    known = {key: stored[1] for key, stored in stored_digests(app).items()}
+    maps: list[Map] = []
+    unread: list[tuple[str, datetime, Path, str]] = []
     with _progress(len(dated), f"reading {len(dated)} maps") as bar:
         for when, f in sorted(dated):
-            features = snap.read_features(f, str(f))
-            observations, unknown = snap.read_map(features, str(f), fields, overlay, skip_unknown)
-            skipped += [f"{f}: {u}" for u in unknown]
-            maps.append(snap.Map(source, when, reported_at or when, f.name, tuple(observations)))
+            text = read_text(f, str(f), limit=MAX_GEOJSON_BYTES)
+            settings = [source, iso(when), iso(reported_at or when), fields, overlay, skip_unknown]
+            digest = snap.input_digest(text, settings)
+            if known.get((source, iso(when) or "")) == digest:
+                unread.append((source, when, f, digest))
+            else:
+                maps.append(read(when, f, text, digest))
             if bar is not None:
                 bar.update(1)
-    result = _import(app, store, maps)
+    result = _import(app, store, maps, unread, read)
     note_unrefreshed(app, "snapshot import")
     new, corrected, unchanged, plan = result
     lines = [
@@ -212,9 +230,17 @@ def _open(store: str | None) -> Any:
     return open_app(store)
 
 
-def _import(app: Any, store: str | None, maps: Sequence[Map]) -> tuple[int, int, int, Any]:
+def _import(
+    app: Any,
+    store: str | None,
+    maps: Sequence[Map],
+    unread: Sequence[tuple[str, datetime, Path, str]],
+    read: Any,
+) -> tuple[int, int, int, Any]:
     """Store the new maps and append what the stored maps imply (under the writer lock, retried
-    if another writer came first). Returns (new, corrected, unchanged, plan)."""
+    if another writer came first). ``unread``: files whose input was stored as it is, not read
+    (read now if another import stored another version meanwhile). Returns (new, corrected,
+    unchanged, plan)."""
     from control.ingest import snapshots as snap
     from control.model import gazetteer
     from control.store.ledger import RECORD, resolve_store, retrying, write_deadline
@@ -233,9 +259,19 @@ def _import(app: Any, store: str | None, maps: Sequence[Map]) -> tuple[int, int,
         current = stored_digests(app)
         fresh = []
         counts[:] = [0, 0, 0]
-        for m in maps:
+        given = list(maps)
+        for source, when, f, digest in unread:
+            stored = current.get((source, iso(when) or ""))
+            if stored is not None and stored[1] == digest:
+                counts[2] += 1
+            else:  # another import stored another version meanwhile: this one is read after all
+                from control.ingest.textio import read_text
+                from control.model.shapes import MAX_GEOJSON_BYTES
+
+                given.append(read(when, f, read_text(f, str(f), limit=MAX_GEOJSON_BYTES), digest))
+        for m in given:
             old = current.get((m.source, iso(m.as_of) or ""))
-            if old == m.digest():
+            if old is not None and old[0] == m.digest():
                 counts[2] += 1
                 continue
             counts[1 if old is not None else 0] += 1

@@ -62,6 +62,9 @@ class Map(NamedTuple):
     reported_at: datetime
     label: str  # the file's name
     observations: tuple[Observation, ...]
+    #: what the map was read from: the file's text and every setting of its reading (see
+    #: :func:`input_digest`); a later import of the same input need not read it again
+    input: str = ""
 
     def digest(self) -> str:
         """What makes two imports of a map the same map (its reported time and observations)."""
@@ -76,6 +79,7 @@ class Map(NamedTuple):
             "label": self.label,
             "digest": self.digest(),
             "observations": [list(o) for o in self.observations],
+            "input": self.input,
         }
 
     @classmethod
@@ -86,7 +90,16 @@ class Map(NamedTuple):
             datetime.fromisoformat(data["reported_at"]),
             data["label"],
             tuple(Observation(*o) for o in data["observations"]),
+            data.get("input", ""),
         )
+
+
+def input_digest(text: str, settings: Sequence[Any]) -> str:
+    """The digest of a map file's text and the settings it is read with (source, instants,
+    property names, overlay, the gazetteer's name and version): equal digests, equal maps."""
+    g = gazetteer.current()
+    head = json.dumps([*settings, g.name, g.version], default=str)
+    return hashlib.sha256(head.encode() + b"\0" + text.encode()).hexdigest()[:32]
 
 
 def check_source(name: str) -> str:
@@ -140,12 +153,18 @@ def controller_of(text: Any, where: str, index: Mapping[str, str]) -> str:
     return index[_fold(text)]
 
 
-def read_features(path: Any, where: str) -> list[dict[str, Any]]:
-    """The features of a GeoJSON map file (a FeatureCollection, or one Feature), each with an
+def read_features(text: str, where: str) -> list[dict[str, Any]]:
+    """The features of a GeoJSON map (a FeatureCollection, or one Feature), each with an
     object of properties; a one-line error naming the file otherwise."""
     from control.model import shapes as geo
 
-    features = geo.features_of(geo.read_geojson(path, where), where)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{where}: not GeoJSON: not JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise UserError(f"{where}: nested too deeply to be GeoJSON") from None
+    features = geo.features_of(data, where)
     for i, f in enumerate(features):
         props = f.get("properties")
         if props is not None and not isinstance(props, dict):

@@ -66,10 +66,10 @@ def stored_maps(app: LedgerApp) -> list[Map]:
     return [Map.from_dict(m) for m in _pages(app)]
 
 
-def stored_digests(app: LedgerApp) -> dict[tuple[str, str], str]:
-    """(source, as-of text) -> the digest of the map in force (the latest stored): what tells a
-    re-imported map from a new or corrected one, without keeping the maps."""
-    return {(m["source"], m["as_of"]): m["digest"] for m in _pages(app)}
+def stored_digests(app: LedgerApp) -> dict[tuple[str, str], tuple[str, str]]:
+    """(source, as-of text) -> (digest, input digest) of the map in force (the latest stored): what
+    tells a re-imported map from a new or corrected one, without keeping the maps."""
+    return {(m["source"], m["as_of"]): (m["digest"], m.get("input", "")) for m in _pages(app)}
 
 
 def store_maps(app: LedgerApp, maps: Sequence[Map]) -> int:
