@@ -212,9 +212,9 @@ def import_(
     note_unrefreshed(app, "snapshot import")
     new, corrected, unchanged, plan = result
     lines = [
-        f"snapshot import {source}: {len(maps)} map(s) ({new} new, {corrected} corrected, {unchanged} "
-        f"unchanged), {sum(len(m.observations) for m in maps):,} observations; {plan.added:,} report(s) "
-        f"added, {plan.retracted:,} retracted, {plan.restored:,} restored"
+        f"snapshot import {source}: {len(dated)} map(s) ({new} new, {corrected} corrected, {unchanged} "
+        f"unchanged), {sum(len(m.observations) for m in maps):,} observations read; {plan.added:,} "
+        f"report(s) added, {plan.retracted:,} retracted, {plan.restored:,} restored"
     ]
     if skipped:
         lines.append(f"  {len(skipped)} unknown place(s) skipped (--skip-unknown):")
