@@ -346,3 +346,31 @@ def test_postgres_store_takes_maps_and_gives_the_same_feed(run, grid, tmp_path):
     finally:
         with psycopg.connect(url, autocommit=True) as con:
             con.execute(f"drop schema {schema} cascade")
+
+
+def test_the_example_of_docs_snapshots_md_prints_what_it_shows(run, tmp_path):
+    import re
+
+    doc = (Path(__file__).parent.parent / "docs" / "snapshots.md").read_text()
+    blocks = re.findall(r"```json\n(.*?)```", doc, re.S)
+    (tmp_path / "wiki-2024-12-06.geojson").write_text(blocks[0])
+    (tmp_path / "hts-2024-12-05.geojson").write_text(blocks[1])
+    shown = [line[2:] for line in doc.splitlines() if line.startswith("$ control snapshot ")]
+    assert len(shown) == 4
+    for command in shown:
+        result = run(*command.split()[1:])
+        assert result.exit_code == 0, result.output
+        assert result.output in doc, result.output
+    hama = run("history", "Hama").output
+    for line in re.findall(r"^(snap-\S+: .*|    occurred .*|    note: derived .*)$", doc, re.M):
+        assert line in hama
+    tail = run("snapshot", "export", "--from", "2024-12-04", "--to", "2024-12-08", "--out", "feed2").exit_code
+    assert tail == 0
+    if not shutil.which("ogrinfo"):
+        return
+    path = str(tmp_path / "feed2" / "2024-12-08T0000Z.geojson")
+    query = ["ogrinfo", "-ro", "-q", "-al", "-where", "controller = 'hts'", path]
+    ogr = subprocess.run(query, capture_output=True, text=True, check=True).stdout
+    assert [line for line in ogr.splitlines() if "place (String)" in line] == [
+        line for line in doc.splitlines() if line.startswith("  place (String) = ")
+    ]
