@@ -447,6 +447,23 @@ CASES = [
     Case("chart-share-by-banana", ("chart", "share", "--by", "banana", "--out", "s.png"), "--by: unknown measure 'banana'"),
     Case("export-shapes-with-events", ("export", "--events", "--shapes", "--format", "csv"), "--shapes"),
     Case("chart-by-population-not-share", ("chart", "holdings", "--by", "population", "--out", "h.png"), "--by: only for the share chart"),
+    # --- issue 28: snapshots (h6) ---
+    Case("snapshot-unknown-place", ("snapshot", "import", "m.geojson", "--as-of", "2024-12-06", "--source", "wiki"), "m.geojson: 1 unknown place(s): feature 1: 'Atlantis'", write("m.geojson", b'{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": null, "properties": {"name": "Homs", "controller": "hts"}}, {"type": "Feature", "geometry": null, "properties": {"name": "Atlantis", "controller": "hts"}}]}')),
+    Case("snapshot-unknown-controller", ("snapshot", "import", "m.geojson", "--as-of", "2024-12-06", "--source", "wiki"), "feature 0 (Homs): controller: unknown controller 'martians'", write("m.geojson", b'{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": null, "properties": {"name": "Homs", "controller": "martians"}}]}')),
+    Case("snapshot-as-of-year-1850", ("snapshot", "import", "m.geojson", "--as-of", "1850-01-01", "--source", "wiki"), "--as-of", write("m.geojson", b'{"type": "FeatureCollection", "features": []}')),
+    Case("snapshot-as-of-before-baseline", ("snapshot", "import", "m.geojson", "--as-of", "2024-01-01", "--source", "wiki"), "--as-of: 2024-01-01T00:00:00Z is before the record begins", write("m.geojson", b'{"type": "FeatureCollection", "features": []}')),
+    Case("snapshot-reported-before-as-of", ("snapshot", "import", "m.geojson", "--as-of", "2024-12-06", "--reported-at", "2024-12-05", "--source", "wiki"), "--reported-at: a map cannot be known before the time it shows", write("m.geojson", b'{"type": "FeatureCollection", "features": []}')),
+    Case("snapshot-not-json", ("snapshot", "import", "m.geojson", "--as-of", "2024-12-06", "--source", "wiki"), "m.geojson", write("m.geojson", b"type,controller\nHoms,hts\n")),
+    Case("snapshot-not-geojson", ("snapshot", "import", "m.geojson", "--as-of", "2024-12-06", "--source", "wiki"), "FeatureCollection", write("m.geojson", b'{"places": {"Homs": "hts"}}')),
+    Case("snapshot-area-map-of-points", ("snapshot", "import", "m.geojson", "--as-of", "2024-12-06", "--source", "ds", "--actor", "hts"), "feature 0: geometry Point: an area map needs Polygon or MultiPolygon", write("m.geojson", b'{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [36.7, 34.7]}, "properties": {}}]}')),
+    Case("snapshot-area-map-self-intersecting", ("snapshot", "import", "m.geojson", "--as-of", "2024-12-06", "--source", "ds", "--actor", "hts"), "invalid geometry", write("m.geojson", b'{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[36, 34], [37, 35], [37, 34], [36, 35], [36, 34]]]}, "properties": {}}]}')),
+    Case("snapshot-area-map-out-of-range", ("snapshot", "import", "m.geojson", "--as-of", "2024-12-06", "--source", "ds", "--actor", "hts"), "is not a longitude, latitude pair in range", write("m.geojson", b'{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[36, 34], [370, 35], [37, 34], [36, 34]]]}, "properties": {}}]}')),
+    Case("snapshot-bad-source", ("snapshot", "import", "m.geojson", "--as-of", "2024-12-06", "--source", "Deep State!"), "--source: 'Deep State!' is not a source name", write("m.geojson", b'{"type": "FeatureCollection", "features": []}')),
+    Case("snapshot-series-undated-file", ("snapshot", "import", "a.geojson", "b.geojson", "--source", "wiki"), "a.geojson: no date in the file name", write("a.geojson", b"{}")),
+    Case("snapshot-folder-without-maps", ("snapshot", "import", "maps", "--source", "wiki"), "maps: no map files in this folder", folder("maps")),
+    Case("snapshot-export-out-holds-store", ("snapshot", "export", "--from", "2024-12-01", "--to", "2024-12-08", "--out", "."), "--out: '.' holds the store"),
+    Case("snapshot-export-out-is-a-file", ("snapshot", "export", "--from", "2024-12-01", "--to", "2024-12-08", "--out", "f.txt"), "is not a folder", write("f.txt", b"x")),
+    Case("snapshot-export-hourly-for-years", ("snapshot", "export", "--every", "1h", "--from", "2020-01-01", "--to", "2024-12-08", "--out", "feed"), "--every: 1h"),
 ]  # fmt: skip
 
 

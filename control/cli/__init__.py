@@ -262,6 +262,7 @@ LAZY_COMMANDS = {
     "import": "control.cli.acled",
     "add": "control.cli.write",
     "rebuild": "control.cli.write",
+    "snapshot": "control.cli.snapshots",
 }
 
 
