@@ -461,7 +461,8 @@ CASES = [
     Case("snapshot-bad-source", ("snapshot", "import", "m.geojson", "--as-of", "2024-12-06", "--source", "Deep State!"), "--source: 'Deep State!' is not a source name", write("m.geojson", b'{"type": "FeatureCollection", "features": []}')),
     Case("snapshot-series-undated-file", ("snapshot", "import", "a.geojson", "b.geojson", "--source", "wiki"), "a.geojson: no date in the file name", write("a.geojson", b"{}")),
     Case("snapshot-folder-without-maps", ("snapshot", "import", "maps", "--source", "wiki"), "maps: no map files in this folder", folder("maps")),
-    Case("snapshot-export-out-holds-store", ("snapshot", "export", "--from", "2024-12-01", "--to", "2024-12-08", "--out", "."), "--out: '.' holds the store"),
+    Case("snapshot-export-index-is-the-store", ("snapshot", "export", "--from", "2024-12-01", "--to", "2024-12-08", "--out", ".", "--store", "index.json"), "--out: 'index.json' is the event store"),
+    Case("snapshot-export-out-is-the-store", ("snapshot", "export", "--from", "2024-12-01", "--to", "2024-12-08", "--out", "control.db"), "--out: 'control.db' is not a folder"),
     Case("snapshot-export-out-is-a-file", ("snapshot", "export", "--from", "2024-12-01", "--to", "2024-12-08", "--out", "f.txt"), "is not a folder", write("f.txt", b"x")),
     Case("snapshot-export-hourly-for-years", ("snapshot", "export", "--every", "1h", "--from", "2020-01-01", "--to", "2024-12-08", "--out", "feed"), "--every: 1h"),
 ]  # fmt: skip

@@ -180,8 +180,8 @@ def import_(
                 f"--reported-at: a map cannot be known before the time it shows ({seen[late]} shows "
                 f"{late.isoformat().replace('+00:00', 'Z')})"
             )
-    from control.ingest.textio import read_text
     from control.model.shapes import MAX_GEOJSON_BYTES
+    from control.model.textio import read_text
     from control.model.times import iso
     from control.store.snapshots import stored_digests
 
@@ -224,10 +224,11 @@ def import_(
     echo_text("\n".join(lines) + "\n")
 
 
-def _open(store: str | None) -> Any:
-    from control.store.ledger import open_app
+def _open(store: str | None, recorded_at: datetime | None = None) -> Any:
+    """The store, its gazetteer (the version in force at ``recorded_at``) scoped to the command."""
+    from control.cli import open_store
 
-    return open_app(store)
+    return open_store(store, recorded_at)
 
 
 def _import(
@@ -265,8 +266,8 @@ def _import(
             if stored is not None and stored[1] == digest:
                 counts[2] += 1
             else:  # another import stored another version meanwhile: this one is read after all
-                from control.ingest.textio import read_text
                 from control.model.shapes import MAX_GEOJSON_BYTES
+                from control.model.textio import read_text
 
                 given.append(read(when, f, read_text(f, str(f), limit=MAX_GEOJSON_BYTES), digest))
         for m in given:
@@ -302,27 +303,17 @@ def _import(
 # --- the feed ---------------------------------------------------------------------------------
 
 
-def _check_folder(out: Path, store: str | None) -> None:
-    """``out`` must be a folder (or creatable in one) that is not, and does not hold, the store."""
-    import os
-
-    from control.store.ledger import resolve_store
+def _check_folder(out: Path, names: Sequence[str], store: str | None) -> None:
+    """``out`` must be a folder (or creatable in one), and no file of the feed (``names``) may
+    replace the store, its sidecar files or anything but a regular file (checked before any work)."""
+    from control.cli import guarded
+    from control.views.files import check_output
 
     if out.exists() and not out.is_dir():
         raise UserError(f"--out: {str(out)!r} is not a folder; the feed is a folder of maps")
-    if not out.exists() and not out.parent.is_dir():
-        raise UserError(f"--out: neither {str(out)!r} nor its parent folder exists; create the parent first")
-    where = resolve_store(store)
-    if "://" not in where:
-        store_path = Path(where).resolve()
-        folder = out.resolve()
-        if store_path == folder or folder in store_path.parents:
-            raise UserError(
-                f"--out: {str(out)!r} holds the store ({where}); write the feed to another folder"
-            )
-    target = out if out.exists() else out.parent
-    if not os.access(target, os.W_OK):
-        raise UserError(f"--out: {str(target)!r} is not writable; choose another folder")
+    keep = guarded(store)
+    for name in names:
+        check_output(out / name, "--out", keep)
 
 
 @snapshot.command("export")
@@ -367,21 +358,22 @@ def export(
     count = (end - start) // step + 1
     if count > MAX_MAPS:
         raise UserError(f"--every: {every} from --from to --to makes {count} maps, more than {MAX_MAPS}")
-    _check_folder(out, store)
-    app = _open(store)
-    first = gazetteer.baseline_as_of()
+    times = daily(start, end, step)
+    names = [t.strftime("%Y-%m-%dT%H%MZ") + ".geojson" for t in times]
+    _check_folder(out, [*names, "index.json"], store)
+    app = _open(store, recorded_at)
+    atlas = app.gazetteer
+    first = atlas.baseline_as_of
     if end < first - timedelta(days=366) or start > now() + timedelta(days=366):
         raise UserError(
             f"--from/--to: {iso(start)}..{iso(end)} lies far outside the record (it begins {iso(first)})"
         )
     basis = recorded_at or datetime.fromisoformat(app.last_recorded(RECORD) or iso(first))
     entries = []
-    times = daily(start, end, step)
     written: list[tuple[Path, str]] = []
     with _progress(len(times), f"folding {len(times)} maps") as bar:
-        for t in times:
+        for t, name in zip(times, names, strict=True):
             snap = app.replay(t, known_at, recorded_at, seat)
-            name = t.strftime("%Y-%m-%dT%H%MZ") + ".geojson"
             text, summary = snapshotfeed.feed_map(snap)
             written.append((out / name, text))
             entries.append({"at": iso(t), "file": name} | summary)
@@ -389,7 +381,7 @@ def export(
                 bar.update(1)
     index = {
         "type": "control-snapshot-feed",
-        "gazetteer": gazetteer.current().name,
+        "gazetteer": atlas.name,
         "every": every,
         "from": iso(start),
         "to": iso(end),
