@@ -4,7 +4,7 @@ The fold was made O(n log n) (``tests/benchmarks/bench_fold.py`` prints its cost
 are not asserted here). Each fast path is checked against a slow reference kept in this file,
 written as the rules read, on random ledgers (hypothesis):
 
-* corroboration grouping (``changes``): "another change certainly between" by scanning;
+* corroboration grouping (``changes``): "another change certainly between" by scanning every group;
 * contests: every statement against every settled change;
 * a capital's step function (``place_phases``) against ``place_state`` at every instant;
 * the holdings and timeline chart series against one full ``replay`` per step;
@@ -72,7 +72,8 @@ def _key(e: Event) -> tuple[str, str | None, str | None]:
 
 
 def slow_changes(events: list[Event]) -> list[Change]:
-    """Join the last group of the same change unless a group after it lies certainly between."""
+    """Join the last group of the same change unless a group of another change (made before or
+    after it, with its window as narrowed so far) lies certainly between."""
     reports = sorted((e for e in events if e.changes_control), key=_content_order)
     groups: list[list[Event]] = []
     for report in reports:
@@ -84,7 +85,7 @@ def slow_changes(events: list[Event]) -> list[Change]:
                 _key(groups[j][0]) != key
                 and _merge(groups[j]).window.earliest >= end
                 and _merge(groups[j]).window.latest <= report.window.earliest
-                for j in range(home + 1, len(groups))
+                for j in range(len(groups))
             )
             if not between:
                 groups[home].append(report)

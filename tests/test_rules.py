@@ -291,3 +291,57 @@ def test_charts_draw_rival_captures_as_disputed(run, tmp_path, store):
     plt.close(fig)
     assert "disputed (rivals)" in labels
     assert run("chart", "timeline", "--out", str(tmp_path / "t.png")).exit_code == 0
+
+
+RECAPTURE_ARTICLE = (
+    "The SNA said it had taken Latakia.\n"
+    "HTS said it had taken Latakia.\n"
+    "The SNA said it was in Latakia.\n"
+    "HTS said it was back in Latakia.\n"
+)
+
+
+def _four(eid: str, actor: str, quote: str, earliest: str, latest: str, reported: str) -> str:
+    return _event(
+        id=eid, kind="capture", place="Latakia", actor=actor, file="four.txt", quote=quote,
+        earliest=earliest, latest=latest, reported_at=reported,
+    )  # fmt: skip
+
+
+def test_a_recapture_survives_a_vague_report_arriving_later(run, tmp_path):
+    """Issue 25, item 1 (its Aleppo ledger, on Latakia: the seed record has reports of Aleppo): r1 and r3 agree (sna, 1-2 Dec), which lies certainly between r2 and r4,
+    so r4 is a recapture by hts, whether r1 (published last, vaguest) is known or not."""
+    (tmp_path / "four.txt").write_text(RECAPTURE_ARTICLE, "utf-8")
+    ledger = [
+        _four("r1", "sna", "The SNA said it had taken Latakia",
+                "2024-11-28T00:00Z", "2024-12-07T12:00Z", "2024-12-07T12:00Z"),
+        _four("r2", "hts", "HTS said it had taken Latakia",
+                "2024-11-29T00:00Z", "2024-11-30T00:00Z", "2024-11-30T00:00Z"),
+        _four("r3", "sna", "The SNA said it was in Latakia",
+                "2024-12-01T00:00Z", "2024-12-02T00:00Z", "2024-12-02T00:00Z"),
+        _four("r4", "hts", "HTS said it was back in Latakia",
+                "2024-12-03T00:00Z", "2024-12-04T00:00Z", "2024-12-04T00:00Z"),
+    ]  # fmt: skip
+    path = tmp_path / "four.toml"
+    path.write_text("\n".join(ledger), "utf-8")
+    assert run("add", "--toml", str(path)).exit_code == 0
+
+    def latakia_at_6(*more: str) -> dict:
+        data = json.loads(run("replay", "--at", "2024-12-06T00:00Z", "--json", *more).output)
+        return next(c for c in data["capitals"] if c["capital"] == "Latakia")
+
+    for state in (latakia_at_6(), latakia_at_6("--known-at", "2024-12-06T00:00Z")):
+        assert (state["controller"], state["status"]) == ("hts", "held")
+        assert [s["event"] for s in state["sources"]] == ["r4"]
+        assert state["since"] == "2024-12-03T00:00:00Z"
+    assert latakia_at_6()["conflicts"] == []
+    text = run("replay", "--at", "2024-12-06T00:00Z").output
+    row = next(line for line in text.splitlines() if line.startswith("Latakia"))
+    assert "hts" in row and "held" in row
+    # replayed from the record file and appended in another order, the answer is the same
+    moves = json.loads(run("changes", "--since", "2024-11-26", "--json").output)
+    assert [(m["from"], m["to"]) for m in moves if m["capital"] == "Latakia"] == [
+        ("government", "hts"),
+        ("hts", "sna"),
+        ("sna", "hts"),
+    ]

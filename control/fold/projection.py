@@ -340,13 +340,15 @@ def changes(events: Sequence[Event]) -> list[Change]:
 
     Reports are taken in content order; each joins the last group of its change (same capital,
     same new controller) unless another change lies certainly between that group's window and the
-    report, else it starts a new group. Only the last group of each change can still grow, so
-    every other group is final ("frozen"): the "certainly between" question is answered from an
-    index of the frozen groups (those ending by the report's start, by group order, keeping the
-    latest start) plus the few growing groups, in O(log n) per report instead of a scan.
+    report, else it starts a new group. "Another change" is any group of another change, whenever
+    it was created, with its window as narrowed so far (a group made before ``home`` may have
+    narrowed to after it). Only the last group of each change can still grow, so every other group
+    is final ("frozen"): reports come by start, so the frozen groups ending by the report's start
+    only accumulate, and the question is answered from their latest starts (the best two of
+    different changes) plus the few growing groups, in O(log n) per report instead of a scan.
     """
     reports = sorted((e for e in events if e.changes_control), key=_content_order)
-    groups: _Groups = _Groups(len(reports))
+    groups: _Groups = _Groups()
     last_of: dict[tuple[str, str | None, str | None], int] = {}
     for report in reports:
         key = _change_key(report)
@@ -356,29 +358,30 @@ def changes(events: Sequence[Event]) -> list[Change]:
             continue
         if home is not None:
             groups.freeze(home)
-        last_of[key] = groups.new(report)
+        last_of[key] = groups.new(report, key)
     return [_merge(g) for g in groups.reports]
 
 
 class _Groups:
     """The groups of :func:`changes` as they are built, with what "certainly between" needs."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self) -> None:
         self.reports: list[list[Event]] = []
+        self.key: list[tuple[str, str | None, str | None]] = []
         self.start: list[datetime] = []  # latest start of the group's reports
         self.end: list[datetime] = []  # earliest end
         self.cap: list[datetime] = []  # first report time
         self.window: list[Window | None] = []  # the merged window, None while out of date
         self.growing: set[int] = set()
         self.pending: list[tuple[datetime, int]] = []  # frozen groups, by merged end (a heap)
-        self.size = size
-        # Fenwick tree over reversed group indices: max merged start among the frozen groups
-        # whose merged end is at most the current report's start (reports come by start).
-        self.tree: list[datetime | None] = [None] * (size + 1)
+        # the latest merged start among frozen groups ending by the current report's start, of
+        # two different changes (so that the best of a change other than any one is at hand)
+        self.best: list[tuple[datetime, tuple[str, str | None, str | None]]] = []
 
-    def new(self, report: Event) -> int:
+    def new(self, report: Event, key: tuple[str, str | None, str | None]) -> int:
         index = len(self.reports)
         self.reports.append([report])
+        self.key.append(key)
         self.start.append(report.window.earliest)
         self.end.append(report.window.latest)
         self.cap.append(report.reported_at)
@@ -409,29 +412,22 @@ class _Groups:
         self.growing.discard(index)
         heapq.heappush(self.pending, (self.merged(index).latest, index))
 
-    def between(self, home: int, until: datetime) -> bool:
-        """Is a group after ``home`` certainly between ``home``'s window and ``until``?
+    def _keep(self, start: datetime, key: tuple[str, str | None, str | None]) -> None:
+        best = [b for b in self.best if b[1] != key]
+        mine = [b for b in self.best if b[1] == key]
+        if mine and mine[0][0] >= start:
+            return
+        self.best = sorted([*best, (start, key)], key=lambda b: b[0], reverse=True)[:2]
 
-        Groups after ``home`` are all of other changes (``home`` is its change's last group).
-        """
+    def between(self, home: int, until: datetime) -> bool:
+        """Is a group of another change certainly between ``home``'s window and ``until``?"""
         while self.pending and self.pending[0][0] <= until:
             _, index = heapq.heappop(self.pending)
-            start = self.merged(index).earliest
-            i = self.size - index
-            while i <= self.size:
-                best = self.tree[i]
-                if best is None or best < start:
-                    self.tree[i] = start
-                i += i & -i
-        latest_start: datetime | None = None
-        i = self.size - home - 1  # reversed indices 1 .. size - home - 1 are the groups after home
-        while i > 0:
-            best = self.tree[i]
-            if best is not None and (latest_start is None or best > latest_start):
-                latest_start = best
-            i -= i & -i
+            self._keep(self.merged(index).earliest, self.key[index])
+        key = self.key[home]
+        latest_start = next((start for start, k in self.best if k != key), None)
         for index in self.growing:
-            if index > home:
+            if index != home and self.key[index] != key:
                 window = self.merged(index)
                 if window.latest <= until and (latest_start is None or window.earliest > latest_start):
                     latest_start = window.earliest
