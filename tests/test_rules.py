@@ -309,8 +309,9 @@ def _four(eid: str, actor: str, quote: str, earliest: str, latest: str, reported
 
 
 def test_a_recapture_survives_a_vague_report_arriving_later(run, tmp_path):
-    """Issue 25, item 1 (its Aleppo ledger, on Latakia: the seed record has reports of Aleppo): r1 and r3 agree (sna, 1-2 Dec), which lies certainly between r2 and r4,
-    so r4 is a recapture by hts, whether r1 (published last, vaguest) is known or not."""
+    """Issue 25, item 1 (its Aleppo ledger, on Latakia: the seed record has reports of Aleppo).
+    r1 and r3 agree (sna, 1-2 Dec), which lies certainly between r2 and r4, so r4 is a recapture
+    by hts, whether r1 (published last, vaguest) is known or not."""
     (tmp_path / "four.txt").write_text(RECAPTURE_ARTICLE, "utf-8")
     ledger = [
         _four("r1", "sna", "The SNA said it had taken Latakia",
