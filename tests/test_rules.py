@@ -346,3 +346,69 @@ def test_a_recapture_survives_a_vague_report_arriving_later(run, tmp_path):
         ("hts", "sna"),
         ("sna", "hts"),
     ]
+
+
+def _chain_report(n: int, kind: str, actor: str, start: str, hours: int) -> tuple[str, str]:
+    """Report ``n`` of a ledger on Latakia: a window of ``hours`` from ``start``, reported at its end."""
+    from datetime import timedelta
+
+    from control.model.times import iso
+
+    begin = parse_instant(start)
+    end = iso(begin + timedelta(hours=hours))
+    quote = f"Report {n}: {actor} {kind} at Latakia"
+    return quote, _event(
+        id=f"n{n:02d}", kind=kind, place="Latakia", actor=actor, file="chain.txt", quote=quote,
+        earliest=iso(begin), latest=end, reported_at=end,
+    )  # fmt: skip
+
+
+def _add_chain(run: Runner, tmp_path: Path, reports: list[tuple[str, str]]) -> None:
+    (tmp_path / "chain.txt").write_text("".join(f"{q}.\n" for q, _ in reports), "utf-8")
+    path = tmp_path / "chain.toml"
+    path.write_text("\n".join(e for _, e in reports), "utf-8")
+    result = run("add", "--toml", str(path))
+    assert result.exit_code == 0, result.output
+
+
+def test_an_eleven_change_chain_is_exact(run, tmp_path):
+    """Issue 25, item 2: 11 changes, windows of 9 h starting 6 h apart (only neighbours overlap),
+    one cluster: the last capture (druze) is followed only by a withdrawal by another force."""
+    from datetime import timedelta
+
+    from control.model.times import iso
+
+    kinds = [("capture", a) for a in ("hts", "sna", "sdf", "southern") * 2]
+    kinds += [("withdrawal", "sdf"), ("capture", "druze"), ("withdrawal", "hts")]
+    origin = parse_instant("2024-12-01T00:00Z")
+    reports = [
+        _chain_report(n, kind, actor, iso(origin + timedelta(hours=6 * n)), 9)
+        for n, (kind, actor) in enumerate(kinds)
+    ]
+    _add_chain(run, tmp_path, reports)
+    done = iso(origin + timedelta(hours=6 * 10 + 9))
+    state = latakia(run, done)
+    assert (state["controller"], state["status"], state["possible_controllers"]) == ("druze", "held", [])
+    assert [s["event"] for s in state["sources"]] == ["n09"]
+    moves = json.loads(run("changes", "--since", "2024-11-30", "--json").output)
+    mine = [(m["from"], m["to"]) for m in moves if m["capital"] == "Latakia"]
+    assert mine[-1] == ("southern", "druze") and not any(m["disputed"] for m in moves)
+
+
+def test_eleven_overlapping_changes_without_a_government_capture_never_give_it_back(run, tmp_path):
+    """Issue 25, item 2: 5 captures by different forces and 6 withdrawals by different forces,
+    all overlapping: any of the 5 may end holding Latakia, or nobody; never the government."""
+    captures = ("hts", "sna", "sdf", "southern", "druze")
+    withdrawals = ("government", *captures)
+    reports = [
+        _chain_report(n, kind, actor, f"2024-12-01T{n:02d}:00Z", 24)
+        for n, (kind, actor) in enumerate(
+            [("capture", a) for a in captures] + [("withdrawal", a) for a in withdrawals]
+        )
+    ]
+    _add_chain(run, tmp_path, reports)
+    state = latakia(run, "2024-12-03T00:00Z")
+    assert state["status"] == "conflicting" and state["controller"] is None
+    assert state["possible_controllers"] == ["druze", "hts", "sdf", "sna", "southern", "(vacated)"]
+    last = run("replay", "--at", "2024-12-03T00:00Z").output.splitlines()[-1]
+    assert "Latakia (druze or hts or sdf or sna or southern or nobody)" in last
