@@ -12,15 +12,16 @@ Rules (README "Rules of the fold" has the reader's version):
 * **Corrections** (in force at ``known_at``) retract their targets; a correction retracted by a
   later correction is no longer in force, so its target is restored. Retracted events stay in
   history.
-* **Several reports of one change** (same capital, same new controller, no other change certainly
-  between them) corroborate: the change's window is the intersection of theirs. If that is empty
-  they conflict: each report is narrowed by those it agrees with and the change lies in the union
-  of those; in every case the window ends no later than the change's first report.
+* **Several reports of one change** (same capital, same new controller or, for a withdrawal, the
+  same force, no other change certainly between them) corroborate: the change's window is the
+  intersection of theirs. If that is empty they conflict: each report is narrowed by those it
+  agrees with and the change lies in the union of those; in every case the window ends no later
+  than the change's first report. "Certainly between" sees every other change with its window as
+  the reports taken before (in content order) made it, whenever that change was created.
 * **Order.** A change is certainly before another when its window ends before the other's begins.
-  Changes whose windows overlap are in an order the evidence cannot fix; where the two orders give
-  different outcomes (rival captures by different actors, a capture and a withdrawal by one
-  actor) every order is tried: one outcome is ``held``, several are ``conflicting`` (counted for
-  no controller, every candidate named).
+  Changes whose windows overlap are in an order the evidence cannot fix; every order is taken
+  into account by an exact rule (:func:`_outcomes`, no enumeration): one outcome is ``held``,
+  several are ``conflicting`` (counted for no controller, every candidate named).
 * **At ``at``**: before a change's window: no effect; inside it: status ``uncertain``, the last
   confirmed controller stays, the candidate is named; after it: the new controller holds. A
   withdrawal by a force that no longer holds the capital changes nothing; after a withdrawal with
