@@ -27,6 +27,7 @@ from control.fold.projection import (
     Change,
     _contests,
     _merge,
+    _Merging,
     _report_order,
     changes,
     denies_control,
@@ -383,3 +384,35 @@ def test_stored_events_decode_to_themselves(events, recorded):
         stored = e._replace(recorded_at=recorded, note="n", when="Saturday", previous="hts")
         assert Event.from_dict(stored.to_dict()) == stored
         assert sorted([stored], key=_report_order) == [stored]
+
+
+@st.composite
+def one_change_reports(draw: Any) -> list[Event]:
+    """Reports of one change (hts takes Latakia), windows of 1-40 hours (instants now and then)
+    on a grid of hours, so that they overlap, nest, touch and miss each other often."""
+    out = []
+    for n in range(draw(st.integers(min_value=1, max_value=25))):
+        start = START + HOUR * draw(st.integers(min_value=0, max_value=60))
+        length = HOUR * draw(st.integers(min_value=0 if draw(st.integers(0, 9)) == 0 else 1, max_value=40))
+        out.append(
+            Event(
+                f"g{n}",
+                "capture",
+                "Latakia",
+                Window(start, start + length),
+                start + length + HOUR * draw(st.integers(min_value=0, max_value=30)),
+                Source("gen.txt", f"q{n}"),
+                actor="hts",
+            )
+        )
+    return sorted(out, key=lambda e: (e.window.earliest, e.window.latest, e.id))
+
+
+@settings(max_examples=400, deadline=None)
+@given(one_change_reports())
+def test_a_growing_groups_window_is_the_merge_of_its_reports_at_every_step(reports):
+    group = _Merging(reports[0])
+    assert group.change() == _merge(reports[:1])
+    for n in range(1, len(reports)):
+        group.add(reports[n])
+        assert group.change() == _merge(reports[: n + 1]), n

@@ -357,19 +357,136 @@ def changes(events: Sequence[Event]) -> list[Change]:
         if home is not None:
             groups.freeze(home)
         last_of[key] = groups.new(report, key)
-    return [_merge(g) for g in groups.reports]
+    return [g.change() for g in groups.groups]
+
+
+class _Merging:
+    """One group of reports of a change as it grows, reports coming by window start: its
+    :func:`_merge` window kept up to date in O(log k) per report (amortised), not recomputed.
+
+    With a conflict, each report's window is narrowed by the reports it overlaps (its friends),
+    and the change lies in the union. Reports come by start, so once the latest start ``E`` has
+    reached a report's end, no later report overlaps it: it is *closed*, its narrowed window final.
+    A report not closed whose start is at or after every closed end (``M``) is *open*: its friends
+    are exactly the reports not closed, so its narrowed window is ``(E, least end not closed)``,
+    the same for all open reports. One whose start is before ``M`` overlaps a closed report ending
+    by ``E``: its friends' intersection is empty, for good, so it counts with its own window.
+    A report closing with the arrival of a report starting at or after its end counts with
+    ``(E before, least end not closed before)``. Windows of no length (an instant) break these
+    steps; a group with one is merged by :func:`_merge` itself.
+    """
+
+    __slots__ = (
+        "_window",
+        "cap",
+        "closed_end",
+        "end",
+        "ends",
+        "high",
+        "instant",
+        "latest_start",
+        "low",
+        "open",
+        "reports",
+        "start",
+        "starts",
+    )  # fmt: skip
+
+    def __init__(self, report: Event) -> None:
+        self.reports: list[Event] = []
+        self.start = report.window.earliest  # latest start of the group's reports
+        self.end = report.window.latest  # earliest end
+        self.cap = report.reported_at  # first report time
+        self.instant = False  # a report of no length: merged by _merge
+        self.latest_start = report.window.earliest  # E
+        self.closed_end: datetime | None = None  # M
+        self.ends: list[tuple[datetime, int]] = []  # reports not closed, by end (a heap)
+        self.starts: list[tuple[datetime, int]] = []  # open reports, by start (a heap)
+        self.open: set[int] = set()
+        self.low: datetime | None = None  # narrowed windows of reports no longer open: union
+        self.high: datetime | None = None
+        self._window: Window | None = None
+        self.add(report)
+
+    def _count(self, start: datetime, end: datetime) -> None:
+        self.low = start if self.low is None or start < self.low else self.low
+        self.high = end if self.high is None or end > self.high else self.high
+
+    def add(self, report: Event) -> None:
+        earliest, latest = report.window
+        index = len(self.reports)
+        self.reports.append(report)
+        self.start = max(self.start, earliest)
+        self.end = min(self.end, latest)
+        self.cap = min(self.cap, report.reported_at)
+        self._window = None
+        if self.instant or latest <= earliest:
+            self.instant = True
+            return
+        before = self.latest_start
+        ends = self.ends
+        if ends and ends[0][0] <= earliest:  # reports closing: their friends are those before
+            least = ends[0][0]
+            while ends and ends[0][0] <= earliest:
+                end, closing = heapq.heappop(ends)
+                if closing in self.open:
+                    self.open.discard(closing)
+                    self._count(before, least)
+                if self.closed_end is None or end > self.closed_end:
+                    self.closed_end = end
+            starts = self.starts
+            while starts and starts[0][0] < self.closed_end:  # type: ignore[operator]
+                _, other = heapq.heappop(starts)
+                if other in self.open:  # overlaps a closed report ending by E: its own window
+                    self.open.discard(other)
+                    self._count(*self.reports[other].window)
+        self.latest_start = earliest
+        heapq.heappush(ends, (latest, index))
+        heapq.heappush(self.starts, (earliest, index))
+        self.open.add(index)
+
+    @property
+    def conflict(self) -> bool:
+        return self.end < self.start or (self.end == self.start and len(self.reports) > 1)
+
+    def window(self) -> Window:
+        """``_merge(self.reports).window``."""
+        if self._window is None:
+            start, end = self.start, self.end
+            if not self.conflict:
+                self._window = Window(start, max(min(end, self.cap), start))
+            elif self.instant:
+                self._window = _merge(self.reports).window
+            else:
+                low, high = self.low, self.high
+                if self.open:
+                    least = self.ends[0][0]
+                    low = self.latest_start if low is None or self.latest_start < low else low
+                    high = least if high is None or least > high else high
+                assert low is not None and high is not None
+                self._window = Window(low, max(min(high, self.cap), low))
+        return self._window
+
+    def change(self) -> Change:
+        """The group as a :class:`Change` (what :func:`_merge` makes of its reports)."""
+        first = self.reports[0]
+        return Change(
+            place=first.place,
+            kind=first.kind if first.kind == "withdrawal" else "capture",
+            new_controller=first.new_controller,
+            actor=first.actor,
+            window=self.window(),
+            reports=tuple(sorted(self.reports, key=_report_order)),
+            conflict=self.conflict,
+        )
 
 
 class _Groups:
     """The groups of :func:`changes` as they are built, with what "certainly between" needs."""
 
     def __init__(self) -> None:
-        self.reports: list[list[Event]] = []
+        self.groups: list[_Merging] = []
         self.key: list[tuple[str, str | None, str | None]] = []
-        self.start: list[datetime] = []  # latest start of the group's reports
-        self.end: list[datetime] = []  # earliest end
-        self.cap: list[datetime] = []  # first report time
-        self.window: list[Window | None] = []  # the merged window, None while out of date
         self.growing: set[int] = set()
         self.pending: list[tuple[datetime, int]] = []  # frozen groups, by merged end (a heap)
         # the latest merged start among frozen groups ending by the current report's start, of
@@ -377,34 +494,18 @@ class _Groups:
         self.best: list[tuple[datetime, tuple[str, str | None, str | None]]] = []
 
     def new(self, report: Event, key: tuple[str, str | None, str | None]) -> int:
-        index = len(self.reports)
-        self.reports.append([report])
+        index = len(self.groups)
+        self.groups.append(_Merging(report))
         self.key.append(key)
-        self.start.append(report.window.earliest)
-        self.end.append(report.window.latest)
-        self.cap.append(report.reported_at)
-        self.window.append(None)
         self.growing.add(index)
         return index
 
     def append(self, index: int, report: Event) -> None:
-        self.reports[index].append(report)
-        self.start[index] = max(self.start[index], report.window.earliest)
-        self.end[index] = min(self.end[index], report.window.latest)
-        self.cap[index] = min(self.cap[index], report.reported_at)
-        self.window[index] = None
+        self.groups[index].add(report)
 
     def merged(self, index: int) -> Window:
-        """``_merge(group).window``, computed once per change of the group."""
-        window = self.window[index]
-        if window is None:
-            start, end = self.start[index], self.end[index]
-            if end < start or (end == start and len(self.reports[index]) > 1):
-                window = _merge(self.reports[index]).window  # a conflict: each report narrowed
-            else:
-                window = Window(start, max(min(end, self.cap[index]), start))
-            self.window[index] = window
-        return window
+        """``_merge(group).window``, kept up to date as the group grows."""
+        return self.groups[index].window()
 
     def freeze(self, index: int) -> None:
         self.growing.discard(index)
