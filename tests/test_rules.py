@@ -412,3 +412,36 @@ def test_eleven_overlapping_changes_without_a_government_capture_never_give_it_b
     assert state["possible_controllers"] == ["druze", "hts", "sdf", "sna", "southern", "(vacated)"]
     last = run("replay", "--at", "2024-12-03T00:00Z").output.splitlines()[-1]
     assert "Latakia (druze or hts or sdf or sna or southern or nobody)" in last
+
+
+def test_an_answer_carries_only_the_conflicts_that_bear_on_it(run, tmp_path):
+    """Issue 25, item 5: a conflict stays listed while its change made the holder (or is under
+    way, or a rival); once a later change has taken the capital, it is history, not the answer."""
+    (tmp_path / "chain.txt").write_text("HTS took Latakia on Saturday.\nSNA took Latakia.\n", "utf-8")
+    ledger = [
+        _event(id="h-sat", kind="capture", place="Latakia", actor="hts", file="chain.txt",
+               quote="HTS took Latakia on Saturday", earliest="2024-12-01T00:00Z",
+               latest="2024-12-02T00:00Z", reported_at="2024-12-02T00:00Z"),
+        _event(id="h-sun", kind="capture", place="Latakia", actor="hts", file="chain.txt",
+               quote="HTS took Latakia on Saturday", earliest="2024-12-02T06:00Z",
+               latest="2024-12-03T00:00Z", reported_at="2024-12-03T00:00Z"),
+        _event(id="s-later", kind="capture", place="Latakia", actor="sna", file="chain.txt",
+               quote="SNA took Latakia", earliest="2024-12-05T00:00Z", latest="2024-12-06T00:00Z",
+               reported_at="2024-12-06T00:00Z"),
+    ]  # fmt: skip
+    path = tmp_path / "c.toml"
+    path.write_text("\n".join(ledger), "utf-8")
+    assert run("add", "--toml", str(path)).exit_code == 0
+    held = latakia(run, "2024-12-04T00:00Z")
+    assert held["controller"] == "hts"
+    assert [c["change"] for c in held["conflicts"]] == ["hts took Latakia"]
+    assert [r["event"] for r in held["conflicts"][0]["reports"]] == ["h-sat", "h-sun"]
+    assert "~ conflicting reports (h-sat: " in run("replay", "--at", "2024-12-04T00:00Z").output
+    later = latakia(run, "2024-12-07T00:00Z")
+    assert later["controller"] == "sna" and later["conflicts"] == []
+    assert "h-sat" not in run("replay", "--at", "2024-12-07T00:00Z").output
+    # the same answers from the pure fold (another seat) and as known then
+    assert latakia(run, "2024-12-07T00:00Z", "--seat", "douma")["conflicts"] == []
+    known = latakia(run, "2024-12-07T00:00Z", "--known-at", "2024-12-04T00:00Z")
+    assert known["controller"] == "hts" and len(known["conflicts"]) == 1
+    assert "CONFLICT" in run("history", "Latakia").output  # still in the place's history

@@ -8,7 +8,7 @@ per change point; tests check it against ``place_state`` at every breakpoint.
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -30,6 +30,7 @@ from control.fold.projection import (
     _Folded,
     _holder_order,
     _report_order,
+    bearing_conflicts,
     live_events,
     place_transitions,
     starts_at_baseline,
@@ -146,8 +147,7 @@ def _sweep(
     denials = 0
     claims: dict[str | None, int] = {}
     active: list[Change] = []
-    conflicts: list[Change] = []  # begun conflicting changes, kept in _change_order
-    begun_conflicts: tuple[Change, ...] = ()
+    conflicts: tuple[Change, ...] = ()
     done = begun = said = 0
     out: list[tuple[datetime, Phase | CapitalState]] = []
     # what a state lists is made again only when what it is made of changed since the last
@@ -230,9 +230,6 @@ def _sweep(
                     said_changed += 1
                 forget(index)
         while begun < len(by_start) and by_start[begun].window.earliest <= at:
-            if full and by_start[begun].conflict:
-                insort(conflicts, by_start[begun], key=order)
-                begun_conflicts = tuple(conflicts)
             active.append(by_start[begun])
             active_changed += 1
             begun += 1
@@ -264,6 +261,7 @@ def _sweep(
         if made_candidates != (active_changed, now):
             made_candidates = (active_changed, now)
             candidates = tuple(sorted((c for c in active if any(_flips(c, h) for h in holders)), key=order))
+            conflicts = bearing_conflicts(now.made, candidates, now.rivals if len(possible) > 1 else (), at)
         if made_contested != (said_changed, controller):
             made_contested = (said_changed, controller)
             contested = tuple(
@@ -294,7 +292,7 @@ def _sweep(
                     sources=now.sources,
                     candidates=candidates,
                     contested_by=contested,
-                    conflicts=begun_conflicts,
+                    conflicts=conflicts,
                     rivals=now.rivals if len(possible) > 1 else (),
                     possible=tuple(possible) if len(possible) > 1 else (),
                     lapsed=gone,

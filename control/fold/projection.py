@@ -729,6 +729,8 @@ class _Folded(NamedTuple):
     since: Window | None = None
     sources: tuple[Event, ...] = ()
     rivals: tuple[Change, ...] = ()
+    #: the changes ``sources`` come from (what made the holder(s), and what corroborated it since)
+    made: tuple[Change, ...] = ()
 
     @classmethod
     def at_baseline(cls, base: Event | None, full: bool = True) -> _Folded:
@@ -744,18 +746,22 @@ class _Folded(NamedTuple):
 
 def _fold_step(cluster: Sequence[Change], state: _Folded, full: bool) -> _Folded:
     """:func:`place_state`'s fold over one cluster (``full``: keeping since, sources, rivals)."""
-    holders, known_start, since, sources, rivals = state
+    holders, known_start, since, sources, rivals, made = state
     after = _outcomes(cluster, holders)
     if len(holders) == 1 and len(after) == 1:
         holder = next(iter(holders))
+        added: list[Change] = []  # corroborating captures since the last flip
         for c in cluster:
             if _flips(c, holder):
                 holder = _outcome(c, holder)
                 known_start = True
                 if full:
-                    since, sources = c.window, c.reports
+                    since, sources, made, added = c.window, c.reports, (c,), []
             elif full and c.kind != "withdrawal" and holder == c.new_controller:
-                sources = tuple(sorted({*sources, *c.reports}, key=_report_order))
+                added.append(c)
+        if added:  # sorted once, not once per corroborating capture
+            sources = tuple(sorted({*sources, *(e for c in added for e in c.reports)}, key=_report_order))
+            made = (*made, *added)
         rivals = ()
     elif after != holders:
         known_start = True
@@ -763,7 +769,17 @@ def _fold_step(cluster: Sequence[Change], state: _Folded, full: bool) -> _Folded
             since = Window(min(c.window.earliest for c in cluster), max(c.window.latest for c in cluster))
             sources = tuple(sorted({e for c in cluster for e in c.reports}, key=_report_order))
             rivals = tuple(c for c in cluster if any(_flips(c, h) for h in holders)) if len(after) > 1 else ()
-    return _Folded(after, known_start, since, sources, rivals)
+            made = tuple(cluster)
+    return _Folded(after, known_start, since, sources, rivals, made)
+
+
+def bearing_conflicts(
+    made: Iterable[Change], candidates: Iterable[Change], rivals: Iterable[Change], at: datetime
+) -> tuple[Change, ...]:
+    """The conflicts (changes whose reports do not all overlap) that bear on the state at ``at``:
+    among the changes its sources come from, its candidates and its rivals; in change order."""
+    found = {id(c): c for group in (made, candidates, rivals) for c in group if c.conflict}
+    return tuple(sorted((c for c in found.values() if c.window.earliest <= at), key=_change_order))
 
 
 def place_state(
@@ -782,7 +798,7 @@ def place_state(
     state = _Folded.at_baseline(base)
     for cluster in _clusters(complete):
         state = _fold_step(cluster, state, full=True)
-    holders, known_start, since, sources, rivals = state
+    holders, known_start, since, sources, rivals, made = state
     possible = tuple(sorted(holders, key=_holder_order))
     controller = possible[0] if len(possible) == 1 else None
     candidates = [
@@ -802,9 +818,7 @@ def place_state(
         sources=sources,
         candidates=tuple(candidates),
         contested_by=tuple(sorted(contested, key=_report_order)),
-        conflicts=tuple(
-            sorted((c for c in all_changes if c.conflict and c.window.earliest <= at), key=_change_order)
-        ),
+        conflicts=bearing_conflicts(made, candidates, rivals if len(possible) > 1 else (), at),
         rivals=tuple(rivals) if len(possible) > 1 else (),
         possible=possible if len(possible) > 1 else (),
         lapsed=tuple(sorted(lapsed, key=_report_order)),

@@ -35,7 +35,7 @@ from control.model.times import iso
 from control.store.streams import RECORD_STREAM
 
 #: Bump when the rows' shape changes: stores are then rebuilt on first use.
-READ_MODEL_VERSION = "13"
+READ_MODEL_VERSION = "14"  # 14: each stored state carries the conflicts bearing on it
 TABLE = "control_reports"
 META = "control_meta"
 #: Each place's whole state from each of its breakpoints on (see control.store.states).
