@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from control.fold.projection import Change, _before, _outcome, _outcomes, replay, transitions
+from control.fold.projection import Change, _before, _outcome, _outcomes, changes, replay, transitions
 from control.ingest.record import baseline_events
 from control.model.events import Event, Source
 from control.model.gazetteer import baseline_as_of
@@ -221,3 +221,38 @@ def test_the_brute_force_walks_every_permutation(cluster, start):
 @given(cluster_changes(most=16, hours=40), HOLDERS)
 def test_clusters_beyond_ten_changes_are_exact_too(cluster, start):
     assert _outcomes(cluster, start) == every_order(cluster, start)
+
+
+@st.composite
+def deep_ledgers(draw: Any) -> list[Event]:
+    """Up to 14 captures and withdrawals at Latakia whose windows overlap a lot (one cluster,
+    often beyond 10 changes once reports of one change are grouped)."""
+    out = []
+    for n in range(draw(st.integers(min_value=1, max_value=14))):
+        start = START + timedelta(hours=draw(st.integers(min_value=0, max_value=30)))
+        window = Window(start, start + timedelta(hours=draw(st.integers(min_value=1, max_value=30))))
+        out.append(
+            Event(
+                id=f"d{n}",
+                kind=draw(st.sampled_from(("capture", "capture", "withdrawal"))),
+                place="Latakia",
+                actor=draw(st.sampled_from(CLUSTER_ACTORS)),
+                window=window,
+                reported_at=window.latest + timedelta(hours=draw(st.integers(min_value=0, max_value=5))),
+                source=Source("gen.txt", f"quote {n}"),
+            )
+        )
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(deep_ledgers(), st.integers(min_value=0, max_value=80))
+def test_the_fold_of_a_deep_ledger_is_every_order_of_its_changes(events, hours):
+    """The whole fold (grouping, clusters, outcomes) against brute force over every order of the
+    place's complete changes, from the baseline's holder."""
+    at = START + timedelta(hours=hours)
+    state = replay([*BASE, *events], at).capital("Latakia")
+    complete = [c for c in changes(events) if c.window.latest <= at]
+    expected = every_order(complete, frozenset({"government"}))
+    got = set(state.possible) if state.status == "conflicting" else {state.controller}
+    assert got == expected
