@@ -388,12 +388,12 @@ def test_stored_events_decode_to_themselves(events, recorded):
 
 @st.composite
 def one_change_reports(draw: Any) -> list[Event]:
-    """Reports of one change (hts takes Latakia), windows of 1-40 hours (instants now and then)
+    """Reports of one change (hts takes Latakia), windows of 1-40 hours (instants often)
     on a grid of hours, so that they overlap, nest, touch and miss each other often."""
     out = []
     for n in range(draw(st.integers(min_value=1, max_value=25))):
         start = START + HOUR * draw(st.integers(min_value=0, max_value=60))
-        length = HOUR * draw(st.integers(min_value=0 if draw(st.integers(0, 9)) == 0 else 1, max_value=40))
+        length = HOUR * draw(st.integers(min_value=0 if draw(st.integers(0, 3)) == 0 else 1, max_value=40))
         out.append(
             Event(
                 f"g{n}",

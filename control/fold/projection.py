@@ -369,11 +369,12 @@ class _Merging:
     reached a report's end, no later report overlaps it: it is *closed*, its narrowed window final.
     A report not closed whose start is at or after every closed end (``M``) is *open*: its friends
     are exactly the reports not closed, so its narrowed window is ``(E, least end not closed)``,
-    the same for all open reports. One whose start is before ``M`` overlaps a closed report ending
-    by ``E``: its friends' intersection is empty, for good, so it counts with its own window.
-    A report closing with the arrival of a report starting at or after its end counts with
-    ``(E before, least end not closed before)``. Windows of no length (an instant) break these
-    steps; a group with one is merged by :func:`_merge` itself.
+    the same for all open reports. One whose start is before ``M`` (*spoilt*) overlaps a closed
+    report ending by ``E``: its friends' intersection is empty, for good, so it counts with its
+    own window. A report closing with the arrival of a report starting at or after its end counts
+    with ``(E before, least end not closed before)``. An instant (a window of no length) at ``t``
+    is closed as it comes, ends at ``t`` (so the open reports starting before it are spoilt), and
+    its friends are the reports not closed that start before it: the spoilt ones.
     """
 
     __slots__ = (
@@ -383,26 +384,30 @@ class _Merging:
         "end",
         "ends",
         "high",
-        "instant",
         "latest_start",
         "low",
         "open",
         "reports",
+        "spoilt",
+        "spoilt_ends",
+        "spoilt_starts",
         "start",
         "starts",
-    )  # fmt: skip
+    )
 
     def __init__(self, report: Event) -> None:
         self.reports: list[Event] = []
         self.start = report.window.earliest  # latest start of the group's reports
         self.end = report.window.latest  # earliest end
         self.cap = report.reported_at  # first report time
-        self.instant = False  # a report of no length: merged by _merge
         self.latest_start = report.window.earliest  # E
         self.closed_end: datetime | None = None  # M
         self.ends: list[tuple[datetime, int]] = []  # reports not closed, by end (a heap)
         self.starts: list[tuple[datetime, int]] = []  # open reports, by start (a heap)
         self.open: set[int] = set()
+        self.spoilt: set[int] = set()  # spoilt reports not closed, by start (latest first), by end
+        self.spoilt_starts: list[tuple[float, int]] = []
+        self.spoilt_ends: list[tuple[datetime, int]] = []
         self.low: datetime | None = None  # narrowed windows of reports no longer open: union
         self.high: datetime | None = None
         self._window: Window | None = None
@@ -412,6 +417,27 @@ class _Merging:
         self.low = start if self.low is None or start < self.low else self.low
         self.high = end if self.high is None or end > self.high else self.high
 
+    def _closed(self, end: datetime) -> None:
+        """``M`` is at least ``end`` now: open reports starting before it are spoilt."""
+        if self.closed_end is not None and end <= self.closed_end:
+            return
+        self.closed_end = end
+        starts = self.starts
+        while starts and starts[0][0] < end:
+            _, other = heapq.heappop(starts)
+            if other in self.open:  # overlaps a closed report ending by E: its own window
+                self.open.discard(other)
+                window = self.reports[other].window
+                self._count(*window)
+                self.spoilt.add(other)
+                heapq.heappush(self.spoilt_starts, (-window.earliest.timestamp(), other))
+                heapq.heappush(self.spoilt_ends, (window.latest, other))
+
+    def _first_spoilt(self, heap: list[Any]) -> int | None:
+        while heap and heap[0][1] not in self.spoilt:
+            heapq.heappop(heap)
+        return heap[0][1] if heap else None
+
     def add(self, report: Event) -> None:
         earliest, latest = report.window
         index = len(self.reports)
@@ -420,9 +446,6 @@ class _Merging:
         self.end = min(self.end, latest)
         self.cap = min(self.cap, report.reported_at)
         self._window = None
-        if self.instant or latest <= earliest:
-            self.instant = True
-            return
         before = self.latest_start
         ends = self.ends
         if ends and ends[0][0] <= earliest:  # reports closing: their friends are those before
@@ -432,15 +455,19 @@ class _Merging:
                 if closing in self.open:
                     self.open.discard(closing)
                     self._count(before, least)
-                if self.closed_end is None or end > self.closed_end:
-                    self.closed_end = end
-            starts = self.starts
-            while starts and starts[0][0] < self.closed_end:  # type: ignore[operator]
-                _, other = heapq.heappop(starts)
-                if other in self.open:  # overlaps a closed report ending by E: its own window
-                    self.open.discard(other)
-                    self._count(*self.reports[other].window)
+                self.spoilt.discard(closing)
+            self._closed(end)  # the last closed ends latest; then the open ones it spoils
         self.latest_start = earliest
+        if latest <= earliest:  # an instant: closed at once
+            self._closed(latest)
+            first = self._first_spoilt(self.spoilt_starts)
+            if first is None:
+                self._count(earliest, latest)
+            else:  # overlapped by the spoilt reports, and only them
+                least = self._first_spoilt(self.spoilt_ends)
+                assert least is not None
+                self._count(self.reports[first].window.earliest, self.reports[least].window.latest)
+            return
         heapq.heappush(ends, (latest, index))
         heapq.heappush(self.starts, (earliest, index))
         self.open.add(index)
@@ -455,8 +482,6 @@ class _Merging:
             start, end = self.start, self.end
             if not self.conflict:
                 self._window = Window(start, max(min(end, self.cap), start))
-            elif self.instant:
-                self._window = _merge(self.reports).window
             else:
                 low, high = self.low, self.high
                 if self.open:
