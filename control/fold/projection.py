@@ -769,31 +769,68 @@ class _Folded(NamedTuple):
         )
 
 
+class _Flip(NamedTuple):
+    """A change of a cluster that flips the capital (:func:`_walk`)."""
+
+    index: int  # its place in the cluster
+    change: Change
+    before: str | None
+    after: str | None
+    disputed: bool
+
+
+def _walk(
+    cluster: Sequence[Change], holders: frozenset[str | None], after: frozenset[str | None]
+) -> list[_Flip]:
+    """The one walk of a cluster (its changes in order), from the ``holders`` before it to those
+    ``after`` it (:func:`_outcomes`): the changes that flip the capital. With one holder before and
+    one after, step by step (each flip from the holder it found); with rivals, every change that
+    can flip a holder before, from the holder before if there was only one (``disputed`` when
+    several holders are left); when the cluster changes nothing, none."""
+    if len(holders) == 1 and len(after) == 1:
+        holder = next(iter(holders))
+        flips = []
+        for i, c in enumerate(cluster):
+            if _flips(c, holder):
+                nxt = _outcome(c, holder)
+                flips.append(_Flip(i, c, holder, nxt, False))
+                holder = nxt
+        return flips
+    if after == holders:
+        return []
+    before = next(iter(holders)) if len(holders) == 1 else None
+    return [
+        _Flip(i, c, before, _outcome(c, before), len(after) > 1)
+        for i, c in enumerate(cluster)
+        if any(_flips(c, h) for h in holders)
+    ]
+
+
 def _fold_step(cluster: Sequence[Change], state: _Folded, full: bool) -> _Folded:
     """:func:`place_state`'s fold over one cluster (``full``: keeping since, sources, rivals)."""
     holders, known_start, since, sources, rivals, made = state
     after = _outcomes(cluster, holders)
+    flips = _walk(cluster, holders, after)
     if len(holders) == 1 and len(after) == 1:
-        holder = next(iter(holders))
-        added: list[Change] = []  # corroborating captures since the last flip
-        for c in cluster:
-            if _flips(c, holder):
-                holder = _outcome(c, holder)
-                known_start = True
-                if full:
-                    since, sources, made, added = c.window, c.reports, (c,), []
-            elif full and c.kind != "withdrawal" and holder == c.new_controller:
-                added.append(c)
-        if added:  # sorted once, not once per corroborating capture
-            sources = tuple(sorted({*sources, *(e for c in added for e in c.reports)}, key=_report_order))
-            made = (*made, *added)
+        rest = 0  # where the captures corroborating the holder begin: after the last flip
+        if flips:
+            last = flips[-1]
+            known_start, rest = True, last.index + 1
+            if full:
+                since, sources, made = last.change.window, last.change.reports, (last.change,)
+        if full:
+            holder = next(iter(after))
+            added = [c for c in cluster[rest:] if c.kind != "withdrawal" and c.new_controller == holder]
+            if added:  # sorted once, not once per corroborating capture
+                sources = tuple(sorted({*sources, *(e for c in added for e in c.reports)}, key=_report_order))
+                made = (*made, *added)
         rivals = ()
     elif after != holders:
         known_start = True
         if full:
             since = Window(min(c.window.earliest for c in cluster), max(c.window.latest for c in cluster))
             sources = tuple(sorted({e for c in cluster for e in c.reports}, key=_report_order))
-            rivals = tuple(c for c in cluster if any(_flips(c, h) for h in holders)) if len(after) > 1 else ()
+            rivals = tuple(f.change for f in flips) if len(after) > 1 else ()
             made = tuple(cluster)
     return _Folded(after, known_start, since, sources, rivals, made)
 
@@ -1044,22 +1081,10 @@ def transitions_of(
     holders: frozenset[str | None] = frozenset({start.actor if start else None})
     out: list[Transition] = []
     for cluster, after in steps:
-        if len(holders) == 1 and len(after) == 1:
-            holder = next(iter(holders))
-            for c in cluster:
-                if _flips(c, holder):
-                    nxt = _outcome(c, holder)
-                    out.append(Transition(g.name, g.seat(seat), holder, nxt, c))
-                    holder = nxt
-        elif after != holders:
-            before = next(iter(holders)) if len(holders) == 1 else None
-            for c in cluster:
-                if any(_flips(c, h) for h in holders):
-                    out.append(
-                        Transition(
-                            g.name, g.seat(seat), before, _outcome(c, before), c, disputed=len(after) > 1
-                        )
-                    )
+        out += [
+            Transition(g.name, g.seat(seat), f.before, f.after, f.change, disputed=f.disputed)
+            for f in _walk(cluster, holders, after)
+        ]
         holders = after
     return out
 
