@@ -4,7 +4,7 @@ The fold was made O(n log n) (``tests/benchmarks/bench_fold.py`` prints its cost
 are not asserted here). Each fast path is checked against a slow reference kept in this file,
 written as the rules read, on random ledgers (hypothesis):
 
-* corroboration grouping (``changes``): "another change certainly between" by scanning;
+* corroboration grouping (``changes``): "another change certainly between" by scanning every group;
 * contests: every statement against every settled change;
 * a capital's step function (``place_phases``) against ``place_state`` at every instant;
 * the holdings and timeline chart series against one full ``replay`` per step;
@@ -27,6 +27,7 @@ from control.fold.projection import (
     Change,
     _contests,
     _merge,
+    _Merging,
     _report_order,
     changes,
     denies_control,
@@ -76,7 +77,8 @@ def _key(e: Event) -> tuple[str, str | None, str | None]:
 
 
 def slow_changes(events: list[Event]) -> list[Change]:
-    """Join the last group of the same change unless a group after it lies certainly between."""
+    """Join the last group of the same change unless a group of another change (made before or
+    after it, with its window as narrowed so far) lies certainly between."""
     reports = sorted((e for e in events if e.changes_control), key=_content_order)
     groups: list[list[Event]] = []
     for report in reports:
@@ -88,7 +90,7 @@ def slow_changes(events: list[Event]) -> list[Change]:
                 _key(groups[j][0]) != key
                 and _merge(groups[j]).window.earliest >= end
                 and _merge(groups[j]).window.latest <= report.window.earliest
-                for j in range(home + 1, len(groups))
+                for j in range(len(groups))
             )
             if not between:
                 groups[home].append(report)
@@ -386,3 +388,35 @@ def test_stored_events_decode_to_themselves(events, recorded):
         stored = e._replace(recorded_at=recorded, note="n", when="Saturday", previous="hts")
         assert Event.from_dict(stored.to_dict()) == stored
         assert sorted([stored], key=_report_order) == [stored]
+
+
+@st.composite
+def one_change_reports(draw: Any) -> list[Event]:
+    """Reports of one change (hts takes Latakia), windows of 1-40 hours (instants often)
+    on a grid of hours, so that they overlap, nest, touch and miss each other often."""
+    out = []
+    for n in range(draw(st.integers(min_value=1, max_value=25))):
+        start = START + HOUR * draw(st.integers(min_value=0, max_value=60))
+        length = HOUR * draw(st.integers(min_value=0 if draw(st.integers(0, 3)) == 0 else 1, max_value=40))
+        out.append(
+            Event(
+                f"g{n}",
+                "capture",
+                "Latakia",
+                Window(start, start + length),
+                start + length + HOUR * draw(st.integers(min_value=0, max_value=30)),
+                Source("gen.txt", f"q{n}"),
+                actor="hts",
+            )
+        )
+    return sorted(out, key=lambda e: (e.window.earliest, e.window.latest, e.id))
+
+
+@settings(max_examples=400, deadline=None)
+@given(one_change_reports())
+def test_a_growing_groups_window_is_the_merge_of_its_reports_at_every_step(reports):
+    group = _Merging(reports[0])
+    assert group.change() == _merge(reports[:1])
+    for n in range(1, len(reports)):
+        group.add(reports[n])
+        assert group.change() == _merge(reports[: n + 1]), n

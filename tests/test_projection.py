@@ -173,3 +173,119 @@ def test_a_denial_contradicted_by_a_later_confirmed_change_is_shown_as_refuted(e
     state = replay([*events, denial, fall], at).capital("Damascus")
     # The later change settles the denials; the new holder's own claims contest nothing.
     assert (state.controller, state.status, state.contested_by) == ("hts", "held", ())
+
+
+# ---- issue 25, item 3: what the README's rules now state, each pinned --------------------------
+
+from control.fold.projection import changes as _changes  # noqa: E402
+from control.ingest.record import baseline_events  # noqa: E402
+from control.model.gazetteer import baseline_as_of  # noqa: E402
+
+BASE = baseline_events(baseline_as_of())
+
+
+def _at(text: str):
+    return parse_instant(text)
+
+
+def _report(eid: str, kind: str, actor: str, earliest: str, latest: str, reported: str, **more) -> Event:
+    return Event(
+        id=eid, kind=kind, place="Latakia", actor=actor, window=Window(_at(earliest), _at(latest)),
+        reported_at=_at(reported), source=Source("t.txt", eid), **more,
+    )  # fmt: skip
+
+
+def _latakia(events: list[Event], at: str, known_at: str | None = None):
+    return replay([*BASE, *events], _at(at), _at(known_at) if known_at else None).capital("Latakia")
+
+
+DENIAL = _report(
+    "deny", "denial", "government", "2024-12-05T00:00Z", "2024-12-05T06:00Z", "2024-12-05T06:00Z"
+)
+
+
+def test_only_a_change_first_reported_after_a_statement_and_not_ending_before_it_settles_it():
+    early = _report("c1", "capture", "hts", "2024-12-04T00:00Z", "2024-12-04T12:00Z", "2024-12-04T12:00Z")
+    again = _report("c2", "capture", "hts", "2024-12-04T00:00Z", "2024-12-04T12:00Z", "2024-12-06T00:00Z")
+    # a re-report of a change first reported before the statement does not settle it
+    state = _latakia([early, again, DENIAL], "2024-12-07T00:00Z")
+    assert (state.controller, state.status) == ("hts", "contested")
+    # nor does a change first reported after it that happened before the statement's window
+    before = _report("c3", "capture", "hts", "2024-12-03T00:00Z", "2024-12-04T00:00Z", "2024-12-06T00:00Z")
+    assert _latakia([before, DENIAL], "2024-12-07T00:00Z").status == "contested"
+    # a change first reported after it, ending after the statement's window begins, settles it
+    after = _report("c4", "capture", "hts", "2024-12-04T12:00Z", "2024-12-05T03:00Z", "2024-12-06T00:00Z")
+    assert (_latakia([after, DENIAL], "2024-12-07T00:00Z").status) == "held"
+
+
+def test_withdrawals_by_different_forces_are_different_changes():
+    gov = _report(
+        "w1", "withdrawal", "government", "2024-12-04T00:00Z", "2024-12-05T00:00Z", "2024-12-05T00:00Z"
+    )
+    hts = _report("w2", "withdrawal", "hts", "2024-12-04T06:00Z", "2024-12-05T06:00Z", "2024-12-05T06:00Z")
+    again = _report(
+        "w3", "withdrawal", "government", "2024-12-04T12:00Z", "2024-12-05T12:00Z", "2024-12-06T00:00Z"
+    )
+    found = _changes([gov, hts, again])
+    assert sorted((c.actor, len(c.reports)) for c in found) == [("government", 2), ("hts", 1)]
+    assert _latakia([gov, hts, again], "2024-12-06T00:00Z").status == "vacated"
+
+
+def test_certainly_between_uses_a_changes_window_as_it_stands_when_a_later_report_is_taken():
+    """Reports are taken by their windows' start; hts's change is [3 Dec, 3 Dec 12:00) when the
+    second sna report is taken, so that one is a new change; a later hts report in conflict
+    widens hts's change to [2 Dec, 4 Dec), which does not join the sna reports again."""
+    ledger = [
+        _report("s1", "capture", "sna", "2024-12-01T00:00Z", "2024-12-01T12:00Z", "2024-12-01T12:00Z"),
+        _report("h1", "capture", "hts", "2024-12-02T00:00Z", "2024-12-04T00:00Z", "2024-12-09T00:00Z"),
+        _report("h2", "capture", "hts", "2024-12-03T00:00Z", "2024-12-03T12:00Z", "2024-12-09T00:00Z"),
+        _report("s2", "capture", "sna", "2024-12-03T12:00Z", "2024-12-03T18:00Z", "2024-12-09T00:00Z"),
+        _report("h3", "capture", "hts", "2024-12-03T15:00Z", "2024-12-04T12:00Z", "2024-12-09T00:00Z"),
+    ]
+    found = {tuple(sorted(e.id for e in c.reports)): c for c in _changes(ledger)}
+    assert sorted(found) == [("h1", "h2", "h3"), ("s1",), ("s2",)]
+    hts = found[("h1", "h2", "h3")]
+    assert hts.conflict and hts.window == Window(_at("2024-12-02T00:00Z"), _at("2024-12-04T00:00Z"))
+    state = _latakia(ledger, "2024-12-10T00:00Z")
+    assert (state.status, state.possible) == ("conflicting", ("hts", "sna"))
+
+
+def test_a_statement_contests_from_its_windows_end_and_lapses_a_horizon_after_it():
+    claim = _report("claim", "claim", "hts", "2024-12-05T00:00Z", "2024-12-05T06:00Z", "2024-12-06T00:00Z")
+    assert _latakia([claim], "2024-12-05T05:59Z").status == "held"
+    assert _latakia([claim], "2024-12-05T06:00Z").status == "contested"  # before it was reported
+    assert _latakia([claim], "2024-12-12T05:59Z").status == "contested"
+    late = _latakia([claim], "2024-12-12T06:00Z")
+    assert late.status == "held" and [e.id for e in late.lapsed] == ["claim"]
+    assert _latakia([claim], "2024-12-07T00:00Z", known_at="2024-12-05T12:00Z").status == "held"
+
+
+def test_a_denial_of_a_retracted_or_not_yet_known_change_contests_nothing():
+    took = _report("took", "capture", "hts", "2024-12-04T00:00Z", "2024-12-05T03:00Z", "2024-12-05T03:00Z")
+    denial = DENIAL._replace(targets=("took",))
+    fix = Event("fix", "correction", "Latakia", Window(_at("2024-12-06T00:00Z"), _at("2024-12-06T00:00Z")),
+                _at("2024-12-06T00:00Z"), Source("t.txt", "fix"), targets=("took",))  # fmt: skip
+    assert _latakia([took, denial, fix], "2024-12-05T12:00Z", "2024-12-05T12:00Z").status == "contested"
+    retracted = _latakia([took, denial, fix], "2024-12-07T00:00Z")
+    assert (retracted.controller, retracted.status) == ("government", "held")
+    # the change it denies, reported only after the denial
+    later = took._replace(reported_at=_at("2024-12-06T00:00Z"))
+    unknown = _latakia([later, denial], "2024-12-07T00:00Z", known_at="2024-12-05T12:00Z")
+    assert (unknown.controller, unknown.status) == ("government", "held")
+    known = _latakia([later, denial], "2024-12-07T00:00Z")  # known, and settling the denial
+    assert (known.controller, known.status) == ("hts", "held")
+
+
+def test_status_precedence_conflicting_uncertain_contested_unknown_vacated_held():
+    hts = _report("a", "capture", "hts", "2024-12-04T00:00Z", "2024-12-05T00:00Z", "2024-12-05T00:00Z")
+    sna = _report("b", "capture", "sna", "2024-12-04T00:00Z", "2024-12-05T00:00Z", "2024-12-05T00:00Z")
+    claim = _report("c", "claim", "druze", "2024-12-05T00:00Z", "2024-12-05T01:00Z", "2024-12-07T12:00Z")
+    going = _report(
+        "d", "withdrawal", "government", "2024-12-05T00:00Z", "2024-12-07T00:00Z", "2024-12-07T00:00Z"
+    )
+    assert _latakia([hts, sna, claim, going], "2024-12-06T00:00Z").status == "conflicting"
+    assert _latakia([claim, going], "2024-12-06T00:00Z").status == "uncertain"
+    assert _latakia([claim, going], "2024-12-08T00:00Z").status == "contested"
+    assert _latakia([going], "2024-12-08T00:00Z").status == "vacated"
+    assert _latakia([], "2024-12-08T00:00Z").status == "held"
+    assert _latakia([], "2024-11-01T00:00Z").status == "unknown"

@@ -8,8 +8,8 @@ per change point; tests check it against ``place_state`` at every breakpoint.
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -30,6 +30,7 @@ from control.fold.projection import (
     _Folded,
     _holder_order,
     _report_order,
+    bearing_conflicts,
     live_events,
     place_transitions,
     starts_at_baseline,
@@ -89,6 +90,124 @@ def place_states_and_transitions(
     return pairs, moves  # type: ignore[return-value]
 
 
+class _Complete:
+    """The complete changes of a place, clustered as ``_clusters(complete)`` would have them,
+    with the fold after each cluster: one kind of event of the sweep, a change completing."""
+
+    def __init__(self, initial: _Folded, order: Callable[[Change], int], full: bool) -> None:
+        self.clusters: list[list[Change]] = []
+        self.ends: list[datetime] = []
+        self.folded: list[_Folded] = []
+        self.initial, self.order, self.full = initial, order, full
+
+    def add(self, c: Change) -> None:
+        """``c`` completes: the clusters it overlaps (at the end) are made again with it."""
+        i = bisect_left(self.ends, c.window.earliest)
+        regrouped = _clusters([x for group in self.clusters[i:] for x in group] + [c], self.order)
+        del self.clusters[i:], self.ends[i:], self.folded[i:]
+        state = self.now()
+        for group in regrouped:
+            state = _fold_step(group, state, self.full)
+            self.clusters.append(group)
+            self.ends.append(max(x.window.latest for x in group))
+            self.folded.append(state)
+
+    def now(self) -> _Folded:
+        return self.folded[-1] if self.folded else self.initial
+
+
+class _Statements:
+    """A place's claims and denials as the sweep meets them: made (their window's end), settled
+    (by a change complete, first reported after one and ending after its start), lapsed (a
+    horizon after they were made, unsettled). The settling index: complete changes by first
+    report, a Fenwick tree of the latest end among those reported after each report time."""
+
+    def __init__(self, all_changes: Sequence[Change], horizon: timedelta, full: bool) -> None:
+        self.firsts = sorted({c.first_reported for c in all_changes})
+        self.tree: list[datetime | None] = [None] * (len(self.firsts) + 1)
+        self.live: dict[int, Event] = {}  # statements made, not settled, not lapsed
+        self.lapsed: dict[int, Event] = {}  # statements lapsed unanswered, not settled since
+        self.lapse: list[tuple[datetime, int]] = []
+        self.denials = 0
+        self.claims: dict[str | None, int] = {}
+        self.changed = 0  # bumped whenever ``live`` or ``lapsed`` changes
+        self.horizon, self.full = horizon, full
+
+    def _forget(self, index: int) -> None:
+        self.changed += 1
+        e = self.live.pop(index)
+        if e.kind == "denial":
+            self.denials -= 1
+        else:
+            self.claims[e.actor] -= 1
+
+    def settle(self, c: Change) -> None:
+        """``c`` completes: it settles the statements made before its first report that it
+        does not end before."""
+        first, latest = c.first_reported, c.window.latest
+        firsts, tree = self.firsts, self.tree
+        j = len(firsts) - bisect_left(firsts, first)  # reversed: later reports, smaller j
+        while j <= len(firsts):
+            if tree[j] is None or tree[j] < latest:  # type: ignore[operator]
+                tree[j] = latest
+            j += j & -j
+        for index, e in list(self.live.items()):
+            if first > e.reported_at and latest > e.window.earliest:
+                self._forget(index)
+        for index, e in list(self.lapsed.items()):
+            if first > e.reported_at and latest > e.window.earliest:
+                del self.lapsed[index]
+                self.changed += 1
+
+    def make(self, index: int, e: Event, at: datetime) -> None:
+        """Statement ``e`` (the ``index``-th) is made by ``at``: it contests unless a change
+        complete already settles it, or lapsed already."""
+        best: datetime | None = None
+        firsts, tree = self.firsts, self.tree
+        j = len(firsts) - bisect_right(firsts, e.reported_at)  # changes reported after it
+        while j > 0:
+            if tree[j] is not None and (best is None or tree[j] > best):  # type: ignore[operator]
+                best = tree[j]
+            j -= j & -j
+        if best is not None and best > e.window.earliest:
+            return
+        if at >= e.window.latest + self.horizon:
+            if self.full:
+                self.lapsed[index] = e
+                self.changed += 1
+            return
+        self.live[index] = e
+        self.changed += 1
+        heapq.heappush(self.lapse, (e.window.latest + self.horizon, index))
+        if e.kind == "denial":
+            self.denials += 1
+        else:
+            self.claims[e.actor] = self.claims.get(e.actor, 0) + 1
+
+    def lapse_until(self, at: datetime) -> None:
+        """The statements whose horizon has passed by ``at`` stop contesting."""
+        lapse = self.lapse
+        while lapse and lapse[0][0] <= at:
+            _, index = heapq.heappop(lapse)
+            if index in self.live:
+                if self.full:
+                    self.lapsed[index] = self.live[index]
+                    self.changed += 1
+                self._forget(index)
+
+    def contesting(self, controller: str | None) -> bool:
+        return bool(self.denials or sum(self.claims.values()) - self.claims.get(controller, 0))
+
+    def listed(self, controller: str | None) -> tuple[tuple[Event, ...], tuple[Event, ...]]:
+        """The statements contesting ``controller``, and those lapsed, in report order."""
+
+        def against(found: Iterable[Event]) -> tuple[Event, ...]:
+            mine = (e for e in found if e.kind == "denial" or e.actor != controller)
+            return tuple(sorted(mine, key=_report_order))
+
+        return against(self.live.values()), against(self.lapsed.values())
+
+
 def _sweep(
     events: Sequence[Event],
     start: datetime,
@@ -99,7 +218,9 @@ def _sweep(
     moves: list[Transition] | None = None,
 ) -> list[tuple[datetime, Phase | CapitalState]]:
     """The sweep behind :func:`place_phases` (``governorate`` None) and :func:`place_states`;
-    ``moves``: filled with the place's transitions (:func:`place_states_and_transitions`)."""
+    ``moves``: filled with the place's transitions (:func:`place_states_and_transitions`).
+    At each instant, in turn: changes complete (:class:`_Complete`, and they settle statements),
+    statements are made and lapse (:class:`_Statements`), changes begin; then the state."""
     full = governorate is not None
     capital = governorate.seat(seat) if governorate is not None else ""
     base, all_changes = _baseline_and_changes(events)
@@ -132,28 +253,15 @@ def _sweep(
 
     by_end = sorted(all_changes, key=lambda c: c.window.latest)
     by_start = sorted(all_changes, key=lambda c: c.window.earliest)
-    # complete changes, clustered as _clusters(complete) would, with the fold after each cluster
-    clusters: list[list[Change]] = []
-    cluster_ends: list[datetime] = []
-    folded: list[_Folded] = []
-    initial = _Folded.at_baseline(base, full)
-    # settling index: complete changes by first report, Fenwick of the latest end (suffix max)
-    firsts = sorted({c.first_reported for c in all_changes})
-    tree: list[datetime | None] = [None] * (len(firsts) + 1)
-    live: dict[int, Event] = {}  # statements made, not settled, not lapsed
-    lapsed: dict[int, Event] = {}  # statements lapsed unanswered, not settled since
-    lapse: list[tuple[datetime, int]] = []
-    denials = 0
-    claims: dict[str | None, int] = {}
+    complete = _Complete(_Folded.at_baseline(base, full), order, full)
+    said = _Statements(all_changes, horizon, full)
     active: list[Change] = []
-    conflicts: list[Change] = []  # begun conflicting changes, kept in _change_order
-    begun_conflicts: tuple[Change, ...] = ()
-    done = begun = said = 0
+    conflicts: tuple[Change, ...] = ()
+    done = begun = made = 0
     out: list[tuple[datetime, Phase | CapitalState]] = []
     # what a state lists is made again only when what it is made of changed since the last
     # instant (most instants change one thing): the same tuples then, which encode once
-    said_changed = 0  # bumped whenever ``live`` or ``lapsed`` changes
-    active_changed = 0  # and ``active``
+    active_changed = 0  # bumped whenever ``active`` changes
     last_now: _Folded | None = None
     holders: frozenset[str | None] = frozenset()
     possible: list[str | None] = []
@@ -164,75 +272,16 @@ def _sweep(
     made_candidates: tuple[Any, ...] | None = None
     made_contested: tuple[Any, ...] | None = None
 
-    def forget(index: int) -> None:
-        nonlocal denials, said_changed
-        said_changed += 1
-        e = live.pop(index)
-        if e.kind == "denial":
-            denials -= 1
-        else:
-            claims[e.actor] -= 1
-
     for at in instants:
         while done < len(by_end) and by_end[done].window.latest <= at:
-            c = by_end[done]
+            complete.add(by_end[done])
+            said.settle(by_end[done])
             done += 1
-            i = bisect_left(cluster_ends, c.window.earliest)
-            regrouped = _clusters([x for group in clusters[i:] for x in group] + [c], order)
-            del clusters[i:], cluster_ends[i:], folded[i:]
-            state = folded[-1] if folded else initial
-            for group in regrouped:
-                state = _fold_step(group, state, full)
-                clusters.append(group)
-                cluster_ends.append(max(x.window.latest for x in group))
-                folded.append(state)
-            first, latest = c.first_reported, c.window.latest
-            j = len(firsts) - bisect_left(firsts, first)  # reversed: later reports, smaller j
-            while j <= len(firsts):
-                if tree[j] is None or tree[j] < latest:  # type: ignore[operator]
-                    tree[j] = latest
-                j += j & -j
-            for index, e in list(live.items()):
-                if first > e.reported_at and latest > e.window.earliest:
-                    forget(index)
-            for index, e in list(lapsed.items()):
-                if first > e.reported_at and latest > e.window.earliest:
-                    del lapsed[index]
-                    said_changed += 1
-        while said < len(statements) and statements[said].window.latest <= at:
-            e = statements[said]
-            said += 1
-            best: datetime | None = None
-            j = len(firsts) - bisect_right(firsts, e.reported_at)  # changes reported after it
-            while j > 0:
-                if tree[j] is not None and (best is None or tree[j] > best):  # type: ignore[operator]
-                    best = tree[j]
-                j -= j & -j
-            if best is not None and best > e.window.earliest:
-                continue
-            if at >= e.window.latest + horizon:
-                if full:
-                    lapsed[said] = e
-                    said_changed += 1
-                continue
-            live[said] = e
-            said_changed += 1
-            heapq.heappush(lapse, (e.window.latest + horizon, said))
-            if e.kind == "denial":
-                denials += 1
-            else:
-                claims[e.actor] = claims.get(e.actor, 0) + 1
-        while lapse and lapse[0][0] <= at:
-            _, index = heapq.heappop(lapse)
-            if index in live:
-                if full:
-                    lapsed[index] = live[index]
-                    said_changed += 1
-                forget(index)
+        while made < len(statements) and statements[made].window.latest <= at:
+            made += 1
+            said.make(made, statements[made - 1], at)
+        said.lapse_until(at)
         while begun < len(by_start) and by_start[begun].window.earliest <= at:
-            if full and by_start[begun].conflict:
-                insort(conflicts, by_start[begun], key=order)
-                begun_conflicts = tuple(conflicts)
             active.append(by_start[begun])
             active_changed += 1
             begun += 1
@@ -246,7 +295,7 @@ def _sweep(
             else:
                 out.append((at, CapitalState(governorate.name, capital, None, "unknown", None, None, ())))
             continue
-        now = folded[-1] if folded else initial
+        now = complete.now()
         if now is not last_now:
             last_now, holders = now, now.holders
             possible = sorted(holders, key=_holder_order)
@@ -255,7 +304,7 @@ def _sweep(
             status = status_of(
                 len(possible),
                 any(_flips(c, h) for c in active for h in holders),
-                bool(denials or sum(claims.values()) - claims.get(controller, 0)),
+                said.contesting(controller),
                 now.known_start,
                 controller,
             )
@@ -264,20 +313,10 @@ def _sweep(
         if made_candidates != (active_changed, now):
             made_candidates = (active_changed, now)
             candidates = tuple(sorted((c for c in active if any(_flips(c, h) for h in holders)), key=order))
-        if made_contested != (said_changed, controller):
-            made_contested = (said_changed, controller)
-            contested = tuple(
-                sorted(
-                    (e for e in live.values() if e.kind == "denial" or e.actor != controller),
-                    key=_report_order,
-                )
-            )
-            gone = tuple(
-                sorted(
-                    (e for e in lapsed.values() if e.kind == "denial" or e.actor != controller),
-                    key=_report_order,
-                )
-            )
+            conflicts = bearing_conflicts(now.made, candidates, now.rivals if len(possible) > 1 else (), at)
+        if made_contested != (said.changed, controller):
+            made_contested = (said.changed, controller)
+            contested, gone = said.listed(controller)
         since = now.since if now.known_start else None
         out.append(
             (
@@ -294,7 +333,7 @@ def _sweep(
                     sources=now.sources,
                     candidates=candidates,
                     contested_by=contested,
-                    conflicts=begun_conflicts,
+                    conflicts=conflicts,
                     rivals=now.rivals if len(possible) > 1 else (),
                     possible=tuple(possible) if len(possible) > 1 else (),
                     lapsed=gone,
@@ -306,7 +345,10 @@ def _sweep(
     if moves is not None and governorate is not None:
         if done == len(by_end):  # every change complete: its clusters, as _clusters has them
             moves += transitions_of(
-                governorate, seat, base, zip(clusters, (f.holders for f in folded), strict=True)
+                governorate,
+                seat,
+                base,
+                zip(complete.clusters, (f.holders for f in complete.folded), strict=True),
             )
         else:
             moves += place_transitions(governorate, events, seat, changes=(base, all_changes))

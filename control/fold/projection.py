@@ -12,15 +12,16 @@ Rules (README "Rules of the fold" has the reader's version):
 * **Corrections** (in force at ``known_at``) retract their targets; a correction retracted by a
   later correction is no longer in force, so its target is restored. Retracted events stay in
   history.
-* **Several reports of one change** (same capital, same new controller, no other change certainly
-  between them) corroborate: the change's window is the intersection of theirs. If that is empty
-  they conflict: each report is narrowed by those it agrees with and the change lies in the union
-  of those; in every case the window ends no later than the change's first report.
+* **Several reports of one change** (same capital, same new controller or, for a withdrawal, the
+  same force, no other change certainly between them) corroborate: the change's window is the
+  intersection of theirs. If that is empty they conflict: each report is narrowed by those it
+  agrees with and the change lies in the union of those; in every case the window ends no later
+  than the change's first report. "Certainly between" sees every other change with its window as
+  the reports taken before (in content order) made it, whenever that change was created.
 * **Order.** A change is certainly before another when its window ends before the other's begins.
-  Changes whose windows overlap are in an order the evidence cannot fix; where the two orders give
-  different outcomes (rival captures by different actors, a capture and a withdrawal by one
-  actor) every order is tried: one outcome is ``held``, several are ``conflicting`` (counted for
-  no controller, every candidate named).
+  Changes whose windows overlap are in an order the evidence cannot fix; every order is taken
+  into account by an exact rule (:func:`_outcomes`, no enumeration): one outcome is ``held``,
+  several are ``conflicting`` (counted for no controller, every candidate named).
 * **At ``at``**: before a change's window: no effect; inside it: status ``uncertain``, the last
   confirmed controller stays, the candidate is named; after it: the new controller holds. A
   withdrawal by a force that no longer holds the capital changes nothing; after a withdrawal with
@@ -52,9 +53,6 @@ from control.model.times import Window, iso
 STATUSES = ("held", "uncertain", "conflicting", "contested", "vacated", "unknown")
 #: How long a claim or denial that nothing follows keeps a capital contested.
 DEFAULT_HORIZON = timedelta(days=7)
-#: A cluster of rival changes larger than this is not enumerated order by order (its outcome is
-#: then every outcome one of its changes can give); real records have clusters of two or three.
-MAX_ORDERED = 10
 
 
 class Change(NamedTuple):
@@ -356,13 +354,15 @@ def changes(events: Sequence[Event]) -> list[Change]:
 
     Reports are taken in content order; each joins the last group of its change (same capital,
     same new controller) unless another change lies certainly between that group's window and the
-    report, else it starts a new group. Only the last group of each change can still grow, so
-    every other group is final ("frozen"): the "certainly between" question is answered from an
-    index of the frozen groups (those ending by the report's start, by group order, keeping the
-    latest start) plus the few growing groups, in O(log n) per report instead of a scan.
+    report, else it starts a new group. "Another change" is any group of another change, whenever
+    it was created, with its window as narrowed so far (a group made before ``home`` may have
+    narrowed to after it). Only the last group of each change can still grow, so every other group
+    is final ("frozen"): reports come by start, so the frozen groups ending by the report's start
+    only accumulate, and the question is answered from their latest starts (the best two of
+    different changes) plus the few growing groups, in O(log n) per report instead of a scan.
     """
     reports = sorted((e for e in events if e.changes_control), key=_content_order)
-    groups: _Groups = _Groups(len(reports))
+    groups: _Groups = _Groups()
     last_of: dict[tuple[str, str | None, str | None], int] = {}
     for report in reports:
         key = _change_key(report)
@@ -372,82 +372,202 @@ def changes(events: Sequence[Event]) -> list[Change]:
             continue
         if home is not None:
             groups.freeze(home)
-        last_of[key] = groups.new(report)
-    return [_merge(g) for g in groups.reports]
+        last_of[key] = groups.new(report, key)
+    return [g.change() for g in groups.groups]
+
+
+class _Merging:
+    """One group of reports of a change as it grows, reports coming by window start: its
+    :func:`_merge` window kept up to date in O(log k) per report (amortised), not recomputed.
+
+    With a conflict, each report's window is narrowed by the reports it overlaps (its friends),
+    and the change lies in the union. Reports come by start, so once the latest start ``E`` has
+    reached a report's end, no later report overlaps it: it is *closed*, its narrowed window final.
+    A report not closed whose start is at or after every closed end (``M``) is *open*: its friends
+    are exactly the reports not closed, so its narrowed window is ``(E, least end not closed)``,
+    the same for all open reports. One whose start is before ``M`` (*spoilt*) overlaps a closed
+    report ending by ``E``: its friends' intersection is empty, for good, so it counts with its
+    own window. A report closing with the arrival of a report starting at or after its end counts
+    with ``(E before, least end not closed before)``. An instant (a window of no length) at ``t``
+    is closed as it comes, ends at ``t`` (so the open reports starting before it are spoilt), and
+    its friends are the reports not closed that start before it: the spoilt ones.
+    """
+
+    __slots__ = (
+        "_window",
+        "cap",
+        "closed_end",
+        "end",
+        "ends",
+        "high",
+        "latest_start",
+        "low",
+        "open",
+        "reports",
+        "spoilt",
+        "spoilt_ends",
+        "spoilt_starts",
+        "start",
+        "starts",
+    )
+
+    def __init__(self, report: Event) -> None:
+        self.reports: list[Event] = []
+        self.start = report.window.earliest  # latest start of the group's reports
+        self.end = report.window.latest  # earliest end
+        self.cap = report.reported_at  # first report time
+        self.latest_start = report.window.earliest  # E
+        self.closed_end: datetime | None = None  # M
+        self.ends: list[tuple[datetime, int]] = []  # reports not closed, by end (a heap)
+        self.starts: list[tuple[datetime, int]] = []  # open reports, by start (a heap)
+        self.open: set[int] = set()
+        self.spoilt: set[int] = set()  # spoilt reports not closed, by start (latest first), by end
+        self.spoilt_starts: list[tuple[float, int]] = []
+        self.spoilt_ends: list[tuple[datetime, int]] = []
+        self.low: datetime | None = None  # narrowed windows of reports no longer open: union
+        self.high: datetime | None = None
+        self._window: Window | None = None
+        self.add(report)
+
+    def _count(self, start: datetime, end: datetime) -> None:
+        self.low = start if self.low is None or start < self.low else self.low
+        self.high = end if self.high is None or end > self.high else self.high
+
+    def _closed(self, end: datetime) -> None:
+        """``M`` is at least ``end`` now: open reports starting before it are spoilt."""
+        if self.closed_end is not None and end <= self.closed_end:
+            return
+        self.closed_end = end
+        starts = self.starts
+        while starts and starts[0][0] < end:
+            _, other = heapq.heappop(starts)
+            if other in self.open:  # overlaps a closed report ending by E: its own window
+                self.open.discard(other)
+                window = self.reports[other].window
+                self._count(*window)
+                self.spoilt.add(other)
+                heapq.heappush(self.spoilt_starts, (-window.earliest.timestamp(), other))
+                heapq.heappush(self.spoilt_ends, (window.latest, other))
+
+    def _first_spoilt(self, heap: list[Any]) -> int | None:
+        while heap and heap[0][1] not in self.spoilt:
+            heapq.heappop(heap)
+        return heap[0][1] if heap else None
+
+    def add(self, report: Event) -> None:
+        earliest, latest = report.window
+        index = len(self.reports)
+        self.reports.append(report)
+        self.start = max(self.start, earliest)
+        self.end = min(self.end, latest)
+        self.cap = min(self.cap, report.reported_at)
+        self._window = None
+        before = self.latest_start
+        ends = self.ends
+        if ends and ends[0][0] <= earliest:  # reports closing: their friends are those before
+            least = ends[0][0]
+            while ends and ends[0][0] <= earliest:
+                end, closing = heapq.heappop(ends)
+                if closing in self.open:
+                    self.open.discard(closing)
+                    self._count(before, least)
+                self.spoilt.discard(closing)
+            self._closed(end)  # the last closed ends latest; then the open ones it spoils
+        self.latest_start = earliest
+        if latest <= earliest:  # an instant: closed at once
+            self._closed(latest)
+            first = self._first_spoilt(self.spoilt_starts)
+            if first is None:
+                self._count(earliest, latest)
+            else:  # overlapped by the spoilt reports, and only them
+                least = self._first_spoilt(self.spoilt_ends)
+                assert least is not None
+                self._count(self.reports[first].window.earliest, self.reports[least].window.latest)
+            return
+        heapq.heappush(ends, (latest, index))
+        heapq.heappush(self.starts, (earliest, index))
+        self.open.add(index)
+
+    @property
+    def conflict(self) -> bool:
+        return self.end < self.start or (self.end == self.start and len(self.reports) > 1)
+
+    def window(self) -> Window:
+        """``_merge(self.reports).window``."""
+        if self._window is None:
+            start, end = self.start, self.end
+            if not self.conflict:
+                self._window = Window(start, max(min(end, self.cap), start))
+            else:
+                low, high = self.low, self.high
+                if self.open:
+                    least = self.ends[0][0]
+                    low = self.latest_start if low is None or self.latest_start < low else low
+                    high = least if high is None or least > high else high
+                assert low is not None and high is not None
+                self._window = Window(low, max(min(high, self.cap), low))
+        return self._window
+
+    def change(self) -> Change:
+        """The group as a :class:`Change` (what :func:`_merge` makes of its reports)."""
+        first = self.reports[0]
+        return Change(
+            place=first.place,
+            kind=first.kind if first.kind == "withdrawal" else "capture",
+            new_controller=first.new_controller,
+            actor=first.actor,
+            window=self.window(),
+            reports=tuple(sorted(self.reports, key=_report_order)),
+            conflict=self.conflict,
+        )
 
 
 class _Groups:
     """The groups of :func:`changes` as they are built, with what "certainly between" needs."""
 
-    def __init__(self, size: int) -> None:
-        self.reports: list[list[Event]] = []
-        self.start: list[datetime] = []  # latest start of the group's reports
-        self.end: list[datetime] = []  # earliest end
-        self.cap: list[datetime] = []  # first report time
-        self.window: list[Window | None] = []  # the merged window, None while out of date
+    def __init__(self) -> None:
+        self.groups: list[_Merging] = []
+        self.key: list[tuple[str, str | None, str | None]] = []
         self.growing: set[int] = set()
         self.pending: list[tuple[datetime, int]] = []  # frozen groups, by merged end (a heap)
-        self.size = size
-        # Fenwick tree over reversed group indices: max merged start among the frozen groups
-        # whose merged end is at most the current report's start (reports come by start).
-        self.tree: list[datetime | None] = [None] * (size + 1)
+        # the latest merged start among frozen groups ending by the current report's start, of
+        # two different changes (so that the best of a change other than any one is at hand)
+        self.best: list[tuple[datetime, tuple[str, str | None, str | None]]] = []
 
-    def new(self, report: Event) -> int:
-        index = len(self.reports)
-        self.reports.append([report])
-        self.start.append(report.window.earliest)
-        self.end.append(report.window.latest)
-        self.cap.append(report.reported_at)
-        self.window.append(None)
+    def new(self, report: Event, key: tuple[str, str | None, str | None]) -> int:
+        index = len(self.groups)
+        self.groups.append(_Merging(report))
+        self.key.append(key)
         self.growing.add(index)
         return index
 
     def append(self, index: int, report: Event) -> None:
-        self.reports[index].append(report)
-        self.start[index] = max(self.start[index], report.window.earliest)
-        self.end[index] = min(self.end[index], report.window.latest)
-        self.cap[index] = min(self.cap[index], report.reported_at)
-        self.window[index] = None
+        self.groups[index].add(report)
 
     def merged(self, index: int) -> Window:
-        """``_merge(group).window``, computed once per change of the group."""
-        window = self.window[index]
-        if window is None:
-            start, end = self.start[index], self.end[index]
-            if end < start or (end == start and len(self.reports[index]) > 1):
-                window = _merge(self.reports[index]).window  # a conflict: each report narrowed
-            else:
-                window = Window(start, max(min(end, self.cap[index]), start))
-            self.window[index] = window
-        return window
+        """``_merge(group).window``, kept up to date as the group grows."""
+        return self.groups[index].window()
 
     def freeze(self, index: int) -> None:
         self.growing.discard(index)
         heapq.heappush(self.pending, (self.merged(index).latest, index))
 
-    def between(self, home: int, until: datetime) -> bool:
-        """Is a group after ``home`` certainly between ``home``'s window and ``until``?
+    def _keep(self, start: datetime, key: tuple[str, str | None, str | None]) -> None:
+        best = [b for b in self.best if b[1] != key]
+        mine = [b for b in self.best if b[1] == key]
+        if mine and mine[0][0] >= start:
+            return
+        self.best = sorted([*best, (start, key)], key=lambda b: b[0], reverse=True)[:2]
 
-        Groups after ``home`` are all of other changes (``home`` is its change's last group).
-        """
+    def between(self, home: int, until: datetime) -> bool:
+        """Is a group of another change certainly between ``home``'s window and ``until``?"""
         while self.pending and self.pending[0][0] <= until:
             _, index = heapq.heappop(self.pending)
-            start = self.merged(index).earliest
-            i = self.size - index
-            while i <= self.size:
-                best = self.tree[i]
-                if best is None or best < start:
-                    self.tree[i] = start
-                i += i & -i
-        latest_start: datetime | None = None
-        i = self.size - home - 1  # reversed indices 1 .. size - home - 1 are the groups after home
-        while i > 0:
-            best = self.tree[i]
-            if best is not None and (latest_start is None or best > latest_start):
-                latest_start = best
-            i -= i & -i
+            self._keep(self.merged(index).earliest, self.key[index])
+        key = self.key[home]
+        latest_start = next((start for start, k in self.best if k != key), None)
         for index in self.growing:
-            if index > home:
+            if index != home and self.key[index] != key:
                 window = self.merged(index)
                 if window.latest <= until and (latest_start is None or window.earliest > latest_start):
                     latest_start = window.earliest
@@ -507,17 +627,6 @@ def _before(a: Change, b: Change) -> bool:
     return a.window.latest <= b.window.earliest and not b.window.latest <= a.window.earliest
 
 
-def _commute(a: Change, b: Change) -> bool:
-    """Do both orders of ``a`` and ``b`` give the same outcome from any holder?"""
-    if a.kind == "withdrawal" and b.kind == "withdrawal":
-        return True
-    if a.kind == "withdrawal":
-        return a.actor != b.new_controller
-    if b.kind == "withdrawal":
-        return b.actor != a.new_controller
-    return a.new_controller == b.new_controller
-
-
 def _report_order(event: Event) -> tuple[Any, ...]:
     return (event.reported_at, event.source.file, event.source.quote, event.id)
 
@@ -554,39 +663,68 @@ def _clusters(items: Sequence[Change], order: Callable[[Change], Any] = _change_
     return [sorted(group, key=order) for group in out]
 
 
+def _key_after(c: Change) -> tuple[datetime, bool]:
+    """``c``'s place among the changes that may follow another: its start, then "has length"."""
+    return (c.window.earliest, c.window.latest > c.window.earliest)
+
+
+def _threshold(c: Change) -> tuple[datetime, bool]:
+    """The changes certainly after ``c`` (:func:`_before`) are exactly those whose
+    :func:`_key_after` is at least this: they start at or after its end (two instants at the same
+    moment are not ordered)."""
+    return (c.window.latest, c.window.latest == c.window.earliest)
+
+
+def _unseats(change: Change, holder: str | None) -> bool:
+    """Can ``change`` take the capital from ``holder``, whatever happened before it?"""
+    if change.kind == "withdrawal":
+        return holder is not None and change.actor == holder
+    return change.new_controller != holder
+
+
 def _outcomes(cluster: Sequence[Change], start: frozenset[str | None]) -> frozenset[str | None]:
-    """Every holder the cluster can leave, over every order the evidence allows."""
-    rivals = any(
-        not _commute(a, b) and not _before(a, b) and not _before(b, a)
-        for i, a in enumerate(cluster)
-        for b in cluster[i + 1 :]
-    )
-    if not rivals:
-        out = set()
-        for holder in start:
-            for c in cluster:
-                holder = _outcome(c, holder)
+    """Every holder the cluster can leave, over every order the evidence allows (every order of
+    its changes in which no change comes before one certainly before it), without enumerating
+    them; O(n log n) in the cluster's changes. Exact (property-tested against enumeration):
+
+    * a controller X can end the cluster when some capture by X has, among the changes certainly
+      after it, only changes that cannot unseat X (captures by X, withdrawals by others): put it
+      last but for those; or when X held it before and no change of the cluster can unseat X;
+    * nobody can end it when some capture (by Y) has no capture certainly after it and some
+      withdrawal by Y is certainly before no capture: that capture last among the captures, the
+      withdrawal after it; or, with no capture at all, when nobody held it or its holder withdrew.
+    """
+    captures = [c for c in cluster if c.kind != "withdrawal"]
+    out: set[str | None] = set()
+    for holder in start:
+        if not any(_unseats(c, holder) for c in cluster):
             out.add(holder)
+        elif not captures:
+            out.add(None)  # only withdrawals, one of them by the holder
+    if not captures:
         return frozenset(out)
-    if len(cluster) > MAX_ORDERED:
-        return frozenset({_outcome(c, h) for c in cluster for h in start})
-    n = len(cluster)
-    preds = [frozenset(j for j in range(n) if _before(cluster[j], cluster[i])) for i in range(n)]
-    seen: set[tuple[frozenset[int], str | None]] = set()
-    results: set[str | None] = set()
-    stack = [(frozenset(), h) for h in start]
-    while stack:
-        done, holder = stack.pop()
-        if (done, holder) in seen:
-            continue
-        seen.add((done, holder))
-        if len(done) == n:
-            results.add(holder)
-            continue
-        for i in range(n):
-            if i not in done and preds[i] <= done:
-                stack.append((done | {i}, _outcome(cluster[i], holder)))
-    return frozenset(results)
+    # per controller, the latest _key_after of its captures; per actor, of its withdrawals
+    latest_capture: dict[str | None, tuple[datetime, bool]] = {}
+    latest_withdrawal: dict[str | None, tuple[datetime, bool]] = {}
+    for c in cluster:
+        table = latest_withdrawal if c.kind == "withdrawal" else latest_capture
+        who = c.actor if c.kind == "withdrawal" else c.new_controller
+        key = _key_after(c)
+        if who not in table or table[who] < key:
+            table[who] = key
+    ranked = sorted(latest_capture.items(), key=lambda kv: kv[1], reverse=True)[:2]
+    last_capture = ranked[0][1]
+    # actors with a withdrawal certainly before no capture (it may follow every capture)
+    free = {w.actor for w in cluster if w.kind == "withdrawal" and last_capture < _threshold(w)}
+    for c in captures:
+        x, after = c.new_controller, _threshold(c)
+        rival = next((key for who, key in ranked if who != x), None)
+        own = latest_withdrawal.get(x)
+        if (rival is None or rival < after) and (own is None or own < after):
+            out.add(x)
+        if last_capture < after and x in free:  # c may be the last capture, a withdrawal by x after
+            out.add(None)
+    return frozenset(out)
 
 
 def _holder_order(holder: str | None) -> tuple[bool, str]:
@@ -632,6 +770,8 @@ class _Folded(NamedTuple):
     since: Window | None = None
     sources: tuple[Event, ...] = ()
     rivals: tuple[Change, ...] = ()
+    #: the changes ``sources`` come from (what made the holder(s), and what corroborated it since)
+    made: tuple[Change, ...] = ()
 
     @classmethod
     def at_baseline(cls, base: Event | None, full: bool = True) -> _Folded:
@@ -645,28 +785,79 @@ class _Folded(NamedTuple):
         )
 
 
-def _fold_step(cluster: Sequence[Change], state: _Folded, full: bool) -> _Folded:
-    """:func:`place_state`'s fold over one cluster (``full``: keeping since, sources, rivals)."""
-    holders, known_start, since, sources, rivals = state
-    after = _outcomes(cluster, holders)
+class _Flip(NamedTuple):
+    """A change of a cluster that flips the capital (:func:`_walk`)."""
+
+    index: int  # its place in the cluster
+    change: Change
+    before: str | None
+    after: str | None
+    disputed: bool
+
+
+def _walk(
+    cluster: Sequence[Change], holders: frozenset[str | None], after: frozenset[str | None]
+) -> list[_Flip]:
+    """The one walk of a cluster (its changes in order), from the ``holders`` before it to those
+    ``after`` it (:func:`_outcomes`): the changes that flip the capital. With one holder before and
+    one after, step by step (each flip from the holder it found); with rivals, every change that
+    can flip a holder before, from the holder before if there was only one (``disputed`` when
+    several holders are left); when the cluster changes nothing, none."""
     if len(holders) == 1 and len(after) == 1:
         holder = next(iter(holders))
-        for c in cluster:
+        flips = []
+        for i, c in enumerate(cluster):
             if _flips(c, holder):
-                holder = _outcome(c, holder)
-                known_start = True
-                if full:
-                    since, sources = c.window, c.reports
-            elif full and c.kind != "withdrawal" and holder == c.new_controller:
-                sources = tuple(sorted({*sources, *c.reports}, key=_report_order))
+                nxt = _outcome(c, holder)
+                flips.append(_Flip(i, c, holder, nxt, False))
+                holder = nxt
+        return flips
+    if after == holders:
+        return []
+    before = next(iter(holders)) if len(holders) == 1 else None
+    return [
+        _Flip(i, c, before, _outcome(c, before), len(after) > 1)
+        for i, c in enumerate(cluster)
+        if any(_flips(c, h) for h in holders)
+    ]
+
+
+def _fold_step(cluster: Sequence[Change], state: _Folded, full: bool) -> _Folded:
+    """:func:`place_state`'s fold over one cluster (``full``: keeping since, sources, rivals)."""
+    holders, known_start, since, sources, rivals, made = state
+    after = _outcomes(cluster, holders)
+    flips = _walk(cluster, holders, after)
+    if len(holders) == 1 and len(after) == 1:
+        rest = 0  # where the captures corroborating the holder begin: after the last flip
+        if flips:
+            last = flips[-1]
+            known_start, rest = True, last.index + 1
+            if full:
+                since, sources, made = last.change.window, last.change.reports, (last.change,)
+        if full:
+            holder = next(iter(after))
+            added = [c for c in cluster[rest:] if c.kind != "withdrawal" and c.new_controller == holder]
+            if added:  # sorted once, not once per corroborating capture
+                sources = tuple(sorted({*sources, *(e for c in added for e in c.reports)}, key=_report_order))
+                made = (*made, *added)
         rivals = ()
     elif after != holders:
         known_start = True
         if full:
             since = Window(min(c.window.earliest for c in cluster), max(c.window.latest for c in cluster))
             sources = tuple(sorted({e for c in cluster for e in c.reports}, key=_report_order))
-            rivals = tuple(c for c in cluster if any(_flips(c, h) for h in holders)) if len(after) > 1 else ()
-    return _Folded(after, known_start, since, sources, rivals)
+            rivals = tuple(f.change for f in flips) if len(after) > 1 else ()
+            made = tuple(cluster)
+    return _Folded(after, known_start, since, sources, rivals, made)
+
+
+def bearing_conflicts(
+    made: Iterable[Change], candidates: Iterable[Change], rivals: Iterable[Change], at: datetime
+) -> tuple[Change, ...]:
+    """The conflicts (changes whose reports do not all overlap) that bear on the state at ``at``:
+    among the changes its sources come from, its candidates and its rivals; in change order."""
+    found = {id(c): c for group in (made, candidates, rivals) for c in group if c.conflict}
+    return tuple(sorted((c for c in found.values() if c.window.earliest <= at), key=_change_order))
 
 
 def place_state(
@@ -685,7 +876,7 @@ def place_state(
     state = _Folded.at_baseline(base)
     for cluster in _clusters(complete):
         state = _fold_step(cluster, state, full=True)
-    holders, known_start, since, sources, rivals = state
+    holders, known_start, since, sources, rivals, made = state
     possible = tuple(sorted(holders, key=_holder_order))
     controller = possible[0] if len(possible) == 1 else None
     candidates = [
@@ -705,9 +896,7 @@ def place_state(
         sources=sources,
         candidates=tuple(candidates),
         contested_by=tuple(sorted(contested, key=_report_order)),
-        conflicts=tuple(
-            sorted((c for c in all_changes if c.conflict and c.window.earliest <= at), key=_change_order)
-        ),
+        conflicts=bearing_conflicts(made, candidates, rivals if len(possible) > 1 else (), at),
         rivals=tuple(rivals) if len(possible) > 1 else (),
         possible=possible if len(possible) > 1 else (),
         lapsed=tuple(sorted(lapsed, key=_report_order)),
@@ -908,22 +1097,10 @@ def transitions_of(
     holders: frozenset[str | None] = frozenset({start.actor if start else None})
     out: list[Transition] = []
     for cluster, after in steps:
-        if len(holders) == 1 and len(after) == 1:
-            holder = next(iter(holders))
-            for c in cluster:
-                if _flips(c, holder):
-                    nxt = _outcome(c, holder)
-                    out.append(Transition(g.name, g.seat(seat), holder, nxt, c))
-                    holder = nxt
-        elif after != holders:
-            before = next(iter(holders)) if len(holders) == 1 else None
-            for c in cluster:
-                if any(_flips(c, h) for h in holders):
-                    out.append(
-                        Transition(
-                            g.name, g.seat(seat), before, _outcome(c, before), c, disputed=len(after) > 1
-                        )
-                    )
+        out += [
+            Transition(g.name, g.seat(seat), f.before, f.after, f.change, disputed=f.disputed)
+            for f in _walk(cluster, holders, after)
+        ]
         holders = after
     return out
 

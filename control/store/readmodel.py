@@ -35,13 +35,13 @@ from control.model.times import iso
 from control.store.streams import RECORD_STREAM
 
 #: Bump when the rows' shape changes: stores are then rebuilt on first use.
-READ_MODEL_VERSION = "13"
+READ_MODEL_VERSION = "14"  # 14: each stored state carries the conflicts bearing on it
 TABLE = "control_reports"
 META = "control_meta"
 #: Each place's whole state from each of its breakpoints on (see control.store.states).
 STATES = "control_states"
-#: Each place's conflicting changes (reports of one change whose windows do not overlap): an
-#: answer at T lists those begun by T, so they are kept once per place, not in every state.
+#: Each place's conflicting changes, before read model 14; left empty since (each stored state
+#: carries the conflicts that bear on it), still cleared with a place's other derived rows.
 CONFLICTS = "control_conflicts"
 #: Each place's effective changes of control (what charts draw), latest knowledge.
 MOVES = "control_moves"

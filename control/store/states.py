@@ -129,7 +129,7 @@ def _fragment(memo: dict[Any, Any], key: str, items: tuple[Any, ...]) -> str:
     statements (the memo keeps the tuple alive, so its id is not reused meanwhile)."""
     found = memo.get(id(items))
     if found is None or found[0] is not items or found[1] != key:
-        if key in ("cand", "riv"):
+        if key in ("cand", "riv", "cf"):
             text = _DUMPS([_cited_change(memo, c) for c in items])
         else:
             ids = [e.id for e in items]  # ids are plain (the schema's pattern): quoted as they are
@@ -139,11 +139,12 @@ def _fragment(memo: dict[Any, Any], key: str, items: tuple[Any, ...]) -> str:
 
 
 def encode(state: CapitalState, memo: dict[Any, Any] | None = None) -> str:
-    """A state as stored: events by id (the read model holds them), empty fields left out, and
-    its conflicts apart (``control_conflicts``: once per place, not once per state). ``memo``:
-    texts already made for the same place's other states. The text is the compact JSON of
-    ``{"c", "s", "f", "l", "src", "con", "lap", "cand", "riv", "pos", "b"}`` (empty ones left
-    out), put together from remembered parts (tested against the whole dict's encoding)."""
+    """A state as stored: events by id (the read model holds them), empty fields left out, with
+    the conflicts that bear on it (``cf``: among its sources' changes, candidates and rivals, so
+    a state never carries its place's whole past). ``memo``: texts already made for the same
+    place's other states. The text is the compact JSON of ``{"c", "s", "f", "l", "src", "con",
+    "lap", "cand", "riv", "cf", "pos", "b"}`` (empty ones left out), put together from remembered
+    parts (tested against the whole dict's encoding)."""
     memo = {} if memo is None else memo
     parts = [f'"c":{_json(memo, state.controller)}', f'"s":{_json(memo, state.status)}']
     if state.since is not None:
@@ -155,6 +156,7 @@ def encode(state: CapitalState, memo: dict[Any, Any] | None = None) -> str:
         ("lap", state.lapsed),
         ("cand", state.candidates),
         ("riv", state.rivals),
+        ("cf", state.conflicts),
     ):
         if found:
             parts.append(_fragment(memo, key, found))
@@ -173,7 +175,7 @@ def encode_dict(state: CapitalState) -> dict[str, Any]:
     for key, events in (("src", state.sources), ("con", state.contested_by), ("lap", state.lapsed)):
         if events:
             data[key] = [e.id for e in events]
-    for key, found in (("cand", state.candidates), ("riv", state.rivals)):
+    for key, found in (("cand", state.candidates), ("riv", state.rivals), ("cf", state.conflicts)):
         if found:
             data[key] = [_change(c) for c in found]
     if state.possible:
@@ -455,20 +457,17 @@ PARALLEL_REPORTS = 50_000
 WORKERS_ENV = "CONTROL_WORKERS"
 
 
-#: The fields of a state its stored text is made of (:func:`encode`): not its place's names, its
-#: conflicts (stored apart) or its horizon.
+#: The fields of a state its stored text is made of (:func:`encode`): not its place's names or
+#: its horizon.
 _ENCODED = operator.itemgetter(
-    *(
-        i
-        for i, f in enumerate(CapitalState._fields)
-        if f not in ("governorate", "capital", "conflicts", "horizon")
-    )
+    *(i for i, f in enumerate(CapitalState._fields) if f not in ("governorate", "capital", "horizon"))
 )
 
 
 def encoded_rows(stream: str, batch: Sequence[Folded]) -> Rows:
-    """Folded places as the rows of ``control_states``, ``control_conflicts`` and ``control_moves``
-    (a state is stored where its JSON changes; ``step`` where controller or status does)."""
+    """Folded places as the rows of ``control_states`` and ``control_moves`` (``control_conflicts``
+    is left empty: each state carries the conflicts that bear on it); a state is stored where its
+    JSON changes, ``step`` where controller or status does."""
     rows, conflicts, moves = [], [], []
     for g, pairs, found in batch:
         memo: dict[Any, Any] = {}  # this place's texts: its conflicts are among its states' candidates
@@ -484,16 +483,6 @@ def encoded_rows(stream: str, batch: Sequence[Folded]) -> Rows:
                 t.after,
             )
             for seq, t in enumerate(found)
-        ]
-        conflicts += [
-            (
-                stream,
-                g.name,
-                seq,
-                _iso(memo, c.window.earliest),
-                json.dumps(_cited_change(memo, c), ensure_ascii=False),
-            )
-            for seq, c in enumerate(pairs[-1][1].conflicts)  # the last state has them all
         ]
         last, written, phase = None, None, None
         for at, state in pairs:
@@ -707,7 +696,6 @@ def _stored_states(
     for i in range(0, len(places), CHUNK):
         part = places[i : i + CHUNK]
         values = ",".join(["(%s)"] * len(part))
-        shown = part if detail is None else [p for p in part if p in detail]
         if detail is None:  # every state whole
             rows = app.recorder.query(
                 f"WITH p(place) AS (VALUES {values}), k AS (SELECT p.place, (SELECT MAX(t.start) "
@@ -719,15 +707,6 @@ def _stored_states(
             out.update((place, json.loads(state)) for place, state in rows)
         else:
             out.update(_summaries(app, stream, part, at, detail, since))
-        if not shown:
-            continue
-        for place, change in app.recorder.query(
-            f"SELECT place, change FROM {name(CONFLICTS)} WHERE stream = %s AND place IN "
-            f"({_marks(len(shown))}) AND earliest <= %s ORDER BY place, seq",
-            [stream, *shown, at],
-        ):
-            if place in out:
-                out[place].setdefault("cf", []).append(json.loads(change))
     return out
 
 
