@@ -105,6 +105,7 @@ def normal_name(name: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", text.casefold()).split())
 
 
+@lru_cache(maxsize=4096)
 def inter_code(text: str) -> str | None:
     """ACLED's interaction code of an ``inter1``/``inter2`` cell ("1" or "State forces"), or None."""
     key = normal_name(text)
@@ -473,13 +474,18 @@ def _lookup(text: str) -> gazetteer.Governorate | None:
         return None
 
 
-def place_of(row: Mapping[str, str], near_km: float) -> tuple[gazetteer.Governorate, str, str]:
-    """(place, scope, how it was found), or ValueError saying why none."""
+def place_of(
+    row: Mapping[str, str],
+    near_km: float,
+    lookup: Callable[[str], gazetteer.Governorate | None] = _lookup,
+) -> tuple[gazetteer.Governorate, str, str]:
+    """(place, scope, how it was found), or ValueError saying why none. ``lookup``: a place by
+    name, alias or p-code (a memo of :func:`_lookup`, for a whole export)."""
     location, admin1 = row.get("location", ""), row.get("admin1", "")
-    found = _lookup(location)
+    found = lookup(location)
     if found is not None:
         return found, "city", f"location {location!r}"
-    found = _lookup(admin1)
+    found = lookup(admin1)
     if found is not None:
         return found, "area", f"admin1 {admin1!r} (location {location!r} is not the place itself: context)"
     point = coordinates(row)
@@ -694,6 +700,7 @@ class Importer:
                 self.live.setdefault(k[5], []).append(k)
         self.seen: dict[str, int] = {}
         self._places: dict[tuple[str, str, str, str], tuple[Any, str, str] | str] = {}
+        self._names: dict[str, gazetteer.Governorate | None] = {}
 
     def skip(self, line: int, eid: str, reason: str, detail: str, where: str = "") -> None:
         self.plan.skip_counts[reason] += 1
@@ -762,12 +769,19 @@ class Importer:
         found = self._places.get(key)
         if found is None:
             try:
-                found = place_of(row, self.near_km)
+                found = place_of(row, self.near_km, self._lookup)
             except ValueError as exc:
                 found = str(exc)
             if len(self._places) < 200_000:
                 self._places[key] = found
         return found
+
+    def _lookup(self, text: str) -> gazetteer.Governorate | None:
+        if text not in self._names:
+            if len(self._names) >= 100_000:
+                self._names.clear()
+            self._names[text] = _lookup(text)
+        return self._names[text]
 
     def rows(self, rows: Iterable[tuple[int, Mapping[str, str]]]) -> Iterator[Event]:
         """The events the export's rows give, in order."""
