@@ -321,13 +321,15 @@ def test_report_times_outside_adds_bounds_are_skipped_and_never_date_a_correctio
     revised = [row("SYR1", event_type="Battles", sub_event_type="Armed clash", timestamp=Y2099), *EXPORT[1:]]
     out = imported(run, write_csv(tmp_path / "v2.csv", revised), "--deletions", deletions)
     assert "0 added, 0 corrected" in out
-    assert "line 2: SYR1: in the future: timestamp 2099-01-01T00:00:00Z is more than a day in the future" in out
+    assert "line 2: SYR1: in the future: timestamp 2099-01-01T00:00:00Z is more than a day in" in out
     assert f"{tmp_path / 'deleted.csv'} line 2: SYR3: in the future: deleted_timestamp 2099" in out
     no_event_in_2099(run)
     # a row before the baseline is skipped the same way as add refuses it
-    early = row("SYR20", event_date="2024-10-01", timestamp=int(datetime(2024, 10, 2, tzinfo=UTC).timestamp()))
+    early = row(
+        "SYR20", event_date="2024-10-01", timestamp=int(datetime(2024, 10, 2, tzinfo=UTC).timestamp())
+    )
     out = imported(run, write_csv(tmp_path / "early.csv", [*EXPORT, early]))
-    assert "line 11: SYR20: before the baseline: timestamp 2024-10-02T00:00:00Z is before the ledger's baseline" in out
+    assert "line 11: SYR20: before the baseline: timestamp 2024-10-02T00:00:00Z is before the" in out
     # --retract-missing: a skipped row stamped 2099 never dates the retractions
     dropped = [EXPORT[0], row("SYR21", timestamp=Y2099), *EXPORT[2:]]  # SYR2 dropped
     out = imported(run, write_csv(tmp_path / "v3.csv", dropped), "--retract-missing")
@@ -337,14 +339,22 @@ def test_report_times_outside_adds_bounds_are_skipped_and_never_date_a_correctio
     assert fix["reported_at"] == "2024-12-09T00:00:00Z"  # the latest accepted row's timestamp
 
 
-def test_retract_missing_refuses_an_export_with_no_accepted_territorial_row(run, tmp_path, store, fingerprint):
+def test_retract_missing_refuses_an_export_without_an_accepted_territorial_row(
+    run, tmp_path, store, fingerprint
+):
     imported(run, write_csv(tmp_path / "export.csv", EXPORT))
     before = fingerprint(store)
     header_only = write_csv(tmp_path / "header.csv", [])
-    battles = write_csv(tmp_path / "battles.csv", [row("SYR7", event_type="Battles", sub_event_type="Armed clash")])
+    battles = write_csv(
+        tmp_path / "battles.csv", [row("SYR7", event_type="Battles", sub_event_type="Armed clash")]
+    )
     future = write_csv(tmp_path / "future.csv", [row("SYR30", timestamp=Y2099)])
-    for path, says in ((header_only, "holds no row about territory"), (battles, "holds no row about territory"),
-                       (future, "none of the 1 row(s) about territory")):  # fmt: skip
+    none = "holds no row about territory"
+    for path, says in (
+        (header_only, none),
+        (battles, none),
+        (future, "none of the 1 row(s) about territory"),
+    ):
         result = run("import", path, "--retract-missing")
         assert result.exit_code == 2, result.output
         assert len(result.stderr.strip().splitlines()) == 1 and says in result.stderr, result.stderr
@@ -413,7 +423,7 @@ def test_a_file_spelling_an_actor_without_its_hyphen_imports(run, tmp_path):
     assert event["actor"] == "hts"
 
 
-def test_unknown_actors_are_listed_with_their_rows_and_suggest_mapping_writes_a_mapping_to_fill_in(run, tmp_path):
+def test_unknown_actors_are_listed_and_suggest_mapping_writes_a_mapping_to_fill_in(run, tmp_path):
     rows = [
         *EXPORT[:4],
         row("SYR50", actor1="Unheard-of Brigade"),
@@ -425,7 +435,8 @@ def test_unknown_actors_are_listed_with_their_rows_and_suggest_mapping_writes_a_
     result = run("import", path, "--suggest-mapping", "suggested.toml")
     assert result.exit_code == 0, result.output
     (line,) = [x for x in result.stderr.splitlines() if "not in the actor mapping" in x]
-    assert "3 actor(s)" in line and "'Unheard-of Brigade' (2)" in line and "written to 'suggested.toml'" in line
+    assert "3 actor(s)" in line and "'Unheard-of Brigade' (2)" in line
+    assert "written to 'suggested.toml'" in line
     assert "\x1b" not in line and "\\x1b[31m" in line  # escaped
     assert len(line) < 1000  # the 5,000-character name is cut
     text = (tmp_path / "suggested.toml").read_text("utf-8")
@@ -445,7 +456,9 @@ def test_unknown_actors_are_listed_with_their_rows_and_suggest_mapping_writes_a_
 def test_an_import_whose_every_actor_is_unknown_exits_2_with_the_list(run, tmp_path, store, fingerprint):
     run("events")
     before = fingerprint(store)
-    rows = [row(f"SYR6{i}", actor1=name) for i, name in enumerate(["Alpha Front", "Alpha Front", "Beta Group"])]
+    rows = [
+        row(f"SYR6{i}", actor1=name) for i, name in enumerate(["Alpha Front", "Alpha Front", "Beta Group"])
+    ]
     path = write_csv(tmp_path / "export.csv", rows)
     result = run("import", path)
     assert result.exit_code == 2, result.output
@@ -467,12 +480,16 @@ def test_suggest_mapping_never_writes_over_an_input_or_the_store(run, tmp_path, 
     (tmp_path / "link.csv").symlink_to(path)
     before = fingerprint(store)
     contents = {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
-    for target, says in ((path, "the export"), ("link.csv", "the export"), (str(mapping), "the mapping"),
-                         (deletions, "the deletions list"), (store, "the store"), (store + "-wal", "the store")):  # fmt: skip
+    targets = (
+        (path, "the export"), ("link.csv", "the export"), (str(mapping), "the mapping"),
+        (deletions, "the deletions list"), (store, "the store"), (store + "-wal", "the store"),
+    )  # fmt: skip
+    for target, says in targets:
         result = run("import", path, "--mapping", str(mapping), "--deletions", deletions,
                      "--suggest-mapping", str(target))  # fmt: skip
         assert result.exit_code == 2, result.output
-        assert len(result.stderr.splitlines()) == 1 and "--suggest-mapping" in result.stderr and says in result.stderr
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+        assert "--suggest-mapping" in result.stderr and says in result.stderr
         assert fingerprint(store) == before
         assert {p: p.read_bytes() for p in contents} == contents
 
@@ -515,7 +532,10 @@ def test_a_file_over_10_mb_streams_and_a_bad_line_deep_in_it_is_named(run, tmp_p
     run("events")
     before = fingerprint(store)
     big = tmp_path / "big.csv"
-    filler = [row(f"SYR{i}", event_type="Battles", sub_event_type="Armed clash", notes="n" * 400) for i in range(1000)]
+    filler = [
+        row(f"SYR{i}", event_type="Battles", sub_event_type="Armed clash", notes="n" * 400)
+        for i in range(1000)
+    ]
     write_csv(big, filler)
     chunk = big.read_text("utf-8").split("\n", 1)[1]
     with open(big, "a", encoding="utf-8") as handle:

@@ -183,7 +183,8 @@ def main() -> None:
 
     def show(what: str, wall: float, rss: float, stderr: str) -> None:
         split = ", ".join(f"{k} {v:.1f} s" for k, v in timings(stderr).items())
-        print(f"{what}: {rows:,} rows in {wall:.1f} s ({rows / wall:,.0f} rows/s), peak RSS {rss:.0f} MiB; {split}")
+        rate = f"{rows / wall:,.0f} rows/s"
+        print(f"{what}: {rows:,} rows in {wall:.1f} s ({rate}), peak RSS {rss:.0f} MiB; {split}")
 
     if args.dry_run:
         store = fresh("dry.db")
@@ -191,7 +192,8 @@ def main() -> None:
                                     env, str(folder), args.timeout)  # fmt: skip
         show("import --dry-run (plan only)", wall, rss, err)
     store = fresh("control.db")
-    wall, rss, out, err = child([*CONTROL, "import", str(export), "--store", store], env, str(folder), args.timeout)
+    command = [*CONTROL, "import", str(export), "--store", store]
+    wall, rss, out, err = child(command, env, str(folder), args.timeout)
     show("import", wall, rss, err)
     print("  " + out.splitlines()[0])
     if args.reimport:
