@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from control.ingest.acled import ActorMap, default_mapping_text, direction, load_mapping, window_of
@@ -141,6 +141,10 @@ def test_default_mapping_and_direction():
     assert mapping.controller("Military Forces of Syria (2024-)") == "hts"
     assert mapping.controller("Syrian National Army - Sultan Murad Division") == "sna"
     assert mapping.controller("Islamic State (Syria)") is None
+    assert mapping.controller("Islamic State (Syria)", "External/Other forces") is None
+    # the default's [inter] fallback: state forces are the government's until 8 December 2024
+    assert mapping.controller("Unnamed Unit", "State forces", date(2024, 12, 7)) == "government"
+    assert mapping.controller("Unnamed Unit", "1", date(2024, 12, 8)) == "hts"
     plain = ActorMap((("X", "hts"),))
     gained = {"sub_event_type": "Non-state actor overtakes territory", "actor1": "X", "inter1": "2",
               "actor2": GOV, "inter2": "1"}  # fmt: skip
