@@ -13,6 +13,7 @@ on a terminal's stderr, and nothing when it is not a terminal.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 #: Reports per transaction (as synth: large batches rewrite fewer index pages).
 BATCH = 50_000
+#: Reports a dry run lists (it counts them all).
+LISTED_EVENTS = 10_000
 #: Unknown actors listed on stderr (all go to --suggest-mapping's file).
 LISTED_ACTORS = 30
 
@@ -257,8 +260,11 @@ def run_import(
         mark = time.perf_counter()
         with _progress(f"import: {file.name}", size) as bar:
             events = planned(bar)
-            if dry_run:
-                importer.plan.events.extend(events)
+            if dry_run:  # listed: the first LISTED_EVENTS (all are counted)
+                listed = importer.plan.events
+                for event in events:
+                    if len(listed) < LISTED_EVENTS:
+                        listed.append(event)
                 timings["plan"] = time.perf_counter() - mark
             elif retract_missing:  # the whole plan first: a refusal writes nothing
                 whole = list(events)
@@ -268,7 +274,10 @@ def run_import(
                     app.append(RECORD, batch, refresh=False)
                 timings["append"] = time.perf_counter() - mark
             else:  # a writer process inserts each batch while the next is planned and encoded
-                app.append_batches(RECORD, _batches(events, BATCH))
+                batches = _batches(events, BATCH)
+                first = next(batches, None)  # nothing to add: nothing written, not even a stream's head
+                if first is not None:
+                    app.append_batches(RECORD, itertools.chain([first], batches))
                 timings["plan + append"] = time.perf_counter() - mark
         return importer
 
@@ -277,6 +286,8 @@ def run_import(
         importer = retrying(app, attempt, where, deadline)
     if not dry_run and (importer.plan.added or importer.plan.corrected):
         mark = time.perf_counter()
+        if sys.stderr.isatty():
+            click.echo("import: folding the places touched ...", err=True)
         with writer_lock(app.env_settings, write_deadline(), where):  # one fold per place, at the end
             app.refresh_states()
         timings["refresh"] = time.perf_counter() - mark
@@ -299,6 +310,9 @@ def report(file: Path, plan: Any, importer: Any, dry_run: bool, suggest_mapping:
         lines.append(f"  {plan.claims} row(s) say not who gained: imported as claims, note starts REVIEW")
     if dry_run:
         lines += [f"  would add {e.id}: {e.kind} {e.actor or ''} at {e.place}".rstrip() for e in plan.events]
+        more = plan.added + plan.corrected - len(plan.events)
+        if more > 0:
+            lines.append(f"  ... and {more} more report(s) not listed")
     if plan.retracted_missing:
         lines.append(
             f"  {len(plan.retracted_missing)} ACLED id(s) no longer in the export retracted "
