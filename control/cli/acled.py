@@ -17,6 +17,7 @@ import itertools
 import json
 import math
 import os
+import resource
 import sys
 import time
 from collections.abc import Iterator
@@ -284,6 +285,7 @@ def run_import(
     deadline = write_deadline()
     with writer_lock(app.env_settings, deadline, where):
         importer = retrying(app, attempt, where, deadline)
+    timings["peak MiB before the fold"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if not dry_run and (importer.plan.added or importer.plan.corrected):
         mark = time.perf_counter()
         if sys.stderr.isatty():

@@ -182,7 +182,7 @@ def main() -> None:
         return store
 
     def show(what: str, wall: float, rss: float, stderr: str) -> None:
-        split = ", ".join(f"{k} {v:.1f} s" for k, v in timings(stderr).items())
+        split = ", ".join(f"{k} {v:.1f}{'' if 'MiB' in k else ' s'}" for k, v in timings(stderr).items())
         rate = f"{rows / wall:,.0f} rows/s"
         print(f"{what}: {rows:,} rows in {wall:.1f} s ({rate}), peak RSS {rss:.0f} MiB; {split}")
 
