@@ -591,3 +591,16 @@ def test_progress_bar_on_a_terminal_and_nothing_when_piped(store, tmp_path):
     os.close(main)
     assert done.returncode == 0
     assert b"import: checking export.csv" in shown and b"100%" in shown
+
+
+def test_a_deletions_list_retracts_a_row_the_same_import_adds(run, tmp_path):
+    deletions = write_csv(
+        tmp_path / "deleted.csv",
+        [{"event_id_cnty": "SYR3", "deleted_timestamp": TS + 60}],
+        ("event_id_cnty", "deleted_timestamp"),
+    )
+    out = imported(run, write_csv(tmp_path / "export.csv", EXPORT), "--deletions", deletions)
+    assert "5 added, 1 corrected" in out
+    rows = by_row(acled_events(run), "SYR3")
+    fix = next(e for e in rows if e["kind"] == "correction")
+    assert fix["targets"] == [next(e["id"] for e in rows if e["kind"] == "handover")]

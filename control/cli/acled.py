@@ -33,8 +33,9 @@ if TYPE_CHECKING:
     from control.ingest.acled import Importer
     from control.model.events import Event
 
-#: Reports per transaction (as synth: large batches rewrite fewer index pages).
-BATCH = 50_000
+#: Reports per transaction: 10,000 appends 200,000 rows as fast as synth's 50,000 and holds a
+#: fifth of the memory in flight (a batch being encoded, one being inserted).
+BATCH = 10_000
 #: Reports a dry run lists (it counts them all).
 LISTED_EVENTS = 10_000
 #: Unknown actors listed on stderr (all go to --suggest-mapping's file).
@@ -231,16 +232,16 @@ def run_import(
 
     def attempt() -> Importer:
         mark = time.perf_counter()
-        found = app.recorder.query(
+        found = app.recorder.query_iter(  # streamed: a re-import of a million rows reads them in pages
             f"SELECT report FROM {app.recorder.table} WHERE stream = %s AND file LIKE %s",
             [stream_key(stream_id(RECORD)), acled.PREFIX + "%"],
         )
-        existing = [acled.Known.from_report(json.loads(r[0])) for r in found]
-        del found
+        existing = (acled.Known.from_report(json.loads(r[0])) for r in found)
+        deleting = {row.get("event_id_cnty", "").strip() for _, row in removed}
         importer = acled.Importer(
-            actor_map, existing, app.gazetteer.baseline_as_of, clock, near_km, retract_missing, acled.ZONE
-        )
-        del existing
+            actor_map, existing, app.gazetteer.baseline_as_of, clock, near_km, retract_missing, acled.ZONE,
+            deleting,
+        )  # fmt: skip
         holder[:] = [importer]
         timings["read ledger"] = time.perf_counter() - mark
 

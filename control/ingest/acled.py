@@ -678,8 +678,12 @@ class Importer:
         near_km: float = 10.0,
         retract_missing: bool = False,
         zone: tzinfo = ZONE,
+        deleting: Iterable[str] | None = None,
     ) -> None:
         self.mapping, self.baseline, self.now = mapping, baseline, now
+        #: the ACLED ids the deletions list names (None: any): the reports this import adds are
+        #: remembered only for them, so a million-row import keeps no per-report state but ``seen``
+        self.deleting = None if deleting is None else set(deleting)
         self.near_km, self.retract_missing, self.zone = near_km, retract_missing, zone
         self.plan = Plan()
         self.controllers = gazetteer.controllers()
@@ -886,9 +890,9 @@ class Importer:
                 scope=scope,
                 note=note,
             )
-            yield event
-            self.known.add(event_id)
-            self.live[eid] = [Known.of(event)]
+            yield event  # its id is never asked again: the export names eid once (``seen``)
+            if self.deleting is None or eid in self.deleting:
+                self.live[eid] = [Known.of(event)]
             plan.added += 1
             plan.claims += kind == "claim"
             self._accept(reported_at)
