@@ -1,7 +1,8 @@
 """Benchmark: ``control import`` of an ACLED-style export at real size (target: 200,000 rows, about
 78 MB with all ACLED's columns, in at most 5 minutes under 1 GiB).
 
-Run: ``python tests/benchmarks/bench_import.py [--rows 200k] [--keep DIR] [--reimport] [--dry-run]``.
+Run: ``python tests/benchmarks/bench_import.py [--rows 200k] [--keep DIR] [--reimport] [--dry-run]
+[--without-fold] [--skip-import]``.
 
 It writes a reproducible ACLED-style CSV (:func:`write_export`: every column of an ACLED export,
 rows over the built-in gazetteer's 14 capitals and towns around them, day/week/month precision,
@@ -11,8 +12,12 @@ peak RSS of the importing process via ``os.wait4``), with the command's own spli
 (``CONTROL_IMPORT_TIMINGS``): reading the ledger's ACLED reports, planning + appending (parse,
 validate, match, dedup, encode and insert: pipelined, a writer process inserting one batch while
 the next is planned), and the refresh of the stored states (the fold of every place touched).
-``--dry-run`` adds a plan-only run (no append, no refresh) on a fresh store: the importer's own
-part alone. ``--reimport`` adds a second import of the same file (every row unchanged: the dedup).
+``--dry-run`` adds a plan-only run (no append, no refresh) on a fresh store; ``--without-fold``
+adds an import whose refresh of the stored states is left out (the places stay marked dirty):
+the importer's own part (parse, validate, match, dedup, append) alone, at any size (the fold
+grows with the depth of each place, and is control/fold's and control/store/states.py's).
+``--reimport`` adds a second import of the same file (every row unchanged: the dedup).
+``--skip-import`` leaves out the whole import (with --without-fold: measure only that).
 Not a test: timings belong to this machine.
 """
 
@@ -24,6 +29,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,6 +38,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 CONTROL = [sys.executable, "-m", "control"]
+WITHOUT_FOLD = [sys.executable, "-c", (
+    "import sys; from control.store.ledger import LedgerApp; LedgerApp.refresh_states = lambda self: 0; "
+    "from control.cli import cli; cli.main(sys.argv[1:], prog_name='control')"
+)]  # fmt: skip
 COLUMNS = (
     "event_id_cnty", "event_date", "year", "time_precision", "disorder_type", "event_type",
     "sub_event_type", "actor1", "assoc_actor_1", "inter1", "actor2", "assoc_actor_2", "inter2",
@@ -161,11 +171,21 @@ def main() -> None:
     parser.add_argument("--keep", help="keep the export and the store in this folder")
     parser.add_argument("--reimport", action="store_true", help="also time a second import (all unchanged)")
     parser.add_argument("--dry-run", action="store_true", help="also time a plan-only run (no append)")
+    parser.add_argument("--without-fold", action="store_true", help="also time the import without the fold")
+    parser.add_argument("--skip-import", action="store_true", help="leave out the whole import")
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args()
+    folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-import-"))
+    try:
+        run(args, folder)
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, folder: Path) -> None:
     rows = parse_size(args.rows)
     compileall.compile_dir(str(Path(__file__).resolve().parents[2] / "control"), quiet=1)
-    folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-import-"))
     folder.mkdir(parents=True, exist_ok=True)
     export = folder / f"acled-{rows}.csv"
     started = time.perf_counter()
@@ -191,6 +211,14 @@ def main() -> None:
         wall, rss, out, err = child([*CONTROL, "import", str(export), "--dry-run", "--store", store],
                                     env, str(folder), args.timeout)  # fmt: skip
         show("import --dry-run (plan only)", wall, rss, err)
+    if args.without_fold:
+        store = fresh("nofold.db")
+        command = [*WITHOUT_FOLD, "import", str(export), "--store", store]
+        wall, rss, out, err = child(command, env, str(folder), args.timeout)
+        show("import without the fold (parse, validate, match, dedup, append)", wall, rss, err)
+        print("  " + out.splitlines()[0])
+    if args.skip_import:
+        return
     store = fresh("control.db")
     command = [*CONTROL, "import", str(export), "--store", store]
     wall, rss, out, err = child(command, env, str(folder), args.timeout)
@@ -201,7 +229,7 @@ def main() -> None:
                                     env, str(folder), args.timeout)  # fmt: skip
         show("re-import (all unchanged)", wall, rss, err)
         print("  " + out.splitlines()[0])
-    print(f"files in {folder}" if args.keep else f"(temporary folder {folder}; --keep DIR keeps it)")
+    print(f"files in {folder}" if args.keep else "(--keep DIR keeps the export and the stores)")
 
 
 if __name__ == "__main__":
