@@ -206,29 +206,30 @@ def run(args: argparse.Namespace, folder: Path) -> None:
         rate = f"{rows / wall:,.0f} rows/s"
         print(f"{what}: {rows:,} rows in {wall:.1f} s ({rate}), peak RSS {rss:.0f} MiB; {split}")
 
+    def timed(what: str, command: list[str]) -> bool:
+        """Run and show one import; False if it ran past --timeout (shown as >T)."""
+        try:
+            wall, rss, out, err = child(command, env, str(folder), args.timeout)
+        except Timeout:
+            print(f"{what}: {rows:,} rows: >{args.timeout:.0f} s (stopped)")
+            return False
+        show(what, wall, rss, err)
+        print("  " + out.splitlines()[0])
+        return True
+
     if args.dry_run:
-        store = fresh("dry.db")
-        wall, rss, out, err = child([*CONTROL, "import", str(export), "--dry-run", "--store", store],
-                                    env, str(folder), args.timeout)  # fmt: skip
-        show("import --dry-run (plan only)", wall, rss, err)
+        timed(
+            "import --dry-run (plan only)",
+            [*CONTROL, "import", str(export), "--dry-run", "--store", fresh("dry.db")],
+        )
     if args.without_fold:
-        store = fresh("nofold.db")
-        command = [*WITHOUT_FOLD, "import", str(export), "--store", store]
-        wall, rss, out, err = child(command, env, str(folder), args.timeout)
-        show("import without the fold (parse, validate, match, dedup, append)", wall, rss, err)
-        print("  " + out.splitlines()[0])
-    if args.skip_import:
-        return
-    store = fresh("control.db")
-    command = [*CONTROL, "import", str(export), "--store", store]
-    wall, rss, out, err = child(command, env, str(folder), args.timeout)
-    show("import", wall, rss, err)
-    print("  " + out.splitlines()[0])
-    if args.reimport:
-        wall, rss, out, err = child([*CONTROL, "import", str(export), "--store", store],
-                                    env, str(folder), args.timeout)  # fmt: skip
-        show("re-import (all unchanged)", wall, rss, err)
-        print("  " + out.splitlines()[0])
+        what = "import without the fold (parse, validate, match, dedup, append)"
+        timed(what, [*WITHOUT_FOLD, "import", str(export), "--store", fresh("nofold.db")])
+    if not args.skip_import:
+        store = fresh("control.db")
+        command = [*CONTROL, "import", str(export), "--store", store]
+        if timed("import", command) and args.reimport:
+            timed("re-import (all unchanged)", command)
     print(f"files in {folder}" if args.keep else "(--keep DIR keeps the export and the stores)")
 
 
