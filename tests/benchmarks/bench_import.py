@@ -224,7 +224,9 @@ def run(args: argparse.Namespace, folder: Path) -> None:
         )
     if args.without_fold:
         what = "import without the fold (parse, validate, match, dedup, append)"
-        timed(what, [*WITHOUT_FOLD, "import", str(export), "--store", fresh("nofold.db")])
+        command = [*WITHOUT_FOLD, "import", str(export), "--store", fresh("nofold.db")]
+        if timed(what, command) and args.reimport:
+            timed("re-import without the fold (all unchanged: the dedup)", command)
     if not args.skip_import:
         store = fresh("control.db")
         command = [*CONTROL, "import", str(export), "--store", store]
