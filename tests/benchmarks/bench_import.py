@@ -69,6 +69,9 @@ ACTORS = {
     "southern": (("Southern Operations Room", "Eighth Brigade"), "Rebel group"),
     "druze": (("Men of Dignity", "Rijal al-Karama"), "Identity militia"),
 }  # fmt: skip
+#: time_precision 1 (day), 2 (week), 3 (month): weights about those of ACLED's exports, mostly
+#: days (--mix 60,20,20 gives a harder fold: every wide window overlaps many changes).
+MIX = (85, 10, 5)
 START = datetime(2024, 11, 26, tzinfo=UTC)
 END = datetime(2026, 6, 1, tzinfo=UTC)
 WORDS = (
@@ -77,7 +80,7 @@ WORDS = (
 )  # fmt: skip
 
 
-def write_export(path: Path, rows: int, seed: int = 1) -> int:
+def write_export(path: Path, rows: int, seed: int = 1, mix: tuple[int, ...] = MIX) -> int:
     """An ACLED-style export of ``rows`` rows (all about territory); its size in bytes."""
     rng = random.Random(seed)
     span = (END - START).total_seconds()
@@ -96,7 +99,7 @@ def write_export(path: Path, rows: int, seed: int = 1) -> int:
                 reports = 4 if c < changes - 1 else count - 4 * (changes - 1)
                 for r in range(reports):
                     written += 1
-                    precision = rng.choice((1, 1, 1, 2, 3))
+                    precision = rng.choices((1, 2, 3), mix)[0]
                     in_town = rng.random() < 0.3
                     if gainer == "government":
                         sub = "Government regains territory"
@@ -173,6 +176,7 @@ def main() -> None:
     parser.add_argument("--dry-run", action="store_true", help="also time a plan-only run (no append)")
     parser.add_argument("--without-fold", action="store_true", help="also time the import without the fold")
     parser.add_argument("--skip-import", action="store_true", help="leave out the whole import")
+    parser.add_argument("--mix", default=",".join(map(str, MIX)), help="weights of time_precision 1,2,3")
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args()
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-import-"))
@@ -189,8 +193,11 @@ def run(args: argparse.Namespace, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     export = folder / f"acled-{rows}.csv"
     started = time.perf_counter()
-    size = write_export(export, rows)
-    print(f"export: {rows:,} rows, {size / 1e6:.1f} MB ({time.perf_counter() - started:.1f} s to write)")
+    size = write_export(export, rows, mix=tuple(int(w) for w in args.mix.split(",")))
+    took = time.perf_counter() - started
+    print(
+        f"export: {rows:,} rows (time_precision mix {args.mix}), {size / 1e6:.1f} MB ({took:.1f} s to write)"
+    )
     env = {**os.environ, "CONTROL_IMPORT_TIMINGS": "1"}
     env.pop("CONTROL_STORE", None)
 
