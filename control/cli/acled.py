@@ -198,8 +198,9 @@ def import_(
     if plan.imported_nothing_for_actors():
         wrote = f"; a mapping to fill in written to {str(suggest_mapping)!r}" if suggest_mapping else ""
         raise UserError(
-            f"{file}: nothing imported: no row's actor is in the actor mapping "
-            f"({len(plan.unknown_actors)} actor(s), by rows: {_actors_line(plan.unknown_actors, 5)}); "
+            f"{file}: nothing imported: {plan.skip_counts['unknown actor']} row(s) about territory name no "
+            f"actor in the actor mapping ({len(plan.unknown_actors)} actor(s), by rows: "
+            f"{_actors_line(plan.unknown_actors, 5)}); "
             f"map them with --mapping (--suggest-mapping FILE writes one to edit){wrote}"
         )
     report(file, plan, importer, dry_run, suggest_mapping)

@@ -654,7 +654,8 @@ class Plan:
         return dict(sorted(self.skip_counts.items()))
 
     def imported_nothing_for_actors(self) -> bool:
-        """True if the import did nothing, and rows were skipped only for want of a mapping."""
+        """True if the import did nothing (added, corrected or found unchanged), and rows about
+        territory were skipped for want of an actor in the mapping: the mapping is what to fix."""
         return (
             not (self.added or self.corrected or self.unchanged)
             and bool(self.unknown_actors)
