@@ -604,3 +604,19 @@ def test_a_deletions_list_retracts_a_row_the_same_import_adds(run, tmp_path):
     rows = by_row(acled_events(run), "SYR3")
     fix = next(e for e in rows if e["kind"] == "correction")
     assert fix["targets"] == [next(e["id"] for e in rows if e["kind"] == "handover")]
+
+
+def test_crlf_line_endings_a_byte_order_mark_and_quoted_newlines_as_acled_writes_them(run, tmp_path):
+    path = tmp_path / "export.csv"
+    rows = [row("SYR1", notes="First line.\nSecond line."), row("SYR2", location="Homs", admin1="Homs")]
+    write_csv(path, rows)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    out = imported(run, str(path))
+    assert "2 added" in out
+    (first,) = by_row(acled_events(run), "SYR1")
+    assert first["quote"] == "First line.\r\nSecond line."
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(path.read_bytes() + b"SYR3,x\r\n")
+    result = run("import", str(bad))
+    assert result.exit_code == 2, result.output
+    assert "bad.csv:5: 2 fields where the header has" in result.stderr, result.stderr
