@@ -129,7 +129,8 @@ def _actors_line(counts: dict[str, int], limit: int) -> str:
     type=NearKm(),
     default=10.0,
     show_default=True,
-    help="A row naming no known place is about the nearest place within this distance (as context).",
+    help="A row naming no known place is about the nearest place within this distance in km (as "
+    "context): above 0, at most 500.",
 )
 @click.option(
     "--retract-missing",
