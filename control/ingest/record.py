@@ -203,14 +203,24 @@ def _reported_at(table: Mapping[str, Any], ctx: Context, file: str, where: str) 
             f"{where}: reported_at is required for {file}: when the report became known (its "
             "publication time, e.g. 2024-12-08T06:00Z), or the word 'now' if it is being published now"
         )
-    if ctx.baseline is not None and reported_at < ctx.baseline:
-        raise UserError(
-            f"{where}: reported_at {iso(reported_at)} is before the ledger's baseline "
-            f"({iso(ctx.baseline)}, the gazetteer's baseline_as_of): the record begins then"
-        )
-    if ctx.now is not None and reported_at > ctx.now + FUTURE_SLACK:
-        raise UserError(f"{where}: reported_at {iso(reported_at)} is more than a day in the future")
+    problem = report_time_error(reported_at, ctx.baseline, ctx.now)
+    if problem:
+        raise UserError(f"{where}: reported_at {problem}")
     return reported_at
+
+
+def report_time_error(reported_at: datetime, baseline: datetime | None, now: datetime | None) -> str | None:
+    """Why a report time is out of bounds (before the ledger's baseline, or more than
+    :data:`FUTURE_SLACK` after ``now``, the writer's clock), or None: the bounds of ``add``,
+    shared by every writer that takes report times from a file (``import``)."""
+    if baseline is not None and reported_at < baseline:
+        return (
+            f"{iso(reported_at)} is before the ledger's baseline "
+            f"({iso(baseline)}, the gazetteer's baseline_as_of): the record begins then"
+        )
+    if now is not None and reported_at > now + FUTURE_SLACK:
+        return f"{iso(reported_at)} is more than a day in the future"
+    return None
 
 
 def _same_report(a: Event, b: Event) -> bool:
