@@ -9,7 +9,10 @@ import click
 
 from control.cli import cli
 
-README = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text("utf-8")
+#: The README and the docs written by hand (docs/cli.md is generated from --help and checked apart).
+WRITTEN = README + "".join(p.read_text("utf-8") for p in sorted((ROOT / "docs").glob("*.md")) if p.name != "cli.md")
 
 
 def test_first_code_block_is_the_two_setup_commands():
@@ -38,7 +41,7 @@ def test_every_command_is_documented_and_every_documented_option_exists():
     ctx = click.Context(cli)
     for name in cli.list_commands(ctx):
         assert f"control {name}" in README, name
-        for used in re.findall(rf"control {name}\b[^`\n]*", README):
+        for used in re.findall(rf"control {name}\b[^`\n]*", WRITTEN):
             command = _resolve(used.split()[1:])
             options = {opt for p in command.params for opt in getattr(p, "opts", [])}
             for option in re.findall(r"(--[a-z][a-z-]*)", used):
@@ -83,3 +86,27 @@ def test_the_add_example_runs_as_written(run, tmp_path):
     result = run(*shlex.split(add)[1:])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == expected
+
+
+def test_the_readme_is_a_front_door_and_its_links_resolve():
+    assert README.count("\n") <= 320
+    for link in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", WRITTEN):
+        if "://" in link:
+            continue
+        assert (ROOT / link).exists() or (ROOT / "docs" / link).exists(), link
+
+
+def test_the_bad_input_table_has_the_documented_count():
+    from test_bad_inputs import CASES
+
+    said = re.search(r"holds a table of \*\*(\d+) such inputs", (ROOT / "docs" / "errors.md").read_text("utf-8"))
+    assert said, "docs/errors.md names the bad-input table's size"
+    assert len(CASES) == int(said.group(1))
+
+
+def test_the_sudan_example_in_the_readme_is_what_the_cli_prints(run, tmp_path):
+    store = str(tmp_path / "sudan.db")
+    assert run("gazetteer", "load", str(ROOT / "examples/sudan/gazetteer.toml"), "--store", store).exit_code == 0
+    assert run("add", "--toml", str(ROOT / "examples/sudan/reports.toml"), "--store", store).exit_code == 0
+    last = run("replay", "--at", "2025-11-01", "--store", store).output.splitlines()[-1]
+    assert last == _example("control replay --at 2025-11-01 --store sudan.db | tail -1")
