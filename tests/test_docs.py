@@ -12,7 +12,9 @@ from control.cli import cli
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text("utf-8")
 #: The README and the docs written by hand (docs/cli.md is generated from --help and checked apart).
-WRITTEN = README + "".join(p.read_text("utf-8") for p in sorted((ROOT / "docs").glob("*.md")) if p.name != "cli.md")
+WRITTEN = README + "".join(
+    p.read_text("utf-8") for p in sorted((ROOT / "docs").glob("*.md")) if p.name != "cli.md"
+)
 
 
 def test_first_code_block_is_the_two_setup_commands():
@@ -99,14 +101,15 @@ def test_the_readme_is_a_front_door_and_its_links_resolve():
 def test_the_bad_input_table_has_the_documented_count():
     from test_bad_inputs import CASES
 
-    said = re.search(r"holds a table of \*\*(\d+) such inputs", (ROOT / "docs" / "errors.md").read_text("utf-8"))
+    errors = (ROOT / "docs" / "errors.md").read_text("utf-8")
+    said = re.search(r"holds a table of \*\*(\d+) such inputs", errors)
     assert said, "docs/errors.md names the bad-input table's size"
     assert len(CASES) == int(said.group(1))
 
 
 def test_the_sudan_example_in_the_readme_is_what_the_cli_prints(run, tmp_path):
-    store = str(tmp_path / "sudan.db")
-    assert run("gazetteer", "load", str(ROOT / "examples/sudan/gazetteer.toml"), "--store", store).exit_code == 0
-    assert run("add", "--toml", str(ROOT / "examples/sudan/reports.toml"), "--store", store).exit_code == 0
+    store, example = str(tmp_path / "sudan.db"), ROOT / "examples" / "sudan"
+    assert run("gazetteer", "load", str(example / "gazetteer.toml"), "--store", store).exit_code == 0
+    assert run("add", "--toml", str(example / "reports.toml"), "--store", store).exit_code == 0
     last = run("replay", "--at", "2025-11-01", "--store", store).output.splitlines()[-1]
     assert last == _example("control replay --at 2025-11-01 --store sudan.db | tail -1")
