@@ -735,12 +735,7 @@ def parse_shapes(
     from control.model import shapes as geo
 
     def at(key: str) -> str:
-        lines = text.splitlines()
-        start = _table_line(text, "gazetteer") or 1
-        n = next(
-            (i for i, line in enumerate(lines[start - 1 :], start) if re.match(rf"\s*{key}\s*=", line)), start
-        )
-        return f"{path}:{n}"
+        return _setting_line(path, text, key)
 
     out: dict[str, Any] = {"places": places}
     credit = head.get("shapes_credit")
@@ -947,6 +942,15 @@ def parse_controllers(
     return descriptions, settings
 
 
+def _setting_line(path: Path | str, text: str, key: str) -> str:
+    """``path:line`` of a ``key = ...`` setting of the TOML ``[gazetteer]`` table in ``text`` (its
+    header's line if the key is not written there)."""
+    lines = text.splitlines()
+    start = _table_line(text, "gazetteer") or 1
+    found = (i for i, line in enumerate(lines[start - 1 :], start) if re.match(rf"\s*{key}\s*=", line))
+    return f"{path}:{next(found, start)}"
+
+
 def parse_display(
     path: Path | str, text: str, head: Mapping[str, Any], controllers: Mapping[str, str]
 ) -> dict[str, Any]:
@@ -955,12 +959,7 @@ def parse_display(
     ``outline`` (a GeoJSON file, relative to the gazetteer's folder), ``outline_credit``, ``title``."""
 
     def at(key: str) -> str:
-        lines = text.splitlines()
-        start = _table_line(text, "gazetteer") or 1
-        n = next(
-            (i for i, line in enumerate(lines[start - 1 :], start) if re.match(rf"\s*{key}\s*=", line)), start
-        )
-        return f"{path}:{n}"
+        return _setting_line(path, text, key)
 
     out: dict[str, Any] = {}
     labels: dict[str, str] = {}
