@@ -21,14 +21,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from control.fold import rules
+from control.fold.merging import Merging
 from control.fold.phases import capital_phases, place_phases, place_states, place_states_and_transitions
 from control.fold.projection import (
     DEFAULT_HORIZON,
     Change,
-    _contests,
-    _merge,
-    _Merging,
-    _report_order,
     changes,
     denies_control,
     known,
@@ -85,18 +83,18 @@ def slow_changes(events: list[Event]) -> list[Change]:
         key = _key(report)
         home = next((i for i in range(len(groups) - 1, -1, -1) if _key(groups[i][0]) == key), None)
         if home is not None:
-            end = _merge(groups[home]).window.latest
+            end = rules.merge(groups[home]).window.latest
             between = any(
                 _key(groups[j][0]) != key
-                and _merge(groups[j]).window.earliest >= end
-                and _merge(groups[j]).window.latest <= report.window.earliest
+                and rules.merge(groups[j]).window.earliest >= end
+                and rules.merge(groups[j]).window.latest <= report.window.earliest
                 for j in range(len(groups))
             )
             if not between:
                 groups[home].append(report)
                 continue
         groups.append([report])
-    return [_merge(g) for g in groups]
+    return [rules.merge(g) for g in groups]
 
 
 def slow_contests(
@@ -233,7 +231,7 @@ def test_grouping_matches_the_scan_over_later_groups(events):
 @given(ledgers(places=("Latakia",), most=30), INSTANTS, st.sampled_from((*ACTORS, None)))
 def test_contests_match_every_statement_against_every_change(events, at, controller):
     found = changes(events)
-    assert _contests(events, found, at, controller, DEFAULT_HORIZON) == slow_contests(
+    assert rules.contests(events, found, at, controller, DEFAULT_HORIZON) == slow_contests(
         events, found, at, controller
     )
 
@@ -387,7 +385,7 @@ def test_stored_events_decode_to_themselves(events, recorded):
     for e in events:
         stored = e._replace(recorded_at=recorded, note="n", when="Saturday", previous="hts")
         assert Event.from_dict(stored.to_dict()) == stored
-        assert sorted([stored], key=_report_order) == [stored]
+        assert sorted([stored], key=rules.report_order) == [stored]
 
 
 @st.composite
@@ -415,8 +413,8 @@ def one_change_reports(draw: Any) -> list[Event]:
 @settings(max_examples=400, deadline=None)
 @given(one_change_reports())
 def test_a_growing_groups_window_is_the_merge_of_its_reports_at_every_step(reports):
-    group = _Merging(reports[0])
-    assert group.change() == _merge(reports[:1])
+    group = Merging(reports[0])
+    assert group.change() == rules.merge(reports[:1])
     for n in range(1, len(reports)):
         group.add(reports[n])
-        assert group.change() == _merge(reports[: n + 1]), n
+        assert group.change() == rules.merge(reports[: n + 1]), n

@@ -16,7 +16,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from control.fold.projection import Change, _before, _outcome, _outcomes, changes, replay, transitions
+from control.fold import rules
+from control.fold.projection import Change, changes, replay, transitions
 from control.ingest.record import baseline_events
 from control.model.events import Event, Source
 from control.model.gazetteer import baseline_as_of
@@ -172,7 +173,7 @@ def every_order(cluster: list[Change], start: frozenset[str | None]) -> frozense
     orders sharing a prefix and its holder share what follows, so each (placed, holder) is walked
     once; every permutation the evidence allows is one path)."""
     n = len(cluster)
-    before = [frozenset(j for j in range(n) if _before(cluster[j], cluster[i])) for i in range(n)]
+    before = [frozenset(j for j in range(n) if rules.before(cluster[j], cluster[i])) for i in range(n)]
     seen: set[tuple[frozenset[int], str | None]] = set()
     found: set[str | None] = set()
     stack = [(frozenset(), h) for h in start]
@@ -185,7 +186,7 @@ def every_order(cluster: list[Change], start: frozenset[str | None]) -> frozense
             found.add(holder)
         for i in range(n):
             if i not in placed and before[i] <= placed:
-                stack.append((placed | {i}, _outcome(cluster[i], holder)))
+                stack.append((placed | {i}, rules.outcome(cluster[i], holder)))
     return frozenset(found)
 
 
@@ -193,11 +194,11 @@ def every_permutation(cluster: list[Change], start: frozenset[str | None]) -> fr
     """The same, literally: every permutation of the cluster that keeps "certainly before"."""
     found: set[str | None] = set()
     for order in itertools.permutations(cluster):
-        if any(_before(b, a) for i, a in enumerate(order) for b in order[i + 1 :]):
+        if any(rules.before(b, a) for i, a in enumerate(order) for b in order[i + 1 :]):
             continue
         for holder in start:
             for c in order:
-                holder = _outcome(c, holder)
+                holder = rules.outcome(c, holder)
             found.add(holder)
     return frozenset(found)
 
@@ -208,7 +209,7 @@ HOLDERS = st.frozensets(st.sampled_from((*CLUSTER_ACTORS, None)), min_size=1, ma
 @settings(max_examples=400, deadline=None)
 @given(cluster_changes(), HOLDERS)
 def test_a_clusters_outcomes_are_those_of_every_order_it_allows(cluster, start):
-    assert _outcomes(cluster, start) == every_order(cluster, start)
+    assert rules.outcomes(cluster, start) == every_order(cluster, start)
 
 
 @settings(max_examples=60, deadline=None)
@@ -220,7 +221,7 @@ def test_the_brute_force_walks_every_permutation(cluster, start):
 @settings(max_examples=100, deadline=None)
 @given(cluster_changes(most=16, hours=40), HOLDERS)
 def test_clusters_beyond_ten_changes_are_exact_too(cluster, start):
-    assert _outcomes(cluster, start) == every_order(cluster, start)
+    assert rules.outcomes(cluster, start) == every_order(cluster, start)
 
 
 @st.composite
