@@ -325,7 +325,7 @@ def test_the_holdings_chart_reads_its_steps_from_their_index_alone(run, tmp_path
 
 def test_the_holdings_chart_command_draws_the_folds_bytes(run, store, tmp_path):
     """The command's stored path (latest knowledge) draws byte for byte the fold's chart."""
-    from control.cli.plots import draw
+    from control.views.charts import draw
     from control.views.display import default_range
     from control.views.plotting import save
 
