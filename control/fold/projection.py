@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
+from control.fold import rules
 from control.fold.merging import baseline_and_changes, changes
 from control.fold.records import (
     DEFAULT_HORIZON,
@@ -28,27 +29,7 @@ from control.fold.records import (
     Snapshot,
     Transition,
 )
-from control.fold.rules import (
-    Folded,
-    bearing_conflicts,
-    by_place,
-    canonical_order,
-    change_order,
-    clusters,
-    contests,
-    deciding_events,
-    denies_control,
-    flips,
-    fold_step,
-    holder_order,
-    known,
-    live_events,
-    report_order,
-    retracted_ids,
-    retracting,
-    starts_at_baseline,
-    status_of,
-)
+from control.fold.rules import canonical_order, denies_control, known, live_events, retracted_ids, retracting
 from control.fold.transitions import place_transitions, transition_order, transitions, transitions_of
 from control.model import gazetteer
 from control.model.events import Event
@@ -67,19 +48,19 @@ def place_state(
     if base is not None and at < base.window.earliest:
         return CapitalState(governorate.name, capital, None, "unknown", None, None, ())
     complete = [c for c in all_changes if c.window.latest <= at]
-    state = Folded.at_baseline(base)
-    for cluster in clusters(complete):
-        state = fold_step(cluster, state, full=True)
+    state = rules.Folded.at_baseline(base)
+    for cluster in rules.clusters(complete):
+        state = rules.fold_step(cluster, state, full=True)
     holders, known_start, since, sources, rivals, made = state
-    possible = tuple(sorted(holders, key=holder_order))
+    possible = tuple(sorted(holders, key=rules.holder_order))
     controller = possible[0] if len(possible) == 1 else None
     candidates = [
         c
-        for c in sorted(all_changes, key=change_order)
-        if c.window.earliest <= at < c.window.latest and any(flips(c, h) for h in holders)
+        for c in sorted(all_changes, key=rules.change_order)
+        if c.window.earliest <= at < c.window.latest and any(rules.flips(c, h) for h in holders)
     ]
-    contested, lapsed = contests(events, all_changes, at, controller, horizon)
-    status = status_of(len(possible), bool(candidates), bool(contested), known_start, controller)
+    contested, lapsed = rules.contests(events, all_changes, at, controller, horizon)
+    status = rules.status_of(len(possible), bool(candidates), bool(contested), known_start, controller)
     return CapitalState(
         governorate=governorate.name,
         capital=capital,
@@ -89,13 +70,13 @@ def place_state(
         since_latest=since.latest if since and known_start else None,
         sources=sources,
         candidates=tuple(candidates),
-        contested_by=tuple(sorted(contested, key=report_order)),
-        conflicts=bearing_conflicts(made, candidates, rivals if len(possible) > 1 else (), at),
+        contested_by=tuple(sorted(contested, key=rules.report_order)),
+        conflicts=rules.bearing_conflicts(made, candidates, rivals if len(possible) > 1 else (), at),
         rivals=tuple(rivals) if len(possible) > 1 else (),
         possible=possible if len(possible) > 1 else (),
-        lapsed=tuple(sorted(lapsed, key=report_order)),
+        lapsed=tuple(sorted(lapsed, key=rules.report_order)),
         horizon=horizon,
-        since_baseline=starts_at_baseline(sources),
+        since_baseline=rules.starts_at_baseline(sources),
     )
 
 
@@ -110,9 +91,10 @@ def replay(
     """State of every capital at ``at`` (valid time) as known at ``known_at`` (report time), as
     the store had it at ``recorded_at`` (system time)."""
     usable = known(events, known_at, recorded_at)
-    placed = by_place(live_events(usable))
+    placed = rules.by_place(live_events(usable))
     states = [
-        place_state(g, deciding_events(g, placed, seat), at, seat, horizon) for g in gazetteer.governorates()
+        place_state(g, rules.deciding_events(g, placed, seat), at, seat, horizon)
+        for g in gazetteer.governorates()
     ]
     baselines = [e.window.earliest for e in usable if e.kind == "baseline"]
     return snapshot_of(
@@ -161,7 +143,7 @@ def snapshot_of(
         tuple(states),
         holdings,
         disputed=tuple(
-            Disputed(city, tuple(sorted(p, key=holder_order))) for city, p in sorted(disputed.items())
+            Disputed(city, tuple(sorted(p, key=rules.holder_order))) for city, p in sorted(disputed.items())
         ),
         recorded_at=recorded_at,
         record_ends=record_ends,
