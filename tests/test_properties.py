@@ -13,66 +13,14 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from helpers.ledgers import BASE, INSTANTS, START, ledgers, reports
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from control.fold import rules
 from control.fold.projection import Change, changes, replay, transitions
-from control.ingest.record import baseline_events
 from control.model.events import Event, Source
-from control.model.gazetteer import baseline_as_of
-from control.model.times import Window, iso, parse_instant
-
-START = parse_instant("2024-11-27T00:00Z")
-PLACES = ("Latakia", "Tartus", "Homs")
-ACTORS = ("government", "hts", "sna")
-KINDS = ("capture", "capture", "handover", "withdrawal", "denial", "claim")
-BASE = baseline_events(baseline_as_of())
-HOURS = st.integers(min_value=0, max_value=240)
-
-
-@st.composite
-def reports(draw: Any, n: int) -> Event:
-    kind = draw(st.sampled_from(KINDS))
-    place = draw(st.sampled_from(PLACES))
-    start = START + timedelta(hours=draw(HOURS))
-    length = timedelta(hours=draw(st.integers(min_value=0, max_value=72)))
-    reported = start + length + timedelta(hours=draw(st.integers(min_value=0, max_value=48)))
-    scope = draw(st.sampled_from(("city", "city", "city", "area", "person")))
-    return Event(
-        id=f"e{n}",
-        kind=kind,
-        place=place,
-        actor=draw(st.sampled_from(ACTORS)),
-        window=Window(start, start + length),
-        reported_at=reported,
-        source=Source("gen.txt", f"quote {n}"),  # unique content: nothing ties but the id
-        scope=scope if kind in ("denial", "claim") else draw(st.sampled_from(("city", "city", "area"))),
-    )
-
-
-@st.composite
-def ledgers(draw: Any) -> list[Event]:
-    count = draw(st.integers(min_value=1, max_value=14))
-    events = [draw(reports(n)) for n in range(count)]
-    for n in range(draw(st.integers(min_value=0, max_value=3))):  # corrections, some of corrections
-        target = draw(st.sampled_from(events))
-        at = target.reported_at + timedelta(hours=draw(st.integers(min_value=0, max_value=48)))
-        events.append(
-            Event(
-                id=f"c{n}",
-                kind="correction",
-                place=target.place,
-                window=Window(at, at),
-                reported_at=at,
-                source=Source("gen.txt", f"correction {n}"),
-                targets=(target.id,),
-            )
-        )
-    return events
-
-
-INSTANTS = st.integers(min_value=-24, max_value=400).map(lambda h: START + timedelta(hours=h))
+from control.model.times import Window, iso
 
 
 def answer(events: list[Event], at: Any, known_at: Any = None, basis: bool = True) -> str:
