@@ -521,12 +521,8 @@ def test_a_chart_of_chosen_places_is_the_fold_of_those_places_drawn(run, tmp_pat
     lo, hi = chart_span(
         *(parse_instant(given(o)) if given(o) else None for o in ("--from", "--to")), atlas, app.record_ends()
     )
-    token = charts.PLACES_OF.set(120)
-    try:
-        with gazetteer.using(mine):
-            assert charts.title_basis(mine, None) == "3 of 120 places"  # in every title
-            figure = charts.draw(mine, args[0], events, at, known, lo, hi, "damascus")
-            save(figure, tmp_path / "fold.svg", "svg")
-    finally:
-        charts.PLACES_OF.reset(token)
+    with gazetteer.using(mine):
+        assert charts.title_basis(mine, None, of=120) == "3 of 120 places"  # in every title
+        figure = charts.draw(mine, args[0], events, at, known, lo, hi, "damascus", of=120)
+        save(figure, tmp_path / "fold.svg", "svg")
     assert stored.read_bytes() == (tmp_path / "fold.svg").read_bytes()

@@ -175,7 +175,6 @@ def chart(
         raise UserError(f"--by: unknown measure {by!r}; choose area or population")
     if by != "area" and kind != "share":
         raise UserError("--by: only for the share chart")
-    charts.SHARE_BY.set(by)
     chart_span(start, end)  # both given: in order, before any work
     if gif:
         path = out or Path("plots") / "map.gif"
@@ -196,23 +195,24 @@ def chart(
         charts.chart_instants(lo, hi, every, limit, what)
     names = chosen_places(places, seat)
     if names is None:
-        _chart(app, atlas, kind, at, known_at, recorded_at, lo, hi, path, chosen, every, gif, scenario, seat)
+        _chart(
+            app, atlas, kind, at, known_at, recorded_at, lo, hi, path, chosen, every, gif, scenario, seat, by
+        )
         return
-    drawing = charts.PLACES_OF.set(len(atlas.places))  # the titles say how many of how many places
     some = subset_of(atlas, names)
-    try:
-        with gazetteer.using(some):  # every answer below is of those places only
-            _chart(
-                app, some, kind, at, known_at, recorded_at, lo, hi, path, chosen, every, gif, scenario, seat
-            )
-    finally:
-        charts.PLACES_OF.reset(drawing)
+    with gazetteer.using(some):  # every answer below is of those places only
+        _chart(
+            app, some, kind, at, known_at, recorded_at, lo, hi, path, chosen, every, gif, scenario, seat, by,
+            of=len(atlas.places),  # the titles say how many of how many places
+        )  # fmt: skip
 
 
 def _chart(app: Any, atlas: Gazetteer, kind: str, at: datetime | None, known_at: datetime | None,
            recorded_at: datetime | None, lo: datetime, hi: datetime, path: Path, chosen: str,
-           every: str | None, gif: bool, scenario: str | None, seat: str) -> None:  # fmt: skip
-    """:func:`chart` once its options are checked, of the places of ``atlas``."""
+           every: str | None, gif: bool, scenario: str | None, seat: str, by: str,
+           of: int | None = None) -> None:  # fmt: skip
+    """:func:`chart` once its options are checked, of the places of ``atlas`` (``of``: how many
+    places the whole gazetteer has, when ``atlas`` holds those of --place)."""
     places = len(atlas.places)
     if kind == "timeline" and places > MAX_ROWS:
         raise UserError(
@@ -233,23 +233,9 @@ def _chart(app: Any, atlas: Gazetteer, kind: str, at: datetime | None, known_at:
         last = max([t for t in (last, *(e.reported_at for e in sc.events)) if t is not None], default=None)
     _within_record(lo, hi, [], last, atlas)  # before any folding: charts come from the store, never the
     # whole ledger in memory
-    written = charts.write_chart(
-        app,
-        atlas,
-        kind,
-        at or now(),
-        known_at,
-        recorded_at,
-        lo,
-        hi,
-        path,
-        chosen,
-        every,
-        gif,
-        seat,
-        world,
-        drawn,
-    )
+    when = at or now()
+    written = charts.write_chart(app, atlas, kind, when, known_at, recorded_at, lo, hi, path, chosen,
+                                 every, gif, seat, world, drawn, of, by)  # fmt: skip
     echo_text(f"{written}\n")
 
 

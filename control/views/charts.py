@@ -8,7 +8,6 @@ are drawn by control.views.plotting (matplotlib) from control.views.chartdata's 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -53,15 +52,13 @@ def chart_instants(lo: datetime, hi: datetime, every: str, limit: int, what: str
     return daily(lo, hi, step)
 
 
-#: While a chart draws some places only (``--place``): how many places the gazetteer has.
-PLACES_OF: ContextVar[int | None] = ContextVar("control_chart_of", default=None)
-
-
-def title_basis(atlas: Gazetteer, known_at: datetime | None, recorded_at: datetime | None = None) -> str:
+def title_basis(
+    atlas: Gazetteer, known_at: datetime | None, recorded_at: datetime | None = None, of: int | None = None
+) -> str:
     """What a chart's title must say about the clocks it was drawn with ("" for the full record),
-    and, if it draws some places only, how many of how many."""
+    and, if it draws some places only (``of``: how many places the whole gazetteer has; ``atlas``
+    holds those drawn), how many of how many."""
     parts = []
-    of = PLACES_OF.get()
     if of is not None:
         parts.append(f"{len(atlas.places):,} of {of:,} places")
     if known_at is not None:
@@ -125,8 +122,10 @@ def draw(
     scenario: str | None = None,
     recorded_at: datetime | None = None,
     state_at: StateAt | None = None,
+    of: int | None = None,
 ) -> Any:
-    """Build the Figure for one chart KIND from ledger events, of the gazetteer ``atlas``.
+    """Build the Figure for one chart KIND from ledger events, of the gazetteer ``atlas``
+    (``of``: the number of places of the whole gazetteer, when ``atlas`` holds some of them).
 
     ``scenario`` names the what-if world ``events`` are (titles then say SCENARIO); ``overlay``
     is a scenario drawn over the record (holdings). Titles say --known-at and --recorded-at.
@@ -136,7 +135,7 @@ def draw(
     from control.views import chartdata, plotting
 
     replay_at = state_at or _folding(events, seat)
-    basis = title_basis(atlas, known_at, recorded_at)
+    basis = title_basis(atlas, known_at, recorded_at, of)
     focus = atlas.focus
     if kind == "holdings":
         series = chartdata.holdings_series(events, start, end, known_at, seat, focus)
@@ -184,7 +183,7 @@ def draw(
             chartdata.map_points(full, atlas),
             f"as known at {display.stamp(atlas, known_at)}: {held(then)}",
             f"as {record} says: {held(full)}",
-            _titled(title, scenario, title_basis(atlas, None, recorded_at)),
+            _titled(title, scenario, title_basis(atlas, None, recorded_at, of)),
             atlas,
         )
     raise UserError(f"KIND: unknown chart {kind!r}; choose {', '.join(KINDS)}")
@@ -204,22 +203,30 @@ def record_figure(
     state_at: StateAt,
     world: Any = None,
     scenario: str | None = None,
+    of: int | None = None,
+    by: str = "area",
 ) -> Any:
     """Chart KIND from the store: the maps ask it for each instant (``state_at``); the record's
     holdings on the latest knowledge come from the stored states (no report folded); the
     holdings and timeline otherwise from each place's phases, folded 100 places at a time.
     ``world``: a what-if branch (``LedgerApp.branch``) named ``scenario``, which the holdings
-    draw over the record and the other charts draw instead of it."""
+    draw over the record and the other charts draw instead of it. ``of``: the number of places of
+    the whole gazetteer, when ``atlas`` holds some of them (``--place``); ``by``: what the share
+    chart measures (area or population)."""
     from control.views import chartdata, plotting
 
     if kind in ("map", "known-vs-actual"):
-        return draw(atlas, kind, [], at, known_at, lo, hi, seat, every, None, scenario, recorded_at, state_at)
-    basis = title_basis(atlas, known_at, recorded_at)
+        return draw(
+            atlas, kind, [], at, known_at, lo, hi, seat, every, None, scenario, recorded_at, state_at, of
+        )
+    basis = title_basis(atlas, known_at, recorded_at, of)
     if kind == "share":
-        return _share_figure(app, atlas, lo, hi, known_at, recorded_at, seat, world, scenario, basis)
+        return _share_figure(
+            app, atlas, lo, hi, known_at, recorded_at, seat, world, scenario, basis, of is not None, by
+        )
     focus = atlas.focus
     if kind == "holdings":
-        some = PLACES_OF.get() is not None  # some places only (--place)
+        some = of is not None  # some places only (--place)
         from control.store.states import as_stored
 
         latest = as_stored(known_at, recorded_at, seat)
@@ -242,7 +249,7 @@ def record_figure(
             )
         return holdings_figure(series, other, scenario or "", lo, hi, None, basis, atlas)
     steps, moves = app.phases(lo, hi, known_at, recorded_at, seat, world)
-    some = None if PLACES_OF.get() is None else {g.name for g in atlas.places}  # --place
+    some = None if of is None else {g.name for g in atlas.places}  # --place
     said = app.statements(lo, hi, known_at, recorded_at, world, some)
     rows = chartdata.timeline_rows_from(steps, moves, said, lo, hi, seat, focus)
     return plotting.timeline_figure(rows, atlas, _titled(plotting.timeline_title(atlas), scenario, basis))
@@ -251,10 +258,11 @@ def record_figure(
 def write_chart(app: Any, atlas: Gazetteer, kind: str, at: datetime, known_at: datetime | None,
                 recorded_at: datetime | None, lo: datetime, hi: datetime, path: Path, chosen: str,
                 every: str | None, gif: bool, seat: str, world: Any = None,
-                scenario: str | None = None) -> Path:  # fmt: skip
+                scenario: str | None = None, of: int | None = None, by: str = "area") -> Path:  # fmt: skip
     """Chart KIND of the store ``app`` written to ``path`` in format ``chosen`` (``gif``: the map
     animated), of the places of ``atlas``, its options checked; ``world``: a what-if branch
-    (``LedgerApp.branch``) named ``scenario``. The maps ask the store for each instant's state."""
+    (``LedgerApp.branch``) named ``scenario``; ``of`` and ``by`` as :func:`record_figure` takes
+    them. The maps ask the store for each instant's state."""
 
     def state_at(t: datetime, known: datetime | None) -> Any:  # a map draws controller and status
         if world is None:
@@ -270,33 +278,29 @@ def write_chart(app: Any, atlas: Gazetteer, kind: str, at: datetime, known_at: d
         state_at = phase_states(app.phases(lo, hi, known_at, recorded_at, seat, world)[0], seat)
     if gif:
         return map_gif(
-            atlas, [], lo, hi, known_at, seat, every or "1d", path, scenario, recorded_at, state_at
+            atlas, [], lo, hi, known_at, seat, every or "1d", path, scenario, recorded_at, state_at, of
         )
     figure = record_figure(
-        app, atlas, kind, at, known_at, recorded_at, lo, hi, seat, every, state_at, world, scenario
+        app, atlas, kind, at, known_at, recorded_at, lo, hi, seat, every, state_at, world, scenario, of, by
     )
     from control.views.plotting import save
 
     return save(figure, path, chosen)
 
 
-#: What the share chart measures (``--by``): "area" or "population".
-SHARE_BY: ContextVar[str] = ContextVar("control_chart_by", default="area")
-
-
 def _share_figure(app: Any, atlas: Gazetteer, lo: datetime, hi: datetime, known_at: datetime | None,
                   recorded_at: datetime | None, seat: str, world: Any, scenario: str | None,
-                  basis: str) -> Any:  # fmt: skip
-    """``chart share``: each controller's share of the territory (or people) over [lo, hi], from
-    the stored states on the latest knowledge, else from each place's phases (as the holdings)."""
+                  basis: str, some: bool, by: str) -> Any:  # fmt: skip
+    """``chart share``: each controller's share of the territory (``by`` area) or people (by
+    population) over [lo, hi], from the stored states on the latest knowledge, else from each
+    place's phases (as the holdings); ``some``: ``atlas`` holds some places only (--place)."""
     from control.store.states import as_stored
     from control.views.shapes import shapes_note, share_figure
     from control.views.territory import share_series, weights
 
-    by = SHARE_BY.get()
     weights(atlas, by)  # no shapes (or populations): one line, before any folding
     if as_stored(known_at, recorded_at, seat) and (world is None or world.cut is None):
-        places, updates, _, _ = app.chart_inputs(lo, hi, world, PLACES_OF.get() is not None)
+        places, updates, _, _ = app.chart_inputs(lo, hi, world, some)
     else:
         steps, _ = app.phases(lo, hi, known_at, recorded_at, seat, world)
         places = [g for g, _ in steps]
@@ -330,8 +334,10 @@ def phase_states(steps: Sequence[tuple[Any, Sequence[tuple[datetime, Any]]]], se
 
 def map_gif(atlas: Gazetteer, events: list[Any], lo: datetime, hi: datetime, known_at: datetime | None,
          seat: str, every: str, path: Path, scenario: str | None = None,
-         recorded_at: datetime | None = None, state_at: StateAt | None = None) -> Path:  # fmt: skip
-    """An animation of the map, one frame per interval (matplotlib's Pillow writer)."""
+         recorded_at: datetime | None = None, state_at: StateAt | None = None,
+         of: int | None = None) -> Path:  # fmt: skip
+    """An animation of the map, one frame per interval (matplotlib's Pillow writer); ``of`` as
+    :func:`draw` takes it."""
     from matplotlib.animation import FuncAnimation, PillowWriter
 
     from control.views import chartdata, plotting
@@ -342,7 +348,7 @@ def map_gif(atlas: Gazetteer, events: list[Any], lo: datetime, hi: datetime, kno
     snaps = [(t, replay_at(t, known_at)) for t in times]
     frames = [(t, chartdata.map_points(snap, atlas), display.headline(atlas, snap, len(snap.capitals)))
               for t, snap in snaps]  # fmt: skip
-    basis = title_basis(atlas, known_at, recorded_at)
+    basis = title_basis(atlas, known_at, recorded_at, of)
 
     def build() -> Any:
         fig = plotting.figure(7.5, 7.2)
