@@ -206,6 +206,42 @@ class _Statements:
         return against(self.live.values()), against(self.lapsed.values())
 
 
+def _breakpoints(
+    start: datetime,
+    end: datetime,
+    horizon: timedelta,
+    origin: datetime | None,
+    all_changes: Sequence[Change],
+    statements: Sequence[Event],
+) -> list[datetime]:
+    """The instants of ``[start, end]`` where a place's state may change: ``start``, its
+    baseline, its changes' window edges, its statements' times and their horizon lapses."""
+    edges = {start}
+    for c in all_changes:
+        edges.update((c.window.earliest, c.window.latest))
+    for e in statements:
+        edges.update((e.window.latest, e.window.latest + horizon))
+    if origin is not None:
+        edges.add(origin)
+    return sorted(t for t in edges if start <= t <= end)
+
+
+def _ranked(all_changes: Sequence[Change]) -> Callable[[Change], int]:
+    """Each change's place in change_order, made once (equal keys, equal ranks: ties keep their
+    order in every sort, as under change_order itself)."""
+    rank: dict[int, int] = {}
+    last_key: Any = None
+    for n, (key, c) in enumerate(sorted(((change_order(c), c) for c in all_changes), key=lambda p: p[0])):
+        if n == 0 or key != last_key:
+            number, last_key = n, key
+        rank[id(c)] = number
+
+    def order(c: Change) -> int:
+        return rank[id(c)]
+
+    return order
+
+
 def _sweep(
     events: Sequence[Event],
     start: datetime,
@@ -228,27 +264,8 @@ def _sweep(
         (e for e in events if e.kind in ("denial", "claim") and bears_on_control(e, control)),
         key=lambda e: e.window.latest,
     )
-    edges = {start}
-    for c in all_changes:
-        edges.update((c.window.earliest, c.window.latest))
-    for e in statements:
-        edges.update((e.window.latest, e.window.latest + horizon))
-    if origin is not None:
-        edges.add(origin)
-    instants = sorted(t for t in edges if start <= t <= end)
-
-    # each change's place in change_order, made once (equal keys, equal ranks: ties keep their
-    # order in every sort, as under change_order itself)
-    rank: dict[int, int] = {}
-    last_key: Any = None
-    for n, (key, c) in enumerate(sorted(((change_order(c), c) for c in all_changes), key=lambda p: p[0])):
-        if n == 0 or key != last_key:
-            number, last_key = n, key
-        rank[id(c)] = number
-
-    def order(c: Change) -> int:
-        return rank[id(c)]
-
+    instants = _breakpoints(start, end, horizon, origin, all_changes, statements)
+    order = _ranked(all_changes)
     by_end = sorted(all_changes, key=lambda c: c.window.latest)
     by_start = sorted(all_changes, key=lambda c: c.window.earliest)
     complete = _Complete(Folded.at_baseline(base, full), order, full)
