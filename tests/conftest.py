@@ -1,11 +1,15 @@
-"""Shared fixtures: a fresh SQLite store per test, a CLI runner bound to it, the seed record."""
+"""Shared fixtures: a fresh SQLite store per test, a CLI runner bound to it, the seed record, a
+PostgreSQL store (when CONTROL_TEST_POSTGRES is set) and a headless browser (tests/helpers/browser.py)."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -71,3 +75,43 @@ def store_fingerprint(path: str) -> tuple[int, str]:
 @pytest.fixture
 def fingerprint() -> Callable[[str], tuple[int, str]]:
     return store_fingerprint
+
+
+@pytest.fixture
+def pg_store() -> Iterator[str]:
+    """A PostgreSQL store in a schema of its own, dropped afterwards (skipped without
+    CONTROL_TEST_POSTGRES, which .ci/run sets)."""
+    url = os.environ.get("CONTROL_TEST_POSTGRES")
+    if not url:
+        pytest.skip("CONTROL_TEST_POSTGRES is not set (.ci/run sets it)")
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f"create schema {schema}")
+    sep = "&" if "?" in url else "?"
+    yield f"{url}{sep}schema={schema}"
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f"drop schema {schema} cascade")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless Chromium, one per test file: skipped when it is missing, failing then in CI."""
+    from helpers.browser import chrome, in_ci, missing_browser
+
+    reason = missing_browser()
+    if reason is not None:
+        if in_ci():
+            pytest.fail(f"CI=true: the page's browser tests must run, but there is {reason}", pytrace=False)
+        pytest.skip(f"{reason}; with CI=true this fails")
+    driver = chrome()
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("CONTROL_TEST_ARTIFACTS") or tmp_path_factory.getbasetemp() / "artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

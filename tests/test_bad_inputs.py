@@ -587,9 +587,9 @@ def test_chart_and_scenario_new_create_their_folder_when_its_parent_exists(run, 
 
 
 def test_titles_say_scenario_known_at_and_recorded_at(events):
-    from control.cli.plots import draw as drawn
     from control.model.gazetteer import builtin
     from control.model.times import parse_instant
+    from control.views.charts import draw as drawn
 
     def draw(*args, **options):
         return drawn(builtin(), *args, **options)

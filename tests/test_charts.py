@@ -14,7 +14,7 @@ import pytest
 from control.fold.projection import replay, transitions
 from control.model.gazetteer import builtin
 from control.model.times import parse_instant
-from control.views import chartdata
+from control.views import chartdata, charts
 from control.views.display import default_range
 
 BASELINE = Path(__file__).parent / "baseline"
@@ -381,8 +381,9 @@ def test_a_scenarios_charts_are_drawn_from_the_store_as_its_world_in_memory_draw
     point, suppressions, hypothetical statements and a correction, on every clock and seat."""
     from datetime import datetime
 
-    from control.cli.plots import _gif, _span, draw
+    from control.cli.plots import chart_span
     from control.store.ledger import LedgerApp, store_env
+    from control.views.charts import draw, map_gif
     from control.views.plotting import save
     from control.whatif.scenario import find, load, world
 
@@ -405,13 +406,13 @@ def test_a_scenarios_charts_are_drawn_from_the_store_as_its_world_in_memory_draw
     cut, known_at, at = instant("--recorded-at"), instant("--known-at"), instant("--at")
     seat, kind = given("--seat") or "damascus", args[0]
     app = LedgerApp(env=store_env(store))
-    lo, hi = _span(instant("--from"), instant("--to"), SYRIA, app.record_ends(cut))
+    lo, hi = chart_span(instant("--from"), instant("--to"), SYRIA, app.record_ends(cut))
     record = LedgerApp(env=store_env(store)).read(recorded_at=cut)
     sc = load(find(name), record)
     branch = world(sc, record)
     drawn = tmp_path / f"memory.{fmt}"
     if fmt == "gif":
-        _gif(SYRIA, branch, lo, hi, known_at, seat, given("--every"), drawn, sc.name, cut)
+        map_gif(SYRIA, branch, lo, hi, known_at, seat, given("--every"), drawn, sc.name, cut)
     elif kind == "holdings":  # the record, and the scenario drawn over it
         save(
             draw(SYRIA, kind, record, at, known_at, lo, hi, seat, None, (branch, sc.name), None, cut),
@@ -493,7 +494,7 @@ def test_a_chart_of_chosen_places_is_the_fold_of_those_places_drawn(run, tmp_pat
     """``--place`` (repeatable, any alias) draws those places only, from the store, titled with
     how many of how many: the very bytes the pure fold over every report draws for them; so a
     timeline of a few places of a ledger too large for one is drawn instead of refused."""
-    from control.cli import plots
+    from control.cli.plots import chart_span
     from control.model import gazetteer
     from control.store.ledger import LedgerApp, store_env
     from control.views.plotting import save
@@ -517,15 +518,11 @@ def test_a_chart_of_chosen_places_is_the_fold_of_those_places_drawn(run, tmp_pat
         return args[args.index(option) + 1] if option in args else None
 
     at, known = (parse_instant(given(o)) if given(o) else None for o in ("--at", "--known-at"))
-    lo, hi = plots._span(
+    lo, hi = chart_span(
         *(parse_instant(given(o)) if given(o) else None for o in ("--from", "--to")), atlas, app.record_ends()
     )
-    token = plots._OF.set(120)
-    try:
-        with gazetteer.using(mine):
-            assert plots._basis(mine, None) == "3 of 120 places"  # in every title
-            figure = plots.draw(mine, args[0], events, at, known, lo, hi, "damascus")
-            save(figure, tmp_path / "fold.svg", "svg")
-    finally:
-        plots._OF.reset(token)
+    with gazetteer.using(mine):
+        assert charts.title_basis(mine, None, of=120) == "3 of 120 places"  # in every title
+        figure = charts.draw(mine, args[0], events, at, known, lo, hi, "damascus", of=120)
+        save(figure, tmp_path / "fold.svg", "svg")
     assert stored.read_bytes() == (tmp_path / "fold.svg").read_bytes()

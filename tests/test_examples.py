@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_page import _assert_quiet, _open, _text, browser  # noqa: F401  (its fixture: one browser)
+from helpers.browser import assert_quiet, open_page, page_text
 
 from control.model import gazetteer
 from control.model.errors import UserError
@@ -346,15 +346,15 @@ def test_an_out_of_range_time_names_the_ledgers_own_era(world, run, fingerprint)
     assert fingerprint(store) == before
 
 
-def test_the_example_page_draws_in_a_browser_in_its_own_words(world, run, tmp_path, browser):  # noqa: F811
+def test_the_example_page_draws_in_a_browser_in_its_own_words(world, run, tmp_path, browser):
     """The page of the example opens with no console error and no request, its headline counts
     the focus controller by name, its clock says Khartoum time, and every label is inside the map."""
     name, store = world
     if name != "sudan":
         pytest.skip("the seed record's page is tested in test_page.py")
     assert run("page", "--out", "p.html", "--store", store).exit_code == 0
-    driver = _open(browser, tmp_path / "p.html", "#at=2025-11-01T00:00Z")
-    assert _text(driver, "headline").startswith("Sudanese Armed Forces: 8")
+    driver = open_page(browser, tmp_path / "p.html", "#at=2025-11-01T00:00Z")
+    assert page_text(driver, "headline").startswith("Sudanese Armed Forces: 8")
     assert "Khartoum time" in driver.find_element("tag name", "body").text
     outside = driver.execute_script(
         """
@@ -367,7 +367,7 @@ def test_the_example_page_draws_in_a_browser_in_its_own_words(world, run, tmp_pa
         """
     )
     assert outside == []
-    _assert_quiet(driver)
+    assert_quiet(driver)
 
 
 def test_without_a_focus_the_headline_names_the_leading_controller(run, tmp_path, monkeypatch):

@@ -18,17 +18,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from helpers.ledgers import ACTORS, BASE, HOUR, START, grid_ledgers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from control.fold import rules
+from control.fold.merging import Merging
 from control.fold.phases import capital_phases, place_phases, place_states, place_states_and_transitions
 from control.fold.projection import (
     DEFAULT_HORIZON,
     Change,
-    _contests,
-    _merge,
-    _Merging,
-    _report_order,
     changes,
     denies_control,
     known,
@@ -37,19 +36,12 @@ from control.fold.projection import (
     replay,
     transitions,
 )
-from control.ingest.record import baseline_events
 from control.model import gazetteer
 from control.model.errors import UserError
 from control.model.events import Event, Source
 from control.model.times import Window, iso, parse_instant
 from control.views.chartdata import Row, Segment, holdings_series, timeline_rows
 from control.views.display import default_range
-
-START = parse_instant("2024-11-27T00:00Z")
-BASE = baseline_events(gazetteer.baseline_as_of())
-ACTORS = ("government", "hts", "sna")
-PLACES = ("Latakia", "Tartus", "Damascus", "Rif Dimashq")
-HOUR = timedelta(hours=1)
 
 #: The seed record's default chart period (its gazetteer's).
 RANGE = default_range(gazetteer.builtin(), None)
@@ -85,18 +77,18 @@ def slow_changes(events: list[Event]) -> list[Change]:
         key = _key(report)
         home = next((i for i in range(len(groups) - 1, -1, -1) if _key(groups[i][0]) == key), None)
         if home is not None:
-            end = _merge(groups[home]).window.latest
+            end = rules.merge(groups[home]).window.latest
             between = any(
                 _key(groups[j][0]) != key
-                and _merge(groups[j]).window.earliest >= end
-                and _merge(groups[j]).window.latest <= report.window.earliest
+                and rules.merge(groups[j]).window.earliest >= end
+                and rules.merge(groups[j]).window.latest <= report.window.earliest
                 for j in range(len(groups))
             )
             if not between:
                 groups[home].append(report)
                 continue
         groups.append([report])
-    return [_merge(g) for g in groups]
+    return [rules.merge(g) for g in groups]
 
 
 def slow_contests(
@@ -170,70 +162,20 @@ def slow_segments(events: list[Event], start: datetime, end: datetime, known_at:
 
 # ---- random ledgers -------------------------------------------------------------------------
 
-CHANGE_SCOPES = ("city",) * 5 + ("area",)
-KINDS = ("capture", "capture", "handover", "withdrawal", "withdrawal", "denial", "claim")
-
-
-@st.composite
-def ledgers(draw: Any, places: tuple[str, ...] = PLACES, most: int = 24) -> list[Event]:
-    """Few actors and small hour grids: many recaptures, overlaps, empty windows, conflicts."""
-    count = draw(st.integers(min_value=1, max_value=most))
-    events: list[Event] = []
-    for n in range(count):
-        kind = draw(st.sampled_from(KINDS))
-        start = START + HOUR * draw(st.integers(min_value=-30, max_value=120))
-        length = HOUR * draw(st.sampled_from((0, 0, 1, 3, 12, 24, 48)))
-        reported = start + length + HOUR * draw(st.integers(min_value=0, max_value=30))
-        targets: tuple[str, ...] = ()
-        if kind == "denial" and events and draw(st.booleans()):
-            targets = (draw(st.sampled_from(events)).id,)
-        scope = draw(st.sampled_from(("city", "city", "city", "area", "person")))
-        events.append(
-            Event(
-                id=f"e{n}",
-                kind=kind,
-                place=draw(st.sampled_from(places)),
-                actor=draw(st.sampled_from(ACTORS)),
-                window=Window(max(start, START - 20 * HOUR), start + length),
-                reported_at=reported,
-                source=Source("gen.txt", f"quote {n}"),
-                scope=scope
-                if kind in ("denial", "claim")
-                else draw(st.sampled_from(("city",) * 5 + ("area",))),
-                targets=targets,
-            )
-        )
-    for n in range(draw(st.integers(min_value=0, max_value=3))):
-        target = draw(st.sampled_from(events))
-        at = target.reported_at + HOUR * draw(st.integers(min_value=0, max_value=24))
-        events.append(
-            Event(
-                f"c{n}",
-                "correction",
-                target.place,
-                Window(at, at),
-                at,
-                Source("g", f"c{n}"),
-                targets=(target.id,),
-            )
-        )
-    return events
-
-
 INSTANTS = st.integers(min_value=-40, max_value=220).map(lambda h: START + HOUR * h)
 
 
 @settings(max_examples=300, deadline=None)
-@given(ledgers(places=("Latakia",), most=40))
+@given(grid_ledgers(places=("Latakia",), most=40))
 def test_grouping_matches_the_scan_over_later_groups(events):
     assert changes(events) == slow_changes(events)
 
 
 @settings(max_examples=200, deadline=None)
-@given(ledgers(places=("Latakia",), most=30), INSTANTS, st.sampled_from((*ACTORS, None)))
+@given(grid_ledgers(places=("Latakia",), most=30), INSTANTS, st.sampled_from((*ACTORS, None)))
 def test_contests_match_every_statement_against_every_change(events, at, controller):
     found = changes(events)
-    assert _contests(events, found, at, controller, DEFAULT_HORIZON) == slow_contests(
+    assert rules.contests(events, found, at, controller, DEFAULT_HORIZON) == slow_contests(
         events, found, at, controller
     )
 
@@ -243,7 +185,7 @@ def _phase_at(pairs: list[tuple[datetime, Any]], t: datetime) -> Any:
 
 
 @settings(max_examples=200, deadline=None)
-@given(ledgers(places=("Latakia",), most=30), st.lists(INSTANTS, max_size=6), st.booleans())
+@given(grid_ledgers(places=("Latakia",), most=30), st.lists(INSTANTS, max_size=6), st.booleans())
 def test_a_capitals_step_function_is_place_state_at_every_instant(events, probes, with_base):
     g = gazetteer.resolve_place("Latakia")
     mine = ([e for e in BASE if e.place == g.name] if with_base else []) + [
@@ -258,7 +200,7 @@ def test_a_capitals_step_function_is_place_state_at_every_instant(events, probes
 
 
 @settings(max_examples=200, deadline=None)
-@given(ledgers(places=("Latakia",), most=30), st.lists(INSTANTS, max_size=6), st.booleans())
+@given(grid_ledgers(places=("Latakia",), most=30), st.lists(INSTANTS, max_size=6), st.booleans())
 def test_a_capitals_full_states_in_one_sweep_are_place_state_at_every_instant(events, probes, with_base):
     """The read model stores these states: every field (sources, candidates, contests, lapses,
     conflicts, rivals) equals the fold at an instant, at each breakpoint and between them."""
@@ -274,7 +216,7 @@ def test_a_capitals_full_states_in_one_sweep_are_place_state_at_every_instant(ev
 
 
 @settings(max_examples=200, deadline=None)
-@given(ledgers(places=("Latakia",), most=30), st.booleans(), st.booleans())
+@given(grid_ledgers(places=("Latakia",), most=30), st.booleans(), st.booleans())
 def test_a_capitals_states_and_transitions_in_one_sweep_are_the_folds(events, with_base, whole):
     """What the read model stores per place comes from one sweep: its states as
     ``place_states`` and its transitions as ``place_transitions``, read off the sweep's clusters
@@ -290,7 +232,7 @@ def test_a_capitals_states_and_transitions_in_one_sweep_are_the_folds(events, wi
 
 
 @settings(max_examples=60, deadline=None)
-@given(ledgers(), st.one_of(st.none(), INSTANTS), st.sampled_from(gazetteer.SEAT_SETTINGS))
+@given(grid_ledgers(), st.one_of(st.none(), INSTANTS), st.sampled_from(gazetteer.SEAT_SETTINGS))
 def test_chart_series_match_one_replay_per_step(events, known_at, seat):
     ledger = [*BASE, *events]
     start, end = START - 10 * HOUR, START + 200 * HOUR
@@ -382,12 +324,12 @@ def test_near_canonical_text_is_refused_or_read_as_the_general_path_does(text):
 
 
 @settings(max_examples=100, deadline=None)
-@given(ledgers(most=6), st.one_of(st.none(), ERA))
+@given(grid_ledgers(most=6), st.one_of(st.none(), ERA))
 def test_stored_events_decode_to_themselves(events, recorded):
     for e in events:
         stored = e._replace(recorded_at=recorded, note="n", when="Saturday", previous="hts")
         assert Event.from_dict(stored.to_dict()) == stored
-        assert sorted([stored], key=_report_order) == [stored]
+        assert sorted([stored], key=rules.report_order) == [stored]
 
 
 @st.composite
@@ -415,8 +357,8 @@ def one_change_reports(draw: Any) -> list[Event]:
 @settings(max_examples=400, deadline=None)
 @given(one_change_reports())
 def test_a_growing_groups_window_is_the_merge_of_its_reports_at_every_step(reports):
-    group = _Merging(reports[0])
-    assert group.change() == _merge(reports[:1])
+    group = Merging(reports[0])
+    assert group.change() == rules.merge(reports[:1])
     for n in range(1, len(reports)):
         group.add(reports[n])
-        assert group.change() == _merge(reports[: n + 1]), n
+        assert group.change() == rules.merge(reports[: n + 1]), n

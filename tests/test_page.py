@@ -22,6 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from helpers.browser import APT, assert_quiet, open_page, page_data, page_text
 
 from control.fold.projection import known, replay
 from control.model.gazetteer import builtin
@@ -29,19 +30,6 @@ from control.model.times import parse_instant
 from control.views import page as pages
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path(os.environ.get("CONTROL_TEST_CHROMIUM") or "/usr/bin/chromium")
-CHROMEDRIVER = Path(os.environ.get("CONTROL_TEST_CHROMEDRIVER") or "/usr/bin/chromedriver")
-APT = "apt-get install chromium chromium-driver"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1400,1600",
-)
 GOVERNMENT = "#D55E00"
 END = "2024-12-08T00:00Z"
 SCRIPT = "</script><script>alert(1)</script>"
@@ -122,11 +110,6 @@ def test_page_command_bad_input_writes_nothing(run, tmp_path):
     assert not (tmp_path / "s.html").exists()
 
 
-def _page_data(path: Path) -> dict:
-    text = path.read_text("utf-8")
-    return json.loads(text.split('<script type="application/json" id="data">')[1].split("</script>")[0])
-
-
 def _lanes(data: dict, place: str) -> dict:
     """A place's states in both worlds, as ``(instant, state)`` steps, and its history."""
     i = [p["name"] for p in data["places"]].index(place)
@@ -166,7 +149,7 @@ def test_a_page_of_chosen_places_draws_them_as_the_whole_page_does(run, tmp_path
             m.setattr(LedgerApp, "read", lambda *a, **k: pytest.fail("the whole ledger was read"))
             part = run("page", "--out", "part.html", *common, *[x for p in places for x in ("--place", p)])
         assert part.exit_code == 0, part.stderr
-        full, mine = _page_data(tmp_path / "whole.html"), _page_data(tmp_path / "part.html")
+        full, mine = page_data(tmp_path / "whole.html"), page_data(tmp_path / "part.html")
         assert [p["name"] for p in mine["places"]] == chosen
         assert mine["meta"]["title"].endswith(f"({len(chosen)} of {len(full['places'])} places)")
         # only what the places drawn depend on is embedded (a report elsewhere names its place)
@@ -221,7 +204,7 @@ def test_a_page_too_large_to_open_is_refused_at_once(run, tmp_path, monkeypatch)
     monkeypatch.setattr(command, "PAGE_WORK", one * one)
     drawn = run("page", "--out", "p.html", "--store", store, "--place", "Place 0002")
     assert drawn.exit_code == 0, drawn.stderr
-    assert [p["name"] for p in _page_data(tmp_path / "p.html")["places"]] == ["Place 0002"]
+    assert [p["name"] for p in page_data(tmp_path / "p.html")["places"]] == ["Place 0002"]
 
 
 def test_demo_writes_the_page(run, tmp_path):
@@ -240,80 +223,11 @@ def test_committed_page_is_what_demo_writes(events):
 # --- in a real browser ------------------------------------------------------------------------
 
 
-def in_ci() -> bool:
-    """Whether the tests run in CI: ``CI=true``, as CI services (and ``.ci/run``) set it."""
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
-def missing_browser() -> str | None:
-    """What the browser tests lack, and how to install it (None: nothing)."""
-    import importlib.util
-
-    missing = []
-    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        missing.append(f"browser {CHROMIUM} (Debian package chromium)")
-    if not (CHROMEDRIVER.is_file() and os.access(CHROMEDRIVER, os.X_OK)):
-        missing.append(f"driver {CHROMEDRIVER} (Debian package chromium-driver)")
-    if importlib.util.find_spec("selenium") is None:
-        missing.append("selenium (pip install -e '.[test]')")
-    if not missing:
-        return None
-    return f"no {' and no '.join(missing)}: {APT} (browser and driver of the same version)"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = missing_browser()
-    if reason is not None:
-        if in_ci():
-            pytest.fail(f"CI=true: the page's browser tests must run, but there is {reason}", pytrace=False)
-        pytest.skip(f"{reason}; with CI=true this fails")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    # Record any alert() a page might call (a script that should never run would call it).
-    driver.execute_cdp_cmd(
-        "Page.addScriptToEvaluateOnNewDocument",
-        {"source": "window.__alerts = []; window.alert = function (m) { window.__alerts.push(String(m)); };"},
-    )
-    yield driver
-    driver.quit()
-
-
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("CONTROL_TEST_ARTIFACTS") or tmp_path_factory.getbasetemp() / "artifacts")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def seed_page(seed_data, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("page") / "control.html"
     path.write_text(pages.render(seed_data, builtin()), encoding="utf-8")
     return path
-
-
-def _open(driver, path: Path, fragment: str = ""):
-    driver.get_log("browser")  # drop what earlier pages logged
-    driver.get_log("performance")
-    driver.get("about:blank")
-    driver.get(path.as_uri() + fragment)
-    for _ in range(100):
-        if driver.execute_script("return document.documentElement.dataset.ready") == "1":
-            return driver
-        time.sleep(0.05)
-    raise AssertionError(f"the page never became ready; browser log: {driver.get_log('browser')}")
-
-
-def _text(driver, element_id: str) -> str:
-    return driver.find_element("id", element_id).text
 
 
 def _government_markers(driver) -> list[str]:
@@ -331,23 +245,6 @@ def _government_markers(driver) -> list[str]:
         """,
         GOVERNMENT,
     )
-
-
-def _assert_quiet(driver) -> None:
-    """No console error, no alert, and no network request of any kind."""
-    errors = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
-    assert errors == [], errors
-    assert driver.execute_script("return window.__alerts") == []
-    assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
-    page_url = driver.current_url.split("#")[0]
-    requested = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message["method"] == "Network.requestWillBeSent":
-            url = message["params"]["request"]["url"]
-            if url.split("#")[0] not in (page_url, "about:blank"):
-                requested.append(url)
-    assert requested == [], requested
 
 
 def _browser_test_without_driver(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess:
@@ -376,64 +273,64 @@ def test_a_missing_driver_skips_with_the_packages_to_install_except_in_ci(tmp_pa
 
 
 def test_browser_shows_the_end_of_the_offensive(browser, seed_page, artifacts):
-    _open(browser, seed_page, f"#at={END}")
-    assert _text(browser, "headline") == "Government: 3 of 14"
+    open_page(browser, seed_page, f"#at={END}")
+    assert page_text(browser, "headline") == "Government: 3 of 14"
     assert sorted(_government_markers(browser)) == ["Damascus", "Latakia", "Tartus"]
     # Rif Dimashq is counted as Damascus: drawn apart, never as a fourth government capital
     rif = browser.find_element("css selector", '#map .place[data-place="Rif Dimashq"]')
     assert "apart" in rif.get_attribute("class")
-    assert "8 Dec 2024, 03:00 Damascus time (00:00 UTC)" in _text(browser, "time")
-    assert "Homs" in _text(browser, "events")  # reports around that time, with their quotes
+    assert "8 Dec 2024, 03:00 Damascus time (00:00 UTC)" in page_text(browser, "time")
+    assert "Homs" in page_text(browser, "events")  # reports around that time, with their quotes
     browser.save_screenshot(str(artifacts / "page.png"))
     assert (artifacts / "page.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    _assert_quiet(browser)
+    assert_quiet(browser)
 
 
 def test_browser_before_the_offensive(browser, seed_page):
-    _open(browser, seed_page, "#at=2024-11-26T12:00Z")
-    assert _text(browser, "headline") == "Government: 10 of 14"
+    open_page(browser, seed_page, "#at=2024-11-26T12:00Z")
+    assert page_text(browser, "headline") == "Government: 10 of 14"
     assert len(_government_markers(browser)) == 10
-    _assert_quiet(browser)
+    assert_quiet(browser)
 
 
 def test_keyboard_moves_the_slider(browser, seed_page):
     from selenium.webdriver.common.keys import Keys
 
-    _open(browser, seed_page, f"#at={END}")
+    open_page(browser, seed_page, f"#at={END}")
     slider = browser.find_element("id", "slider")
     slider.send_keys(Keys.ARROW_RIGHT)
-    assert "04:00 Damascus time (01:00 UTC)" in _text(browser, "time")
+    assert "04:00 Damascus time (01:00 UTC)" in page_text(browser, "time")
     assert browser.current_url.endswith("#at=2024-12-08T01:00Z")
     slider.send_keys(Keys.SHIFT, Keys.ARROW_LEFT)  # a day back: 7 Dec 01:00Z, Homs not yet lost
     assert browser.current_url.endswith("#at=2024-12-07T01:00Z")
-    assert _text(browser, "headline") != "Government: 3 of 14"
+    assert page_text(browser, "headline") != "Government: 3 of 14"
     slider.send_keys(Keys.HOME)
-    assert _text(browser, "headline") == "Government: 10 of 14"
+    assert page_text(browser, "headline") == "Government: 10 of 14"
     slider.send_keys(Keys.PAGE_DOWN)  # the next change
-    assert _text(browser, "headline") != "Government: 10 of 14"
-    _assert_quiet(browser)
+    assert page_text(browser, "headline") != "Government: 10 of 14"
+    assert_quiet(browser)
 
 
 def test_known_at_switch_and_the_url(browser, seed_page):
     # At 23:00 UTC on 7 December the record says Homs had fallen; what was published by then did not.
-    _open(browser, seed_page, "#at=2024-12-07T18:00Z")
-    full = _text(browser, "headline")
+    open_page(browser, seed_page, "#at=2024-12-07T18:00Z")
+    full = page_text(browser, "headline")
     browser.find_element("id", "known").click()
     assert browser.current_url.endswith("#at=2024-12-07T18:00Z&known=1")
-    assert _text(browser, "headline") != full
-    _open(browser, seed_page, "#at=2024-12-07T18:00Z&known=1")
+    assert page_text(browser, "headline") != full
+    open_page(browser, seed_page, "#at=2024-12-07T18:00Z&known=1")
     assert browser.find_element("id", "known").is_selected()
-    _assert_quiet(browser)
+    assert_quiet(browser)
 
 
 def test_clicking_a_capital_shows_its_history(browser, seed_page):
-    _open(browser, seed_page, f"#at={END}")
+    open_page(browser, seed_page, f"#at={END}")
     browser.find_element("css selector", '#map .place[data-place="Homs"]').click()
-    assert _text(browser, "place-title") == "Homs"
+    assert page_text(browser, "place-title") == "Homs"
     history = browser.find_elements("css selector", "#place-history li")
     assert len(history) == len(seed_page_history(seed_page, "Homs")) > 5
     assert "&place=Homs" in browser.current_url
-    _assert_quiet(browser)
+    assert_quiet(browser)
 
 
 def seed_page_history(path: Path, place: str) -> list:
@@ -445,13 +342,13 @@ def seed_page_history(path: Path, place: str) -> list:
 def test_scenario_is_labelled_and_beside_the_record(browser, run, tmp_path):
     result = run("page", "--scenario", "homs-holds", "--out", "s.html")
     assert result.exit_code == 0, result.stderr
-    _open(browser, tmp_path / "s.html", f"#at={END}")
-    assert _text(browser, "scenario-banner").startswith("SCENARIO homs-holds")
-    assert _text(browser, "headline") == "Government: 4 of 14"
-    assert "the record: 3 of 14" in _text(browser, "headline-note")
+    open_page(browser, tmp_path / "s.html", f"#at={END}")
+    assert page_text(browser, "scenario-banner").startswith("SCENARIO homs-holds")
+    assert page_text(browser, "headline") == "Government: 4 of 14"
+    assert "the record: 3 of 14" in page_text(browser, "headline-note")
     homs = browser.find_element("css selector", '#map .place[data-place="Homs"]')
     assert homs.get_attribute("data-differs") == "1"
-    _assert_quiet(browser)
+    assert_quiet(browser)
 
 
 def test_ledger_text_is_shown_as_text_and_never_runs(browser, run, tmp_path):
@@ -468,14 +365,14 @@ def test_ledger_text_is_shown_as_text_and_never_runs(browser, run, tmp_path):
     assert result.exit_code == 0, result.stderr
     html = (tmp_path / "evil.html").read_text("utf-8")
     assert SCRIPT not in html and IMAGE not in html
-    _open(browser, tmp_path / "evil.html", "#at=2024-12-07T13:00Z&place=Homs")
+    open_page(browser, tmp_path / "evil.html", "#at=2024-12-07T13:00Z&place=Homs")
     body = browser.find_element("tag name", "body").text
     assert quote in body and f"Note: note {IMAGE}" in body
     assert browser.find_elements("tag name", "img") == []
     assert len(browser.find_elements("tag name", "script")) == 2
     browser.find_element("id", "close-place").click()
-    assert quote in _text(browser, "events")
-    _assert_quiet(browser)
+    assert quote in page_text(browser, "events")
+    assert_quiet(browser)
 
 
 # --- from a built wheel -----------------------------------------------------------------------
@@ -560,10 +457,10 @@ def test_a_page_of_two_thousand_places_is_small_and_draws(browser, run, tmp_path
     result = run("page", "--out", str(out), "--store", store)
     assert result.exit_code == 0, result.stderr
     assert out.stat().st_size < 10_000_000
-    _open(browser, out, "#at=2020-07-01T00:00Z")
+    open_page(browser, out, "#at=2020-07-01T00:00Z")
     # the synthetic gazetteer names no focus: the headline counts the leading controller, by its name
-    assert re.fullmatch(r"The government \(synthetic\): \d+(–\d+)? of 2000", _text(browser, "headline"))
+    assert re.fullmatch(r"The government \(synthetic\): \d+(–\d+)? of 2000", page_text(browser, "headline"))
     assert len(browser.find_elements("css selector", "#map .place")) == 2000
     browser.find_element("tag name", "body").send_keys("\ue014")  # arrow right: the slider moves
     browser.save_screenshot(str(artifacts / "page-2000.png"))
-    _assert_quiet(browser)
+    assert_quiet(browser)

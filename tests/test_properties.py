@@ -13,65 +13,14 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from helpers.ledgers import BASE, INSTANTS, START, ledgers, reports
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from control.fold.projection import Change, _before, _outcome, _outcomes, changes, replay, transitions
-from control.ingest.record import baseline_events
+from control.fold import rules
+from control.fold.projection import Change, changes, replay, transitions
 from control.model.events import Event, Source
-from control.model.gazetteer import baseline_as_of
-from control.model.times import Window, iso, parse_instant
-
-START = parse_instant("2024-11-27T00:00Z")
-PLACES = ("Latakia", "Tartus", "Homs")
-ACTORS = ("government", "hts", "sna")
-KINDS = ("capture", "capture", "handover", "withdrawal", "denial", "claim")
-BASE = baseline_events(baseline_as_of())
-HOURS = st.integers(min_value=0, max_value=240)
-
-
-@st.composite
-def reports(draw: Any, n: int) -> Event:
-    kind = draw(st.sampled_from(KINDS))
-    place = draw(st.sampled_from(PLACES))
-    start = START + timedelta(hours=draw(HOURS))
-    length = timedelta(hours=draw(st.integers(min_value=0, max_value=72)))
-    reported = start + length + timedelta(hours=draw(st.integers(min_value=0, max_value=48)))
-    scope = draw(st.sampled_from(("city", "city", "city", "area", "person")))
-    return Event(
-        id=f"e{n}",
-        kind=kind,
-        place=place,
-        actor=draw(st.sampled_from(ACTORS)),
-        window=Window(start, start + length),
-        reported_at=reported,
-        source=Source("gen.txt", f"quote {n}"),  # unique content: nothing ties but the id
-        scope=scope if kind in ("denial", "claim") else draw(st.sampled_from(("city", "city", "area"))),
-    )
-
-
-@st.composite
-def ledgers(draw: Any) -> list[Event]:
-    count = draw(st.integers(min_value=1, max_value=14))
-    events = [draw(reports(n)) for n in range(count)]
-    for n in range(draw(st.integers(min_value=0, max_value=3))):  # corrections, some of corrections
-        target = draw(st.sampled_from(events))
-        at = target.reported_at + timedelta(hours=draw(st.integers(min_value=0, max_value=48)))
-        events.append(
-            Event(
-                id=f"c{n}",
-                kind="correction",
-                place=target.place,
-                window=Window(at, at),
-                reported_at=at,
-                source=Source("gen.txt", f"correction {n}"),
-                targets=(target.id,),
-            )
-        )
-    return events
-
-
-INSTANTS = st.integers(min_value=-24, max_value=400).map(lambda h: START + timedelta(hours=h))
+from control.model.times import Window, iso
 
 
 def answer(events: list[Event], at: Any, known_at: Any = None, basis: bool = True) -> str:
@@ -172,7 +121,7 @@ def every_order(cluster: list[Change], start: frozenset[str | None]) -> frozense
     orders sharing a prefix and its holder share what follows, so each (placed, holder) is walked
     once; every permutation the evidence allows is one path)."""
     n = len(cluster)
-    before = [frozenset(j for j in range(n) if _before(cluster[j], cluster[i])) for i in range(n)]
+    before = [frozenset(j for j in range(n) if rules.before(cluster[j], cluster[i])) for i in range(n)]
     seen: set[tuple[frozenset[int], str | None]] = set()
     found: set[str | None] = set()
     stack = [(frozenset(), h) for h in start]
@@ -185,7 +134,7 @@ def every_order(cluster: list[Change], start: frozenset[str | None]) -> frozense
             found.add(holder)
         for i in range(n):
             if i not in placed and before[i] <= placed:
-                stack.append((placed | {i}, _outcome(cluster[i], holder)))
+                stack.append((placed | {i}, rules.outcome(cluster[i], holder)))
     return frozenset(found)
 
 
@@ -193,11 +142,11 @@ def every_permutation(cluster: list[Change], start: frozenset[str | None]) -> fr
     """The same, literally: every permutation of the cluster that keeps "certainly before"."""
     found: set[str | None] = set()
     for order in itertools.permutations(cluster):
-        if any(_before(b, a) for i, a in enumerate(order) for b in order[i + 1 :]):
+        if any(rules.before(b, a) for i, a in enumerate(order) for b in order[i + 1 :]):
             continue
         for holder in start:
             for c in order:
-                holder = _outcome(c, holder)
+                holder = rules.outcome(c, holder)
             found.add(holder)
     return frozenset(found)
 
@@ -208,7 +157,7 @@ HOLDERS = st.frozensets(st.sampled_from((*CLUSTER_ACTORS, None)), min_size=1, ma
 @settings(max_examples=400, deadline=None)
 @given(cluster_changes(), HOLDERS)
 def test_a_clusters_outcomes_are_those_of_every_order_it_allows(cluster, start):
-    assert _outcomes(cluster, start) == every_order(cluster, start)
+    assert rules.outcomes(cluster, start) == every_order(cluster, start)
 
 
 @settings(max_examples=60, deadline=None)
@@ -220,7 +169,7 @@ def test_the_brute_force_walks_every_permutation(cluster, start):
 @settings(max_examples=100, deadline=None)
 @given(cluster_changes(most=16, hours=40), HOLDERS)
 def test_clusters_beyond_ten_changes_are_exact_too(cluster, start):
-    assert _outcomes(cluster, start) == every_order(cluster, start)
+    assert rules.outcomes(cluster, start) == every_order(cluster, start)
 
 
 @st.composite

@@ -12,10 +12,9 @@ import time
 from datetime import timedelta
 
 import pytest
+from helpers.ledgers import BASE, INSTANTS, START, ledgers
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_properties import BASE, INSTANTS, START, ledgers
-from test_store import pg_store  # noqa: F401  (fixture)
 
 from control.fold.projection import replay, transitions
 from control.store.ledger import RECORD, LedgerApp, open_app, store_env
@@ -326,7 +325,7 @@ def test_a_batch_that_fails_in_the_writer_process_is_raised_and_none_after_it_is
     }
 
 
-def test_batches_appended_on_postgresql_through_a_writer_process(tmp_path, monkeypatch, pg_store):  # noqa: F811
+def test_batches_appended_on_postgresql_through_a_writer_process(tmp_path, monkeypatch, pg_store):
     """The writer process appends to a PostgreSQL store as well: the same events and rows as
     batch-by-batch appends to a SQLite one."""
     atlas, batches = _synth_batches()

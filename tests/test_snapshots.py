@@ -311,45 +311,29 @@ def test_maps_imported_one_at_a_time_in_any_order_leave_what_the_series_gives(ru
     ]  # fmt: skip
 
 
-def test_postgres_store_takes_maps_and_gives_the_same_feed(run, grid, tmp_path):
+def test_postgres_store_takes_maps_and_gives_the_same_feed(run, grid, tmp_path, pg_store):
     """The same series on PostgreSQL: the same reports and, byte for byte, the same maps."""
-    import os
-    import uuid
-
-    url = os.environ.get("CONTROL_TEST_POSTGRES")
-    if not url:
-        pytest.skip("CONTROL_TEST_POSTGRES is not set (.ci/run sets it)")
-    import psycopg
-
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute(f"create schema {schema}")
-    pg = f"{url}{'&' if '?' in url else '?'}schema={schema}"
-    try:
-        load = ("gazetteer", "load", "grid.geojson", "--baseline-as-of", BASE, "--controller", "occ")
-        assert run(*load, "--controller", "other", "--store", pg).exit_code == 0
-        for k in (1, 2, 4):
-            area_map(tmp_path / f"{day(k)}.geojson", k)
-        files = [f"{day(k)}.geojson" for k in (1, 2, 4)]
-        for where in (None, pg):
-            extra = ("--store", where) if where else ()
-            assert run("snapshot", "import", *files, "--source", "ds", "--rest", "gov", *extra).exit_code == 0
-            again = run("snapshot", "import", *files, "--source", "ds", "--rest", "gov", *extra)
-            assert "0 report(s) added" in again.output
-            out = "pg" if where else "sqlite"
-            assert (
-                run("snapshot", "export", "--from", day(1), "--to", day(5), "--out", out, *extra).exit_code
-                == 0
-            )
-        on_pg = json.loads(run("events", "--json", "--store", pg).stdout)
-        assert sorted(e["id"] for e in on_pg if e["file"].startswith("snapshot:")) == sorted(
-            e["id"] for e in snapshot_events(run)
+    pg = pg_store
+    load = ("gazetteer", "load", "grid.geojson", "--baseline-as-of", BASE, "--controller", "occ")
+    assert run(*load, "--controller", "other", "--store", pg).exit_code == 0
+    for k in (1, 2, 4):
+        area_map(tmp_path / f"{day(k)}.geojson", k)
+    files = [f"{day(k)}.geojson" for k in (1, 2, 4)]
+    for where in (None, pg):
+        extra = ("--store", where) if where else ()
+        assert run("snapshot", "import", *files, "--source", "ds", "--rest", "gov", *extra).exit_code == 0
+        again = run("snapshot", "import", *files, "--source", "ds", "--rest", "gov", *extra)
+        assert "0 report(s) added" in again.output
+        out = "pg" if where else "sqlite"
+        assert (
+            run("snapshot", "export", "--from", day(1), "--to", day(5), "--out", out, *extra).exit_code == 0
         )
-        for name in (f"{day(k)}T0000Z.geojson" for k in range(1, 6)):
-            assert (tmp_path / "pg" / name).read_bytes() == (tmp_path / "sqlite" / name).read_bytes()
-    finally:
-        with psycopg.connect(url, autocommit=True) as con:
-            con.execute(f"drop schema {schema} cascade")
+    on_pg = json.loads(run("events", "--json", "--store", pg).stdout)
+    assert sorted(e["id"] for e in on_pg if e["file"].startswith("snapshot:")) == sorted(
+        e["id"] for e in snapshot_events(run)
+    )
+    for name in (f"{day(k)}T0000Z.geojson" for k in range(1, 6)):
+        assert (tmp_path / "pg" / name).read_bytes() == (tmp_path / "sqlite" / name).read_bytes()
 
 
 def test_the_example_of_docs_snapshots_md_prints_what_it_shows(run, tmp_path):

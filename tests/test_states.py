@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.ledgers import BASE, HOUR, START, grid_ledgers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_fold_scale import BASE, HOUR, START, ledgers
-from test_store import pg_store  # noqa: F401  (fixture)
 
 from control.fold.phases import capital_phases
 from control.fold.projection import replay, transitions
@@ -42,7 +41,7 @@ PLACES = ("Latakia", "Damascus", "Rif Dimashq", "Homs")
 @st.composite
 def with_far_corrections(draw: Any) -> list[Event]:
     """A random ledger plus corrections filed under any place, some retracting corrections."""
-    events = draw(ledgers(places=PLACES, most=20))
+    events = draw(grid_ledgers(places=PLACES, most=20))
     for n in range(draw(st.integers(min_value=0, max_value=3))):
         target = draw(st.sampled_from(events))
         at = target.reported_at + HOUR * draw(st.integers(min_value=0, max_value=24))
@@ -120,7 +119,7 @@ def test_stored_states_answer_as_the_fold(tmp_path_factory, events, refresh):
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(events=with_far_corrections(), refresh=st.lists(st.booleans(), min_size=1, max_size=3))
-def test_stored_states_answer_as_the_fold_on_postgres(pg_store, events, refresh):  # noqa: F811
+def test_stored_states_answer_as_the_fold_on_postgres(pg_store, events, refresh):
     import psycopg
 
     schema = f"s_{uuid.uuid4().hex[:10]}"  # a fresh schema per example
@@ -325,7 +324,7 @@ def test_the_holdings_chart_reads_its_steps_from_their_index_alone(run, tmp_path
 
 def test_the_holdings_chart_command_draws_the_folds_bytes(run, store, tmp_path):
     """The command's stored path (latest knowledge) draws byte for byte the fold's chart."""
-    from control.cli.plots import draw
+    from control.views.charts import draw
     from control.views.display import default_range
     from control.views.plotting import save
 
@@ -479,7 +478,7 @@ def test_a_large_refresh_folds_in_worker_processes_to_the_same_rows(run, tmp_pat
     _large_refresh(run, str(tmp_path / "w.db"), monkeypatch)
 
 
-def test_a_large_refresh_folds_in_worker_processes_on_postgres(run, pg_store, monkeypatch):  # noqa: F811
+def test_a_large_refresh_folds_in_worker_processes_on_postgres(run, pg_store, monkeypatch):
     """The same on PostgreSQL, where workers that made the tables again raced each other in the
     catalog ("tuple concurrently updated") and left every place dirty. A bulk refresh leaves the
     planner the states' new size (ANALYZE): till autovacuum came, the chart's query was planned
@@ -670,7 +669,7 @@ def test_a_refresh_that_meets_a_busy_store_is_said_not_hidden(run, tmp_path, mon
 
 
 @settings(max_examples=150, deadline=None)
-@given(ledgers(places=("Latakia",), most=30), st.booleans())
+@given(grid_ledgers(places=("Latakia",), most=30), st.booleans())
 def test_a_stored_states_text_is_the_compact_json_of_its_fields(events, with_base):
     """``encode`` puts a state's text together from parts remembered across the place's states;
     each text is exactly the compact JSON of the state's fields (``encode_dict``), state by

@@ -10,7 +10,6 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -92,21 +91,6 @@ def test_stored_kinds_use_their_own_event_class(store):
     app = open_app(store)
     topics = {topic.rsplit(".", 1)[-1] for topic, _ in app.payloads(RECORD)}
     assert {"BaselineRecorded", "CaptureReported", "DenialReported", "ClaimReported"} <= topics
-
-
-@pytest.fixture
-def pg_store() -> Iterator[str]:
-    if not PG_URL:
-        pytest.skip("CONTROL_TEST_POSTGRES is not set (.ci/run sets it)")
-    import psycopg
-
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as con:
-        con.execute(f"create schema {schema}")
-    sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}schema={schema}"
-    with psycopg.connect(PG_URL, autocommit=True) as con:
-        con.execute(f"drop schema {schema} cascade")
 
 
 def test_postgres_store_gives_the_same_answer_and_loads_once(pg_store, events):

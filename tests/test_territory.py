@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.browser import assert_quiet, open_page, page_data
 
 from control.model import gazetteer, shapes
 
@@ -289,11 +290,6 @@ def test_the_share_chart_is_deterministic_and_credits_the_shapes(run, tmp_path):
 
 # --- polygons on the page, in a real browser -------------------------------------------------------
 
-import test_page as page_tests  # noqa: E402  (its browser fixtures, and how it opens a page)
-
-browser, artifacts = page_tests.browser, page_tests.artifacts
-_open, _assert_quiet = page_tests._open, page_tests._assert_quiet
-
 
 def test_the_page_draws_the_governorates_filled_by_the_holder_of_their_capital(
     browser, events, tmp_path, artifacts
@@ -323,7 +319,7 @@ def test_the_page_draws_the_governorates_filled_by_the_holder_of_their_capital(
     def colour(hex_: str) -> str:
         return "rgb({}, {}, {})".format(*(int(hex_[i : i + 2], 16) for i in (1, 3, 5)))
 
-    _open(browser, path, "#at=2024-12-08T00:00Z")
+    open_page(browser, path, "#at=2024-12-08T00:00Z")
     drawn = shapes()
     assert len(drawn) == 14
     government = {name for name, (fill, _, _) in drawn.items() if fill == colour("#D55E00")}
@@ -333,9 +329,9 @@ def test_the_page_draws_the_governorates_filled_by_the_holder_of_their_capital(
     assert "shaded by the holder of its capital" in browser.find_element("id", "shapes-note").text
     assert "OCHA, HDX" in browser.find_element("id", "shapes-note").text
     browser.save_screenshot(str(artifacts / "page-shapes.png"))
-    _assert_quiet(browser)
+    assert_quiet(browser)
 
-    _open(browser, path, "#at=2024-12-05T12:00Z")  # changes under way: hatched
+    open_page(browser, path, "#at=2024-12-05T12:00Z")  # changes under way: hatched
     drawn = shapes()
     uncertain = {name for name, (_, hatch, status) in drawn.items() if status == "uncertain"}
     assert uncertain and all(drawn[name][1] == "url(#m-hatch)" for name in uncertain)
@@ -346,7 +342,7 @@ def test_the_page_draws_the_governorates_filled_by_the_holder_of_their_capital(
         ".dispatchEvent(new MouseEvent('click', {bubbles: true}))"
     )
     assert "Homs" in browser.find_element("id", "place-title").text
-    _assert_quiet(browser)
+    assert_quiet(browser)
 
 
 # --- exports ------------------------------------------------------------------------------------
@@ -399,11 +395,12 @@ def test_exports_with_shapes_carry_areas_and_polygons_and_gdal_reads_them(run, t
 
 def test_charts_and_pages_of_some_shaped_places_draw_them_credited(run, tmp_path, events):
     from control.fold.projection import replay
+    from control.model.times import parse_instant
     from control.views import plotting
     from control.views.chartdata import map_points
 
     builtin = gazetteer.builtin()
-    points = map_points(replay(events, page_tests.parse_instant(AT)), builtin)
+    points = map_points(replay(events, parse_instant(AT)), builtin)
     figure = plotting.map_figure(points, "t", builtin)
     credits = [t.get_text() for t in figure.texts]
     assert any("shaded by the holder of its capital" in t and "OCHA, HDX" in t for t in credits)
@@ -414,7 +411,7 @@ def test_charts_and_pages_of_some_shaped_places_draw_them_credited(run, tmp_path
     assert result.exit_code == 0, result.output
     assert (tmp_path / "homs.svg").read_bytes().startswith(b"<?xml")
     assert run("page", "--place", "Homs", "--out", "homs.html").exit_code == 0
-    data = page_tests._page_data(tmp_path / "homs.html")
+    data = page_data(tmp_path / "homs.html")
     assert [p["name"] for p in data["places"]] == ["Homs"] and len(data["shapes"]) == 1
     assert "OCHA, HDX" in data["shapes_note"]
     assert run("chart", "share", "--place", "Homs", "--out", "share.png").exit_code == 0

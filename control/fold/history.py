@@ -10,14 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from control.fold.projection import (
-    DEFAULT_HORIZON,
-    _bears_on_control,
-    _control_ids,
-    changes,
-    place_state,
-    retracting,
-)
+from control.fold.merging import changes
+from control.fold.projection import place_state
+from control.fold.records import DEFAULT_HORIZON
+from control.fold.rules import bears_on_control, control_ids, retracting
 from control.model import gazetteer
 from control.model.events import Event
 from control.model.times import iso
@@ -61,7 +57,7 @@ def history(events: Iterable[Event], place: str) -> History:
     mine = [e for e in all_events if e.place == governorate.name]
     live = [e for e in mine if e.id not in dropped and e.kind != "correction"]
     group_of = {r.id: c for c in changes(live) for r in c.reports}
-    control = _control_ids(mine)  # once, not once per statement
+    control = control_ids(mine)  # once, not once per statement
     end_of_record = max((e.window.latest for e in mine), default=None)
     final = place_state(governorate, live, end_of_record, gazetteer.DEFAULT_SEAT) if end_of_record else None
     lapsed = set(final.lapsed) if final is not None else set()
@@ -87,7 +83,7 @@ def history(events: Iterable[Event], place: str) -> History:
             remarks.append("context (area around the capital): does not change control")
         if e.scope == "person":
             remarks.append("about a person, not the capital's control: contests nothing")
-        elif e.kind in ("denial", "claim") and not _bears_on_control(e, control):
+        elif e.kind in ("denial", "claim") and not bears_on_control(e, control):
             remarks.append("denies no change of the capital's control: contests nothing")
         elif e.kind in ("denial", "claim") and e.id not in dropped and final is not None:
             if e.kind == "denial" and final.controller != e.actor:

@@ -1,8 +1,9 @@
 """A capital's state at every one of its own breakpoints, in one sweep (what charts and pages draw).
 
-The same rules as :func:`control.fold.projection.place_state`, applied incrementally along time
-so a chart costs one pass per capital over its own reports, not one replay of the whole ledger
-per change point; tests check it against ``place_state`` at every breakpoint.
+The rules of :mod:`control.fold.rules`, as :func:`control.fold.projection.place_state` applies them
+at an instant, applied incrementally along time so a chart costs one pass per capital over its own
+reports, not one replay of the whole ledger per change point; tests check it against
+``place_state`` at every breakpoint.
 """
 
 from __future__ import annotations
@@ -13,30 +14,27 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from control.fold.projection import (
-    DEFAULT_HORIZON,
-    CapitalState,
-    Change,
-    Transition,
-    _baseline_and_changes,
-    _bears_on_control,
-    _by_place,
-    _change_order,
-    _clusters,
-    _control_ids,
-    _deciding_events,
-    _flips,
-    _fold_step,
-    _Folded,
-    _holder_order,
-    _report_order,
+from control.fold.merging import baseline_and_changes
+from control.fold.records import DEFAULT_HORIZON, CapitalState, Change, Transition
+from control.fold.rules import (
+    Folded,
     bearing_conflicts,
+    bears_on_control,
+    by_place,
+    change_order,
+    clusters,
+    control_ids,
+    deciding_events,
+    flips,
+    fold_step,
+    holder_order,
+    known,
     live_events,
-    place_transitions,
+    report_order,
     starts_at_baseline,
     status_of,
-    transitions_of,
 )
+from control.fold.transitions import place_transitions, transitions_of
 from control.model import gazetteer
 from control.model.events import Event
 
@@ -91,28 +89,28 @@ def place_states_and_transitions(
 
 
 class _Complete:
-    """The complete changes of a place, clustered as ``_clusters(complete)`` would have them,
+    """The complete changes of a place, clustered as ``clusters(complete)`` would have them,
     with the fold after each cluster: one kind of event of the sweep, a change completing."""
 
-    def __init__(self, initial: _Folded, order: Callable[[Change], int], full: bool) -> None:
+    def __init__(self, initial: Folded, order: Callable[[Change], int], full: bool) -> None:
         self.clusters: list[list[Change]] = []
         self.ends: list[datetime] = []
-        self.folded: list[_Folded] = []
+        self.folded: list[Folded] = []
         self.initial, self.order, self.full = initial, order, full
 
     def add(self, c: Change) -> None:
         """``c`` completes: the clusters it overlaps (at the end) are made again with it."""
         i = bisect_left(self.ends, c.window.earliest)
-        regrouped = _clusters([x for group in self.clusters[i:] for x in group] + [c], self.order)
+        regrouped = clusters([x for group in self.clusters[i:] for x in group] + [c], self.order)
         del self.clusters[i:], self.ends[i:], self.folded[i:]
         state = self.now()
         for group in regrouped:
-            state = _fold_step(group, state, self.full)
+            state = fold_step(group, state, self.full)
             self.clusters.append(group)
             self.ends.append(max(x.window.latest for x in group))
             self.folded.append(state)
 
-    def now(self) -> _Folded:
+    def now(self) -> Folded:
         return self.folded[-1] if self.folded else self.initial
 
 
@@ -203,9 +201,45 @@ class _Statements:
 
         def against(found: Iterable[Event]) -> tuple[Event, ...]:
             mine = (e for e in found if e.kind == "denial" or e.actor != controller)
-            return tuple(sorted(mine, key=_report_order))
+            return tuple(sorted(mine, key=report_order))
 
         return against(self.live.values()), against(self.lapsed.values())
+
+
+def _breakpoints(
+    start: datetime,
+    end: datetime,
+    horizon: timedelta,
+    origin: datetime | None,
+    all_changes: Sequence[Change],
+    statements: Sequence[Event],
+) -> list[datetime]:
+    """The instants of ``[start, end]`` where a place's state may change: ``start``, its
+    baseline, its changes' window edges, its statements' times and their horizon lapses."""
+    edges = {start}
+    for c in all_changes:
+        edges.update((c.window.earliest, c.window.latest))
+    for e in statements:
+        edges.update((e.window.latest, e.window.latest + horizon))
+    if origin is not None:
+        edges.add(origin)
+    return sorted(t for t in edges if start <= t <= end)
+
+
+def _ranked(all_changes: Sequence[Change]) -> Callable[[Change], int]:
+    """Each change's place in change_order, made once (equal keys, equal ranks: ties keep their
+    order in every sort, as under change_order itself)."""
+    rank: dict[int, int] = {}
+    last_key: Any = None
+    for n, (key, c) in enumerate(sorted(((change_order(c), c) for c in all_changes), key=lambda p: p[0])):
+        if n == 0 or key != last_key:
+            number, last_key = n, key
+        rank[id(c)] = number
+
+    def order(c: Change) -> int:
+        return rank[id(c)]
+
+    return order
 
 
 def _sweep(
@@ -223,37 +257,18 @@ def _sweep(
     statements are made and lapse (:class:`_Statements`), changes begin; then the state."""
     full = governorate is not None
     capital = governorate.seat(seat) if governorate is not None else ""
-    base, all_changes = _baseline_and_changes(events)
+    base, all_changes = baseline_and_changes(events)
     origin = base.window.earliest if base is not None else None
-    control = _control_ids(events)
+    control = control_ids(events)
     statements = sorted(
-        (e for e in events if e.kind in ("denial", "claim") and _bears_on_control(e, control)),
+        (e for e in events if e.kind in ("denial", "claim") and bears_on_control(e, control)),
         key=lambda e: e.window.latest,
     )
-    edges = {start}
-    for c in all_changes:
-        edges.update((c.window.earliest, c.window.latest))
-    for e in statements:
-        edges.update((e.window.latest, e.window.latest + horizon))
-    if origin is not None:
-        edges.add(origin)
-    instants = sorted(t for t in edges if start <= t <= end)
-
-    # each change's place in _change_order, made once (equal keys, equal ranks: ties keep their
-    # order in every sort, as under _change_order itself)
-    rank: dict[int, int] = {}
-    last_key: Any = None
-    for n, (key, c) in enumerate(sorted(((_change_order(c), c) for c in all_changes), key=lambda p: p[0])):
-        if n == 0 or key != last_key:
-            number, last_key = n, key
-        rank[id(c)] = number
-
-    def order(c: Change) -> int:
-        return rank[id(c)]
-
+    instants = _breakpoints(start, end, horizon, origin, all_changes, statements)
+    order = _ranked(all_changes)
     by_end = sorted(all_changes, key=lambda c: c.window.latest)
     by_start = sorted(all_changes, key=lambda c: c.window.earliest)
-    complete = _Complete(_Folded.at_baseline(base, full), order, full)
+    complete = _Complete(Folded.at_baseline(base, full), order, full)
     said = _Statements(all_changes, horizon, full)
     active: list[Change] = []
     conflicts: tuple[Change, ...] = ()
@@ -262,7 +277,7 @@ def _sweep(
     # what a state lists is made again only when what it is made of changed since the last
     # instant (most instants change one thing): the same tuples then, which encode once
     active_changed = 0  # bumped whenever ``active`` changes
-    last_now: _Folded | None = None
+    last_now: Folded | None = None
     holders: frozenset[str | None] = frozenset()
     possible: list[str | None] = []
     controller: str | None = None
@@ -298,12 +313,12 @@ def _sweep(
         now = complete.now()
         if now is not last_now:
             last_now, holders = now, now.holders
-            possible = sorted(holders, key=_holder_order)
+            possible = sorted(holders, key=holder_order)
             controller = possible[0] if len(possible) == 1 else None
         if governorate is None:
             status = status_of(
                 len(possible),
-                any(_flips(c, h) for c in active for h in holders),
+                any(flips(c, h) for c in active for h in holders),
                 said.contesting(controller),
                 now.known_start,
                 controller,
@@ -312,7 +327,7 @@ def _sweep(
             continue
         if made_candidates != (active_changed, now):
             made_candidates = (active_changed, now)
-            candidates = tuple(sorted((c for c in active if any(_flips(c, h) for h in holders)), key=order))
+            candidates = tuple(sorted((c for c in active if any(flips(c, h) for h in holders)), key=order))
             conflicts = bearing_conflicts(now.made, candidates, now.rivals if len(possible) > 1 else (), at)
         if made_contested != (said.changed, controller):
             made_contested = (said.changed, controller)
@@ -343,7 +358,7 @@ def _sweep(
             )
         )
     if moves is not None and governorate is not None:
-        if done == len(by_end):  # every change complete: its clusters, as _clusters has them
+        if done == len(by_end):  # every change complete: its clusters, as clusters has them
             moves += transitions_of(
                 governorate,
                 seat,
@@ -367,9 +382,9 @@ def capital_phases(
     """Every capital's step function on ``[start, end]`` (:func:`place_phases`), in gazetteer
     order: at any ``t`` there, capital ``i``'s phase is that of its last pair at or before ``t``,
     the controller and status ``replay(events, t, known_at, seat, recorded_at, horizon)`` gives."""
-    by_place = _by_place(live_events(events, known_at, recorded_at))
+    placed = by_place(live_events(events, known_at, recorded_at))
     return [
-        (g, place_phases(_deciding_events(g, by_place, seat), start, end, horizon))
+        (g, place_phases(deciding_events(g, placed, seat), start, end, horizon))
         for g in gazetteer.governorates()
     ]
 
@@ -430,8 +445,6 @@ def place_timelines(
     That world changes only at the place's report times: one sweep per report time, over what was
     known then.
     """
-    from control.fold.projection import known
-
     out = []
     for g, mine in zip(gazetteer.governorates(), place_groups(known(events, known_at), seat), strict=True):
         out.append((g, _timeline(g, mine, start, end, as_known, seat)))
@@ -443,11 +456,11 @@ def _timeline(
 ) -> list[tuple[datetime, CapitalState]]:
     last = end - timedelta(microseconds=1)
     if not as_known:
-        return place_states(g, _deciding_events(g, _by_place(live_events(mine)), seat), start, last, seat)
+        return place_states(g, deciding_events(g, by_place(live_events(mine)), seat), start, last, seat)
     bounds = [start, *sorted({e.reported_at for e in mine if start < e.reported_at < end})]
     out: list[tuple[datetime, CapitalState]] = []
     for i, t0 in enumerate(bounds):
         t1 = bounds[i + 1] - timedelta(microseconds=1) if i + 1 < len(bounds) else last
-        deciding = _deciding_events(g, _by_place(live_events(mine, t0)), seat)
+        deciding = deciding_events(g, by_place(live_events(mine, t0)), seat)
         out += place_states(g, deciding, t0, t1, seat)
     return out

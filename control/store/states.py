@@ -32,14 +32,14 @@ from control.fold.projection import (
     Change,
     Snapshot,
     Transition,
-    _by_place,
-    _deciding_events,
     live_events,
     place_state,
     place_transitions,
     snapshot_of,
     transition_order,
 )
+from control.fold.rules import by_place as _by_place
+from control.fold.rules import deciding_events as _deciding_events
 from control.model import gazetteer
 from control.model.events import Event
 from control.model.times import ERA_START, Window, iso, parse_instant

@@ -1,0 +1,1 @@
+"""Helpers and strategies shared by several test files (a test file never imports another)."""
