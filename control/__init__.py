@@ -156,7 +156,7 @@ class Ledger:
     """A handle on a store: the record's events plus anything added with ``control add``."""
 
     def __init__(self, store: str | None = None) -> None:
-        from control.store.ledger import open_app
+        from control.service.sync import open_app
 
         self.app = open_app(store)
         #: the store's gazetteer: every answer of this ledger is about its places

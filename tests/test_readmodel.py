@@ -18,7 +18,9 @@ from test_properties import BASE, INSTANTS, START, ledgers
 from test_store import pg_store  # noqa: F401  (fixture)
 
 from control.fold.projection import replay, transitions
-from control.store.ledger import RECORD, LedgerApp, open_app, store_env
+from control.service.sync import bind_gazetteer, open_app
+from control.store.config import RECORD, store_env
+from control.store.ledger import LedgerApp
 
 
 def _answers(events, at, known_at, recorded_at):
@@ -141,7 +143,8 @@ def test_rebuilding_is_idempotent(store, run):
 
 WRITER = """
 import sys
-from control.store.ledger import open_app, RECORD
+from control.service.sync import open_app
+from control.store.config import RECORD
 from control.model.events import Event, Source
 from control.model.times import Window, parse_instant
 app = open_app(sys.argv[1])
@@ -293,11 +296,11 @@ def test_batches_appended_through_a_writer_process_are_those_appended_one_by_one
     atlas, batches = _synth_batches()
     now = START + timedelta(days=3000)
     one = LedgerApp(env=store_env(str(tmp_path / "one.db")), clock=lambda: now)
-    one.bind_gazetteer(atlas, "synth:7")
+    bind_gazetteer(one, atlas, "synth:7")
     for batch in batches:
         one.append(RECORD, batch, refresh=False)
     two = LedgerApp(env=store_env(str(tmp_path / "two.db")), clock=lambda: now)
-    two.bind_gazetteer(atlas, "synth:7")
+    bind_gazetteer(two, atlas, "synth:7")
     if command is not None:
         monkeypatch.setattr(pool, "COMMAND", command)
     answers = _writer_answers(monkeypatch)
@@ -316,7 +319,7 @@ def test_a_batch_that_fails_in_the_writer_process_is_raised_and_none_after_it_is
     atlas, batches = _synth_batches()
     batches[2] = [*batches[2][:-1], batches[0][0]]  # an id of the first batch
     app = LedgerApp(env=store_env(str(tmp_path / "s.db")))
-    app.bind_gazetteer(atlas, "synth:7")
+    bind_gazetteer(app, atlas, "synth:7")
     sizes: list[int] = []
     with pytest.raises(IntegrityError):
         app.append_batches(RECORD, iter(batches), done=sizes.append)
@@ -334,7 +337,7 @@ def test_batches_appended_on_postgresql_through_a_writer_process(tmp_path, monke
     stores = (str(tmp_path / "s.db"), pg_store)
     apps = [LedgerApp(env=store_env(where), clock=lambda: now) for where in stores]
     for app in apps:
-        app.bind_gazetteer(atlas, "synth:7")
+        bind_gazetteer(app, atlas, "synth:7")
     for batch in batches:
         apps[0].append(RECORD, batch, refresh=False)
     answers = _writer_answers(monkeypatch)
@@ -350,7 +353,7 @@ def test_fewer_batches_than_a_writer_process_pays_for_are_appended_here(tmp_path
 
     atlas, batches = _synth_batches(count=PIPELINED - 1)
     app = LedgerApp(env=store_env(str(tmp_path / "s.db")))
-    app.bind_gazetteer(atlas, "synth:7")
+    bind_gazetteer(app, atlas, "synth:7")
     answers = _writer_answers(monkeypatch)
     assert app.append_batches(RECORD, [[], *batches]) == 300 * (PIPELINED - 1)
     assert answers == []

@@ -30,8 +30,10 @@ from control.fold.projection import replay, transitions
 from control.model import gazetteer
 from control.model.events import Event, Source
 from control.model.times import Window, parse_instant
+from control.service.sync import open_app
 from control.store import readmodel, states
-from control.store.ledger import RECORD, LedgerApp, open_app, store_env
+from control.store.config import RECORD, store_env
+from control.store.ledger import LedgerApp
 from control.store.readmodel import STATES, TABLE
 from control.store.streams import RECORD_STREAM
 from control.views.render import snapshot_text, to_json
@@ -153,7 +155,8 @@ def test_replay_on_the_latest_knowledge_reads_the_stored_states(run, store):
 
 STOPPED = """
 import sys
-from control.store.ledger import open_app, RECORD
+from control.service.sync import open_app
+from control.store.config import RECORD
 from control.model import gazetteer
 from control.model.events import Event, Source
 from control.model.times import Window, parse_instant
@@ -516,7 +519,8 @@ def test_fold_workers_serve_a_users_own_program_which_runs_once(run, tmp_path):
     script = (
         f"import sys; sys.path.insert(0, {root!r})  # this package, found by the program itself\n"
         "import control.store.states as states\n"
-        "from control.store.ledger import LedgerApp, store_env\n"
+        "from control.store.config import store_env\n"
+        "from control.store.ledger import LedgerApp\n"
         f"open({str(ran)!r}, 'a').write('ran\\n')\n"
         "states.PARALLEL_PLACES, states.PARALLEL_REPORTS = 10, 100\n"
         "def not_here(*args):\n"
@@ -551,9 +555,9 @@ def test_fold_workers_serve_a_users_own_program_which_runs_once(run, tmp_path):
 #: A worker that answers its first task, then dies.
 ONE_AND_DIE = (
     "import pickle, sys\n"
-    "from control.store.states import work_in_worker\n"
+    "from control.store.pool import work\n"
     "task = pickle.load(sys.stdin.buffer)\n"
-    "sys.stdout.buffer.write(pickle.dumps((True, work_in_worker(task))))\n"
+    "sys.stdout.buffer.write(pickle.dumps((True, work(task))))\n"
     "sys.stdout.buffer.flush()\n"
 )
 
@@ -580,7 +584,11 @@ def test_workers_that_cannot_start_or_die_leave_the_rest_to_the_writer(run, tmp_
     assert not states.dirty_places(app, states.RECORD_KEY)
     monkeypatch.undo()
     with pytest.raises(KeyError, match="no such work"):
-        list(pool.run_tasks([(app.env, states.RECORD_KEY, ["Place 0001"], "no such work", ())], 1))
+        list(
+            pool.run_tasks(
+                [(states.FOLD_TASK, app.env, states.RECORD_KEY, ["Place 0001"], "no such work", ())], 1
+            )
+        )
 
 
 def test_fold_workers_end_with_a_caller_killed_9(tmp_path):

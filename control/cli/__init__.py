@@ -213,7 +213,7 @@ def guarded(store: str | None, *inputs: tuple[str, Any]) -> list[tuple[str, Any]
     """What no file a command writes may replace (``control.views.files.check_output``'s
     ``protected``): the store's files (``--store``, its SQLite sidecars and lock file) and the
     command's inputs, each an ``(option, path)`` pair (a path of None: not given)."""
-    from control.store.ledger import resolve_store
+    from control.store.config import resolve_store
     from control.views.files import input_file, store_files
 
     return [*store_files(resolve_store(store)), *(input_file(option, path) for option, path in inputs)]
@@ -235,7 +235,7 @@ def open_store(store: str | None, recorded_at: datetime | None = None, **options
     """The store, its gazetteer (with ``recorded_at``: the version in force then) answering for
     the rest of the command (scoped to the command's click context: nothing is left behind in
     the process)."""
-    from control.store.ledger import open_app
+    from control.service.sync import open_app
 
     return scoped(open_app(store, recorded_at=recorded_at, **options))
 

@@ -56,8 +56,10 @@ def import_(
     from control.ingest import acled
     from control.model import gazetteer
     from control.model.textio import read_text
-    from control.store.ledger import RECORD, open_app, resolve_store, retrying, write_deadline
+    from control.service.sync import open_app
+    from control.store.config import RECORD, resolve_store, write_deadline
     from control.store.readmodel import stream_key
+    from control.store.retry import retrying
     from control.store.streams import stream_id
     from control.store.writelock import writer_lock
 

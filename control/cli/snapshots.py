@@ -244,8 +244,9 @@ def _import(
     unchanged, plan)."""
     from control.ingest import snapshots as snap
     from control.model import gazetteer
-    from control.store.ledger import RECORD, resolve_store, retrying, write_deadline
+    from control.store.config import RECORD, resolve_store, write_deadline
     from control.store.readmodel import REPORT, report_event, stream_key
+    from control.store.retry import retrying
     from control.store.snapshots import store_maps, stored_digests, stored_maps
     from control.store.streams import stream_id
     from control.store.writelock import writer_lock
@@ -344,7 +345,7 @@ def export(
     recorded-at basis: give it as --recorded-at to make the same feed again, byte for byte."""
     from control.model import gazetteer
     from control.model.times import iso
-    from control.store.ledger import RECORD
+    from control.store.config import RECORD
     from control.views import snapshotfeed
     from control.views.chartdata import daily, parse_step
     from control.views.files import write_atomically

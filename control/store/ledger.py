@@ -1,49 +1,44 @@
 """The ledger application: the event store (SQLite file or PostgreSQL) behind every command.
 
-``open_ledger()`` opens the store and brings the seed record into it on first use, idempotently:
-record events already stored are checked, never rewritten (a changed one is an error: events are
-immutable, fix them with a correction), new ones are appended in one transaction. ``add()``
-validates reports completely before writing, so a bad report writes nothing.
+:class:`LedgerApp` appends already-validated events (and the read model's rows, in the same
+transaction) and answers from the read model: reports by index, the stored states of each place
+(:mod:`control.store.states`), folds place by place. Validation, the seed record's sync and the
+gazetteer's checks live above the store, in :mod:`control.service`; where the store is and how
+writes retry, in :mod:`control.store.config` and :mod:`control.store.retry`.
+
+Long: one class holds the store's reads and writes because eventsourcing's Application is the
+unit that owns the recorder and mapper; each method is a thin, documented entry to the read
+model's SQL or to :mod:`control.store.states`.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-import os
-import sqlite3
-import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
     DatabaseError,
     DatetimeAsISO,
-    IntegrityError,
-    InterfaceError,
     InternalError,
     JSONTranscoder,
     OperationalError,
-    ProgrammingError,
     StoredEvent,
 )
 
-from control.ingest.sources import record_digest
-from control.model.errors import DuplicateId, UserError
 from control.model.events import OTHER_VERSION, REPORT_VERSION, Event
 from control.model.gazetteer import DEFAULT_SEAT
 from control.model.times import iso, parse_instant
+from control.store.config import LOCK_TIMEOUT, RECORD, public, write_deadline
 from control.store.readmodel import (
     DERIVED,
     META,
     PLACE_INDEX,
     READ_MODEL_VERSION,
-    RECORDERS,
     REPORT,
     TABLE,
     event_row,
@@ -56,69 +51,23 @@ from control.store.readmodel import (
     stream_key,
 )
 from control.store.readmodel import row as readmodel_row
+from control.store.retry import is_transient
 from control.store.streams import stream_id
 from control.store.writelock import writer_lock
 
 if TYPE_CHECKING:
     from control.fold.projection import Snapshot, Transition
-    from control.ingest.record import Context
     from control.model.gazetteer import Gazetteer
-    from control.model.tomlfile import TomlFile
 
-DEFAULT_STORE = "control.db"
-STORE_ENV = "CONTROL_STORE"
-RECORD = "record"
-#: A writer gives up after this long in all (busy waits and retries included).
-WRITE_DEADLINE = 10.0
-
-
-def write_deadline() -> float:
-    """The instant (time.monotonic) a write starting now must give up by. ``$CONTROL_WRITE_DEADLINE``
-    (seconds, 0.1-60) overrides the 10 s default, for tests and slow shared servers."""
-    try:
-        seconds = float(os.environ.get("CONTROL_WRITE_DEADLINE", WRITE_DEADLINE))
-    except ValueError:
-        seconds = WRITE_DEADLINE
-    return time.monotonic() + min(max(seconds, 0.1), 60.0)
-
-
-#: The longest one busy wait on a lock may take (seconds; whole seconds for eventsourcing).
-LOCK_TIMEOUT = 3
-
-
-def store_env(store: str) -> dict[str, str]:
-    """eventsourcing settings for a store given as a file path or a ``postgresql://`` URL."""
-    if store.startswith(("postgresql://", "postgres://")):
-        url = urlparse(store)
-        query = parse_qs(url.query)
-        env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
-            "POSTGRES_HOST": url.hostname or "localhost",
-            "POSTGRES_PORT": str(url.port or 5432),
-            "POSTGRES_USER": unquote(url.username or "postgres"),
-            "POSTGRES_PASSWORD": unquote(url.password or ""),
-            "POSTGRES_CONNECT_TIMEOUT": query.get("connect_timeout", ["5"])[0],
-            "POSTGRES_POOL_SIZE": "2",
-        }
-        if "schema" in query:
-            env["POSTGRES_SCHEMA"] = query["schema"][0]
-        env["APPLICATION_RECORDER_TOPIC"] = RECORDERS["eventsourcing.postgres"]
-        return env
-    path = Path(store)
-    if path.parent and not path.parent.exists():
-        raise UserError(f"--store: folder {str(path.parent)!r} does not exist")
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": str(path),
-        "APPLICATION_RECORDER_TOPIC": RECORDERS["eventsourcing.sqlite"],
-    }
+T = TypeVar("T")
 
 
 #: :meth:`LedgerApp.append_batches` starts a writer process for this many batches or more: it
 #: takes about 0.4 s to start, about what encoding one batch of 50k reports takes, so two
 #: batches of 50k were appended no faster through it (2.73-2.84 s against 2.63-2.75 s).
 PIPELINED = 3
+#: What works a writer process's task (:func:`control.store.workers.insert`, named for the pool).
+INSERT_TASK = "control.store.workers:insert"
 #: A batch of :meth:`LedgerApp.append_batches`, encoded: its size, stored events and rows.
 Batch = tuple[int, list[StoredEvent], list[tuple[Any, ...]]]
 
@@ -348,7 +297,7 @@ class LedgerApp(Application):
         self._read_model_checked = True
         if self._read_model_current():
             return False
-        with writer_lock(self.env_settings, write_deadline(), _public(where)):
+        with writer_lock(self.env_settings, write_deadline(), public(where)):
             if self._read_model_current():  # another process did it meanwhile
                 return False
             self.rebuild_read_model()
@@ -450,34 +399,13 @@ class LedgerApp(Application):
             found = [s for s in found if s["definition"].get("version") == version] or found
         return Gazetteer.from_dict(found[-1]["definition"]) if found else None
 
-    def bind_gazetteer(self, gazetteer: Gazetteer, where: str) -> int:
-        """Store ``gazetteer`` (a first version, or a later one that only adds), with baseline
-        events for its new places, in one transaction. Returns the number of places added."""
-        from control.ingest.record import baseline_events
-        from control.model.gazetteer import Gazetteer, check_extension
+    def store_gazetteer(self, bound: Gazetteer, baselines: Sequence[Event], changed: Sequence[str]) -> None:
+        """Store a gazetteer version already checked (``bound``, its version set: see
+        :func:`control.service.sync.bind_gazetteer`) with ``baselines``, the baseline events of
+        its new places, in one transaction; ``changed``: places whose stored states are folded
+        again (they gained a field)."""
         from control.store.domain import Atlas, Ledger
 
-        stored = self.stored_gazetteer()
-        changed: list[str] = []
-        if stored is None:
-            if any(True for _ in self.recorder.select_events(stream_id(RECORD), limit=1)):
-                raise UserError(
-                    f"{where}: this store already holds a ledger on the built-in Syrian gazetteer "
-                    "(the seed record); use a new store for this gazetteer"
-                )
-            new_places = gazetteer.places
-            version = 1
-        else:
-            check_extension(stored, gazetteer, where)
-            if gazetteer.to_dict() | {"version": 0} == stored.to_dict() | {"version": 0}:
-                return 0
-            known = {p.name: p for p in stored.places}
-            new_places = tuple(p for p in gazetteer.places if p.name not in known)
-            # places that gained a field (an alias, the city they are counted at): their stored
-            # states are folded again
-            changed = [p.name for p in gazetteer.places if p.name in known and p != known[p.name]]
-            version = stored.version + 1
-        bound = Gazetteer.from_dict(gazetteer.to_dict() | {"version": version})
         # the store's clock never runs back (see :meth:`append`): the version and its baselines
         # are recorded at one instant
         self._read_model_ready()
@@ -485,14 +413,13 @@ class LedgerApp(Application):
         atlas = self.aggregate("gazetteer") or Atlas.start(bound.name)
         atlas.define(bound.to_dict(), stamp)  # in force from the instant its baselines are recorded
         ledger = self.aggregate(RECORD) or Ledger.open(RECORD)
-        for event in baseline_events(bound.baseline_as_of, new_places, bound):
+        for event in baselines:
             ledger.report(event, stamp)
         if changed:
             self._mark_dirty(changed)
         self.save(atlas, ledger)
         self._gazetteer_cache = (atlas.version, bound)  # as stored: not decoded again
         self.refresh_states()
-        return len(new_places)
 
     def _mark_dirty(self, places: Sequence[str]) -> None:
         """Mark the record's ``places`` as behind their reports (refolded by the next refresh;
@@ -580,7 +507,7 @@ class LedgerApp(Application):
             for size, stored, rows in source:
                 pending.append((size, stored, rows))
                 yield (
-                    pool.INSERT,
+                    INSERT_TASK,
                     env,
                     sid.hex,
                     [(e.originator_version, e.topic, e.state) for e in stored],
@@ -937,62 +864,9 @@ class LedgerApp(Application):
         if self.repository.cache is not None:
             self.repository.cache.clear()
 
-    def sync_record(self) -> int:
-        """Bring the seed record into the store; return how many events were added (0 if in sync).
-
-        Fast path: the ledger remembers the digest of the record files it last checked, so an
-        unchanged record costs one hash, not a parse and validation of every event. Idempotent
-        under concurrent first use: a writer that loses the race re-reads and finds it done.
-        """
-        digest = record_digest()
-        if self.stored_digest(RECORD) == digest:
-            return 0
-        from control.ingest.record import load_record
-
-        record = load_record()
-        stored = {e.id: e for e in self.read(RECORD)}
-        for event in record.events:
-            if event.id in stored and stored[event.id].report_dict() != event.report_dict():
-                raise UserError(
-                    f"seeds/record.toml: event {event.id!r} differs from the one in the store; "
-                    "stored events are immutable: add a correction instead of editing"
-                )
-        missing = [e for e in record.events if e.id not in stored]
-        return self.append(RECORD, missing, digest)
-
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-#: SQLite's primary result codes for a store another connection is writing (the extended codes
-#: carry them in their low byte): SQLITE_BUSY, SQLITE_LOCKED.
-_SQLITE_TRANSIENT = frozenset({5, 6})
-#: PostgreSQL SQLSTATEs of a race with another writer. The server localises its messages
-#: (lc_messages), never its codes: class 40 (serialization failure, deadlock), lock not
-#: available, and the unique/duplicate-object errors two first uses of a store meet when both
-#: create the same table, type or index; XX000 is "tuple concurrently updated" from the same race.
-_PG_TRANSIENT = frozenset({"55P03", "23505", "42P07", "42710", "XX000"})
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` (or the driver's error it wraps: eventsourcing raises its own classes
-    ``from`` the driver's) is a busy store or a race with another writer, by error code."""
-    seen: set[int] = set()
-    error: BaseException | None = exc
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        code = getattr(error, "sqlite_errorcode", None)
-        if isinstance(code, int) and code & 0xFF in _SQLITE_TRANSIENT:
-            return True
-        state = getattr(error, "sqlstate", None)
-        if isinstance(state, str) and (state.startswith("40") or state in _PG_TRANSIENT):
-            return True
-        error = error.__cause__ or error.__context__
-    return False
-
-
-T = TypeVar("T")
 
 
 def _in_places(places: Collection[str] | None) -> tuple[str, list[str]]:
@@ -1001,251 +875,3 @@ def _in_places(places: Collection[str] | None) -> tuple[str, list[str]]:
         return "", []
     chosen = sorted(places)
     return (f" AND place IN ({','.join(['%s'] * len(chosen))})" if chosen else " AND 1 = 0"), chosen
-
-
-def retrying(app: LedgerApp | None, action: Callable[[], T], store: str, deadline: float | None = None) -> T:
-    """Run a write ``action`` (read, validate, append), retrying races with other writers.
-
-    A lost optimistic-concurrency race (IntegrityError) or a busy store is retried with jittered
-    back-off until ``WRITE_DEADLINE``; then one clear message. Nothing is written by a failed try.
-    """
-    if deadline is None:
-        deadline = write_deadline()
-    allowed = deadline - time.monotonic()
-    attempts = 0
-    while True:
-        attempts += 1
-        try:
-            return action()
-        except (IntegrityError, DuplicateId):  # lost a race: re-read, re-validate, try again
-            reason = "other writers kept appending to the ledger at the same moment"
-        except (OperationalError, InternalError, ProgrammingError, DatabaseError, sqlite3.Error) as exc:
-            # sqlite3's own: eventsourcing lets "database is locked" out of a new connection's
-            # first PRAGMA unwrapped (seen with sixteen writers on a fresh store)
-            if not is_transient(exc):
-                raise
-            reason = f"the store is locked by another writer ({str(exc).splitlines()[0]})"
-        if app is not None:
-            app.forget()
-        left = deadline - time.monotonic()
-        if left <= (LOCK_TIMEOUT if "locked" in reason else 0.05):
-            raise UserError(
-                f"--store: {_public(store)}: gave up after {attempts} attempt(s) in "
-                f"{allowed:.0f} s: {reason}; nothing was written. Wait for the other "
-                "process to finish (or stop it) and try again"
-            )
-        import random
-
-        time.sleep(random.uniform(0.005, min(0.02 * 2 ** min(attempts, 5), 0.4, left)))
-
-
-_WORKER_APPS: dict[tuple[tuple[str, str], ...], LedgerApp] = {}
-
-
-def worker_app(env: Mapping[str, str]) -> LedgerApp:
-    """A worker process's app on the store ``env`` names: its own connection, made at its first
-    task and kept for the next (fold workers, :func:`control.store.states.work_in_worker`, and
-    the bulk append's writer, :func:`insert_in_worker`)."""
-    key = tuple(sorted(env.items()))
-    if key not in _WORKER_APPS:
-        _WORKER_APPS[key] = LedgerApp(env=env)
-    return _WORKER_APPS[key]
-
-
-def insert_in_worker(task: tuple[Any, ...]) -> int:
-    """One batch of :meth:`LedgerApp.append_batches` inserted in a writer process (on its
-    :func:`worker_app`): its stored events and their rows, in one transaction. Returns the
-    number of stored events."""
-    _, env, originator, stored, rows = task
-    sid = UUID(originator)
-    events = [StoredEvent(sid, version, topic, state) for version, topic, state in stored]
-    with fewer_collections():
-        worker_app(env).recorder.insert_events(events, read_rows=rows)
-    return len(events)
-
-
-def resolve_store(store: str | None) -> str:
-    return store or os.environ.get(STORE_ENV) or DEFAULT_STORE
-
-
-def open_app(
-    store: str | None = None,
-    clock: Callable[[], datetime] | None = None,
-    sync: bool = True,
-    recorded_at: datetime | None = None,
-) -> LedgerApp:
-    """Open the store (default ``control.db``, or ``$CONTROL_STORE``) and sync the record.
-
-    Its gazetteer is made the one in use (``app.gazetteer``): the latest version, or with
-    ``recorded_at`` the version in force then (an answer as the store gave it at that instant).
-
-    First use of a store (creating its tables, loading the record) is idempotent: many processes
-    may do it at once, and each ends with the same single copy of the record.
-    """
-    where = resolve_store(store)
-    from control.store.storecheck import check_store
-
-    check_store(where)  # a foreign, damaged or unreachable store is refused before it is opened
-    env = store_env(where)
-    holder: list[LedgerApp] = []
-
-    def first_use() -> LedgerApp:
-        if not holder:
-            holder.append(LedgerApp(env=env, clock=clock))
-        app = holder[0]
-        from control.model import gazetteer
-
-        if not app._read_model_current():  # first use (or an older store): one turn at the lock
-            app._read_model_checked = True
-            with writer_lock(env, write_deadline(), _public(where)):
-                if not app._read_model_current():
-                    app.rebuild_read_model()
-                if sync and app.stored_gazetteer() is None and app.stored_digest(RECORD) != record_digest():
-                    app.sync_record()
-        app._read_model_checked = True
-        # cached: refresh_states asks again; with recorded_at the version in force then
-        bound = app.bound_gazetteer() if recorded_at is None else app.stored_gazetteer(recorded_at)
-        app.gazetteer = bound or gazetteer.builtin()  # a value of the app: nothing process-wide
-        if bound is not None or not sync:  # the seed record syncs only into built-in ledgers
-            return app
-        if app.stored_digest(RECORD) != record_digest():  # the record grew
-            with writer_lock(env, write_deadline(), _public(where)):
-                app.sync_record()
-        return app
-
-    try:
-        return retrying(None, first_use, where)
-    except (OperationalError, InterfaceError, ProgrammingError, DatabaseError) as exc:
-        raise UserError(f"--store: cannot use {_public(where)}: {exc}") from None
-
-
-def _public(store: str) -> str:
-    """A store address fit for messages: any password removed."""
-    url = urlparse(store)
-    if url.password:
-        return store.replace(f":{url.password}@", ":***@")
-    return store
-
-
-class KnownReports:
-    """What validation asks of the ledger (is this id taken? which event is it? is the same
-    report already there? the next free number for an id stem?), answered by index from the read
-    model, plus the events validated earlier in the same batch. O(log n) per question."""
-
-    def __init__(self, app: LedgerApp, name: str = RECORD, extra: Sequence[Event] = ()) -> None:
-        self.app = app
-        self.stream = stream_key(stream_id(name))
-        self.local: dict[str, Event] = {e.id: e for e in extra}
-
-    def _rows(self, where: str, params: Sequence[Any]) -> list[Event]:
-        rows = self.app.recorder.query(
-            f"SELECT {REPORT} FROM {self.app.recorder.table} WHERE stream = %s AND {where}",
-            [self.stream, *params],
-        )
-        return [report_event(r) for r in rows]
-
-    def __contains__(self, event_id: object) -> bool:
-        return event_id in self.local or bool(self._rows("id = %s", [event_id]))
-
-    def __getitem__(self, event_id: str) -> Event:
-        if event_id in self.local:
-            return self.local[event_id]
-        found = self._rows("id = %s", [event_id])
-        if not found:
-            raise KeyError(event_id)
-        return found[0]
-
-    def __setitem__(self, event_id: str, event: Event) -> None:
-        self.local[event_id] = event
-
-    def get(self, event_id: str, default: Event | None = None) -> Event | None:
-        try:
-            return self[event_id]
-        except KeyError:
-            return default
-
-    def values(self) -> list[Event]:
-        return list(self.local.values())
-
-    def similar(self, event: Event) -> list[Event]:
-        """Stored or batch events with the same place, kind, actor, window and file."""
-        stored = self._rows(
-            "place = %s AND kind = %s AND actor = %s AND earliest = %s AND latest = %s AND file = %s",
-            [
-                event.place,
-                event.kind,
-                event.actor or "",
-                iso(event.window.earliest),
-                iso(event.window.latest),
-                event.source.file,
-            ],
-        )
-        return [*stored, *self.local.values()]
-
-    def next_free(self, stem: str) -> int:
-        """One more than the highest n of stored ids ``stem-n`` (1 if none)."""
-        # A range on the primary key (stream, id), not LIKE: SQLite's LIKE would scan every row.
-        rows = self.app.recorder.query(
-            f"SELECT id FROM {self.app.recorder.table} WHERE stream = %s AND id >= %s AND id < %s",
-            [self.stream, stem + "-", stem + "."],
-        )
-        tails = [r[0][len(stem) + 1 :] for r in rows]
-        numbers = [int(t) for t in tails if t.isdigit() and str(int(t)) == t]
-        return max(numbers, default=0) + 1
-
-
-def context(
-    app: LedgerApp,
-    now: datetime,
-    base: Path | None = None,
-    scenario: str | None = None,
-    extra: Sequence[Event] = (),
-) -> Context:
-    """A validation context that knows every record event (and ``extra`` ones)."""
-    from control.ingest.record import Context, load_record
-    from control.model import gazetteer
-
-    known = KnownReports(app, RECORD, extra)
-    if gazetteer.current().builtin:
-        record = load_record()
-        campaign_start, published = record.campaign_start, record.published
-    else:  # a user's ledger: no seed record; "by report" runs from the baseline
-        campaign_start, published = gazetteer.baseline_as_of(), {}
-    return Context(
-        campaign_start,
-        published,
-        known,
-        now=now,
-        base=base,
-        scenario=scenario,
-        baseline=gazetteer.baseline_as_of(),
-        zone=gazetteer.current().zone,
-    )
-
-
-def add_reports(
-    app: LedgerApp,
-    tables: Sequence[Mapping[str, Any]],
-    now: datetime,
-    path: str = "options",
-    source: TomlFile | None = None,
-    base: Path | None = None,
-    store: str = "",
-) -> list[Event]:
-    """Validate every report against the ledger as stored now, then append them all in one
-    transaction; if another writer appended first, re-read, re-validate and retry (bounded)."""
-    from control.ingest.record import build_event, build_events
-
-    def attempt() -> list[Event]:
-        ctx = context(app, now, base)
-        if path == "options":
-            events = [build_event(tables[0], ctx, "options")]
-        else:
-            events = build_events(tables, ctx, path, source)
-        app.append(RECORD, events)
-        return events
-
-    label = _public(store or "store")
-    deadline = write_deadline()  # one deadline for waiting in line and for retries
-    with writer_lock(app.env_settings, deadline, label):
-        return retrying(app, attempt, store or "store", deadline)

@@ -565,6 +565,8 @@ def _phases_of(
     ]
 
 
+#: What works a chunk of places in a worker process (:func:`control.store.workers.fold`).
+FOLD_TASK = "control.store.workers:fold"
 #: What :func:`in_chunks` can do to a chunk of places, by name (a worker is sent the name).
 CHUNK_WORK: dict[str, Any] = {"rows": _rows_of, "states_at": _states_at, "phases": _phases_of}
 
@@ -591,7 +593,9 @@ def in_chunks(
             env = dict(app.env, CREATE_TABLE="no")
             atlas = gazetteer.current()  # the version answering (--recorded-at: an earlier one)
             version = None if atlas.builtin else atlas.version
-            tasks = [(env, stream, [g.name for g in chunk], work, args, version) for chunk in chunks]
+            tasks = [
+                (FOLD_TASK, env, stream, [g.name for g in chunk], work, args, version) for chunk in chunks
+            ]
             try:
                 for result in pool.run_tasks(tasks, workers):
                     yield result
@@ -603,24 +607,6 @@ def in_chunks(
         with fewer_collections():
             found = CHUNK_WORK[work](app, stream, chunk, *args)
         yield found
-
-
-def work_in_worker(task: tuple[Any, ...]) -> Any:
-    """One chunk of places worked on in a worker process, on its own connection to the store
-    (one per store, kept for the worker's next chunks): ``(env, stream, names, work, args)``
-    and optionally the gazetteer version the answer is given with (the one in force at
-    ``--recorded-at``; default: the latest)."""
-    from control.store.ledger import worker_app
-
-    env, stream, names, work, args, *rest = task
-    version = rest[0] if rest else None
-    app = worker_app(env)
-    atlas = app.bound_gazetteer()
-    if atlas is not None and version is not None and atlas.version != version:
-        atlas = app.stored_gazetteer(version=version)
-    with gazetteer.using(atlas), fewer_collections():
-        by_name = gazetteer.current().by_name()
-        return CHUNK_WORK[work](app, stream, [by_name[n] for n in names], *args)
 
 
 def refresh(app: Any, stream: str) -> int:

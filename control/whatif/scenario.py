@@ -102,7 +102,8 @@ def load(path: Path, record: list[Event] | LedgerApp) -> Scenario:
         span = (min(e.reported_at for e in record), max(e.reported_at for e in record)) if record else None
         by_id: Any = {e.id: e for e in record}
     else:
-        from control.store.ledger import RECORD, KnownReports
+        from control.service.validation import KnownReports
+        from control.store.config import RECORD
 
         span, by_id = record.report_span(), KnownReports(record, RECORD)
     if span is None:

@@ -25,8 +25,8 @@ import time
 
 from control.fold.phases import place_states_and_transitions
 from control.model import gazetteer
+from control.service.sync import open_app
 from control.store import states
-from control.store.ledger import open_app
 from control.store.readmodel import DIRTY, fewer_collections
 
 
