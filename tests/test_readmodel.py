@@ -208,7 +208,7 @@ def test_reads_by_place_take_the_places_index_on_every_clock(run, tmp_path):
     place's end: see ``readmodel.PLACE_INDEX``)."""
     from control.model import gazetteer
     from control.model.times import parse_instant
-    from control.store import readmodel, states
+    from control.store import placereads, readmodel
 
     store = str(tmp_path / "s.db")
     assert run("synth", "--places", "30", "--events", "2000", "--seed", "3", "--store", store).exit_code == 0
@@ -228,7 +228,7 @@ def test_reads_by_place_take_the_places_index_on_every_clock(run, tmp_path):
         places = [g.name for g in gazetteer.governorates()][:5]
         known = parse_instant("2020-01-01T00:00Z")
         for known_at, recorded_at in ((None, None), (known, None), (None, stamp)):
-            found, _ = states.events_of(app, readmodel.RECORD_KEY_TEXT, places, known_at, recorded_at)
+            found, _ = placereads.events_of(app, readmodel.RECORD_KEY_TEXT, places, known_at, recorded_at)
             assert found and {e.place for e in found if e.kind != "correction"} <= set(places)
     reads = [(sql, params) for sql, params in asked if f"FROM {readmodel.TABLE} " in sql and " IN (" in sql]
     assert len(reads) >= 3 and any("recorded_at" in sql for sql, _ in reads)

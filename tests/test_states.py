@@ -31,7 +31,7 @@ from control.model import gazetteer
 from control.model.events import Event, Source
 from control.model.times import Window, parse_instant
 from control.service.sync import open_app
-from control.store import readmodel, states
+from control.store import placereads, readmodel, states
 from control.store.config import RECORD, store_env
 from control.store.ledger import LedgerApp
 from control.store.readmodel import STATES, TABLE
@@ -110,7 +110,7 @@ def test_stored_states_answer_as_the_fold(tmp_path_factory, events, refresh):
     _fill(app, events, refresh)
     _same(app)  # dirty places (a batch not refreshed) are folded by the reader
     app.refresh_states()
-    assert not states.dirty_places(app, states.RECORD_KEY)
+    assert not placereads.dirty_places(app, states.RECORD_KEY)
     _same(app)
     before = app.recorder.query(f"SELECT * FROM {STATES} ORDER BY stream, place, start")
     reports = app.recorder.query(f"SELECT * FROM {TABLE} ORDER BY stream, position")
@@ -178,10 +178,10 @@ def test_a_writer_killed_between_append_and_refresh_leaves_right_answers(tmp_pat
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     app = open_app(store)
-    assert states.dirty_places(app, states.RECORD_KEY) == ["Tartus"]
+    assert placereads.dirty_places(app, states.RECORD_KEY) == ["Tartus"]
     _same(app)
     app.refresh_states()  # the next writer's refresh finishes the job
-    assert states.dirty_places(app, states.RECORD_KEY) == []
+    assert placereads.dirty_places(app, states.RECORD_KEY) == []
     _same(app)
 
 
@@ -490,7 +490,7 @@ def test_a_large_refresh_folds_in_worker_processes_on_postgres(run, pg_store, mo
     monkeypatch.setattr(states, "BULK_ROWS", 1000)  # this store's refresh is a bulk one
     _large_refresh(run, pg_store, monkeypatch)
     app = LedgerApp(env=store_env(pg_store))
-    assert not states.dirty_places(app, states.RECORD_KEY)
+    assert not placereads.dirty_places(app, states.RECORD_KEY)
     schema = app.recorder.datastore.schema
     found = app.recorder.query(
         "SELECT c.relname, c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -581,7 +581,7 @@ def test_workers_that_cannot_start_or_die_leave_the_rest_to_the_writer(run, tmp_
     monkeypatch.setattr(pool, "COMMAND", command)
     app.rebuild_read_model()
     assert app.recorder.query(query) == serial
-    assert not states.dirty_places(app, states.RECORD_KEY)
+    assert not placereads.dirty_places(app, states.RECORD_KEY)
     monkeypatch.undo()
     with pytest.raises(KeyError, match="no such work"):
         list(
@@ -684,7 +684,7 @@ def test_a_stored_states_text_is_the_compact_json_of_its_fields(events, with_bas
     each text is exactly the compact JSON of the state's fields (``encode_dict``), state by
     state in the order a refresh encodes them (one memo for the place)."""
     from control.fold.phases import place_states
-    from control.store.states import encode, encode_dict
+    from control.store.statecodec import encode, encode_dict
 
     g = gazetteer.resolve_place("Latakia")
     mine = ([e for e in BASE if e.place == g.name] if with_base else []) + [

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from control.model.errors import UserError
-from control.store.readmodel import RECORDERS
+from control.store.recorder import RECORDERS
 
 DEFAULT_STORE = "control.db"
 STORE_ENV = "CONTROL_STORE"

@@ -192,13 +192,13 @@ class LedgerApp(Application):
         """The reports at ``places`` and the corrections touching them (through chains of
         corrections too), read by index: what the answers at those places depend on, whatever
         the ledger's size (``recorded_at``: only those the store had by then)."""
-        from control.store import states
+        from control.store import placereads
 
         self._read_model_ready()
         chosen, stream = sorted(places), stream_key(stream_id(name))
         found: dict[str, Event] = {}
-        for i in range(0, len(chosen), states.CHUNK):
-            part, _ = states.events_of(self, stream, chosen[i : i + states.CHUNK], None, recorded_at)
+        for i in range(0, len(chosen), placereads.CHUNK):
+            part, _ = placereads.events_of(self, stream, chosen[i : i + placereads.CHUNK], None, recorded_at)
             found.update((e.id, e) for e in part)
         return list(found.values())
 
@@ -206,11 +206,11 @@ class LedgerApp(Application):
         """Where ledger ``name``'s reports begin and end (None if it has none): its first
         baseline (nothing is reported before it: validation refuses it) and its last report
         time, kept in the read model's meta as reports are stored (no scan of the reports)."""
-        from control.store import states
+        from control.store import placereads
 
         self._read_model_ready()
         stream = stream_key(stream_id(name))
-        first, last = states.record_begins(self, stream), states.record_ends(self, stream)
+        first, last = placereads.record_begins(self, stream), placereads.record_ends(self, stream)
         if first is None or last is None:  # a ledger with no baseline: its reports say
             found = self.recorder.query(
                 f"SELECT MIN(reported_at), MAX(reported_at) FROM {self.recorder.table} WHERE stream = %s",
@@ -584,9 +584,9 @@ class LedgerApp(Application):
     def unrefreshed(self) -> int:
         """How many of the record's places are behind their reports (a refresh that met a busy
         store, or a writer killed before its refresh): readers fold them, at a cost."""
-        from control.store import states
+        from control.store import placereads
 
-        return len(states.dirty_places(self, stream_key(stream_id(RECORD))))
+        return len(placereads.dirty_places(self, stream_key(stream_id(RECORD))))
 
     @_own_places
     def replay(
@@ -604,9 +604,9 @@ class LedgerApp(Application):
         the default seat and horizon (:meth:`snapshot`, ``detail`` and ``since`` as there),
         else folded place by place (:meth:`folded_snapshot`)."""
         from control.fold.projection import DEFAULT_HORIZON
-        from control.store import states
+        from control.store import placereads
 
-        if states.as_stored(known_at, recorded_at, seat, horizon or DEFAULT_HORIZON):
+        if placereads.as_stored(known_at, recorded_at, seat, horizon or DEFAULT_HORIZON):
             return self.snapshot(at, detail, since)
         return self.folded_snapshot(at, known_at, recorded_at, seat, horizon)
 
@@ -623,14 +623,14 @@ class LedgerApp(Application):
     ) -> Snapshot:
         """``replay(self.read(recorded_at=...), at, known_at, seat, recorded_at, horizon)``, folded
         place by place from the read model (bounded memory): see
-        :func:`control.store.states.folded_snapshot`. ``world``: the same of a what-if branch
+        :func:`control.store.answers.folded_snapshot`. ``world``: the same of a what-if branch
         (:meth:`branch`); ``detail``: the places whose states the answer needs whole, where they
         come from the stored states (:meth:`snapshot`)."""
         from control.fold.projection import DEFAULT_HORIZON
-        from control.store import states
+        from control.store import answers
 
         self._read_model_ready()
-        return states.folded_snapshot(
+        return answers.folded_snapshot(
             self,
             stream_key(stream_id(RECORD)),
             at,
@@ -645,12 +645,12 @@ class LedgerApp(Application):
     @_own_places
     def branch(self, branch_at: datetime | None, suppress: Collection[str], extra: Sequence[Event]) -> Any:
         """The record's what-if branch at ``branch_at`` without ``suppress``, plus ``extra``
-        (:class:`control.store.states.Branch`, its corrections' places read by index): what
+        (:class:`control.store.placereads.Branch`, its corrections' places read by index): what
         :meth:`folded_snapshot`, :meth:`phases` and :meth:`statements` take as ``world``."""
-        from control.store import states
+        from control.store import placereads
 
         self._read_model_ready()
-        return states.branch(self, stream_key(stream_id(RECORD)), branch_at, suppress, extra)
+        return placereads.branch(self, stream_key(stream_id(RECORD)), branch_at, suppress, extra)
 
     @_own_places
     def transitions(
@@ -669,11 +669,11 @@ class LedgerApp(Application):
         (or dirty marks) say they may have one are folded; all of those places' changes are
         returned (the caller keeps the period's)."""
         from control.fold.projection import place_transitions, transition_order
-        from control.store import states
+        from control.store import placereads
 
-        if since is not None and states.as_stored(known_at, recorded_at, seat):
+        if since is not None and placereads.as_stored(known_at, recorded_at, seat):
             self._read_model_ready()
-            moved = states.moved_places(self, stream_key(stream_id(RECORD)), since, until)
+            moved = placereads.moved_places(self, stream_key(stream_id(RECORD)), since, until)
             places = moved if places is None else set(places) & moved
         found = self._deciding(known_at, recorded_at, seat, places)
         return sorted(
@@ -690,12 +690,12 @@ class LedgerApp(Application):
         """Every place of the gazetteer (or of ``places``) with the reports that decide it (as the
         pure fold selects them), read from the read model a chunk of places at a time."""
         from control.model import gazetteer
-        from control.store import states
+        from control.store import placereads
 
         self._read_model_ready()
         stream = stream_key(stream_id(RECORD))
         chosen = [g for g in gazetteer.governorates() if places is None or g.name in places]
-        return states.deciding_events(self, stream, chosen, known_at, recorded_at, seat)
+        return placereads.deciding_events(self, stream, chosen, known_at, recorded_at, seat)
 
     @_own_places_gen
     def timelines(
@@ -765,10 +765,10 @@ class LedgerApp(Application):
     ) -> list[Event]:
         """The reports at ``place`` and every correction touching them (all a place's history
         needs), known at ``known_at`` and stored by ``recorded_at``, from the read model."""
-        from control.store import states
+        from control.store import placereads
 
         self._read_model_ready()
-        found, _ = states.events_of(self, stream_key(stream_id(RECORD)), [place], known_at, recorded_at)
+        found, _ = placereads.events_of(self, stream_key(stream_id(RECORD)), [place], known_at, recorded_at)
         return found
 
     @_own_places
@@ -781,13 +781,13 @@ class LedgerApp(Application):
         focus: str | None = "government",
     ) -> tuple[Any, ...]:
         """Each place's step function on ``[start, end]`` and the changes of control reaching
-        into it, from the stored states (see :func:`control.store.states.chart_inputs`;
+        into it, from the stored states (see :func:`control.store.answers.chart_inputs`;
         ``world``: a what-if branch without a cut, :meth:`branch`; ``some``: the gazetteer in use
         holds some of the store's places only; ``focus``: whose losses the moves are)."""
-        from control.store import states
+        from control.store import answers
 
         self._read_model_ready()
-        return states.chart_inputs(self, stream_key(stream_id(RECORD)), start, end, world, some, focus)
+        return answers.chart_inputs(self, stream_key(stream_id(RECORD)), start, end, world, some, focus)
 
     @_own_places
     def statements(
@@ -803,7 +803,7 @@ class LedgerApp(Application):
         window ends in ``[start, end]`` (what the timeline chart marks), by index. ``world``:
         those of a what-if branch (:meth:`branch`): the record's made by its cut and not
         suppressed, then its own. ``places``: at those places only."""
-        from control.store.states import earlier
+        from control.store.placereads import earlier
 
         self._read_model_ready()
         cut = known_at if world is None else earlier(known_at, world.cut)
@@ -829,11 +829,11 @@ class LedgerApp(Application):
     def record_ends(self, recorded_at: datetime | None = None) -> datetime | None:
         """The last report time in the record (None if empty), by the read model's meta; with
         ``recorded_at``, of the reports the store had by then (by index)."""
-        from control.store import states
+        from control.store import placereads
 
         stream = stream_key(stream_id(RECORD))
         if recorded_at is None:
-            return states.record_ends(self, stream)
+            return placereads.record_ends(self, stream)
         self._read_model_ready()
         stored, params = known_filter(None, recorded_at)
         found = self.recorder.query(
@@ -853,11 +853,11 @@ class LedgerApp(Application):
     def snapshot(self, at: datetime, detail: Collection[str] | None = None, since: bool = True) -> Snapshot:
         """``replay(self.read(), at)`` from the stored states (latest knowledge, default seat and
         contest horizon): one lookup per place, not a fold of the ledger (``detail``: see
-        :func:`control.store.states.snapshot`)."""
-        from control.store import states
+        :func:`control.store.answers.snapshot`)."""
+        from control.store import answers
 
         self._read_model_ready()
-        return states.snapshot(self, stream_key(stream_id(RECORD)), at, detail, since)
+        return answers.snapshot(self, stream_key(stream_id(RECORD)), at, detail, since)
 
     def forget(self) -> None:
         """Drop cached aggregates (after losing a race: the next read sees the winner's events)."""

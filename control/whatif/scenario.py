@@ -295,7 +295,7 @@ def evaluate_stored(
 ) -> Snapshot:
     """``replay(stored_world(app, name), at, known_at, seat)``, folded place by place from the
     store's read model with the branch applied (bounded memory, whatever the record's size):
-    :func:`control.store.states.folded_snapshot` of :func:`control.store.states.branch`
+    :func:`control.store.answers.folded_snapshot` of :func:`control.store.placereads.branch`
     (``detail``: the places whose states the answer needs whole, as ``LedgerApp.snapshot``'s)."""
     world = app.branch(*_stored_branch(app, name))
     return app.folded_snapshot(at, known_at, None, seat, world=world, detail=detail)
