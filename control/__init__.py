@@ -1,8 +1,9 @@
 """territorial-control: an event-sourced ledger of who controls Syria's 14 provincial capitals.
 
 Data flows one way: ``seeds/`` text -> :mod:`control.ingest.record` (validated events with provenance)
--> :mod:`control.store.ledger` (eventsourcing store) -> :mod:`control.fold.projection` (pure fold) ->
-charts and the CLI. The names below are the Python API for notebooks::
+-> :mod:`control.service` (checked, synced) -> :mod:`control.store.ledger` (eventsourcing store)
+-> :mod:`control.fold.projection` (pure fold) -> charts and the CLI (docs/architecture.md).
+The names below are the Python API for notebooks::
 
     import control
     ledger = control.open_ledger()            # control.db here, or a path / postgresql:// URL
