@@ -737,18 +737,18 @@ def test_reading_the_whole_ledger_runs_the_collector_less_often_and_then_as_befo
     restored after, the events unchanged."""
     import gc
 
-    import control.store.ledger as ledger
+    import control.store.reports as reports
 
     app = open_app(store)
     expected = app.read()
     seen = []
-    decode = ledger.report_event
+    decode = reports.report_event
 
     def spy(row):
         seen.append(gc.get_threshold()[0])
         return decode(row)
 
-    monkeypatch.setattr(ledger, "report_event", spy)
+    monkeypatch.setattr(reports, "report_event", spy)
     before = gc.get_threshold()
     assert app.read() == expected
     assert seen and all(t >= readmodel.BULK_GC_THRESHOLD for t in seen)

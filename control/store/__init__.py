@@ -1,5 +1,5 @@
-"""The ledger's store: the eventsourcing application (ledger: appends checked events, reads the
-read model), where the store is and how writes retry (config, retry), its event classes
+"""The ledger's store: the eventsourcing application (ledger: appends checked events; reports and
+questions: what it answers, by index or place by place), where the store is and how writes retry (config, retry), its event classes
 (domain), stream ids (streams), the read model kept in the events' transaction (readmodel,
 recorder, readmodel_pg), each place's stored states (states: the refresh; statecodec: as JSON;
 placereads: reads by place; answers: answers read or folded place by place), worker processes

@@ -1,23 +1,19 @@
 """The ledger application: the event store (SQLite file or PostgreSQL) behind every command.
 
 :class:`LedgerApp` appends already-validated events (and the read model's rows, in the same
-transaction) and answers from the read model: reports by index, the stored states of each place
-(:mod:`control.store.states`), folds place by place. Validation, the seed record's sync and the
-gazetteer's checks live above the store, in :mod:`control.service`; where the store is and how
-writes retry, in :mod:`control.store.config` and :mod:`control.store.retry`.
-
-Long: one class holds the store's reads and writes because eventsourcing's Application is the
-unit that owns the recorder and mapper; each method is a thin, documented entry to the read
-model's SQL or to :mod:`control.store.states`.
+transaction), keeps the read model and the stored states current, and stores a checked
+gazetteer. What it answers comes from its bases: reports by index (:mod:`control.store.reports`)
+and the questions answered place by place (:mod:`control.store.questions`). Validation, the seed
+record's sync and the gazetteer's checks live above the store, in :mod:`control.service`; where
+the store is and how writes retry, in :mod:`control.store.config` and :mod:`control.store.retry`.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -31,35 +27,30 @@ from eventsourcing.persistence import (
 )
 
 from control.model.events import OTHER_VERSION, REPORT_VERSION, Event
-from control.model.gazetteer import DEFAULT_SEAT
 from control.model.times import iso, parse_instant
 from control.store.config import LOCK_TIMEOUT, RECORD, public, write_deadline
+from control.store.questions import PlaceQuestions
 from control.store.readmodel import (
     DERIVED,
     META,
     PLACE_INDEX,
     READ_MODEL_VERSION,
-    REPORT,
     TABLE,
     event_row,
     extra_tables,
     fewer_collections,
-    known_filter,
     place_index,
     prepare_sqlite,
-    report_event,
     stream_key,
 )
 from control.store.readmodel import row as readmodel_row
+from control.store.reports import ReportReads
 from control.store.retry import is_transient
 from control.store.streams import stream_id
 from control.store.writelock import writer_lock
 
 if TYPE_CHECKING:
-    from control.fold.projection import Snapshot, Transition
     from control.model.gazetteer import Gazetteer
-
-T = TypeVar("T")
 
 
 #: :meth:`LedgerApp.append_batches` starts a writer process for this many batches or more: it
@@ -72,39 +63,7 @@ INSERT_TASK = "control.store.workers:insert"
 Batch = tuple[int, list[StoredEvent], list[tuple[Any, ...]]]
 
 
-def _own_places(method: Callable[..., T]) -> Callable[..., T]:
-    """A store's answer is about its own gazetteer's places: when no caller scoped one (the CLI
-    scopes the store's, or some of its places for --place), the store's is, for the call only."""
-
-    @functools.wraps(method)
-    def scoped(self: LedgerApp, *args: Any, **options: Any) -> T:
-        from control.model import gazetteer
-
-        if gazetteer.scoped() is not None:
-            return method(self, *args, **options)
-        with gazetteer.using(self.bound_gazetteer() or gazetteer.builtin()):
-            return method(self, *args, **options)
-
-    return scoped
-
-
-def _own_places_gen(method: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
-    """:func:`_own_places` for a generator: the store's gazetteer while it runs."""
-
-    @functools.wraps(method)
-    def scoped(self: LedgerApp, *args: Any, **options: Any) -> Iterator[Any]:
-        from control.model import gazetteer
-
-        if gazetteer.scoped() is not None:
-            yield from method(self, *args, **options)
-            return
-        with gazetteer.using(self.bound_gazetteer() or gazetteer.builtin()):
-            yield from method(self, *args, **options)
-
-    return scoped
-
-
-class LedgerApp(Application):
+class LedgerApp(ReportReads, PlaceQuestions, Application):
     """eventsourcing Application holding the record and scenario ledgers.
 
     ``clock`` is the store's own clock (system time for ``recorded_at``); tests inject one.
@@ -175,106 +134,6 @@ class LedgerApp(Application):
             decoded = dict(mapper.to_domain_event(stored).__dict__)  # upcast
         return decoded
 
-    def read(self, name: str = RECORD, recorded_at: datetime | None = None) -> list[Event]:
-        """Every report in ledger ``name`` in append order, each with its ``recorded_at``;
-        with ``recorded_at``, only those the store had by then (what it would have answered).
-        Read from the read model (one indexed row per report, kept in the events' transaction),
-        in one fetch: the fast path of every read command. The whole ledger is made at once, so
-        the cyclic collector runs less often meanwhile (1M reports: 8.4 s against 12-19 s)."""
-        sql, params = self._reports_query(name, recorded_at, None, None, canonical=False)
-        with fewer_collections():
-            return [report_event(r) for r in self.recorder.query(sql, params)]
-
-    @_own_places
-    def reports_at(
-        self, places: Collection[str], name: str = RECORD, recorded_at: datetime | None = None
-    ) -> list[Event]:
-        """The reports at ``places`` and the corrections touching them (through chains of
-        corrections too), read by index: what the answers at those places depend on, whatever
-        the ledger's size (``recorded_at``: only those the store had by then)."""
-        from control.store import placereads
-
-        self._read_model_ready()
-        chosen, stream = sorted(places), stream_key(stream_id(name))
-        found: dict[str, Event] = {}
-        for i in range(0, len(chosen), placereads.CHUNK):
-            part, _ = placereads.events_of(self, stream, chosen[i : i + placereads.CHUNK], None, recorded_at)
-            found.update((e.id, e) for e in part)
-        return list(found.values())
-
-    def report_span(self, name: str = RECORD) -> tuple[datetime, datetime] | None:
-        """Where ledger ``name``'s reports begin and end (None if it has none): its first
-        baseline (nothing is reported before it: validation refuses it) and its last report
-        time, kept in the read model's meta as reports are stored (no scan of the reports)."""
-        from control.store import placereads
-
-        self._read_model_ready()
-        stream = stream_key(stream_id(name))
-        first, last = placereads.record_begins(self, stream), placereads.record_ends(self, stream)
-        if first is None or last is None:  # a ledger with no baseline: its reports say
-            found = self.recorder.query(
-                f"SELECT MIN(reported_at), MAX(reported_at) FROM {self.recorder.table} WHERE stream = %s",
-                [stream],
-            )[0]
-            if found[0] is None:
-                return None
-            first, last = datetime.fromisoformat(found[0]), datetime.fromisoformat(found[1])
-        return first, last
-
-    def count_reports(self, places: Collection[str] | None = None, name: str = RECORD) -> int:
-        """How many reports ledger ``name`` holds (at ``places`` only, if given), by index."""
-        sql, params = self._at_places("COUNT(*)", places, name)
-        return int(self.recorder.query(sql, params)[0][0])
-
-    def place_counts(self, places: Collection[str] | None = None, name: str = RECORD) -> dict[str, int]:
-        """How many reports ledger ``name`` holds at each place (``places`` only, if given), by index."""
-        sql, params = self._at_places("place, COUNT(*)", places, name)
-        return {place: int(n) for place, n in self.recorder.query(sql + " GROUP BY place", params)}
-
-    def _at_places(self, what: str, places: Collection[str] | None, name: str) -> tuple[str, list[Any]]:
-        self._read_model_ready()
-        at, chosen = _in_places(places)
-        return f"SELECT {what} FROM {self.recorder.table} WHERE stream = %s{at}", [
-            stream_key(stream_id(name)),
-            *chosen,
-        ]
-
-    def iter_reports(
-        self,
-        name: str = RECORD,
-        recorded_at: datetime | None = None,
-        known_at: datetime | None = None,
-        place: str | Collection[str] | None = None,
-        canonical: bool = True,
-    ) -> Iterator[Event]:
-        """Reports as they are read from the read model (bounded memory), filtered in SQL (``place``:
-        one place's name, or several), in canonical order (report time, window, id) or append
-        order."""
-        sql, params = self._reports_query(name, recorded_at, known_at, place, canonical)
-        for r in self.recorder.query_iter(sql, params):
-            yield report_event(r)
-
-    def _reports_query(
-        self,
-        name: str,
-        recorded_at: datetime | None,
-        known_at: datetime | None,
-        place: str | Collection[str] | None,
-        canonical: bool,
-    ) -> tuple[str, list[Any]]:
-        """The read model's query for ledger ``name``'s reports, filtered and ordered in SQL."""
-        self._read_model_ready()
-        known, params = known_filter(known_at, recorded_at, keyed=place is not None)
-        sql = f"SELECT {REPORT} FROM {self.recorder.table} WHERE stream = %s{known}"
-        params.insert(0, stream_key(stream_id(name)))
-        at, chosen = _in_places([place] if isinstance(place, str) else place)
-        sql += at
-        params += chosen
-        # byte order of ids on any database (a PostgreSQL locale collation would sort "a-1" apart)
-        collate = getattr(self.recorder, "byte_order", "")
-        sql += f" ORDER BY reported_at, earliest, latest, id{collate}" if canonical else " ORDER BY position"
-        return sql, params
-
     def read_events(self, name: str = RECORD) -> list[Event]:
         """Every report in ledger ``name``, decoded from the events themselves (not the read
         model): what the read model is checked and rebuilt against."""
@@ -284,13 +143,6 @@ class LedgerApp(Application):
                 for _, state in self.payloads(name)
                 if "report" in state
             ]
-
-    def last_recorded(self, name: str = RECORD) -> str:
-        rows = self.recorder.query(
-            f"SELECT MAX(recorded_at) FROM {self.recorder.table} WHERE stream = %s",
-            [stream_key(stream_id(name))],
-        )
-        return str(rows[0][0] or "") if rows else ""
 
     def ensure_read_model(self, where: str) -> bool:
         """Rebuild the read model if this store has none yet, or an older one. True if rebuilt."""
@@ -588,259 +440,6 @@ class LedgerApp(Application):
 
         return len(placereads.dirty_places(self, stream_key(stream_id(RECORD))))
 
-    @_own_places
-    def replay(
-        self,
-        at: datetime,
-        known_at: datetime | None = None,
-        recorded_at: datetime | None = None,
-        seat: str = DEFAULT_SEAT,
-        horizon: timedelta | None = None,
-        detail: Collection[str] | None = None,
-        since: bool = True,
-    ) -> Snapshot:
-        """``replay(self.read(recorded_at=...), at, known_at, seat, recorded_at, horizon)`` the
-        cheapest way the read model allows: from the stored states on the latest knowledge with
-        the default seat and horizon (:meth:`snapshot`, ``detail`` and ``since`` as there),
-        else folded place by place (:meth:`folded_snapshot`)."""
-        from control.fold.projection import DEFAULT_HORIZON
-        from control.store import placereads
-
-        if placereads.as_stored(known_at, recorded_at, seat, horizon or DEFAULT_HORIZON):
-            return self.snapshot(at, detail, since)
-        return self.folded_snapshot(at, known_at, recorded_at, seat, horizon)
-
-    @_own_places
-    def folded_snapshot(
-        self,
-        at: datetime,
-        known_at: datetime | None = None,
-        recorded_at: datetime | None = None,
-        seat: str = DEFAULT_SEAT,
-        horizon: timedelta | None = None,
-        world: Any = None,
-        detail: Collection[str] | None = None,
-    ) -> Snapshot:
-        """``replay(self.read(recorded_at=...), at, known_at, seat, recorded_at, horizon)``, folded
-        place by place from the read model (bounded memory): see
-        :func:`control.store.answers.folded_snapshot`. ``world``: the same of a what-if branch
-        (:meth:`branch`); ``detail``: the places whose states the answer needs whole, where they
-        come from the stored states (:meth:`snapshot`)."""
-        from control.fold.projection import DEFAULT_HORIZON
-        from control.store import answers
-
-        self._read_model_ready()
-        return answers.folded_snapshot(
-            self,
-            stream_key(stream_id(RECORD)),
-            at,
-            known_at,
-            recorded_at,
-            seat,
-            horizon or DEFAULT_HORIZON,
-            world=world,
-            detail=detail,
-        )
-
-    @_own_places
-    def branch(self, branch_at: datetime | None, suppress: Collection[str], extra: Sequence[Event]) -> Any:
-        """The record's what-if branch at ``branch_at`` without ``suppress``, plus ``extra``
-        (:class:`control.store.placereads.Branch`, its corrections' places read by index): what
-        :meth:`folded_snapshot`, :meth:`phases` and :meth:`statements` take as ``world``."""
-        from control.store import placereads
-
-        self._read_model_ready()
-        return placereads.branch(self, stream_key(stream_id(RECORD)), branch_at, suppress, extra)
-
-    @_own_places
-    def transitions(
-        self,
-        known_at: datetime | None = None,
-        recorded_at: datetime | None = None,
-        seat: str = DEFAULT_SEAT,
-        places: Collection[str] | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> list[Transition]:
-        """``transitions(self.read(recorded_at=...), known_at, seat)``, folded place by place
-        from the read model (bounded memory); ``places``: only those places' (by name), read by
-        index. ``since``/``until``: only changes whose window overlaps ``[since, until)`` are
-        wanted, so on the latest knowledge and default seat only the places whose stored moves
-        (or dirty marks) say they may have one are folded; all of those places' changes are
-        returned (the caller keeps the period's)."""
-        from control.fold.projection import place_transitions, transition_order
-        from control.store import placereads
-
-        if since is not None and placereads.as_stored(known_at, recorded_at, seat):
-            self._read_model_ready()
-            moved = placereads.moved_places(self, stream_key(stream_id(RECORD)), since, until)
-            places = moved if places is None else set(places) & moved
-        found = self._deciding(known_at, recorded_at, seat, places)
-        return sorted(
-            (t for g, mine in found for t in place_transitions(g, mine, seat)), key=transition_order
-        )
-
-    def _deciding(
-        self,
-        known_at: datetime | None,
-        recorded_at: datetime | None,
-        seat: str,
-        places: Collection[str] | None = None,
-    ) -> Iterator[tuple[Any, list[Event]]]:
-        """Every place of the gazetteer (or of ``places``) with the reports that decide it (as the
-        pure fold selects them), read from the read model a chunk of places at a time."""
-        from control.model import gazetteer
-        from control.store import placereads
-
-        self._read_model_ready()
-        stream = stream_key(stream_id(RECORD))
-        chosen = [g for g in gazetteer.governorates() if places is None or g.name in places]
-        return placereads.deciding_events(self, stream, chosen, known_at, recorded_at, seat)
-
-    @_own_places_gen
-    def timelines(
-        self,
-        start: datetime,
-        known_at: datetime | None = None,
-        recorded_at: datetime | None = None,
-        seat: str = DEFAULT_SEAT,
-        places: Collection[str] | None = None,
-    ) -> Iterator[tuple[Any, list[tuple[datetime, Any]]]]:
-        """``place_timelines(events, start, end, known_at, False, seat)`` of the reports stored by
-        ``recorded_at``, ``end`` just past their last edge (a report time, or a window's end plus
-        the contest horizon: the last period is really the last), folded a chunk of places at a
-        time from the read model: memory follows a chunk, not the ledger (``places``: only those,
-        by name; the end is still the whole record's)."""
-        from control.fold.phases import place_states
-        from control.fold.projection import DEFAULT_HORIZON
-
-        self._read_model_ready()
-        stored, params = known_filter(None, recorded_at)
-        reported, latest = self.recorder.query(
-            f"SELECT MAX(reported_at), MAX(latest) FROM {self.recorder.table} WHERE stream = %s{stored}",
-            [stream_key(stream_id(RECORD)), *params],
-        )[0]
-        end = start
-        if reported is not None:
-            end = max(datetime.fromisoformat(reported), datetime.fromisoformat(latest) + DEFAULT_HORIZON)
-        last = end + timedelta(seconds=1) - timedelta(microseconds=1)  # as place_timelines' end
-        for g, deciding in self._deciding(known_at, recorded_at, seat, places):
-            yield g, place_states(g, deciding, start, last, seat)
-
-    @_own_places
-    def phases(
-        self,
-        start: datetime,
-        end: datetime,
-        known_at: datetime | None = None,
-        recorded_at: datetime | None = None,
-        seat: str = DEFAULT_SEAT,
-        world: Any = None,
-    ) -> tuple[list[tuple[Any, list[tuple[datetime, Any]]]], list[Transition]]:
-        """``(capital_phases(events, start, end, known_at, seat), transitions(events, known_at,
-        seat))`` of the reports stored by ``recorded_at``: what the holdings chart of another
-        knowledge or seat draws, folded a chunk of places at a time from the read model (one
-        read of each place's reports serves both; in worker processes for a large store, see
-        :func:`control.store.states.in_chunks`). ``world``: of a what-if branch (:meth:`branch`).
-        The changes come as charts draw them (:class:`control.store.states.Move`: no reports)."""
-        from control.model import gazetteer
-        from control.store import states
-
-        self._read_model_ready()
-        stream = stream_key(stream_id(RECORD))
-        places = gazetteer.governorates()
-        by_name = {g.name: g for g in places}
-        steps, moves = [], []
-        args = (start, end, known_at, recorded_at, seat, world)
-        for found, changed in states.in_chunks(self, stream, places, "phases", args):
-            steps += [(by_name[name], pairs) for name, pairs in found]
-            moves += changed
-        # transitions' order: ties of time are of one place, ranked by its chunk (see _phases_of)
-        moves.sort(key=lambda m: (m[1].window.latest, m[1].window.earliest, m[1].governorate, m[0]))
-        return steps, [m for _, m in moves]
-
-    @_own_places
-    def place_events(
-        self, place: str, known_at: datetime | None = None, recorded_at: datetime | None = None
-    ) -> list[Event]:
-        """The reports at ``place`` and every correction touching them (all a place's history
-        needs), known at ``known_at`` and stored by ``recorded_at``, from the read model."""
-        from control.store import placereads
-
-        self._read_model_ready()
-        found, _ = placereads.events_of(self, stream_key(stream_id(RECORD)), [place], known_at, recorded_at)
-        return found
-
-    @_own_places
-    def chart_inputs(
-        self,
-        start: datetime,
-        end: datetime,
-        world: Any = None,
-        some: bool = False,
-        focus: str | None = "government",
-    ) -> tuple[Any, ...]:
-        """Each place's step function on ``[start, end]`` and the changes of control reaching
-        into it, from the stored states (see :func:`control.store.answers.chart_inputs`;
-        ``world``: a what-if branch without a cut, :meth:`branch`; ``some``: the gazetteer in use
-        holds some of the store's places only; ``focus``: whose losses the moves are)."""
-        from control.store import answers
-
-        self._read_model_ready()
-        return answers.chart_inputs(self, stream_key(stream_id(RECORD)), start, end, world, some, focus)
-
-    @_own_places
-    def statements(
-        self,
-        start: datetime,
-        end: datetime,
-        known_at: datetime | None = None,
-        recorded_at: datetime | None = None,
-        world: Any = None,
-        places: Collection[str] | None = None,
-    ) -> list[Event]:
-        """The denials and claims reported by ``known_at`` and stored by ``recorded_at`` whose
-        window ends in ``[start, end]`` (what the timeline chart marks), by index. ``world``:
-        those of a what-if branch (:meth:`branch`): the record's made by its cut and not
-        suppressed, then its own. ``places``: at those places only."""
-        from control.store.placereads import earlier
-
-        self._read_model_ready()
-        cut = known_at if world is None else earlier(known_at, world.cut)
-        known, params = known_filter(cut, recorded_at)
-        at, chosen = _in_places(places)
-        found = self.recorder.query(
-            f"SELECT {REPORT} FROM {self.recorder.table} WHERE stream = %s AND kind IN ('denial', 'claim') "
-            f"AND latest >= %s AND latest <= %s{at}{known} ORDER BY position",
-            [stream_key(stream_id(RECORD)), iso(start), iso(end), *chosen, *params],
-        )
-        said = [report_event(r) for r in found]
-        if world is None:
-            return said
-        return [e for e in said if e.id not in world.suppress] + [
-            e
-            for e in world.extra
-            if e.kind in ("denial", "claim")
-            and start <= e.window.latest <= end
-            and (known_at is None or e.reported_at <= known_at)
-            and (places is None or e.place in places)
-        ]
-
-    def record_ends(self, recorded_at: datetime | None = None) -> datetime | None:
-        """The last report time in the record (None if empty), by the read model's meta; with
-        ``recorded_at``, of the reports the store had by then (by index)."""
-        from control.store import placereads
-
-        stream = stream_key(stream_id(RECORD))
-        if recorded_at is None:
-            return placereads.record_ends(self, stream)
-        self._read_model_ready()
-        stored, params = known_filter(None, recorded_at)
-        found = self.recorder.query(
-            f"SELECT MAX(reported_at) FROM {self.recorder.table} WHERE stream = %s{stored}", [stream, *params]
-        )[0][0]
-        return datetime.fromisoformat(found) if found else None
-
     def bound_gazetteer(self) -> Gazetteer | None:
         """:meth:`stored_gazetteer`, decoded again only when its stream has grown."""
         head = list(self.recorder.select_events(stream_id("gazetteer"), desc=True, limit=1))
@@ -848,16 +447,6 @@ class LedgerApp(Application):
         if self._gazetteer_cache is None or self._gazetteer_cache[0] != version:
             self._gazetteer_cache = (version, self.stored_gazetteer() if version else None)
         return self._gazetteer_cache[1]
-
-    @_own_places
-    def snapshot(self, at: datetime, detail: Collection[str] | None = None, since: bool = True) -> Snapshot:
-        """``replay(self.read(), at)`` from the stored states (latest knowledge, default seat and
-        contest horizon): one lookup per place, not a fold of the ledger (``detail``: see
-        :func:`control.store.answers.snapshot`)."""
-        from control.store import answers
-
-        self._read_model_ready()
-        return answers.snapshot(self, stream_key(stream_id(RECORD)), at, detail, since)
 
     def forget(self) -> None:
         """Drop cached aggregates (after losing a race: the next read sees the winner's events)."""
@@ -867,11 +456,3 @@ class LedgerApp(Application):
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _in_places(places: Collection[str] | None) -> tuple[str, list[str]]:
-    """SQL keeping the reports at ``places`` (all if None; none if empty), and its parameters."""
-    if places is None:
-        return "", []
-    chosen = sorted(places)
-    return (f" AND place IN ({','.join(['%s'] * len(chosen))})" if chosen else " AND 1 = 0"), chosen
