@@ -183,7 +183,7 @@ def import_(
     from control.model.shapes import MAX_GEOJSON_BYTES
     from control.model.textio import read_text
     from control.model.times import iso
-    from control.store.snapshots import stored_digests
+    from control.service.maps import stored_digests
 
     skipped: list[str] = []
 
@@ -244,10 +244,10 @@ def _import(
     unchanged, plan)."""
     from control.ingest import snapshots as snap
     from control.model import gazetteer
+    from control.service.maps import store_maps, stored_digests, stored_maps
     from control.store.config import RECORD, resolve_store, write_deadline
     from control.store.readmodel import REPORT, report_event, stream_key
     from control.store.retry import retrying
-    from control.store.snapshots import store_maps, stored_digests, stored_maps
     from control.store.streams import stream_id
     from control.store.writelock import writer_lock
 
