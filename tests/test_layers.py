@@ -138,6 +138,15 @@ def test_no_import_from_a_higher_layer() -> None:
     assert upward == set(), "imports from a higher layer (or a sibling folder of the same rank)"
 
 
+def test_the_store_imports_no_ingest() -> None:
+    """The store appends events already checked (control.service checks and syncs them): it
+    neither parses nor validates, so it imports nothing of ingest, not even for annotations."""
+    found = {(n, t) for n, targets in graph().items() for t in targets}
+    assert {
+        (n, t) for n, t in found if n.startswith("control.store") and t.startswith("control.ingest")
+    } == set()
+
+
 def circles(edges: dict[str, set[str]]) -> list[list[str]]:
     """The strongly connected components of more than one module (Tarjan's, iterative)."""
     index: dict[str, int] = {}

@@ -20,6 +20,7 @@ from control.store.streams import stream_id
 
 if TYPE_CHECKING:
     from control.fold.projection import Snapshot, Transition
+    from control.store.placereads import Branch
 
 
 class PlaceQuestions:
@@ -59,7 +60,7 @@ class PlaceQuestions:
         recorded_at: datetime | None = None,
         seat: str = DEFAULT_SEAT,
         horizon: timedelta | None = None,
-        world: Any = None,
+        world: Branch | None = None,
         detail: Collection[str] | None = None,
     ) -> Snapshot:
         """``replay(self.read(recorded_at=...), at, known_at, seat, recorded_at, horizon)``, folded
@@ -84,7 +85,7 @@ class PlaceQuestions:
         )
 
     @own_places
-    def branch(self, branch_at: datetime | None, suppress: Collection[str], extra: Sequence[Event]) -> Any:
+    def branch(self, branch_at: datetime | None, suppress: Collection[str], extra: Sequence[Event]) -> Branch:
         """The record's what-if branch at ``branch_at`` without ``suppress``, plus ``extra``
         (:class:`control.store.placereads.Branch`, its corrections' places read by index): what
         :meth:`folded_snapshot`, :meth:`phases` and :meth:`statements` take as ``world``."""
@@ -176,7 +177,7 @@ class PlaceQuestions:
         known_at: datetime | None = None,
         recorded_at: datetime | None = None,
         seat: str = DEFAULT_SEAT,
-        world: Any = None,
+        world: Branch | None = None,
     ) -> tuple[list[tuple[Any, list[tuple[datetime, Any]]]], list[Transition]]:
         """``(capital_phases(events, start, end, known_at, seat), transitions(events, known_at,
         seat))`` of the reports stored by ``recorded_at``: what the holdings chart of another
@@ -217,7 +218,7 @@ class PlaceQuestions:
         self,
         start: datetime,
         end: datetime,
-        world: Any = None,
+        world: Branch | None = None,
         some: bool = False,
         focus: str | None = "government",
     ) -> tuple[Any, ...]:

@@ -8,13 +8,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from control.model.events import Event
 from control.model.times import iso
 from control.store.config import RECORD
 from control.store.readmodel import REPORT, fewer_collections, known_filter, report_event, stream_key
 from control.store.streams import stream_id
+
+if TYPE_CHECKING:
+    from control.store.placereads import Branch
 
 T = TypeVar("T")
 
@@ -180,7 +183,7 @@ class ReportReads:
         end: datetime,
         known_at: datetime | None = None,
         recorded_at: datetime | None = None,
-        world: Any = None,
+        world: Branch | None = None,
         places: Collection[str] | None = None,
     ) -> list[Event]:
         """The denials and claims reported by ``known_at`` and stored by ``recorded_at`` whose
