@@ -34,6 +34,7 @@ from control.model.errors import UserError
 
 if TYPE_CHECKING:
     from control.ingest.snapshots import Map
+    from control.store.ledger import LedgerApp
 
 #: A map's instant in its file name: 2024-12-07, 2024-12-07T1800Z, 2024-12-07T18:00Z, 20241207.
 DATED = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})(?:[T_ ](\d{2})[:-]?(\d{2})(?:[:-]?(\d{2}))?Z?)?")
@@ -232,7 +233,7 @@ def _open(store: str | None, recorded_at: datetime | None = None) -> Any:
 
 
 def _import(
-    app: Any,
+    app: LedgerApp,
     store: str | None,
     maps: Sequence[Map],
     unread: Sequence[tuple[str, datetime, Path, str]],
