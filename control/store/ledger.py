@@ -300,7 +300,7 @@ class LedgerApp(ReportReads, PlaceQuestions, Application):
         appended first or an id is taken (see :func:`retrying`): the caller re-reads,
         re-validates and tries again.
         """
-        from control.store.domain import Ledger
+        from control.store.domain import Ledger, new_event
 
         sid = stream_id(name)
         new, version = self._head(sid, name)
@@ -309,12 +309,7 @@ class LedgerApp(ReportReads, PlaceQuestions, Application):
         new += stored
         if digest is not None and (events or digest != self._latest_digest(name)):
             version += 1
-            loaded = Ledger.RecordLoaded(
-                originator_id=sid,
-                originator_version=version,
-                timestamp=Ledger.RecordLoaded.create_timestamp(),
-                digest=digest,
-            )
+            loaded = new_event(Ledger.RecordLoaded, sid, version, digest=digest)
             new.append(self.mapper.to_stored_event(loaded))
         if new:
             self.recorder.insert_events(new, read_rows=rows)

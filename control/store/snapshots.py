@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
 
+from control.store.domain import new_event
 from control.store.streams import stream_id
 
 if TYPE_CHECKING:
@@ -87,12 +88,7 @@ def store_maps(app: LedgerApp, maps: Sequence[dict[str, Any]]) -> int:
     for start in range(0, len(maps), MAPS_PER_TRANSACTION):
         for m in maps[start : start + MAPS_PER_TRANSACTION]:
             version += 1
-            event = MapSeries.MapObserved(
-                originator_id=sid,
-                originator_version=version,
-                timestamp=MapSeries.MapObserved.create_timestamp(),
-                map=m,
-            )
+            event = new_event(MapSeries.MapObserved, sid, version, map=m)
             pending.append(app.mapper.to_stored_event(event))
         app.recorder.insert_events(pending, read_rows=[])
         pending = []
