@@ -13,6 +13,11 @@ that finds dirty places (a writer killed in between, or a batch not refreshed ye
 places itself from their own reports. So an answer never disagrees with the events, and no
 reader ever waits for a refresh. Only the default Rif Dimashq seat and contest horizon, on the
 latest knowledge, are materialised; other questions take the pure fold.
+
+This module folds places and keeps their stored states current: the refresh, and the dispatch of
+chunks of places to worker processes (:func:`in_chunks`). The states' text is
+:mod:`control.store.statecodec`'s; the reads by place, :mod:`control.store.placereads`'; the
+answers read or folded from them, :mod:`control.store.answers`'.
 """
 
 from __future__ import annotations
