@@ -1,8 +1,9 @@
 """territorial-control: an event-sourced ledger of who controls Syria's 14 provincial capitals.
 
 Data flows one way: ``seeds/`` text -> :mod:`control.ingest.record` (validated events with provenance)
--> :mod:`control.store.ledger` (eventsourcing store) -> :mod:`control.fold.projection` (pure fold) ->
-charts and the CLI. The names below are the Python API for notebooks::
+-> :mod:`control.service` (checked, synced) -> :mod:`control.store.ledger` (eventsourcing store)
+-> :mod:`control.fold.projection` (pure fold) -> charts and the CLI (docs/architecture.md).
+The names below are the Python API for notebooks::
 
     import control
     ledger = control.open_ledger()            # control.db here, or a path / postgresql:// URL
@@ -156,7 +157,7 @@ class Ledger:
     """A handle on a store: the record's events plus anything added with ``control add``."""
 
     def __init__(self, store: str | None = None) -> None:
-        from control.store.ledger import open_app
+        from control.service.sync import open_app
 
         self.app = open_app(store)
         #: the store's gazetteer: every answer of this ledger is about its places

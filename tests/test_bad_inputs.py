@@ -219,7 +219,7 @@ def bound_to_gaz(*changes: tuple[str, str], v1: tuple[tuple[str, str], ...] = ()
 
     def setup(tmp: Path) -> None:
         from control.model.gazetteer import load_file
-        from control.store.ledger import open_app
+        from control.service.sync import bind_gazetteer, open_app
 
         first = GAZ
         for old, new in v1:
@@ -227,7 +227,7 @@ def bound_to_gaz(*changes: tuple[str, str], v1: tuple[tuple[str, str], ...] = ()
         for leftover in tmp.glob("control.db*"):
             leftover.unlink()
         app = open_app(str(tmp / "control.db"), sync=False)
-        app.bind_gazetteer(load_file("v1.toml", first), "v1.toml")
+        bind_gazetteer(app, load_file("v1.toml", first), "v1.toml")
         del app
         gaz(*v1, *changes, name="v2.toml")(tmp)
 
@@ -493,7 +493,7 @@ CASES = [
 @pytest.fixture(scope="session")
 def loaded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store loaded with the record once per session, copied whole (SQLite's backup API)."""
-    from control.store.ledger import open_app
+    from control.service.sync import open_app
 
     folder = tmp_path_factory.mktemp("loaded")
     open_app(str(folder / "live.db"))

@@ -382,7 +382,8 @@ def test_a_scenarios_charts_are_drawn_from_the_store_as_its_world_in_memory_draw
     from datetime import datetime
 
     from control.cli.plots import chart_span
-    from control.store.ledger import LedgerApp, store_env
+    from control.store.config import store_env
+    from control.store.ledger import LedgerApp
     from control.views.charts import draw, map_gif
     from control.views.plotting import save
     from control.whatif.scenario import find, load, world
@@ -496,7 +497,8 @@ def test_a_chart_of_chosen_places_is_the_fold_of_those_places_drawn(run, tmp_pat
     timeline of a few places of a ledger too large for one is drawn instead of refused."""
     from control.cli.plots import chart_span
     from control.model import gazetteer
-    from control.store.ledger import LedgerApp, store_env
+    from control.store.config import store_env
+    from control.store.ledger import LedgerApp
     from control.views.plotting import save
 
     store = str(tmp_path / "s.db")

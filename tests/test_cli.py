@@ -98,19 +98,19 @@ def test_changes_lists_the_changes_in_a_period(run):
 def test_changes_of_some_places_or_of_one_controller_fold_only_what_is_asked(run, monkeypatch):
     """``--place`` (repeatable, any alias) keeps those places' changes, folding only their
     reports; ``--controller`` the changes it lost or won: each exactly the whole list, filtered."""
-    from control.store import states
+    from control.store import placereads
 
     period = ("changes", "--since", "2024-11-27", "--json")
     every = json.loads(run(*period).output)
     assert {c["governorate"] for c in every} >= {"Homs", "Hama", "Aleppo"}
     asked: list[str] = []
-    real = states.deciding_events
+    real = placereads.deciding_events
 
     def counted(app, stream, governorates, *args, **kwargs):
         asked.extend(g.name for g in governorates)
         return real(app, stream, governorates, *args, **kwargs)
 
-    monkeypatch.setattr(states, "deciding_events", counted)
+    monkeypatch.setattr(placereads, "deciding_events", counted)
     mine = json.loads(run(*period, "--place", "homs", "--place", "Hamah").output)
     assert mine == [c for c in every if c["governorate"] in ("Homs", "Hama")] and mine
     assert sorted(asked) == ["Hama", "Homs"]

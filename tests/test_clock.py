@@ -10,7 +10,8 @@ from pathlib import Path
 from freezegun import freeze_time
 
 from control import open_ledger, parse_instant
-from control.store.ledger import LedgerApp, store_env
+from control.store.config import store_env
+from control.store.ledger import LedgerApp
 from control.store.streams import RECORD_STREAM
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -54,9 +55,11 @@ def test_recorded_at_never_decreases_in_commit_order_even_if_a_clock_runs_back(t
     store = str(tmp_path / "s.db")
     times = iter(["2025-05-01T00:00Z", "2025-04-01T00:00Z"])  # a writer whose clock is behind
     app = LedgerApp(env=store_env(store), clock=lambda: parse_instant(next(times)))
-    app.sync_record()
+    from control.service.sync import sync_record
+
+    sync_record(app)
     (tmp_path / "a.txt").write_text("HTS claimed Tartus.\n")
-    from control.store.ledger import add_reports
+    from control.service.validation import add_reports
 
     table = {
         "kind": "claim", "place": "Tartus", "actor": "hts", "when": "by report", "file": "a.txt",

@@ -91,7 +91,7 @@ def test_sixteen_writers_on_a_fresh_postgres_store(tmp_path):
 
 HOLD = """
 import sqlite3, sys, time
-from control.store.ledger import store_env
+from control.store.config import store_env
 from control.store.writelock import writer_lock
 kind, store = sys.argv[1], sys.argv[2]
 if kind == "foreign":  # another program holding a write transaction on the SQLite file
@@ -165,6 +165,7 @@ def test_a_new_connection_met_by_a_locked_store_is_retried(tmp_path, monkeypatch
     it like any busy store."""
     import sqlite3
 
+    from control.service.sync import open_app
     from control.store import ledger
 
     real, calls = ledger.LedgerApp.__init__, []
@@ -178,5 +179,5 @@ def test_a_new_connection_met_by_a_locked_store_is_retried(tmp_path, monkeypatch
         real(self, *args, **kwargs)
 
     monkeypatch.setattr(ledger.LedgerApp, "__init__", busy_once)
-    app = ledger.open_app(str(tmp_path / "fresh.db"))
+    app = open_app(str(tmp_path / "fresh.db"))
     assert len(calls) == 2 and len(app.read()) > 0

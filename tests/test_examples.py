@@ -262,7 +262,7 @@ def test_the_default_chart_range_covers_the_ledger(world, kind, run, monkeypatch
     report and every change of control is inside it."""
     from matplotlib import dates as mdates
 
-    from control.store.ledger import open_app
+    from control.service.sync import open_app
 
     name, store = world
     drawn = _figures(monkeypatch)

@@ -186,7 +186,7 @@ def test_the_whole_ledger_export_streams_byte_for_byte_what_the_list_gives(run, 
     whole list sorted in canonical order, with --known-at too, to stdout and to a file."""
     from control.fold.projection import canonical_order, known
     from control.model.times import parse_instant
-    from control.store.ledger import open_app
+    from control.service.sync import open_app
     from control.views import exports
 
     run("replay")

@@ -171,7 +171,8 @@ def test_a_page_too_large_to_open_is_refused_at_once(run, tmp_path, monkeypatch)
     refused in one line naming what to do, exit 2, before the ledger is read and with no file;
     a selection of places small enough is drawn. An unknown --place is refused the same way."""
     from control.cli import page as command
-    from control.store.ledger import LedgerApp, store_env
+    from control.store.config import store_env
+    from control.store.ledger import LedgerApp
 
     store = str(tmp_path / "s.db")
     assert run("synth", "--places", "40", "--events", "2000", "--seed", "3", "--store", store).exit_code == 0

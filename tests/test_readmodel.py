@@ -17,7 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from control.fold.projection import replay, transitions
-from control.store.ledger import RECORD, LedgerApp, open_app, store_env
+from control.service.sync import bind_gazetteer, open_app
+from control.store.config import RECORD, store_env
+from control.store.ledger import LedgerApp
 
 
 def _answers(events, at, known_at, recorded_at):
@@ -140,7 +142,8 @@ def test_rebuilding_is_idempotent(store, run):
 
 WRITER = """
 import sys
-from control.store.ledger import open_app, RECORD
+from control.service.sync import open_app
+from control.store.config import RECORD
 from control.model.events import Event, Source
 from control.model.times import Window, parse_instant
 app = open_app(sys.argv[1])
@@ -204,7 +207,7 @@ def test_reads_by_place_take_the_places_index_on_every_clock(run, tmp_path):
     place's end: see ``readmodel.PLACE_INDEX``)."""
     from control.model import gazetteer
     from control.model.times import parse_instant
-    from control.store import readmodel, states
+    from control.store import placereads, readmodel
 
     store = str(tmp_path / "s.db")
     assert run("synth", "--places", "30", "--events", "2000", "--seed", "3", "--store", store).exit_code == 0
@@ -224,7 +227,7 @@ def test_reads_by_place_take_the_places_index_on_every_clock(run, tmp_path):
         places = [g.name for g in gazetteer.governorates()][:5]
         known = parse_instant("2020-01-01T00:00Z")
         for known_at, recorded_at in ((None, None), (known, None), (None, stamp)):
-            found, _ = states.events_of(app, readmodel.RECORD_KEY_TEXT, places, known_at, recorded_at)
+            found, _ = placereads.events_of(app, readmodel.RECORD_KEY_TEXT, places, known_at, recorded_at)
             assert found and {e.place for e in found if e.kind != "correction"} <= set(places)
     reads = [(sql, params) for sql, params in asked if f"FROM {readmodel.TABLE} " in sql and " IN (" in sql]
     assert len(reads) >= 3 and any("recorded_at" in sql for sql, _ in reads)
@@ -292,11 +295,11 @@ def test_batches_appended_through_a_writer_process_are_those_appended_one_by_one
     atlas, batches = _synth_batches()
     now = START + timedelta(days=3000)
     one = LedgerApp(env=store_env(str(tmp_path / "one.db")), clock=lambda: now)
-    one.bind_gazetteer(atlas, "synth:7")
+    bind_gazetteer(one, atlas, "synth:7")
     for batch in batches:
         one.append(RECORD, batch, refresh=False)
     two = LedgerApp(env=store_env(str(tmp_path / "two.db")), clock=lambda: now)
-    two.bind_gazetteer(atlas, "synth:7")
+    bind_gazetteer(two, atlas, "synth:7")
     if command is not None:
         monkeypatch.setattr(pool, "COMMAND", command)
     answers = _writer_answers(monkeypatch)
@@ -315,7 +318,7 @@ def test_a_batch_that_fails_in_the_writer_process_is_raised_and_none_after_it_is
     atlas, batches = _synth_batches()
     batches[2] = [*batches[2][:-1], batches[0][0]]  # an id of the first batch
     app = LedgerApp(env=store_env(str(tmp_path / "s.db")))
-    app.bind_gazetteer(atlas, "synth:7")
+    bind_gazetteer(app, atlas, "synth:7")
     sizes: list[int] = []
     with pytest.raises(IntegrityError):
         app.append_batches(RECORD, iter(batches), done=sizes.append)
@@ -333,7 +336,7 @@ def test_batches_appended_on_postgresql_through_a_writer_process(tmp_path, monke
     stores = (str(tmp_path / "s.db"), pg_store)
     apps = [LedgerApp(env=store_env(where), clock=lambda: now) for where in stores]
     for app in apps:
-        app.bind_gazetteer(atlas, "synth:7")
+        bind_gazetteer(app, atlas, "synth:7")
     for batch in batches:
         apps[0].append(RECORD, batch, refresh=False)
     answers = _writer_answers(monkeypatch)
@@ -349,7 +352,7 @@ def test_fewer_batches_than_a_writer_process_pays_for_are_appended_here(tmp_path
 
     atlas, batches = _synth_batches(count=PIPELINED - 1)
     app = LedgerApp(env=store_env(str(tmp_path / "s.db")))
-    app.bind_gazetteer(atlas, "synth:7")
+    bind_gazetteer(app, atlas, "synth:7")
     answers = _writer_answers(monkeypatch)
     assert app.append_batches(RECORD, [[], *batches]) == 300 * (PIPELINED - 1)
     assert answers == []

@@ -13,7 +13,7 @@ import pytest
 from control import open_ledger, record_events
 from control.fold.projection import replay
 from control.model.times import iso, parse_instant
-from control.store.ledger import open_app
+from control.service.sync import open_app
 from control.views.render import to_json
 from control.whatif.scenario import (
     PROJECT_SCENARIOS,
@@ -265,7 +265,8 @@ def test_a_stored_scenario_answers_as_its_world_replays_without_reading_the_reco
         )
     synth = str(tmp_path / "syn.db")
     assert run("synth", "--places", "30", "--events", "1500", "--seed", "4", "--store", synth).exit_code == 0
-    from control.store.ledger import LedgerApp, store_env
+    from control.store.config import store_env
+    from control.store.ledger import LedgerApp
 
     events = sorted(LedgerApp(env=store_env(synth)).read(), key=lambda e: (e.reported_at, e.id))
     branch = events[len(events) // 2].reported_at

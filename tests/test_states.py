@@ -29,8 +29,10 @@ from control.fold.projection import replay, transitions
 from control.model import gazetteer
 from control.model.events import Event, Source
 from control.model.times import Window, parse_instant
-from control.store import readmodel, states
-from control.store.ledger import RECORD, LedgerApp, open_app, store_env
+from control.service.sync import open_app
+from control.store import placereads, readmodel, states
+from control.store.config import RECORD, store_env
+from control.store.ledger import LedgerApp
 from control.store.readmodel import STATES, TABLE
 from control.store.streams import RECORD_STREAM
 from control.views.render import snapshot_text, to_json
@@ -107,7 +109,7 @@ def test_stored_states_answer_as_the_fold(tmp_path_factory, events, refresh):
     _fill(app, events, refresh)
     _same(app)  # dirty places (a batch not refreshed) are folded by the reader
     app.refresh_states()
-    assert not states.dirty_places(app, states.RECORD_KEY)
+    assert not placereads.dirty_places(app, states.RECORD_KEY)
     _same(app)
     before = app.recorder.query(f"SELECT * FROM {STATES} ORDER BY stream, place, start")
     reports = app.recorder.query(f"SELECT * FROM {TABLE} ORDER BY stream, position")
@@ -152,7 +154,8 @@ def test_replay_on_the_latest_knowledge_reads_the_stored_states(run, store):
 
 STOPPED = """
 import sys
-from control.store.ledger import open_app, RECORD
+from control.service.sync import open_app
+from control.store.config import RECORD
 from control.model import gazetteer
 from control.model.events import Event, Source
 from control.model.times import Window, parse_instant
@@ -174,10 +177,10 @@ def test_a_writer_killed_between_append_and_refresh_leaves_right_answers(tmp_pat
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     app = open_app(store)
-    assert states.dirty_places(app, states.RECORD_KEY) == ["Tartus"]
+    assert placereads.dirty_places(app, states.RECORD_KEY) == ["Tartus"]
     _same(app)
     app.refresh_states()  # the next writer's refresh finishes the job
-    assert states.dirty_places(app, states.RECORD_KEY) == []
+    assert placereads.dirty_places(app, states.RECORD_KEY) == []
     _same(app)
 
 
@@ -486,7 +489,7 @@ def test_a_large_refresh_folds_in_worker_processes_on_postgres(run, pg_store, mo
     monkeypatch.setattr(states, "BULK_ROWS", 1000)  # this store's refresh is a bulk one
     _large_refresh(run, pg_store, monkeypatch)
     app = LedgerApp(env=store_env(pg_store))
-    assert not states.dirty_places(app, states.RECORD_KEY)
+    assert not placereads.dirty_places(app, states.RECORD_KEY)
     schema = app.recorder.datastore.schema
     found = app.recorder.query(
         "SELECT c.relname, c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -515,7 +518,8 @@ def test_fold_workers_serve_a_users_own_program_which_runs_once(run, tmp_path):
     script = (
         f"import sys; sys.path.insert(0, {root!r})  # this package, found by the program itself\n"
         "import control.store.states as states\n"
-        "from control.store.ledger import LedgerApp, store_env\n"
+        "from control.store.config import store_env\n"
+        "from control.store.ledger import LedgerApp\n"
         f"open({str(ran)!r}, 'a').write('ran\\n')\n"
         "states.PARALLEL_PLACES, states.PARALLEL_REPORTS = 10, 100\n"
         "def not_here(*args):\n"
@@ -550,9 +554,9 @@ def test_fold_workers_serve_a_users_own_program_which_runs_once(run, tmp_path):
 #: A worker that answers its first task, then dies.
 ONE_AND_DIE = (
     "import pickle, sys\n"
-    "from control.store.states import work_in_worker\n"
+    "from control.store.pool import work\n"
     "task = pickle.load(sys.stdin.buffer)\n"
-    "sys.stdout.buffer.write(pickle.dumps((True, work_in_worker(task))))\n"
+    "sys.stdout.buffer.write(pickle.dumps((True, work(task))))\n"
     "sys.stdout.buffer.flush()\n"
 )
 
@@ -576,10 +580,14 @@ def test_workers_that_cannot_start_or_die_leave_the_rest_to_the_writer(run, tmp_
     monkeypatch.setattr(pool, "COMMAND", command)
     app.rebuild_read_model()
     assert app.recorder.query(query) == serial
-    assert not states.dirty_places(app, states.RECORD_KEY)
+    assert not placereads.dirty_places(app, states.RECORD_KEY)
     monkeypatch.undo()
     with pytest.raises(KeyError, match="no such work"):
-        list(pool.run_tasks([(app.env, states.RECORD_KEY, ["Place 0001"], "no such work", ())], 1))
+        list(
+            pool.run_tasks(
+                [(states.FOLD_TASK, app.env, states.RECORD_KEY, ["Place 0001"], "no such work", ())], 1
+            )
+        )
 
 
 def test_fold_workers_end_with_a_caller_killed_9(tmp_path):
@@ -675,7 +683,7 @@ def test_a_stored_states_text_is_the_compact_json_of_its_fields(events, with_bas
     each text is exactly the compact JSON of the state's fields (``encode_dict``), state by
     state in the order a refresh encodes them (one memo for the place)."""
     from control.fold.phases import place_states
-    from control.store.states import encode, encode_dict
+    from control.store.statecodec import encode, encode_dict
 
     g = gazetteer.resolve_place("Latakia")
     mine = ([e for e in BASE if e.place == g.name] if with_base else []) + [
@@ -728,18 +736,18 @@ def test_reading_the_whole_ledger_runs_the_collector_less_often_and_then_as_befo
     restored after, the events unchanged."""
     import gc
 
-    import control.store.ledger as ledger
+    import control.store.reports as reports
 
     app = open_app(store)
     expected = app.read()
     seen = []
-    decode = ledger.report_event
+    decode = reports.report_event
 
     def spy(row):
         seen.append(gc.get_threshold()[0])
         return decode(row)
 
-    monkeypatch.setattr(ledger, "report_event", spy)
+    monkeypatch.setattr(reports, "report_event", spy)
     before = gc.get_threshold()
     assert app.read() == expected
     assert seen and all(t >= readmodel.BULK_GC_THRESHOLD for t in seen)

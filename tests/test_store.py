@@ -17,7 +17,9 @@ from control import open_ledger, record_events, replay
 from control.model.errors import UserError
 from control.model.events import Event, Source
 from control.model.times import parse_instant
-from control.store.ledger import RECORD, LedgerApp, open_app, store_env
+from control.service.sync import open_app, sync_record
+from control.store.config import RECORD, store_env
+from control.store.ledger import LedgerApp
 from control.store.streams import GAZETTEER_STREAM, RECORD_STREAM, derived_namespace, stream_id
 from control.store.streams import STREAM_NAMESPACE as PINNED
 from control.views.render import to_json
@@ -51,10 +53,10 @@ def test_loading_the_record_twice_adds_nothing(store, fingerprint):
     first = open_app(store)
     assert len(first.read()) == len(record_events())
     before = fingerprint(store)
-    assert open_app(store).sync_record() == 0
+    assert sync_record(open_app(store)) == 0
     app = LedgerApp(env=store_env(store))
     app.stored_digest = lambda name="record": ""  # force the slow path: compare every event
-    assert app.sync_record() == 0
+    assert sync_record(app) == 0
     assert fingerprint(store) == before
 
 
@@ -98,7 +100,7 @@ def test_postgres_store_gives_the_same_answer_and_loads_once(pg_store, events):
     assert [e._replace(recorded_at=None) for e in stored] == events
     _same_answers(stored, events)
     again = open_app(pg_store)
-    assert again.sync_record() == 0
+    assert sync_record(again) == 0
     assert (
         len(list(again.recorder.select_events(RECORD_STREAM))) == len(record_events()) + 2
     )  # opened, loaded
@@ -120,9 +122,9 @@ def test_unreachable_postgres_is_a_clear_error_without_the_password(run):
 def test_two_first_uses_at_once_load_the_record_once(store, fingerprint):
     first, second = LedgerApp(env=store_env(store)), LedgerApp(env=store_env(store))
     assert second.stored_digest() == ""  # the second has looked before the first writes
-    assert first.sync_record() == len(record_events())
+    assert sync_record(first) == len(record_events())
     loaded = fingerprint(store)
-    assert second.sync_record() == 0
+    assert sync_record(second) == 0
     assert fingerprint(store) == loaded
     assert second.read() == first.read()
 

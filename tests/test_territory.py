@@ -247,7 +247,7 @@ def test_replay_never_imports_a_geometry_library(store):
 
 def test_the_share_series_is_what_replay_territory_says_at_every_step(store):
     from control.model.times import parse_instant
-    from control.store.ledger import open_app
+    from control.service.sync import open_app
     from control.views.territory import share_series, territory
 
     app = open_app(store)
@@ -471,7 +471,7 @@ def test_a_later_version_may_not_change_or_drop_a_stored_shape(run, tmp_path, st
 
 def test_people_held_move_with_a_capture_and_the_share_chart_counts_them(run, tmp_path, store):
     from control.model.times import parse_instant
-    from control.store.ledger import open_app
+    from control.service.sync import open_app
     from control.views.territory import share_series
 
     path = write_json(

@@ -16,7 +16,7 @@ import pytest
 from eventsourcing.persistence import OperationalError, ProgrammingError
 
 from control.model.errors import UserError
-from control.store.ledger import is_transient, retrying
+from control.store.retry import is_transient, retrying
 
 PG_URL = os.environ.get("CONTROL_TEST_POSTGRES")
 

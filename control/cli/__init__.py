@@ -12,13 +12,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from control.model import gazetteer
 from control.model.errors import UserError
 from control.model.times import iso, parse_instant
+
+if TYPE_CHECKING:
+    from control.store.ledger import LedgerApp
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -179,7 +182,7 @@ def recorded_note(recorded_at: datetime | None) -> None:
         )
 
 
-def note_unrefreshed(app: Any, command: str) -> None:
+def note_unrefreshed(app: LedgerApp, command: str) -> None:
     """One line on stderr if places were left behind their reports (a busy store): the answers
     stay right, since readers fold those places, but slower until the next write."""
     left = app.unrefreshed()
@@ -213,7 +216,7 @@ def guarded(store: str | None, *inputs: tuple[str, Any]) -> list[tuple[str, Any]
     """What no file a command writes may replace (``control.views.files.check_output``'s
     ``protected``): the store's files (``--store``, its SQLite sidecars and lock file) and the
     command's inputs, each an ``(option, path)`` pair (a path of None: not given)."""
-    from control.store.ledger import resolve_store
+    from control.store.config import resolve_store
     from control.views.files import input_file, store_files
 
     return [*store_files(resolve_store(store)), *(input_file(option, path) for option, path in inputs)]
@@ -235,12 +238,12 @@ def open_store(store: str | None, recorded_at: datetime | None = None, **options
     """The store, its gazetteer (with ``recorded_at``: the version in force then) answering for
     the rest of the command (scoped to the command's click context: nothing is left behind in
     the process)."""
-    from control.store.ledger import open_app
+    from control.service.sync import open_app
 
     return scoped(open_app(store, recorded_at=recorded_at, **options))
 
 
-def scoped(app: Any) -> Any:
+def scoped(app: LedgerApp) -> LedgerApp:
     """``app``, its gazetteer (``app.gazetteer``) scoped to the running command."""
     ctx = click.get_current_context(silent=True)
     if ctx is not None:

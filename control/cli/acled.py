@@ -133,7 +133,7 @@ def import_(
     from control.cli import guarded
     from control.ingest import acled
     from control.model.textio import read_text
-    from control.store.ledger import resolve_store
+    from control.store.config import resolve_store
     from control.views.files import check_output
 
     where = resolve_store(store)
@@ -197,8 +197,10 @@ def run_import(
     refreshing the stored states."""
     from control.cli import scoped
     from control.ingest import acled
-    from control.store.ledger import RECORD, open_app, retrying, write_deadline
+    from control.service.sync import open_app
+    from control.store.config import RECORD, write_deadline
     from control.store.readmodel import stream_key
+    from control.store.retry import retrying
     from control.store.streams import stream_id
     from control.store.writelock import writer_lock
 

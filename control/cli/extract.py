@@ -35,7 +35,7 @@ def _store_gazetteer(store: str | None) -> tuple[Any, Any]:
     """(the store, opened, or None; its gazetteer). A store that does not exist yet is the seed
     record's (built-in gazetteer): it is opened (created) only when there is something to mark."""
     from control.model.gazetteer import builtin
-    from control.store.ledger import resolve_store
+    from control.store.config import resolve_store
 
     where = resolve_store(store)
     if "://" not in where and not Path(where).exists():

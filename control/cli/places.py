@@ -66,7 +66,9 @@ def load(
     [gazetteer] shapes = "file.geojson" gives places polygons, matched by p-code) or a GeoJSON
     FeatureCollection (.geojson/.json: one place per Point or (Multi)Polygon feature)."""
     from control.model.gazetteer import load_file, load_geojson, shape_overlaps
-    from control.store.ledger import open_app, resolve_store, retrying, write_deadline
+    from control.service.sync import bind_gazetteer, open_app
+    from control.store.config import resolve_store, write_deadline
+    from control.store.retry import retrying
     from control.store.writelock import writer_lock
 
     # every error names file:line or the feature, before the store is touched
@@ -87,7 +89,7 @@ def load(
     label = str(file)
     deadline = write_deadline()
     with writer_lock(app.env_settings, deadline, where):
-        added = retrying(app, lambda: app.bind_gazetteer(atlas, label), where, deadline)
+        added = retrying(app, lambda: bind_gazetteer(app, atlas, label), where, deadline)
     bound = app.bound_gazetteer()
     if bound is None:
         raise UserError(f"{label}: the gazetteer could not be stored")
@@ -110,7 +112,7 @@ def load(
 @store_option
 def show(as_json: bool, store: str | None) -> None:
     """The gazetteer in use: its places, aliases, baseline controllers and controllers."""
-    from control.store.ledger import open_app
+    from control.service.sync import open_app
     from control.views.render import to_json
 
     atlas = open_app(store).gazetteer

@@ -74,12 +74,12 @@ def list_scenarios(directory: Path | None, as_json: bool) -> None:
 @DIR_OPTION
 def show(name: str, directory: Path | None) -> None:
     """A scenario's branch point, suppressions and hypothetical events (validated)."""
-    from control import record_events
+    from control.ingest.record import load_record
     from control.model.times import iso
     from control.views.render import event_line
     from control.whatif.scenario import find, load
 
-    sc = load(find(name, directory), record_events())
+    sc = load(find(name, directory), list(load_record().events))
     _say(f"{sc.name}: {sc.description}")
     _say(f"file: {sc.path}")
     _say(f"branch point: {iso(sc.branch_at) if sc.branch_at else 'the whole record'}")
@@ -108,10 +108,10 @@ def _snapshots(
     from control.fold.projection import replay
 
     if in_memory:
-        from control import record_events
+        from control.ingest.record import load_record
         from control.whatif.scenario import find, load, world
 
-        events = record_events()
+        events = list(load_record().events)
         sc = load(find(name, directory), events)
         ours = replay(events, at, known_at) if record else None
         return ours, replay(world(sc, events), at, known_at), sc.name

@@ -34,6 +34,7 @@ from control.model.errors import UserError
 
 if TYPE_CHECKING:
     from control.ingest.snapshots import Map
+    from control.store.ledger import LedgerApp
 
 #: A map's instant in its file name: 2024-12-07, 2024-12-07T1800Z, 2024-12-07T18:00Z, 20241207.
 DATED = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})(?:[T_ ](\d{2})[:-]?(\d{2})(?:[:-]?(\d{2}))?Z?)?")
@@ -183,7 +184,7 @@ def import_(
     from control.model.shapes import MAX_GEOJSON_BYTES
     from control.model.textio import read_text
     from control.model.times import iso
-    from control.store.snapshots import stored_digests
+    from control.service.maps import stored_digests
 
     skipped: list[str] = []
 
@@ -232,7 +233,7 @@ def _open(store: str | None, recorded_at: datetime | None = None) -> Any:
 
 
 def _import(
-    app: Any,
+    app: LedgerApp,
     store: str | None,
     maps: Sequence[Map],
     unread: Sequence[tuple[str, datetime, Path, str]],
@@ -244,9 +245,10 @@ def _import(
     unchanged, plan)."""
     from control.ingest import snapshots as snap
     from control.model import gazetteer
-    from control.store.ledger import RECORD, resolve_store, retrying, write_deadline
+    from control.service.maps import store_maps, stored_digests, stored_maps
+    from control.store.config import RECORD, resolve_store, write_deadline
     from control.store.readmodel import REPORT, report_event, stream_key
-    from control.store.snapshots import store_maps, stored_digests, stored_maps
+    from control.store.retry import retrying
     from control.store.streams import stream_id
     from control.store.writelock import writer_lock
 
@@ -344,7 +346,7 @@ def export(
     recorded-at basis: give it as --recorded-at to make the same feed again, byte for byte."""
     from control.model import gazetteer
     from control.model.times import iso
-    from control.store.ledger import RECORD
+    from control.store.config import RECORD
     from control.views import snapshotfeed
     from control.views.chartdata import daily, parse_step
     from control.views.files import write_atomically

@@ -51,7 +51,10 @@ def synth(places: int, events: int, seed: int, batch: int, store: str | None) ->
     reports in the seed record's mix (captures, withdrawals, handovers, denials, claims,
     corrections, uncertain windows, backdated reports). Same arguments, same ledger."""
     from control.ingest.synth import synth_events, synth_gazetteer
-    from control.store.ledger import RECORD, _public, open_app, resolve_store, retrying, write_deadline
+    from control.service.sync import bind_gazetteer, open_app
+    from control.store.config import RECORD, resolve_store, write_deadline
+    from control.store.config import public as _public
+    from control.store.retry import retrying
     from control.store.streams import stream_id
     from control.store.writelock import writer_lock
 
@@ -69,7 +72,7 @@ def synth(places: int, events: int, seed: int, batch: int, store: str | None) ->
             raise UserError(
                 f"--store: {_public(where)} already holds a ledger ({what}); synth writes only to a new store"
             )
-        return app.bind_gazetteer(atlas, f"synth:{seed}")
+        return bind_gazetteer(app, atlas, f"synth:{seed}")
 
     with writer_lock(app.env_settings, write_deadline(), where):
         retrying(app, bind, where)

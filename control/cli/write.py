@@ -51,7 +51,7 @@ from control.model.errors import UserError
 def add(toml_file: Path | None, store: str | None, **options: Any) -> None:
     """Append new report(s) to the record: validated first, nothing written on any error."""
     from control.model.tomlfile import TomlFile
-    from control.store.ledger import add_reports
+    from control.service.validation import add_reports
 
     app = open_store(store)
     if toml_file is not None:
@@ -72,7 +72,7 @@ def add(toml_file: Path | None, store: str | None, **options: Any) -> None:
 
 
 def _store(store: str | None) -> str:
-    from control.store.ledger import resolve_store
+    from control.store.config import resolve_store
 
     return resolve_store(store)
 
@@ -81,7 +81,8 @@ def _store(store: str | None) -> str:
 @store_option
 def rebuild(store: str | None) -> None:
     """Rewrite the read model (the indexed table of reports) from the events. Idempotent."""
-    from control.store.ledger import open_app, resolve_store, write_deadline
+    from control.service.sync import open_app
+    from control.store.config import resolve_store, write_deadline
     from control.store.writelock import writer_lock
 
     app = scoped(open_app(store))

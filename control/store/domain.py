@@ -29,6 +29,12 @@ from control.store.readmodel import report_json
 from control.store.streams import stream_id
 
 
+def new_event(cls: type[Aggregate.Event], sid: UUID, version: int, **state: Any) -> Aggregate.Event:
+    """An event of ``cls`` at ``version`` of stream ``sid``, stamped now, made without the
+    aggregate (appended as it is: the stream's head is read by index, never rebuilt)."""
+    return cls(originator_id=sid, originator_version=version, timestamp=cls.create_timestamp(), **state)
+
+
 class Ledger(Aggregate):
     """An append-only list of reports with unique ids."""
 

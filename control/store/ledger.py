@@ -1,161 +1,69 @@
 """The ledger application: the event store (SQLite file or PostgreSQL) behind every command.
 
-``open_ledger()`` opens the store and brings the seed record into it on first use, idempotently:
-record events already stored are checked, never rewritten (a changed one is an error: events are
-immutable, fix them with a correction), new ones are appended in one transaction. ``add()``
-validates reports completely before writing, so a bad report writes nothing.
+:class:`LedgerApp` appends already-validated events (and the read model's rows, in the same
+transaction), keeps the read model and the stored states current, and stores a checked
+gazetteer. What it answers comes from its bases: reports by index (:mod:`control.store.reports`)
+and the questions answered place by place (:mod:`control.store.questions`). Validation, the seed
+record's sync and the gazetteer's checks live above the store, in :mod:`control.service`; where
+the store is and how writes retry, in :mod:`control.store.config` and :mod:`control.store.retry`.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
-import os
-import sqlite3
-import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import parse_qs, unquote, urlparse
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
     DatabaseError,
     DatetimeAsISO,
-    IntegrityError,
-    InterfaceError,
     InternalError,
     JSONTranscoder,
     OperationalError,
-    ProgrammingError,
     StoredEvent,
 )
 
-from control.ingest.sources import record_digest
-from control.model.errors import DuplicateId, UserError
 from control.model.events import OTHER_VERSION, REPORT_VERSION, Event
-from control.model.gazetteer import DEFAULT_SEAT
 from control.model.times import iso, parse_instant
+from control.store.config import LOCK_TIMEOUT, RECORD, public, write_deadline
+from control.store.questions import PlaceQuestions
 from control.store.readmodel import (
     DERIVED,
     META,
     PLACE_INDEX,
     READ_MODEL_VERSION,
-    RECORDERS,
-    REPORT,
     TABLE,
     event_row,
     extra_tables,
     fewer_collections,
-    known_filter,
     place_index,
     prepare_sqlite,
-    report_event,
     stream_key,
 )
 from control.store.readmodel import row as readmodel_row
+from control.store.reports import ReportReads
+from control.store.retry import is_transient
 from control.store.streams import stream_id
 from control.store.writelock import writer_lock
 
 if TYPE_CHECKING:
-    from control.fold.projection import Snapshot, Transition
-    from control.ingest.record import Context
     from control.model.gazetteer import Gazetteer
-    from control.model.tomlfile import TomlFile
-
-DEFAULT_STORE = "control.db"
-STORE_ENV = "CONTROL_STORE"
-RECORD = "record"
-#: A writer gives up after this long in all (busy waits and retries included).
-WRITE_DEADLINE = 10.0
-
-
-def write_deadline() -> float:
-    """The instant (time.monotonic) a write starting now must give up by. ``$CONTROL_WRITE_DEADLINE``
-    (seconds, 0.1-60) overrides the 10 s default, for tests and slow shared servers."""
-    try:
-        seconds = float(os.environ.get("CONTROL_WRITE_DEADLINE", WRITE_DEADLINE))
-    except ValueError:
-        seconds = WRITE_DEADLINE
-    return time.monotonic() + min(max(seconds, 0.1), 60.0)
-
-
-#: The longest one busy wait on a lock may take (seconds; whole seconds for eventsourcing).
-LOCK_TIMEOUT = 3
-
-
-def store_env(store: str) -> dict[str, str]:
-    """eventsourcing settings for a store given as a file path or a ``postgresql://`` URL."""
-    if store.startswith(("postgresql://", "postgres://")):
-        url = urlparse(store)
-        query = parse_qs(url.query)
-        env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
-            "POSTGRES_HOST": url.hostname or "localhost",
-            "POSTGRES_PORT": str(url.port or 5432),
-            "POSTGRES_USER": unquote(url.username or "postgres"),
-            "POSTGRES_PASSWORD": unquote(url.password or ""),
-            "POSTGRES_CONNECT_TIMEOUT": query.get("connect_timeout", ["5"])[0],
-            "POSTGRES_POOL_SIZE": "2",
-        }
-        if "schema" in query:
-            env["POSTGRES_SCHEMA"] = query["schema"][0]
-        env["APPLICATION_RECORDER_TOPIC"] = RECORDERS["eventsourcing.postgres"]
-        return env
-    path = Path(store)
-    if path.parent and not path.parent.exists():
-        raise UserError(f"--store: folder {str(path.parent)!r} does not exist")
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": str(path),
-        "APPLICATION_RECORDER_TOPIC": RECORDERS["eventsourcing.sqlite"],
-    }
 
 
 #: :meth:`LedgerApp.append_batches` starts a writer process for this many batches or more: it
 #: takes about 0.4 s to start, about what encoding one batch of 50k reports takes, so two
 #: batches of 50k were appended no faster through it (2.73-2.84 s against 2.63-2.75 s).
 PIPELINED = 3
+#: What works a writer process's task (:func:`control.store.workers.insert`, named for the pool).
+INSERT_TASK = "control.store.workers:insert"
 #: A batch of :meth:`LedgerApp.append_batches`, encoded: its size, stored events and rows.
 Batch = tuple[int, list[StoredEvent], list[tuple[Any, ...]]]
 
 
-def _own_places(method: Callable[..., T]) -> Callable[..., T]:
-    """A store's answer is about its own gazetteer's places: when no caller scoped one (the CLI
-    scopes the store's, or some of its places for --place), the store's is, for the call only."""
-
-    @functools.wraps(method)
-    def scoped(self: LedgerApp, *args: Any, **options: Any) -> T:
-        from control.model import gazetteer
-
-        if gazetteer.scoped() is not None:
-            return method(self, *args, **options)
-        with gazetteer.using(self.bound_gazetteer() or gazetteer.builtin()):
-            return method(self, *args, **options)
-
-    return scoped
-
-
-def _own_places_gen(method: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
-    """:func:`_own_places` for a generator: the store's gazetteer while it runs."""
-
-    @functools.wraps(method)
-    def scoped(self: LedgerApp, *args: Any, **options: Any) -> Iterator[Any]:
-        from control.model import gazetteer
-
-        if gazetteer.scoped() is not None:
-            yield from method(self, *args, **options)
-            return
-        with gazetteer.using(self.bound_gazetteer() or gazetteer.builtin()):
-            yield from method(self, *args, **options)
-
-    return scoped
-
-
-class LedgerApp(Application):
+class LedgerApp(ReportReads, PlaceQuestions, Application):
     """eventsourcing Application holding the record and scenario ledgers.
 
     ``clock`` is the store's own clock (system time for ``recorded_at``); tests inject one.
@@ -226,106 +134,6 @@ class LedgerApp(Application):
             decoded = dict(mapper.to_domain_event(stored).__dict__)  # upcast
         return decoded
 
-    def read(self, name: str = RECORD, recorded_at: datetime | None = None) -> list[Event]:
-        """Every report in ledger ``name`` in append order, each with its ``recorded_at``;
-        with ``recorded_at``, only those the store had by then (what it would have answered).
-        Read from the read model (one indexed row per report, kept in the events' transaction),
-        in one fetch: the fast path of every read command. The whole ledger is made at once, so
-        the cyclic collector runs less often meanwhile (1M reports: 8.4 s against 12-19 s)."""
-        sql, params = self._reports_query(name, recorded_at, None, None, canonical=False)
-        with fewer_collections():
-            return [report_event(r) for r in self.recorder.query(sql, params)]
-
-    @_own_places
-    def reports_at(
-        self, places: Collection[str], name: str = RECORD, recorded_at: datetime | None = None
-    ) -> list[Event]:
-        """The reports at ``places`` and the corrections touching them (through chains of
-        corrections too), read by index: what the answers at those places depend on, whatever
-        the ledger's size (``recorded_at``: only those the store had by then)."""
-        from control.store import states
-
-        self._read_model_ready()
-        chosen, stream = sorted(places), stream_key(stream_id(name))
-        found: dict[str, Event] = {}
-        for i in range(0, len(chosen), states.CHUNK):
-            part, _ = states.events_of(self, stream, chosen[i : i + states.CHUNK], None, recorded_at)
-            found.update((e.id, e) for e in part)
-        return list(found.values())
-
-    def report_span(self, name: str = RECORD) -> tuple[datetime, datetime] | None:
-        """Where ledger ``name``'s reports begin and end (None if it has none): its first
-        baseline (nothing is reported before it: validation refuses it) and its last report
-        time, kept in the read model's meta as reports are stored (no scan of the reports)."""
-        from control.store import states
-
-        self._read_model_ready()
-        stream = stream_key(stream_id(name))
-        first, last = states.record_begins(self, stream), states.record_ends(self, stream)
-        if first is None or last is None:  # a ledger with no baseline: its reports say
-            found = self.recorder.query(
-                f"SELECT MIN(reported_at), MAX(reported_at) FROM {self.recorder.table} WHERE stream = %s",
-                [stream],
-            )[0]
-            if found[0] is None:
-                return None
-            first, last = datetime.fromisoformat(found[0]), datetime.fromisoformat(found[1])
-        return first, last
-
-    def count_reports(self, places: Collection[str] | None = None, name: str = RECORD) -> int:
-        """How many reports ledger ``name`` holds (at ``places`` only, if given), by index."""
-        sql, params = self._at_places("COUNT(*)", places, name)
-        return int(self.recorder.query(sql, params)[0][0])
-
-    def place_counts(self, places: Collection[str] | None = None, name: str = RECORD) -> dict[str, int]:
-        """How many reports ledger ``name`` holds at each place (``places`` only, if given), by index."""
-        sql, params = self._at_places("place, COUNT(*)", places, name)
-        return {place: int(n) for place, n in self.recorder.query(sql + " GROUP BY place", params)}
-
-    def _at_places(self, what: str, places: Collection[str] | None, name: str) -> tuple[str, list[Any]]:
-        self._read_model_ready()
-        at, chosen = _in_places(places)
-        return f"SELECT {what} FROM {self.recorder.table} WHERE stream = %s{at}", [
-            stream_key(stream_id(name)),
-            *chosen,
-        ]
-
-    def iter_reports(
-        self,
-        name: str = RECORD,
-        recorded_at: datetime | None = None,
-        known_at: datetime | None = None,
-        place: str | Collection[str] | None = None,
-        canonical: bool = True,
-    ) -> Iterator[Event]:
-        """Reports as they are read from the read model (bounded memory), filtered in SQL (``place``:
-        one place's name, or several), in canonical order (report time, window, id) or append
-        order."""
-        sql, params = self._reports_query(name, recorded_at, known_at, place, canonical)
-        for r in self.recorder.query_iter(sql, params):
-            yield report_event(r)
-
-    def _reports_query(
-        self,
-        name: str,
-        recorded_at: datetime | None,
-        known_at: datetime | None,
-        place: str | Collection[str] | None,
-        canonical: bool,
-    ) -> tuple[str, list[Any]]:
-        """The read model's query for ledger ``name``'s reports, filtered and ordered in SQL."""
-        self._read_model_ready()
-        known, params = known_filter(known_at, recorded_at, keyed=place is not None)
-        sql = f"SELECT {REPORT} FROM {self.recorder.table} WHERE stream = %s{known}"
-        params.insert(0, stream_key(stream_id(name)))
-        at, chosen = _in_places([place] if isinstance(place, str) else place)
-        sql += at
-        params += chosen
-        # byte order of ids on any database (a PostgreSQL locale collation would sort "a-1" apart)
-        collate = getattr(self.recorder, "byte_order", "")
-        sql += f" ORDER BY reported_at, earliest, latest, id{collate}" if canonical else " ORDER BY position"
-        return sql, params
-
     def read_events(self, name: str = RECORD) -> list[Event]:
         """Every report in ledger ``name``, decoded from the events themselves (not the read
         model): what the read model is checked and rebuilt against."""
@@ -336,19 +144,12 @@ class LedgerApp(Application):
                 if "report" in state
             ]
 
-    def last_recorded(self, name: str = RECORD) -> str:
-        rows = self.recorder.query(
-            f"SELECT MAX(recorded_at) FROM {self.recorder.table} WHERE stream = %s",
-            [stream_key(stream_id(name))],
-        )
-        return str(rows[0][0] or "") if rows else ""
-
     def ensure_read_model(self, where: str) -> bool:
         """Rebuild the read model if this store has none yet, or an older one. True if rebuilt."""
         self._read_model_checked = True
         if self._read_model_current():
             return False
-        with writer_lock(self.env_settings, write_deadline(), _public(where)):
+        with writer_lock(self.env_settings, write_deadline(), public(where)):
             if self._read_model_current():  # another process did it meanwhile
                 return False
             self.rebuild_read_model()
@@ -450,34 +251,13 @@ class LedgerApp(Application):
             found = [s for s in found if s["definition"].get("version") == version] or found
         return Gazetteer.from_dict(found[-1]["definition"]) if found else None
 
-    def bind_gazetteer(self, gazetteer: Gazetteer, where: str) -> int:
-        """Store ``gazetteer`` (a first version, or a later one that only adds), with baseline
-        events for its new places, in one transaction. Returns the number of places added."""
-        from control.ingest.record import baseline_events
-        from control.model.gazetteer import Gazetteer, check_extension
+    def store_gazetteer(self, bound: Gazetteer, baselines: Sequence[Event], changed: Sequence[str]) -> None:
+        """Store a gazetteer version already checked (``bound``, its version set: see
+        :func:`control.service.sync.bind_gazetteer`) with ``baselines``, the baseline events of
+        its new places, in one transaction; ``changed``: places whose stored states are folded
+        again (they gained a field)."""
         from control.store.domain import Atlas, Ledger
 
-        stored = self.stored_gazetteer()
-        changed: list[str] = []
-        if stored is None:
-            if any(True for _ in self.recorder.select_events(stream_id(RECORD), limit=1)):
-                raise UserError(
-                    f"{where}: this store already holds a ledger on the built-in Syrian gazetteer "
-                    "(the seed record); use a new store for this gazetteer"
-                )
-            new_places = gazetteer.places
-            version = 1
-        else:
-            check_extension(stored, gazetteer, where)
-            if gazetteer.to_dict() | {"version": 0} == stored.to_dict() | {"version": 0}:
-                return 0
-            known = {p.name: p for p in stored.places}
-            new_places = tuple(p for p in gazetteer.places if p.name not in known)
-            # places that gained a field (an alias, the city they are counted at): their stored
-            # states are folded again
-            changed = [p.name for p in gazetteer.places if p.name in known and p != known[p.name]]
-            version = stored.version + 1
-        bound = Gazetteer.from_dict(gazetteer.to_dict() | {"version": version})
         # the store's clock never runs back (see :meth:`append`): the version and its baselines
         # are recorded at one instant
         self._read_model_ready()
@@ -485,14 +265,13 @@ class LedgerApp(Application):
         atlas = self.aggregate("gazetteer") or Atlas.start(bound.name)
         atlas.define(bound.to_dict(), stamp)  # in force from the instant its baselines are recorded
         ledger = self.aggregate(RECORD) or Ledger.open(RECORD)
-        for event in baseline_events(bound.baseline_as_of, new_places, bound):
+        for event in baselines:
             ledger.report(event, stamp)
         if changed:
             self._mark_dirty(changed)
         self.save(atlas, ledger)
         self._gazetteer_cache = (atlas.version, bound)  # as stored: not decoded again
         self.refresh_states()
-        return len(new_places)
 
     def _mark_dirty(self, places: Sequence[str]) -> None:
         """Mark the record's ``places`` as behind their reports (refolded by the next refresh;
@@ -521,7 +300,7 @@ class LedgerApp(Application):
         appended first or an id is taken (see :func:`retrying`): the caller re-reads,
         re-validates and tries again.
         """
-        from control.store.domain import Ledger
+        from control.store.domain import Ledger, new_event
 
         sid = stream_id(name)
         new, version = self._head(sid, name)
@@ -530,12 +309,7 @@ class LedgerApp(Application):
         new += stored
         if digest is not None and (events or digest != self._latest_digest(name)):
             version += 1
-            loaded = Ledger.RecordLoaded(
-                originator_id=sid,
-                originator_version=version,
-                timestamp=Ledger.RecordLoaded.create_timestamp(),
-                digest=digest,
-            )
+            loaded = new_event(Ledger.RecordLoaded, sid, version, digest=digest)
             new.append(self.mapper.to_stored_event(loaded))
         if new:
             self.recorder.insert_events(new, read_rows=rows)
@@ -580,7 +354,7 @@ class LedgerApp(Application):
             for size, stored, rows in source:
                 pending.append((size, stored, rows))
                 yield (
-                    pool.INSERT,
+                    INSERT_TASK,
                     env,
                     sid.hex,
                     [(e.originator_version, e.topic, e.state) for e in stored],
@@ -657,262 +431,9 @@ class LedgerApp(Application):
     def unrefreshed(self) -> int:
         """How many of the record's places are behind their reports (a refresh that met a busy
         store, or a writer killed before its refresh): readers fold them, at a cost."""
-        from control.store import states
+        from control.store import placereads
 
-        return len(states.dirty_places(self, stream_key(stream_id(RECORD))))
-
-    @_own_places
-    def replay(
-        self,
-        at: datetime,
-        known_at: datetime | None = None,
-        recorded_at: datetime | None = None,
-        seat: str = DEFAULT_SEAT,
-        horizon: timedelta | None = None,
-        detail: Collection[str] | None = None,
-        since: bool = True,
-    ) -> Snapshot:
-        """``replay(self.read(recorded_at=...), at, known_at, seat, recorded_at, horizon)`` the
-        cheapest way the read model allows: from the stored states on the latest knowledge with
-        the default seat and horizon (:meth:`snapshot`, ``detail`` and ``since`` as there),
-        else folded place by place (:meth:`folded_snapshot`)."""
-        from control.fold.projection import DEFAULT_HORIZON
-        from control.store import states
-
-        if states.as_stored(known_at, recorded_at, seat, horizon or DEFAULT_HORIZON):
-            return self.snapshot(at, detail, since)
-        return self.folded_snapshot(at, known_at, recorded_at, seat, horizon)
-
-    @_own_places
-    def folded_snapshot(
-        self,
-        at: datetime,
-        known_at: datetime | None = None,
-        recorded_at: datetime | None = None,
-        seat: str = DEFAULT_SEAT,
-        horizon: timedelta | None = None,
-        world: Any = None,
-        detail: Collection[str] | None = None,
-    ) -> Snapshot:
-        """``replay(self.read(recorded_at=...), at, known_at, seat, recorded_at, horizon)``, folded
-        place by place from the read model (bounded memory): see
-        :func:`control.store.states.folded_snapshot`. ``world``: the same of a what-if branch
-        (:meth:`branch`); ``detail``: the places whose states the answer needs whole, where they
-        come from the stored states (:meth:`snapshot`)."""
-        from control.fold.projection import DEFAULT_HORIZON
-        from control.store import states
-
-        self._read_model_ready()
-        return states.folded_snapshot(
-            self,
-            stream_key(stream_id(RECORD)),
-            at,
-            known_at,
-            recorded_at,
-            seat,
-            horizon or DEFAULT_HORIZON,
-            world=world,
-            detail=detail,
-        )
-
-    @_own_places
-    def branch(self, branch_at: datetime | None, suppress: Collection[str], extra: Sequence[Event]) -> Any:
-        """The record's what-if branch at ``branch_at`` without ``suppress``, plus ``extra``
-        (:class:`control.store.states.Branch`, its corrections' places read by index): what
-        :meth:`folded_snapshot`, :meth:`phases` and :meth:`statements` take as ``world``."""
-        from control.store import states
-
-        self._read_model_ready()
-        return states.branch(self, stream_key(stream_id(RECORD)), branch_at, suppress, extra)
-
-    @_own_places
-    def transitions(
-        self,
-        known_at: datetime | None = None,
-        recorded_at: datetime | None = None,
-        seat: str = DEFAULT_SEAT,
-        places: Collection[str] | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> list[Transition]:
-        """``transitions(self.read(recorded_at=...), known_at, seat)``, folded place by place
-        from the read model (bounded memory); ``places``: only those places' (by name), read by
-        index. ``since``/``until``: only changes whose window overlaps ``[since, until)`` are
-        wanted, so on the latest knowledge and default seat only the places whose stored moves
-        (or dirty marks) say they may have one are folded; all of those places' changes are
-        returned (the caller keeps the period's)."""
-        from control.fold.projection import place_transitions, transition_order
-        from control.store import states
-
-        if since is not None and states.as_stored(known_at, recorded_at, seat):
-            self._read_model_ready()
-            moved = states.moved_places(self, stream_key(stream_id(RECORD)), since, until)
-            places = moved if places is None else set(places) & moved
-        found = self._deciding(known_at, recorded_at, seat, places)
-        return sorted(
-            (t for g, mine in found for t in place_transitions(g, mine, seat)), key=transition_order
-        )
-
-    def _deciding(
-        self,
-        known_at: datetime | None,
-        recorded_at: datetime | None,
-        seat: str,
-        places: Collection[str] | None = None,
-    ) -> Iterator[tuple[Any, list[Event]]]:
-        """Every place of the gazetteer (or of ``places``) with the reports that decide it (as the
-        pure fold selects them), read from the read model a chunk of places at a time."""
-        from control.model import gazetteer
-        from control.store import states
-
-        self._read_model_ready()
-        stream = stream_key(stream_id(RECORD))
-        chosen = [g for g in gazetteer.governorates() if places is None or g.name in places]
-        return states.deciding_events(self, stream, chosen, known_at, recorded_at, seat)
-
-    @_own_places_gen
-    def timelines(
-        self,
-        start: datetime,
-        known_at: datetime | None = None,
-        recorded_at: datetime | None = None,
-        seat: str = DEFAULT_SEAT,
-        places: Collection[str] | None = None,
-    ) -> Iterator[tuple[Any, list[tuple[datetime, Any]]]]:
-        """``place_timelines(events, start, end, known_at, False, seat)`` of the reports stored by
-        ``recorded_at``, ``end`` just past their last edge (a report time, or a window's end plus
-        the contest horizon: the last period is really the last), folded a chunk of places at a
-        time from the read model: memory follows a chunk, not the ledger (``places``: only those,
-        by name; the end is still the whole record's)."""
-        from control.fold.phases import place_states
-        from control.fold.projection import DEFAULT_HORIZON
-
-        self._read_model_ready()
-        stored, params = known_filter(None, recorded_at)
-        reported, latest = self.recorder.query(
-            f"SELECT MAX(reported_at), MAX(latest) FROM {self.recorder.table} WHERE stream = %s{stored}",
-            [stream_key(stream_id(RECORD)), *params],
-        )[0]
-        end = start
-        if reported is not None:
-            end = max(datetime.fromisoformat(reported), datetime.fromisoformat(latest) + DEFAULT_HORIZON)
-        last = end + timedelta(seconds=1) - timedelta(microseconds=1)  # as place_timelines' end
-        for g, deciding in self._deciding(known_at, recorded_at, seat, places):
-            yield g, place_states(g, deciding, start, last, seat)
-
-    @_own_places
-    def phases(
-        self,
-        start: datetime,
-        end: datetime,
-        known_at: datetime | None = None,
-        recorded_at: datetime | None = None,
-        seat: str = DEFAULT_SEAT,
-        world: Any = None,
-    ) -> tuple[list[tuple[Any, list[tuple[datetime, Any]]]], list[Transition]]:
-        """``(capital_phases(events, start, end, known_at, seat), transitions(events, known_at,
-        seat))`` of the reports stored by ``recorded_at``: what the holdings chart of another
-        knowledge or seat draws, folded a chunk of places at a time from the read model (one
-        read of each place's reports serves both; in worker processes for a large store, see
-        :func:`control.store.states.in_chunks`). ``world``: of a what-if branch (:meth:`branch`).
-        The changes come as charts draw them (:class:`control.store.states.Move`: no reports)."""
-        from control.model import gazetteer
-        from control.store import states
-
-        self._read_model_ready()
-        stream = stream_key(stream_id(RECORD))
-        places = gazetteer.governorates()
-        by_name = {g.name: g for g in places}
-        steps, moves = [], []
-        args = (start, end, known_at, recorded_at, seat, world)
-        for found, changed in states.in_chunks(self, stream, places, "phases", args):
-            steps += [(by_name[name], pairs) for name, pairs in found]
-            moves += changed
-        # transitions' order: ties of time are of one place, ranked by its chunk (see _phases_of)
-        moves.sort(key=lambda m: (m[1].window.latest, m[1].window.earliest, m[1].governorate, m[0]))
-        return steps, [m for _, m in moves]
-
-    @_own_places
-    def place_events(
-        self, place: str, known_at: datetime | None = None, recorded_at: datetime | None = None
-    ) -> list[Event]:
-        """The reports at ``place`` and every correction touching them (all a place's history
-        needs), known at ``known_at`` and stored by ``recorded_at``, from the read model."""
-        from control.store import states
-
-        self._read_model_ready()
-        found, _ = states.events_of(self, stream_key(stream_id(RECORD)), [place], known_at, recorded_at)
-        return found
-
-    @_own_places
-    def chart_inputs(
-        self,
-        start: datetime,
-        end: datetime,
-        world: Any = None,
-        some: bool = False,
-        focus: str | None = "government",
-    ) -> tuple[Any, ...]:
-        """Each place's step function on ``[start, end]`` and the changes of control reaching
-        into it, from the stored states (see :func:`control.store.states.chart_inputs`;
-        ``world``: a what-if branch without a cut, :meth:`branch`; ``some``: the gazetteer in use
-        holds some of the store's places only; ``focus``: whose losses the moves are)."""
-        from control.store import states
-
-        self._read_model_ready()
-        return states.chart_inputs(self, stream_key(stream_id(RECORD)), start, end, world, some, focus)
-
-    @_own_places
-    def statements(
-        self,
-        start: datetime,
-        end: datetime,
-        known_at: datetime | None = None,
-        recorded_at: datetime | None = None,
-        world: Any = None,
-        places: Collection[str] | None = None,
-    ) -> list[Event]:
-        """The denials and claims reported by ``known_at`` and stored by ``recorded_at`` whose
-        window ends in ``[start, end]`` (what the timeline chart marks), by index. ``world``:
-        those of a what-if branch (:meth:`branch`): the record's made by its cut and not
-        suppressed, then its own. ``places``: at those places only."""
-        from control.store.states import earlier
-
-        self._read_model_ready()
-        cut = known_at if world is None else earlier(known_at, world.cut)
-        known, params = known_filter(cut, recorded_at)
-        at, chosen = _in_places(places)
-        found = self.recorder.query(
-            f"SELECT {REPORT} FROM {self.recorder.table} WHERE stream = %s AND kind IN ('denial', 'claim') "
-            f"AND latest >= %s AND latest <= %s{at}{known} ORDER BY position",
-            [stream_key(stream_id(RECORD)), iso(start), iso(end), *chosen, *params],
-        )
-        said = [report_event(r) for r in found]
-        if world is None:
-            return said
-        return [e for e in said if e.id not in world.suppress] + [
-            e
-            for e in world.extra
-            if e.kind in ("denial", "claim")
-            and start <= e.window.latest <= end
-            and (known_at is None or e.reported_at <= known_at)
-            and (places is None or e.place in places)
-        ]
-
-    def record_ends(self, recorded_at: datetime | None = None) -> datetime | None:
-        """The last report time in the record (None if empty), by the read model's meta; with
-        ``recorded_at``, of the reports the store had by then (by index)."""
-        from control.store import states
-
-        stream = stream_key(stream_id(RECORD))
-        if recorded_at is None:
-            return states.record_ends(self, stream)
-        self._read_model_ready()
-        stored, params = known_filter(None, recorded_at)
-        found = self.recorder.query(
-            f"SELECT MAX(reported_at) FROM {self.recorder.table} WHERE stream = %s{stored}", [stream, *params]
-        )[0][0]
-        return datetime.fromisoformat(found) if found else None
+        return len(placereads.dirty_places(self, stream_key(stream_id(RECORD))))
 
     def bound_gazetteer(self) -> Gazetteer | None:
         """:meth:`stored_gazetteer`, decoded again only when its stream has grown."""
@@ -922,330 +443,11 @@ class LedgerApp(Application):
             self._gazetteer_cache = (version, self.stored_gazetteer() if version else None)
         return self._gazetteer_cache[1]
 
-    @_own_places
-    def snapshot(self, at: datetime, detail: Collection[str] | None = None, since: bool = True) -> Snapshot:
-        """``replay(self.read(), at)`` from the stored states (latest knowledge, default seat and
-        contest horizon): one lookup per place, not a fold of the ledger (``detail``: see
-        :func:`control.store.states.snapshot`)."""
-        from control.store import states
-
-        self._read_model_ready()
-        return states.snapshot(self, stream_key(stream_id(RECORD)), at, detail, since)
-
     def forget(self) -> None:
         """Drop cached aggregates (after losing a race: the next read sees the winner's events)."""
         if self.repository.cache is not None:
             self.repository.cache.clear()
 
-    def sync_record(self) -> int:
-        """Bring the seed record into the store; return how many events were added (0 if in sync).
-
-        Fast path: the ledger remembers the digest of the record files it last checked, so an
-        unchanged record costs one hash, not a parse and validation of every event. Idempotent
-        under concurrent first use: a writer that loses the race re-reads and finds it done.
-        """
-        digest = record_digest()
-        if self.stored_digest(RECORD) == digest:
-            return 0
-        from control.ingest.record import load_record
-
-        record = load_record()
-        stored = {e.id: e for e in self.read(RECORD)}
-        for event in record.events:
-            if event.id in stored and stored[event.id].report_dict() != event.report_dict():
-                raise UserError(
-                    f"seeds/record.toml: event {event.id!r} differs from the one in the store; "
-                    "stored events are immutable: add a correction instead of editing"
-                )
-        missing = [e for e in record.events if e.id not in stored]
-        return self.append(RECORD, missing, digest)
-
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-#: SQLite's primary result codes for a store another connection is writing (the extended codes
-#: carry them in their low byte): SQLITE_BUSY, SQLITE_LOCKED.
-_SQLITE_TRANSIENT = frozenset({5, 6})
-#: PostgreSQL SQLSTATEs of a race with another writer. The server localises its messages
-#: (lc_messages), never its codes: class 40 (serialization failure, deadlock), lock not
-#: available, and the unique/duplicate-object errors two first uses of a store meet when both
-#: create the same table, type or index; XX000 is "tuple concurrently updated" from the same race.
-_PG_TRANSIENT = frozenset({"55P03", "23505", "42P07", "42710", "XX000"})
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` (or the driver's error it wraps: eventsourcing raises its own classes
-    ``from`` the driver's) is a busy store or a race with another writer, by error code."""
-    seen: set[int] = set()
-    error: BaseException | None = exc
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        code = getattr(error, "sqlite_errorcode", None)
-        if isinstance(code, int) and code & 0xFF in _SQLITE_TRANSIENT:
-            return True
-        state = getattr(error, "sqlstate", None)
-        if isinstance(state, str) and (state.startswith("40") or state in _PG_TRANSIENT):
-            return True
-        error = error.__cause__ or error.__context__
-    return False
-
-
-T = TypeVar("T")
-
-
-def _in_places(places: Collection[str] | None) -> tuple[str, list[str]]:
-    """SQL keeping the reports at ``places`` (all if None; none if empty), and its parameters."""
-    if places is None:
-        return "", []
-    chosen = sorted(places)
-    return (f" AND place IN ({','.join(['%s'] * len(chosen))})" if chosen else " AND 1 = 0"), chosen
-
-
-def retrying(app: LedgerApp | None, action: Callable[[], T], store: str, deadline: float | None = None) -> T:
-    """Run a write ``action`` (read, validate, append), retrying races with other writers.
-
-    A lost optimistic-concurrency race (IntegrityError) or a busy store is retried with jittered
-    back-off until ``WRITE_DEADLINE``; then one clear message. Nothing is written by a failed try.
-    """
-    if deadline is None:
-        deadline = write_deadline()
-    allowed = deadline - time.monotonic()
-    attempts = 0
-    while True:
-        attempts += 1
-        try:
-            return action()
-        except (IntegrityError, DuplicateId):  # lost a race: re-read, re-validate, try again
-            reason = "other writers kept appending to the ledger at the same moment"
-        except (OperationalError, InternalError, ProgrammingError, DatabaseError, sqlite3.Error) as exc:
-            # sqlite3's own: eventsourcing lets "database is locked" out of a new connection's
-            # first PRAGMA unwrapped (seen with sixteen writers on a fresh store)
-            if not is_transient(exc):
-                raise
-            reason = f"the store is locked by another writer ({str(exc).splitlines()[0]})"
-        if app is not None:
-            app.forget()
-        left = deadline - time.monotonic()
-        if left <= (LOCK_TIMEOUT if "locked" in reason else 0.05):
-            raise UserError(
-                f"--store: {_public(store)}: gave up after {attempts} attempt(s) in "
-                f"{allowed:.0f} s: {reason}; nothing was written. Wait for the other "
-                "process to finish (or stop it) and try again"
-            )
-        import random
-
-        time.sleep(random.uniform(0.005, min(0.02 * 2 ** min(attempts, 5), 0.4, left)))
-
-
-_WORKER_APPS: dict[tuple[tuple[str, str], ...], LedgerApp] = {}
-
-
-def worker_app(env: Mapping[str, str]) -> LedgerApp:
-    """A worker process's app on the store ``env`` names: its own connection, made at its first
-    task and kept for the next (fold workers, :func:`control.store.states.work_in_worker`, and
-    the bulk append's writer, :func:`insert_in_worker`)."""
-    key = tuple(sorted(env.items()))
-    if key not in _WORKER_APPS:
-        _WORKER_APPS[key] = LedgerApp(env=env)
-    return _WORKER_APPS[key]
-
-
-def insert_in_worker(task: tuple[Any, ...]) -> int:
-    """One batch of :meth:`LedgerApp.append_batches` inserted in a writer process (on its
-    :func:`worker_app`): its stored events and their rows, in one transaction. Returns the
-    number of stored events."""
-    _, env, originator, stored, rows = task
-    sid = UUID(originator)
-    events = [StoredEvent(sid, version, topic, state) for version, topic, state in stored]
-    with fewer_collections():
-        worker_app(env).recorder.insert_events(events, read_rows=rows)
-    return len(events)
-
-
-def resolve_store(store: str | None) -> str:
-    return store or os.environ.get(STORE_ENV) or DEFAULT_STORE
-
-
-def open_app(
-    store: str | None = None,
-    clock: Callable[[], datetime] | None = None,
-    sync: bool = True,
-    recorded_at: datetime | None = None,
-) -> LedgerApp:
-    """Open the store (default ``control.db``, or ``$CONTROL_STORE``) and sync the record.
-
-    Its gazetteer is made the one in use (``app.gazetteer``): the latest version, or with
-    ``recorded_at`` the version in force then (an answer as the store gave it at that instant).
-
-    First use of a store (creating its tables, loading the record) is idempotent: many processes
-    may do it at once, and each ends with the same single copy of the record.
-    """
-    where = resolve_store(store)
-    from control.store.storecheck import check_store
-
-    check_store(where)  # a foreign, damaged or unreachable store is refused before it is opened
-    env = store_env(where)
-    holder: list[LedgerApp] = []
-
-    def first_use() -> LedgerApp:
-        if not holder:
-            holder.append(LedgerApp(env=env, clock=clock))
-        app = holder[0]
-        from control.model import gazetteer
-
-        if not app._read_model_current():  # first use (or an older store): one turn at the lock
-            app._read_model_checked = True
-            with writer_lock(env, write_deadline(), _public(where)):
-                if not app._read_model_current():
-                    app.rebuild_read_model()
-                if sync and app.stored_gazetteer() is None and app.stored_digest(RECORD) != record_digest():
-                    app.sync_record()
-        app._read_model_checked = True
-        # cached: refresh_states asks again; with recorded_at the version in force then
-        bound = app.bound_gazetteer() if recorded_at is None else app.stored_gazetteer(recorded_at)
-        app.gazetteer = bound or gazetteer.builtin()  # a value of the app: nothing process-wide
-        if bound is not None or not sync:  # the seed record syncs only into built-in ledgers
-            return app
-        if app.stored_digest(RECORD) != record_digest():  # the record grew
-            with writer_lock(env, write_deadline(), _public(where)):
-                app.sync_record()
-        return app
-
-    try:
-        return retrying(None, first_use, where)
-    except (OperationalError, InterfaceError, ProgrammingError, DatabaseError) as exc:
-        raise UserError(f"--store: cannot use {_public(where)}: {exc}") from None
-
-
-def _public(store: str) -> str:
-    """A store address fit for messages: any password removed."""
-    url = urlparse(store)
-    if url.password:
-        return store.replace(f":{url.password}@", ":***@")
-    return store
-
-
-class KnownReports:
-    """What validation asks of the ledger (is this id taken? which event is it? is the same
-    report already there? the next free number for an id stem?), answered by index from the read
-    model, plus the events validated earlier in the same batch. O(log n) per question."""
-
-    def __init__(self, app: LedgerApp, name: str = RECORD, extra: Sequence[Event] = ()) -> None:
-        self.app = app
-        self.stream = stream_key(stream_id(name))
-        self.local: dict[str, Event] = {e.id: e for e in extra}
-
-    def _rows(self, where: str, params: Sequence[Any]) -> list[Event]:
-        rows = self.app.recorder.query(
-            f"SELECT {REPORT} FROM {self.app.recorder.table} WHERE stream = %s AND {where}",
-            [self.stream, *params],
-        )
-        return [report_event(r) for r in rows]
-
-    def __contains__(self, event_id: object) -> bool:
-        return event_id in self.local or bool(self._rows("id = %s", [event_id]))
-
-    def __getitem__(self, event_id: str) -> Event:
-        if event_id in self.local:
-            return self.local[event_id]
-        found = self._rows("id = %s", [event_id])
-        if not found:
-            raise KeyError(event_id)
-        return found[0]
-
-    def __setitem__(self, event_id: str, event: Event) -> None:
-        self.local[event_id] = event
-
-    def get(self, event_id: str, default: Event | None = None) -> Event | None:
-        try:
-            return self[event_id]
-        except KeyError:
-            return default
-
-    def values(self) -> list[Event]:
-        return list(self.local.values())
-
-    def similar(self, event: Event) -> list[Event]:
-        """Stored or batch events with the same place, kind, actor, window and file."""
-        stored = self._rows(
-            "place = %s AND kind = %s AND actor = %s AND earliest = %s AND latest = %s AND file = %s",
-            [
-                event.place,
-                event.kind,
-                event.actor or "",
-                iso(event.window.earliest),
-                iso(event.window.latest),
-                event.source.file,
-            ],
-        )
-        return [*stored, *self.local.values()]
-
-    def next_free(self, stem: str) -> int:
-        """One more than the highest n of stored ids ``stem-n`` (1 if none)."""
-        # A range on the primary key (stream, id), not LIKE: SQLite's LIKE would scan every row.
-        rows = self.app.recorder.query(
-            f"SELECT id FROM {self.app.recorder.table} WHERE stream = %s AND id >= %s AND id < %s",
-            [self.stream, stem + "-", stem + "."],
-        )
-        tails = [r[0][len(stem) + 1 :] for r in rows]
-        numbers = [int(t) for t in tails if t.isdigit() and str(int(t)) == t]
-        return max(numbers, default=0) + 1
-
-
-def context(
-    app: LedgerApp,
-    now: datetime,
-    base: Path | None = None,
-    scenario: str | None = None,
-    extra: Sequence[Event] = (),
-) -> Context:
-    """A validation context that knows every record event (and ``extra`` ones)."""
-    from control.ingest.record import Context, load_record
-    from control.model import gazetteer
-
-    known = KnownReports(app, RECORD, extra)
-    if gazetteer.current().builtin:
-        record = load_record()
-        campaign_start, published = record.campaign_start, record.published
-    else:  # a user's ledger: no seed record; "by report" runs from the baseline
-        campaign_start, published = gazetteer.baseline_as_of(), {}
-    return Context(
-        campaign_start,
-        published,
-        known,
-        now=now,
-        base=base,
-        scenario=scenario,
-        baseline=gazetteer.baseline_as_of(),
-        zone=gazetteer.current().zone,
-    )
-
-
-def add_reports(
-    app: LedgerApp,
-    tables: Sequence[Mapping[str, Any]],
-    now: datetime,
-    path: str = "options",
-    source: TomlFile | None = None,
-    base: Path | None = None,
-    store: str = "",
-) -> list[Event]:
-    """Validate every report against the ledger as stored now, then append them all in one
-    transaction; if another writer appended first, re-read, re-validate and retry (bounded)."""
-    from control.ingest.record import build_event, build_events
-
-    def attempt() -> list[Event]:
-        ctx = context(app, now, base)
-        if path == "options":
-            events = [build_event(tables[0], ctx, "options")]
-        else:
-            events = build_events(tables, ctx, path, source)
-        app.append(RECORD, events)
-        return events
-
-    label = _public(store or "store")
-    deadline = write_deadline()  # one deadline for waiting in line and for retries
-    with writer_lock(app.env_settings, deadline, label):
-        return retrying(app, attempt, store or "store", deadline)

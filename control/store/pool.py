@@ -1,5 +1,7 @@
 """Worker processes for folds of many places, and the writer process of a bulk append
-(``LedgerApp.append_batches``): ``python`` children running this module's :func:`main`.
+(``LedgerApp.append_batches``): ``python`` children running this module's :func:`main`. Each
+task names the function that works it (``"module:function"``, see :mod:`control.store.workers`):
+this module imports nothing of ``control``.
 
 Why not ``multiprocessing``: its spawned workers import the caller's main module again, so a
 user's own script without a ``__main__`` guard would run once more in each worker (appending its
@@ -14,6 +16,7 @@ workers of a caller killed with -9 end with it.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import pickle
 import subprocess
@@ -136,20 +139,11 @@ def _serve(work: Callable[[Any], Any], source: IO[bytes], sink: IO[bytes]) -> No
         sink.flush()
 
 
-#: The first item of a writer's task (:func:`control.store.ledger.insert_in_worker`); any other
-#: task is a fold's (:func:`control.store.states.work_in_worker`).
-INSERT = "insert"
-
-
 def work(task: Any) -> Any:
-    """A task, worked in this process (a worker's)."""
-    if task[0] == INSERT:
-        from control.store.ledger import insert_in_worker
-
-        return insert_in_worker(task)
-    from control.store.states import work_in_worker
-
-    return work_in_worker(task)
+    """A task, worked in this process (a worker's): its first item names the function that works
+    it, as ``"module:function"`` (:mod:`control.store.workers`'), which is given the whole task."""
+    module, _, function = task[0].partition(":")
+    return getattr(importlib.import_module(module), function)(task)
 
 
 def main() -> None:

@@ -15,11 +15,11 @@ from control.store.readmodel import (
     META,
     PAGE,
     TABLE,
-    Statements,
     extra_tables,
     index_pages,
     place_index,
 )
+from control.store.recorder import Statements
 
 
 class PostgresReportsRecorder(Statements, PostgresApplicationRecorder):
@@ -90,7 +90,7 @@ class PostgresReportsRecorder(Statements, PostgresApplicationRecorder):
         originator_id: UUID,
         convert: Callable[[list[StoredEvent]], list[tuple[Any, ...]]],
     ) -> int:
-        """See :meth:`control.store.readmodel.SQLiteReportsRecorder.rewrite`."""
+        """See :meth:`control.store.recorder.SQLiteReportsRecorder.rewrite`."""
         from psycopg.sql import SQL
 
         paged = self.select_events_statement + SQL(

@@ -1,10 +1,12 @@
 """Where dated control maps are stored: one event per map, in a stream of their own.
 
 A map (all its observations) is one ``MapObserved`` event of the ``snapshots`` stream: the record
-of what the source said, kept whole. The fold never reads it: what the maps imply is appended to
-the record as ordinary reports (control/ingest/snapshots.py), so ``replay`` costs what it costs
-for any ledger of that many reports. One event per map, not per place: 1,000 daily maps of 2,000
-places are 1,000 events to store and read back, and a map is re-derived from one event.
+of what the source said, kept whole (as the dict :class:`control.ingest.snapshots.Map` gives;
+:mod:`control.service.maps` turns them into maps and back). The fold never reads it: what the
+maps imply is appended to the record as ordinary reports (control/ingest/snapshots.py), so
+``replay`` costs what it costs for any ledger of that many reports. One event per map, not per
+place: 1,000 daily maps of 2,000 places are 1,000 events to store and read back, and a map is
+re-derived from one event.
 A corrected map is a later event for the same source and instant; the latest is in force.
 """
 
@@ -15,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
 
+from control.store.domain import new_event
 from control.store.streams import stream_id
 
 if TYPE_CHECKING:
-    from control.ingest.snapshots import Map
     from control.store.ledger import LedgerApp
 
 STREAM = "snapshots"
@@ -59,11 +61,9 @@ def _pages(app: LedgerApp) -> Iterator[dict[str, Any]]:
         after = page[-1].originator_version
 
 
-def stored_maps(app: LedgerApp) -> list[Map]:
-    """Every stored map, in the order stored (a corrected map after the one it corrects)."""
-    from control.ingest.snapshots import Map
-
-    return [Map.from_dict(m) for m in _pages(app)]
+def stored_maps(app: LedgerApp) -> list[dict[str, Any]]:
+    """Every stored map's dict, in the order stored (a corrected map after the one it corrects)."""
+    return list(_pages(app))
 
 
 def stored_digests(app: LedgerApp) -> dict[tuple[str, str], tuple[str, str]]:
@@ -72,9 +72,10 @@ def stored_digests(app: LedgerApp) -> dict[tuple[str, str], tuple[str, str]]:
     return {(m["source"], m["as_of"]): (m["digest"], m.get("input", "")) for m in _pages(app)}
 
 
-def store_maps(app: LedgerApp, maps: Sequence[Map]) -> int:
-    """Append ``maps`` to the stream, :data:`MAPS_PER_TRANSACTION` per transaction (optimistic
-    concurrency: a writer that lost the race raises eventsourcing's IntegrityError)."""
+def store_maps(app: LedgerApp, maps: Sequence[dict[str, Any]]) -> int:
+    """Append ``maps`` (each a map's dict) to the stream, :data:`MAPS_PER_TRANSACTION` per
+    transaction (optimistic concurrency: a writer that lost the race raises eventsourcing's
+    IntegrityError)."""
     sid = stream_id(STREAM)
     head = list(app.recorder.select_events(sid, desc=True, limit=1))
     pending = []
@@ -87,12 +88,7 @@ def store_maps(app: LedgerApp, maps: Sequence[Map]) -> int:
     for start in range(0, len(maps), MAPS_PER_TRANSACTION):
         for m in maps[start : start + MAPS_PER_TRANSACTION]:
             version += 1
-            event = MapSeries.MapObserved(
-                originator_id=sid,
-                originator_version=version,
-                timestamp=MapSeries.MapObserved.create_timestamp(),
-                map=m.to_dict(),
-            )
+            event = new_event(MapSeries.MapObserved, sid, version, map=m)
             pending.append(app.mapper.to_stored_event(event))
         app.recorder.insert_events(pending, read_rows=[])
         pending = []

@@ -42,7 +42,7 @@ def check_sqlite(path: Path) -> None:
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        return  # a new store (its folder is checked by ledger.store_env)
+        return  # a new store (its folder is checked by config.store_env)
     except OSError as exc:
         raise UserError(f"{OPTION}: cannot use {name!r} ({exc.strerror}); give a SQLite file") from None
     if stat.S_ISDIR(info.st_mode):

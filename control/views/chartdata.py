@@ -116,7 +116,7 @@ def holdings_from_steps(
     """:func:`holdings_from` given every place's steps in time order, ``(instant, place index,
     (controller, status))``, the times to count at (``start``, ``end`` and every edge of a
     move's window between: :func:`_edges`) and the moves (only the focus controller's are read): what
-    the read model gives (:func:`control.store.states.chart_inputs`)."""
+    the read model gives (:func:`control.store.answers.chart_inputs`)."""
     capitals = [g.seat(seat) for g in places]
     counts, lows, final = _step_counts(capitals, updates, times, focus)
     losses = tuple(

@@ -236,7 +236,7 @@ def share_series(
 ) -> ShareSeries:
     """Each row's share of the total measure (km², or people) at every step of any place in
     ``[start, end]``, from every place's steps in time order ``(instant, place index,
-    (controller, status))`` (what :func:`control.store.states.chart_inputs` gives). One sweep:
+    (controller, status))`` (what :func:`control.store.answers.chart_inputs` gives). One sweep:
     each step moves its place's weight from its previous row to its new one."""
     weight_of = weights(atlas, by)
     w = [weight_of.get(g.name, 0.0) for g in places]

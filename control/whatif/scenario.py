@@ -102,7 +102,8 @@ def load(path: Path, record: list[Event] | LedgerApp) -> Scenario:
         span = (min(e.reported_at for e in record), max(e.reported_at for e in record)) if record else None
         by_id: Any = {e.id: e for e in record}
     else:
-        from control.store.ledger import RECORD, KnownReports
+        from control.service.validation import KnownReports
+        from control.store.config import RECORD
 
         span, by_id = record.report_span(), KnownReports(record, RECORD)
     if span is None:
@@ -294,7 +295,7 @@ def evaluate_stored(
 ) -> Snapshot:
     """``replay(stored_world(app, name), at, known_at, seat)``, folded place by place from the
     store's read model with the branch applied (bounded memory, whatever the record's size):
-    :func:`control.store.states.folded_snapshot` of :func:`control.store.states.branch`
+    :func:`control.store.answers.folded_snapshot` of :func:`control.store.placereads.branch`
     (``detail``: the places whose states the answer needs whole, as ``LedgerApp.snapshot``'s)."""
     world = app.branch(*_stored_branch(app, name))
     return app.folded_snapshot(at, known_at, None, seat, world=world, detail=detail)

@@ -125,7 +125,8 @@ def dense_events(n: int, seed: int = 1, tag: str = "d", epochs: int = 40) -> Ite
 def build(path: str, n: int) -> tuple[float, datetime, datetime]:
     """A store at ``path``: the seed record, ``n`` dense reports, states refreshed. Returns the
     seconds taken, the middle of the ledger's occurrence time and its last report time."""
-    from control.store.ledger import RECORD, open_app
+    from control.service.sync import open_app
+    from control.store.config import RECORD
     from control.store.writelock import writer_lock
 
     started = time.perf_counter()
@@ -236,7 +237,8 @@ def main() -> None:
 def refresh_after_append(path: str, last: datetime, n: int) -> tuple[float, float]:
     """Seconds (wall, CPU of this process) to append one report to each of the 14 places and
     refresh their stored states (14 places: folded in this process, no worker)."""
-    from control.store.ledger import RECORD, open_app
+    from control.service.sync import open_app
+    from control.store.config import RECORD
     from control.store.writelock import writer_lock
 
     app = open_app(path)

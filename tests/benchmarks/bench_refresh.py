@@ -25,19 +25,21 @@ import time
 
 from control.fold.phases import place_states_and_transitions
 from control.model import gazetteer
-from control.store import states
-from control.store.ledger import open_app
+from control.service.sync import open_app
+from control.store import placereads, statecodec, states
 from control.store.readmodel import DIRTY, fewer_collections
 
 
 def one_run(app: object, places: list[gazetteer.Governorate]) -> dict[str, float]:
-    """Seconds spent in each step over ``places``, a chunk of :data:`states.FOLD_CHUNK` at a time."""
+    """Seconds spent in each step over ``places``, a chunk of :data:`placereads.FOLD_CHUNK` at a time."""
     spent = {"read": 0.0, "sweep": 0.0, "encode": 0.0, "reports": 0.0}
     seat = gazetteer.DEFAULT_SEAT
     with fewer_collections():
-        for i in range(0, len(places), states.FOLD_CHUNK):
+        for i in range(0, len(places), placereads.FOLD_CHUNK):
             start = time.perf_counter()
-            found = list(states.deciding_events(app, states.RECORD_KEY, places[i : i + states.FOLD_CHUNK]))
+            found = list(
+                placereads.deciding_events(app, states.RECORD_KEY, places[i : i + placereads.FOLD_CHUNK])
+            )
             spent["read"] += time.perf_counter() - start
             start = time.perf_counter()
             folded = [
@@ -46,7 +48,7 @@ def one_run(app: object, places: list[gazetteer.Governorate]) -> dict[str, float
             ]
             spent["sweep"] += time.perf_counter() - start
             start = time.perf_counter()
-            states.encoded_rows(states.RECORD_KEY, folded)
+            statecodec.encoded_rows(states.RECORD_KEY, folded)
             spent["encode"] += time.perf_counter() - start
             spent["reports"] += sum(len(mine) for _, mine in found)
     return spent

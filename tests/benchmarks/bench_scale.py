@@ -57,7 +57,7 @@ import sys, time
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from control.ingest.synth import synth_events
-from control.store.ledger import LOCK_TIMEOUT, store_env
+from control.store.config import LOCK_TIMEOUT, store_env
 from control.store.readmodel import prepare_sqlite
 
 path, places, count, seed, batch = sys.argv[1], *map(int, sys.argv[2:6])
@@ -91,12 +91,13 @@ print(time.perf_counter() - start)
 APPEND = r"""
 import sys, time
 from control.ingest.synth import synth_events, synth_gazetteer
-from control.store.ledger import RECORD, open_app
+from control.service.sync import bind_gazetteer, open_app
+from control.store.config import RECORD
 
 store, places, count, seed, batch = sys.argv[1], *map(int, sys.argv[2:6])
 atlas = synth_gazetteer(places, seed)
 app = open_app(store, sync=False)
-app.bind_gazetteer(atlas, f"synth:{seed}")
+bind_gazetteer(app, atlas, f"synth:{seed}")
 events = list(synth_events(places, count, seed, atlas))  # made outside the timer, as the baseline's
 chunks = [events[i : i + batch] for i in range(0, len(events), batch)]
 start = time.perf_counter()
@@ -109,7 +110,7 @@ print(appending, time.perf_counter() - start)
 
 FULL_PASS = r"""
 import sys, time
-from control.store.ledger import open_app
+from control.service.sync import open_app
 from control.model.times import parse_instant
 app = open_app(sys.argv[1], sync=False)
 from control.fold.projection import replay
@@ -121,7 +122,7 @@ print(time.perf_counter() - start, len(events))
 
 LIBRARY_DECODE = r"""
 import sys, time
-from control.store.ledger import open_app
+from control.service.sync import open_app
 from control.store.streams import stream_id
 app = open_app(sys.argv[1], sync=False)
 import control.store.domain  # the event classes the mapper decodes into
