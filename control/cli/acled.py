@@ -58,10 +58,15 @@ class NearKm(click.ParamType):
 
 
 def _progress(label: str, length: int) -> Any:
-    """A progress bar on stderr when it is a terminal; otherwise nothing at all."""
-    if not sys.stderr.isatty():
+    """A progress bar on stderr when it is a terminal and there is a file to read (``length``
+    above 0); otherwise nothing at all. The label is escaped: a file name is data."""
+    if not sys.stderr.isatty() or length <= 0:
         return contextlib.nullcontext(None)
-    return click.progressbar(length=length, label=label, file=sys.stderr, show_pos=False, show_percent=True)
+    from control.model.text import terminal_safe
+
+    return click.progressbar(
+        length=length, label=terminal_safe(label), file=sys.stderr, show_pos=False, show_percent=True
+    )
 
 
 def _batches(events: Iterator[Event], size: int) -> Iterator[list[Event]]:
