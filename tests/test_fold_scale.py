@@ -68,6 +68,40 @@ def _key(e: Event) -> tuple[str, str | None, str | None]:
     return ("withdrawal", None, e.actor) if e.kind == "withdrawal" else ("takeover", e.new_controller, None)
 
 
+def _overlap(a: Window, b: Window) -> bool:
+    return a.earliest < b.latest and b.earliest < a.latest
+
+
+def slow_merge(reports: list[Event]) -> Change:
+    """Corroboration as docs/rules.md states it, written apart from ``rules.merge`` (which this
+    reference must not call, or a fault in it would pass): reports that all overlap intersect
+    their windows; otherwise the conflict is kept, each report narrowed by those it agrees with,
+    the change in the union of those; either way capped at the first report."""
+    windows = [r.window for r in reports]
+    start, end = max(w.earliest for w in windows), min(w.latest for w in windows)
+    conflict = (len(reports) > 1 and not start < end) or end < start
+    if conflict:
+        narrowed = []
+        for w in windows:
+            friends = [f for f in windows if _overlap(f, w)]
+            lo = max((f.earliest for f in friends), default=w.earliest)
+            hi = min((f.latest for f in friends), default=w.latest)
+            narrowed.append(Window(lo, hi) if friends and lo < hi else w)
+        start, end = min(w.earliest for w in narrowed), max(w.latest for w in narrowed)
+    first = min(r.reported_at for r in reports)
+    end = max(min(end, first), start)
+    head = reports[0]
+    return Change(
+        place=head.place,
+        kind="withdrawal" if head.kind == "withdrawal" else "capture",
+        new_controller=head.new_controller,
+        actor=head.actor,
+        window=Window(start, end),
+        reports=tuple(sorted(reports, key=rules.report_order)),
+        conflict=conflict,
+    )
+
+
 def slow_changes(events: list[Event]) -> list[Change]:
     """Join the last group of the same change unless a group of another change (made before or
     after it, with its window as narrowed so far) lies certainly between."""
@@ -77,18 +111,18 @@ def slow_changes(events: list[Event]) -> list[Change]:
         key = _key(report)
         home = next((i for i in range(len(groups) - 1, -1, -1) if _key(groups[i][0]) == key), None)
         if home is not None:
-            end = rules.merge(groups[home]).window.latest
+            end = slow_merge(groups[home]).window.latest
             between = any(
                 _key(groups[j][0]) != key
-                and rules.merge(groups[j]).window.earliest >= end
-                and rules.merge(groups[j]).window.latest <= report.window.earliest
+                and slow_merge(groups[j]).window.earliest >= end
+                and slow_merge(groups[j]).window.latest <= report.window.earliest
                 for j in range(len(groups))
             )
             if not between:
                 groups[home].append(report)
                 continue
         groups.append([report])
-    return [rules.merge(g) for g in groups]
+    return [slow_merge(g) for g in groups]
 
 
 def slow_contests(
