@@ -31,7 +31,6 @@ import math
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +43,7 @@ from control.model.events import Event, Source
 from control.model.times import Window, iso
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_scale import Timeout, parse_size
+from bench_scale import Timeout, measure, parse_size
 
 ACTORS = ("government", "hts", "sna", "sdf", "southern", "druze")
 HOUR = timedelta(hours=1)
@@ -157,23 +156,8 @@ def child(cmd: list[str], env: dict[str, str], cwd: str, timeout: float) -> tupl
     """(wall seconds, CPU seconds) of one child process; Timeout past ``timeout``. CPU time is
     what the exponents are computed from: on a shared machine the wall clock grows with the
     others' load, the CPU time with the work."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err)
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - start > timeout:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                raise Timeout
-            time.sleep(0.01)
-        wall = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status) != 0:
-            err.seek(0)
-            raise RuntimeError(f"{' '.join(cmd)} failed: {err.read().decode()[-2000:]}")
-    return wall, usage.ru_utime + usage.ru_stime
+    done = measure(cmd, env, cwd, timeout)
+    return done.wall, done.cpu
 
 
 def main() -> None:

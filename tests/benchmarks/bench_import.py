@@ -30,12 +30,14 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_scale import Timeout, measure
 
 CONTROL = [sys.executable, "-m", "control"]
 WITHOUT_FOLD = [sys.executable, "-c", (
@@ -131,31 +133,10 @@ def write_export(path: Path, rows: int, seed: int = 1, mix: tuple[int, ...] = MI
     return path.stat().st_size
 
 
-class Timeout(Exception):
-    pass
-
-
 def child(cmd: list[str], env: dict[str, str], cwd: str, timeout: float) -> tuple[float, float, str, str]:
     """(wall seconds, peak RSS in MiB, stdout, stderr) of one child process."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err)
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - start > timeout:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                raise Timeout
-            time.sleep(0.02)
-        wall = time.perf_counter() - start
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode()
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed: {stderr[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, stdout, stderr
+    done = measure(cmd, env, cwd, timeout)
+    return done.wall, done.rss_mib, done.stdout, done.stderr
 
 
 def timings(stderr: str) -> dict[str, float]:

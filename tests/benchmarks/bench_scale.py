@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 CONTROL = [sys.executable, "-m", "control"]
 SEED_AT = "2024-12-08T00:00Z"
@@ -146,8 +147,19 @@ def fresh_schema(url: str, schema: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}schema={schema}"
 
 
-def child(cmd: list[str], env: dict[str, str], cwd: str, timeout: float) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS in MiB, stdout) of one child process; Timeout past ``timeout``."""
+class Measured(NamedTuple):
+    """One child process: wall seconds, CPU seconds (user + system), peak RSS in MiB, output."""
+
+    wall: float
+    cpu: float
+    rss_mib: float
+    stdout: str
+    stderr: str
+
+
+def measure(cmd: list[str], env: dict[str, str], cwd: str, timeout: float) -> Measured:
+    """Run one child process (the benchmarks' one runner); Timeout past ``timeout``, and a
+    RuntimeError with the end of its stderr if it fails."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err)
@@ -165,10 +177,16 @@ def child(cmd: list[str], env: dict[str, str], cwd: str, timeout: float) -> tupl
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        text = out.read().decode()
+        stdout, stderr = out.read().decode(), err.read().decode()
         if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err.read().decode()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, text
+            raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {stderr[-2000:]}")
+    return Measured(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout, stderr)
+
+
+def child(cmd: list[str], env: dict[str, str], cwd: str, timeout: float) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS in MiB, stdout) of one child process (:func:`measure`)."""
+    done = measure(cmd, env, cwd, timeout)
+    return done.wall, done.rss_mib, done.stdout
 
 
 def parse_size(text: str) -> int:
