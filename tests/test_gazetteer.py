@@ -305,9 +305,8 @@ def test_fields_other_modules_add_are_kept_by_the_same_rule():
     gazetteer.check_extension(base, base, "v2")
 
 
-def test_recorded_at_answers_with_the_gazetteer_version_in_force_then(run, tmp_path, store):
-    """A version that adds a place (and makes Beta counted at Alpha's capital) is not in an
-    answer given --recorded-at before it was loaded: the same bytes before and after the load."""
+def _region_with_a_capture(run, tmp_path) -> None:
+    """REGION loaded and Alpha captured, both recorded on 1 March 2024 (the store's clock)."""
     from freezegun import freeze_time
 
     (tmp_path / "note.txt").write_text("Rebels took Alfa on Monday.\n")
@@ -318,6 +317,14 @@ def test_recorded_at_answers_with_the_gazetteer_version_in_force_then(run, tmp_p
             "--reported-at", "2024-02-07T10:00Z", "--file", "note.txt", "--quote", "Rebels took Alfa",
         )  # fmt: skip
         assert added.exit_code == 0, added.output
+
+
+def test_recorded_at_answers_with_the_gazetteer_version_in_force_then(run, tmp_path, store):
+    """A version that adds a place (and makes Beta counted at Alpha's capital) is not in an
+    answer given --recorded-at before it was loaded: the same bytes before and after the load."""
+    from freezegun import freeze_time
+
+    _region_with_a_capture(run, tmp_path)
     then = "2024-03-02T00:00Z"
     questions = [
         ("replay", "--at", "2024-02-20T00:00Z"),
@@ -402,14 +409,7 @@ def test_fold_workers_answer_with_the_version_in_force_at_recorded_at(run, tmp_p
 
     from control.store import states
 
-    (tmp_path / "note.txt").write_text("Rebels took Alfa on Monday.\n")
-    with freeze_time("2024-03-01T00:00:00Z"):
-        assert _load(run, tmp_path, REGION).exit_code == 0
-        added = run(
-            "add", "--kind", "capture", "--place", "Alpha", "--actor", "rebels", "--when", "Monday",
-            "--reported-at", "2024-02-07T10:00Z", "--file", "note.txt", "--quote", "Rebels took Alfa",
-        )  # fmt: skip
-        assert added.exit_code == 0, added.output
+    _region_with_a_capture(run, tmp_path)
     question = ("replay", "--at", "2024-02-20T00:00Z", "--json", "--recorded-at", "2024-03-02T00:00Z")
     before = run(*question).stdout
     v2 = REGION.replace("admin_level = 2\n", 'admin_level = 2\nadministered_from = "Alpha"\n')
