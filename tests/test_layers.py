@@ -29,25 +29,6 @@ LAYERS = {
 }
 #: Top-level modules: the package itself and ``python -m control`` sit over the CLI.
 TOP = {"control": 6, "control.__main__": 6}
-#: Circles of modules outside the store, left to the work that moves drawing code from the CLI
-#: into views (issue 27 item 3): tolerated, but no new module may join one, and no new circle.
-KNOWN_CIRCLES = [
-    {"control.views.plotting", "control.views.shapes"},
-    {"control.cli.page", "control.cli.plots"},
-]
-#: Modules over ~500 lines whose docstring does not say why yet, each with the work that owns it
-#: (issue 27). Tolerated; no other module may grow past the limit.
-KNOWN_LONG = {
-    "control.cli": "the core commands: item 3 moves drawing out of the CLI",
-    "control.cli.plots": "item 3: drawing code moves to views",
-    "control.fold.projection": "the fold's public rules module (concurrent work on fold/)",
-    "control.ingest.acled": "ACLED import (concurrent work)",
-    "control.ingest.extract": "the extraction rules over sentences",
-    "control.ingest.snapshots": "dated control maps as observations",
-    "control.model.gazetteer": "item 2: the gazetteer's file loading moves to ingest",
-    "control.views.page": "item 3: views (concurrent work)",
-    "control.views.plotting": "item 3: views (concurrent work)",
-}
 #: The line count past which a module's docstring must say why it is long ("Long: ...").
 LONG = 520
 
@@ -192,7 +173,7 @@ def test_no_import_circle() -> None:
     """Imports run (inside functions too) never go round in a circle; ``if TYPE_CHECKING:``
     imports, for annotations only, may name a module that imports this one."""
     found = circles(graph(typing=False))
-    assert [c for c in found if not any(set(c) <= known for known in KNOWN_CIRCLES)] == []
+    assert found == []
 
 
 def test_circles_are_found() -> None:
@@ -217,7 +198,7 @@ def test_modules_are_short_or_say_why() -> None:
         text = path.read_text(encoding="utf-8")
         if text.count("\n") > LONG and "Long:" not in (ast.get_docstring(ast.parse(text)) or ""):
             long.add(name)
-    assert long - set(KNOWN_LONG) == set()
+    assert long == set()
 
 
 def test_the_architecture_page_draws_these_layers() -> None:

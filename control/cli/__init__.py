@@ -5,6 +5,10 @@ group is a module of its own, imported only when used (plots, scenarios, places 
 ``gazetteer``, extract, page, synth), so matplotlib stays off the replay path and every command
 starts fast. Every user mistake becomes one line on stderr and exit status 2; nothing is written
 on error.
+
+Long: the six core commands and the options every command shares live together so that
+`control replay` imports one module of the CLI (its start-up time is measured against the
+bare imports); each is a few lines of option parsing and one call below.
 """
 
 from __future__ import annotations
@@ -241,6 +245,14 @@ def open_store(store: str | None, recorded_at: datetime | None = None, **options
     from control.service.sync import open_app
 
     return scoped(open_app(store, recorded_at=recorded_at, **options))
+
+
+def shown_gazetteer(app: Any, recorded_at: datetime | None = None) -> Any:
+    """The gazetteer a view of ``app`` shows: the store's (its version in force at
+    ``recorded_at``, when the store keeps versions by time), with its display settings."""
+    at = getattr(app, "gazetteer_at", None)
+    found = at(recorded_at) if at is not None and recorded_at is not None else None
+    return found or app.gazetteer
 
 
 def scoped(app: LedgerApp) -> LedgerApp:

@@ -80,7 +80,7 @@ def page(
     keep = guarded(store, *scenario_files(scenario))  # the store and the scenario's file
     check_output(out, "--out", keep)  # before any work: a bad --out costs nothing
     app = open_store(store, recorded_at)
-    from control.cli.plots import shown_gazetteer
+    from control.cli import shown_gazetteer
 
     atlas = shown_gazetteer(app, recorded_at)
     chosen = chosen_places(places, seat)

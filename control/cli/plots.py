@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import click
 
@@ -26,6 +26,7 @@ from control.cli import (
     recorded_at_option,
     scenario_files,
     seat_option,
+    shown_gazetteer,
     store_option,
     subset_of,
 )
@@ -40,14 +41,6 @@ from control.views.files import check_output, write_atomically
 #: more and would make matplotlib draw millions of ticks.
 MARGIN = timedelta(days=366)
 LONGEST = timedelta(days=5 * 366)
-
-
-def shown_gazetteer(app: Any, recorded_at: datetime | None = None) -> Gazetteer:
-    """The gazetteer a view of ``app`` shows: the store's (its version in force at
-    ``recorded_at``, when the store keeps versions by time), with its display settings."""
-    at = getattr(app, "gazetteer_at", None)
-    found = at(recorded_at) if at is not None and recorded_at is not None else None
-    return cast(Gazetteer, found or app.gazetteer)
 
 
 def chart_span(

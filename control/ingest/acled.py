@@ -27,6 +27,10 @@ Rules (README "Importing ACLED data"):
   near a capital never changes the capital's control). Coordinates outside the globe skip the row.
 * Ids are ``acled-<event_id_cnty>-<hash of the row>``: the same row gives the same id, so a
   re-import adds nothing and a changed row adds a correction and its replacement.
+
+Long: one importer, in one place: the CSV reader (streamed, checked line by line), the actor
+mapping and its normalised names, the place and window rules, and the planner diffing rows
+against the ledger; they share the row's vocabulary and split would only pass it around.
 """
 
 from __future__ import annotations

@@ -24,6 +24,10 @@ sentence naming a place thousands of times takes time in proportion to its lengt
 
 :func:`mark` compares candidates with the events of a store (duplicates and corroborations);
 :func:`score` measures candidates against curated events (recall, precision, actor accuracy).
+
+Long: the extraction rules are one grammar over a sentence (places, actors, cues, dates,
+negation), read together; the vocabulary is data (the gazetteer and
+``control/data/extract_vocabulary.json``), the rules are code, and each rule is pinned by a test.
 """
 
 from __future__ import annotations

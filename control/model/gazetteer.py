@@ -9,6 +9,10 @@ every view's ``atlas``). There is no process-wide current gazetteer: the module-
 below answer for the one a caller scopes with :func:`using` (a context variable, restored on
 exit; the built-in one outside any), which the fold's place lookups read. This module resolves
 the many spellings the news uses to one canonical place name.
+
+Long: the gazetteer's values and the checks of a gazetteer file (places, controllers,
+display settings, shapes, versions that only add) share one vocabulary; moving the file
+loading to ``ingest/`` is listed as left to do in the CHANGELOG.
 """
 
 from __future__ import annotations

@@ -295,7 +295,7 @@ def _share_figure(app: Any, atlas: Gazetteer, lo: datetime, hi: datetime, known_
     population) over [lo, hi], from the stored states on the latest knowledge, else from each
     place's phases (as the holdings); ``some``: ``atlas`` holds some places only (--place)."""
     from control.store.states import as_stored
-    from control.views.shapes import shapes_note, share_figure
+    from control.views.shapes import shapes_note
     from control.views.territory import share_series, weights
 
     weights(atlas, by)  # no shapes (or populations): one line, before any folding
@@ -408,3 +408,20 @@ def demo_figures(
     for stem, (kind, at, known_at, step) in charts.items():
         start, stop = (daily_from, end) if step else (lo, hi)
         yield stem, draw(atlas, kind, events, at, known_at, start, stop, seat, step)
+
+
+def share_figure(series: Any, title: str, note: str, atlas: Gazetteer) -> Any:
+    """The whole share chart: titled, with the shading note and the credit at its foot."""
+    from control.views import plotting
+    from control.views.shapes import plot_share
+
+    def build() -> Any:
+        fig = plotting.figure(11, 5.6)
+        ax = fig.add_subplot()
+        plot_share(ax, series, lambda c: display.colour(atlas, c), lambda c: display.name(atlas, c))
+        plotting._date_axis(ax, atlas)
+        ax.set_title(title, loc="left")
+        fig.text(0.995, 0.003, note, ha="right", va="bottom", fontsize=6.5, color="#666666")
+        return fig
+
+    return plotting.styled(build)

@@ -19,6 +19,9 @@ The page is rendered from ``control/views/templates/page.html`` (+ ``page.css``,
 text reaches it only inside ``<script type="application/json">`` with ``<``, ``>``, ``&`` and
 U+2028/2029 escaped, and the script shows it with ``textContent`` only. A Content-Security-Policy
 allows the one inline script (by its hash) and no network at all.
+
+Long: the page's data (every state the slider can reach, for the record and a scenario) is
+built in one pass over the fold's answers; the HTML, script and style are templates beside it.
 """
 
 from __future__ import annotations

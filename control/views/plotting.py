@@ -5,6 +5,9 @@ given (its controllers' names and colours, time zone, focus controller, outline:
 :mod:`control.views.display`). One marker per statement kind, defined here once. Same ledger,
 same bytes: PNG/SVG/PDF metadata dates and the SVG hash salt are fixed. No matplotlib warning
 reaches the terminal.
+
+Long: the drawing primitives of every chart (axes, bands, maps, legends, labels kept on
+the canvas) share one style and one deterministic file output.
 """
 
 from __future__ import annotations

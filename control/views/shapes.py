@@ -127,22 +127,6 @@ def plot_share(ax: Any, series: ShareSeries, colour: Any, name: Any) -> Any:
     return ax
 
 
-def share_figure(series: ShareSeries, title: str, note: str, atlas: gazetteer.Gazetteer) -> Any:
-    """The whole share chart: titled, with the shading note and the credit at its foot."""
-    from control.views import display, plotting
-
-    def build() -> Any:
-        fig = plotting.figure(11, 5.6)
-        ax = fig.add_subplot()
-        plot_share(ax, series, lambda c: display.colour(atlas, c), lambda c: display.name(atlas, c))
-        plotting._date_axis(ax, atlas)
-        ax.set_title(title, loc="left")
-        fig.text(0.995, 0.003, note, ha="right", va="bottom", fontsize=6.5, color="#666666")
-        return fig
-
-    return plotting.styled(build)
-
-
 def page_shapes(atlas: gazetteer.Gazetteer) -> dict[str, Any]:
     """The page's polygons: ``shapes`` (per place in order, its polygons as rings of [lon, lat]
     to 3 decimals, about 100 m, or null) and ``shapes_note``; nothing without shapes (a page of
