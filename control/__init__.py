@@ -95,7 +95,7 @@ def builtin_gazetteer() -> Gazetteer:
 
 def load_gazetteer(path: str) -> Gazetteer:
     """A gazetteer from a TOML file (see README "Any places: your own gazetteer")."""
-    from control.model.gazetteer import load_file
+    from control.ingest.gazetteers import load_file
 
     return load_file(path)
 

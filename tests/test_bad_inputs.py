@@ -218,7 +218,7 @@ def bound_to_gaz(*changes: tuple[str, str], v1: tuple[tuple[str, str], ...] = ()
     GAZ with ``changes`` written as ``v2.toml``: the later version a user tries to load."""
 
     def setup(tmp: Path) -> None:
-        from control.model.gazetteer import load_file
+        from control.ingest.gazetteers import load_file
         from control.service.sync import bind_gazetteer, open_app
 
         first = GAZ

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from helpers.browser import assert_quiet, open_page, page_text
 
+from control.ingest import gazetteers
 from control.model import gazetteer
 from control.model.errors import UserError
 
@@ -50,7 +51,7 @@ def _write(tmp_path: Path, text: str = SETTINGS, outline: object = SQUARE) -> Pa
 
 
 def test_controller_tables_and_display_settings_round_trip(tmp_path):
-    atlas = gazetteer.load_file(_write(tmp_path))
+    atlas = gazetteers.load_file(_write(tmp_path))
     assert list(atlas.controllers) == ["other", "saf", "rsf"]  # the file's order
     assert atlas.controllers["rsf"] == "Rapid Support Forces (paramilitary)"
     assert atlas.controller_names == {
@@ -81,13 +82,13 @@ def test_a_gazetteer_without_settings_keeps_its_stored_form(tmp_path):
         + '[controllers]\nsaf = "SAF"\nrsf = "RSF"\n'
         + plain.split("[[place]]")[1].join(["[[place]]", ""])
     )
-    atlas = gazetteer.load_file(_write(tmp_path, plain))
+    atlas = gazetteers.load_file(_write(tmp_path, plain))
     assert set(atlas.to_dict()) == {
         "name", "version", "baseline_as_of", "controllers", "about", "places", "controller_order",
     }  # fmt: skip
     again = gazetteer.Gazetteer.from_dict(atlas.to_dict())
     assert list(again.controllers) == ["saf", "rsf"] and again.controller_colours == atlas.controller_colours
-    in_order = gazetteer.load_file(
+    in_order = gazetteers.load_file(
         _write(tmp_path, plain.replace('saf = "SAF"\nrsf = "RSF"', 'rsf = "RSF"\nsaf = "SAF"'))
     )
     assert "controller_order" not in in_order.to_dict()  # sorted already: the form stored before
@@ -116,15 +117,15 @@ def test_the_builtin_settings_come_from_their_own_data_file():
 )
 def test_bad_settings_name_the_line(tmp_path, change, message):
     with pytest.raises(UserError) as caught:
-        gazetteer.load_file(_write(tmp_path, SETTINGS.replace(*change)))
+        gazetteers.load_file(_write(tmp_path, SETTINGS.replace(*change)))
     assert message in str(caught.value)
 
 
 def test_an_outline_that_is_not_polygons_is_refused(tmp_path):
     with pytest.raises(UserError, match="holds a Point"):
-        gazetteer.load_file(_write(tmp_path, outline={"type": "Point", "coordinates": [1, 2]}))
+        gazetteers.load_file(_write(tmp_path, outline={"type": "Point", "coordinates": [1, 2]}))
     with pytest.raises(UserError, match="4 or more"):
-        gazetteer.load_file(
+        gazetteers.load_file(
             _write(tmp_path, outline={"type": "Polygon", "coordinates": [[[1, 2], [400, 2]]]})
         )
 
@@ -272,7 +273,7 @@ def test_the_default_chart_range_covers_the_ledger(world, kind, run, monkeypatch
     assert reports
     assert all(lo <= e.reported_at <= hi and e.window.latest <= hi for e in reports), (lo, hi)
     if name == "sudan":  # the ledger's own span: the baseline is the chart's first day
-        assert lo == gazetteer.load_file(SUDAN / "gazetteer.toml").baseline_as_of
+        assert lo == gazetteers.load_file(SUDAN / "gazetteer.toml").baseline_as_of
 
 
 def test_the_example_outline_and_places_fit_the_map(run, world, monkeypatch):
@@ -284,7 +285,7 @@ def test_the_example_outline_and_places_fit_the_map(run, world, monkeypatch):
     ax = drawn[0].axes[0]
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
     places = (
-        gazetteer.load_file(SUDAN / "gazetteer.toml") if name == "sudan" else gazetteer.builtin()
+        gazetteers.load_file(SUDAN / "gazetteer.toml") if name == "sudan" else gazetteer.builtin()
     ).places
     assert all(x0 < p.lon < x1 and y0 < p.lat < y1 for p in places)
     (outline,) = ax.patches

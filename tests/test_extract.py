@@ -386,7 +386,7 @@ def sudan(run):
     """The test's store bound to the worked example's Sudan gazetteer (14 states, saf and rsf)."""
     result = run("gazetteer", "load", str(EXAMPLE))
     assert result.exit_code == 0, result.output
-    from control.model.gazetteer import load_file
+    from control.ingest.gazetteers import load_file
 
     return load_file(EXAMPLE)
 
@@ -403,7 +403,7 @@ def with_capital(tmp_path: Path, capital: str = "Khartoum") -> Path:
 
 
 def test_a_user_gazetteer_names_the_places_actors_and_the_capital(tmp_path: Path) -> None:
-    from control.model.gazetteer import load_file
+    from control.ingest.gazetteers import load_file
 
     sudan = load_file(with_capital(tmp_path))
     start = sudan.baseline_as_of
@@ -506,8 +506,8 @@ def test_evaluate_on_three_articles_about_another_war(run, sudan) -> None:
 
 
 def test_a_gazetteer_capital_must_be_one_of_its_places(tmp_path: Path) -> None:
+    from control.ingest.gazetteers import load_file
     from control.model.errors import UserError
-    from control.model.gazetteer import load_file
 
     assert load_file(with_capital(tmp_path, "Khartoum")).labels["capital"] == "Khartoum"
     with pytest.raises(UserError, match=r"g.toml:14: capital 'Atlantis' is not a place"):
@@ -569,7 +569,7 @@ def test_a_text_wrapped_at_a_fixed_width_is_read_by_paragraph() -> None:
 
 
 def _example():
-    from control.model.gazetteer import load_file
+    from control.ingest.gazetteers import load_file
 
     return load_file(EXAMPLE)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from control import open_ledger, parse_instant
+from control.ingest import gazetteers
 from control.model import gazetteer
 
 REGION = """\
@@ -220,7 +221,7 @@ def test_a_large_gazetteer_is_read_and_refused_in_linear_time(tmp_path):
     path.write_text("".join(lines), "utf-8")
     started = time.monotonic()
     with pytest.raises(gazetteer.UserError, match=r"big.toml:80004: lat must be a number"):
-        gazetteer.load_file(path)
+        gazetteers.load_file(path)
     assert time.monotonic() - started < 30
 
 
@@ -274,19 +275,19 @@ def test_a_later_version_that_changes_a_field_is_refused(run, tmp_path, store, f
 def test_fields_other_modules_add_are_kept_by_the_same_rule():
     """The rule is over the stored form: a field this module does not know (a display setting, a
     population) may be set where it was absent, not changed once set."""
-    base = gazetteer.load_file("r.toml", REGION)
+    base = gazetteers.load_file("r.toml", REGION)
 
     def with_extra(place_extra: dict, head_extra: dict) -> gazetteer.Gazetteer:
-        atlas = gazetteer.load_file("r.toml", REGION)
+        atlas = gazetteers.load_file("r.toml", REGION)
         plain = atlas.to_dict()
         places = [p | place_extra if p["name"] == "Beta" else p for p in plain["places"]]
         atlas.to_dict = lambda: plain | head_extra | {"places": places}  # type: ignore[method-assign]
         return atlas
 
     old = with_extra({"population": None}, {})
-    gazetteer.check_extension(old, with_extra({"population": 5000}, {"time_zone": "UTC"}), "v2")
+    gazetteers.check_extension(old, with_extra({"population": 5000}, {"time_zone": "UTC"}), "v2")
     set_once = with_extra({"population": 5000, "shape": [[1, 2], [3, 4]]}, {"time_zone": "UTC"})
-    gazetteer.check_extension(set_once, set_once, "v2")
+    gazetteers.check_extension(set_once, set_once, "v2")
     for place_extra, head_extra, says in [
         (
             {"population": 6000, "shape": [[1, 2], [3, 4]]},
@@ -301,8 +302,8 @@ def test_fields_other_modules_add_are_kept_by_the_same_rule():
         ),
     ]:
         with pytest.raises(gazetteer.UserError, match=re.escape(says)):
-            gazetteer.check_extension(set_once, with_extra(place_extra, head_extra), "v2")
-    gazetteer.check_extension(base, base, "v2")
+            gazetteers.check_extension(set_once, with_extra(place_extra, head_extra), "v2")
+    gazetteers.check_extension(base, base, "v2")
 
 
 def _region_with_a_capture(run, tmp_path) -> None:
@@ -399,7 +400,7 @@ def test_a_label_without_a_letter_or_digit_is_refused(tmp_path):
         (('pcode = "XX01"', 'pcode = "-"'), "r.toml:14: pcode '-' has no letter or digit"),
     ]:
         with pytest.raises(gazetteer.UserError, match=re.escape(says)):
-            gazetteer.load_file("r.toml", REGION.replace(*change))
+            gazetteers.load_file("r.toml", REGION.replace(*change))
 
 
 def test_fold_workers_answer_with_the_version_in_force_at_recorded_at(run, tmp_path, store, monkeypatch):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from helpers.browser import assert_quiet, open_page, page_data
 
+from control.ingest import gazetteers
 from control.model import gazetteer, shapes
 
 DATA = Path(gazetteer.__file__).parent.parent / "data"
@@ -115,7 +116,7 @@ def test_coordinates_are_stored_rounded_and_z_dropped(tmp_path):
         {"type": "FeatureCollection", "features": [feature({"type": "Polygon", "coordinates": [ring]},
                                                             name="A", baseline="x")]},
     )  # fmt: skip
-    atlas = gazetteer.load_geojson(path, "2024-01-01T00:00Z")
+    atlas = gazetteers.load_geojson(path, "2024-01-01T00:00Z")
     assert atlas.places[0].shape["coordinates"][0][0] == [10.123457, 0.1]
     assert gazetteer.Gazetteer.from_dict(atlas.to_dict()).places[0] == atlas.places[0]
 

@@ -25,7 +25,7 @@ def gazetteer() -> None:
 
 def _geojson_options(command: Any) -> Any:
     """The options of a GeoJSON gazetteer: which feature property holds what, and the rest."""
-    from control.model.gazetteer import GEOJSON_PROPERTIES
+    from control.ingest.gazetteers import GEOJSON_PROPERTIES
 
     for field, default in reversed(GEOJSON_PROPERTIES.items()):
         command = click.option(
@@ -65,7 +65,7 @@ def load(
     """Bind the store to the gazetteer in FILE: TOML ([gazetteer], [controllers], [[place]]; a
     [gazetteer] shapes = "file.geojson" gives places polygons, matched by p-code) or a GeoJSON
     FeatureCollection (.geojson/.json: one place per Point or (Multi)Polygon feature)."""
-    from control.model.gazetteer import load_file, load_geojson, shape_overlaps
+    from control.ingest.gazetteers import load_file, load_geojson, shape_overlaps
     from control.service.sync import bind_gazetteer, open_app
     from control.store.config import resolve_store, write_deadline
     from control.store.retry import retrying

@@ -10,10 +10,11 @@ from datetime import datetime
 
 from eventsourcing.persistence import DatabaseError, InterfaceError, OperationalError, ProgrammingError
 
+from control.ingest.gazetteers import check_extension
 from control.ingest.sources import record_digest
 from control.model import gazetteer
 from control.model.errors import UserError
-from control.model.gazetteer import Gazetteer, check_extension
+from control.model.gazetteer import Gazetteer
 from control.store.config import RECORD, public, resolve_store, store_env, write_deadline
 from control.store.ledger import LedgerApp
 from control.store.retry import retrying

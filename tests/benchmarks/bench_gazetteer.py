@@ -5,7 +5,7 @@ Run: ``python tests/benchmarks/bench_gazetteer.py [--places 100000] [--store]``.
 Writes a gazetteer of ``--places`` places (each with an id, p-code, alias, parent and note) to a
 temporary folder and times, in seconds:
 
-* ``read``: parsing and validating it (``control.model.gazetteer.load_file``),
+* ``read``: parsing and validating it (``control.ingest.gazetteers.load_file``),
 * ``refused-last``: the same file with its last place's latitude out of range (the error names
   that place's line: every item's line is found by one scan, not a scan per item),
 * ``refused-alias``: its last place's alias also naming the first place (found by the
@@ -30,8 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from control.ingest.gazetteers import load_file
 from control.model.errors import UserError
-from control.model.gazetteer import load_file
 
 
 def gazetteer_text(places: int, last_lat: float = 35.5, last_alias: str = "") -> str:
