@@ -4,8 +4,8 @@ A gazetteer is data: the built-in one (Syria's 14 governorates and their capital
 2024, from ``control/data/governorates.json``, whose "about" lines name the sources) or a file a
 user supplies (TOML: ``[gazetteer]``, ``[controllers]`` and ``[[place]]`` tables, or GeoJSON,
 read and checked by :mod:`control.ingest.gazetteers`). A ledger is bound to its gazetteer by
-storing it (``control.service.sync``), and the gazetteer travels with the ledger as a value (``LedgerApp.gazetteer``, ``control.Ledger``,
-every view's ``atlas``). There is no process-wide current gazetteer: the module-level functions
+storing it (``control.service.sync``), and the gazetteer travels with the ledger as a value
+(``LedgerApp.gazetteer``, ``control.Ledger``, every view's ``atlas``). There is no process-wide current gazetteer: the module-level functions
 below answer for the one a caller scopes with :func:`using` (a context variable, restored on
 exit; the built-in one outside any), which the fold's place lookups read. This module resolves
 the many spellings the news uses to one canonical place name.
