@@ -5,10 +5,11 @@ A gazetteer is data: the built-in one (Syria's 14 governorates and their capital
 user supplies (TOML: ``[gazetteer]``, ``[controllers]`` and ``[[place]]`` tables, or GeoJSON,
 read and checked by :mod:`control.ingest.gazetteers`). A ledger is bound to its gazetteer by
 storing it (``control.service.sync``), and the gazetteer travels with the ledger as a value
-(``LedgerApp.gazetteer``, ``control.Ledger``, every view's ``atlas``). There is no process-wide current gazetteer: the module-level functions
-below answer for the one a caller scopes with :func:`using` (a context variable, restored on
-exit; the built-in one outside any), which the fold's place lookups read. This module resolves
-the many spellings the news uses to one canonical place name.
+(``LedgerApp.gazetteer``, ``control.Ledger``, every view's ``atlas``). There is no process-wide
+current gazetteer: the module-level functions below answer for the one a caller scopes with
+:func:`using` (a context variable, restored on exit; the built-in one outside any), which the
+fold's place lookups read. This module resolves the many spellings the news uses to one
+canonical place name.
 
 Long: the gazetteer's values (places, controllers and their display settings, shapes) and the
 built-in one's, with the lookups every layer makes (a place by any spelling, a controller, the
