@@ -9,14 +9,9 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from control.ingest.acled import EXPORT_COLUMNS as COLUMNS
 from control.ingest.acled import ActorMap, default_mapping_text, direction, load_mapping, window_of
 
-COLUMNS = (
-    "event_id_cnty", "event_date", "year", "time_precision", "disorder_type", "event_type",
-    "sub_event_type", "actor1", "assoc_actor_1", "inter1", "actor2", "assoc_actor_2", "inter2",
-    "interaction", "iso", "region", "country", "admin1", "admin2", "admin3", "location", "latitude",
-    "longitude", "geo_precision", "source", "source_scale", "notes", "fatalities", "tags", "timestamp",
-)  # fmt: skip
 GOV = "Military Forces of Syria (2000-2024)"
 TS = int(datetime(2024, 12, 9, tzinfo=UTC).timestamp())  # 2024-12-09T00:00Z
 

@@ -75,6 +75,13 @@ HASHED = (
     "source", "notes", "timestamp",
 )  # fmt: skip
 DELETION_COLUMNS = ("event_id_cnty", "deleted_timestamp")
+#: Every column of an ACLED export, in its order (what a full export holds; REQUIRED are read).
+EXPORT_COLUMNS = (
+    "event_id_cnty", "event_date", "year", "time_precision", "disorder_type", "event_type",
+    "sub_event_type", "actor1", "assoc_actor_1", "inter1", "actor2", "assoc_actor_2", "inter2",
+    "interaction", "iso", "region", "country", "admin1", "admin2", "admin3", "location", "latitude",
+    "longitude", "geo_precision", "source", "source_scale", "notes", "fatalities", "tags", "timestamp",
+)  # fmt: skip
 #: ACLED's interaction codes (``inter1``/``inter2``): numeric in older exports, words in newer ones.
 INTER_CODES = {
     "1": "state forces", "2": "rebel group", "3": "political militia", "4": "identity militia",

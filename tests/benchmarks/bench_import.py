@@ -39,17 +39,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_scale import Timeout, measure
 
+from control.ingest.acled import EXPORT_COLUMNS as COLUMNS
+
 CONTROL = [sys.executable, "-m", "control"]
 WITHOUT_FOLD = [sys.executable, "-c", (
     "import sys; from control.store.ledger import LedgerApp; LedgerApp.refresh_states = lambda self: 0; "
     "from control.cli import cli; cli.main(sys.argv[1:], prog_name='control')"
 )]  # fmt: skip
-COLUMNS = (
-    "event_id_cnty", "event_date", "year", "time_precision", "disorder_type", "event_type",
-    "sub_event_type", "actor1", "assoc_actor_1", "inter1", "actor2", "assoc_actor_2", "inter2",
-    "interaction", "iso", "region", "country", "admin1", "admin2", "admin3", "location", "latitude",
-    "longitude", "geo_precision", "source", "source_scale", "notes", "fatalities", "tags", "timestamp",
-)  # fmt: skip
 #: The built-in gazetteer's capitals: (admin1 as ACLED spells it, capital, latitude, longitude).
 PLACES = (
     ("Damascus", "Damascus", 33.5138, 36.2765), ("Rural Damascus", "Douma", 33.5711, 36.4022),
