@@ -359,13 +359,7 @@ def test_recorded_at_answers_with_the_gazetteer_version_in_force_then(run, tmp_p
 def test_stored_states_follow_a_version_that_changes_how_a_place_is_counted(run, tmp_path, store):
     """Beta gains administered_from: its stored state is folded again (the answer read from the
     stored states is the one folded from the reports)."""
-    (tmp_path / "note.txt").write_text("Rebels took Alfa on Monday.\n")
-    assert _load(run, tmp_path, REGION).exit_code == 0
-    added = run(
-        "add", "--kind", "capture", "--place", "Alpha", "--actor", "rebels", "--when", "Monday",
-        "--reported-at", "2024-02-07T10:00Z", "--file", "note.txt", "--quote", "Rebels took Alfa",
-    )  # fmt: skip
-    assert added.exit_code == 0, added.output
+    _region_with_a_capture(run, tmp_path)
     v2 = REGION.replace("admin_level = 2\n", 'admin_level = 2\nadministered_from = "Alpha"\n')
     assert _load(run, tmp_path, v2, "v2.toml").exit_code == 0
     stored = json.loads(run("replay", "--at", "2024-03-01T00:00Z", "--json").output)
