@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -179,10 +179,12 @@ def load_file(path: Path | str, text: str | None = None, now: datetime | None = 
     about = head.get("about", "")
     if isinstance(about, list):
         about = "\n".join(str(a) for a in about)
-    places = [
-        g._replace(population=check_population(p.get("population"), where("place", i, "population")))
+    places = [  # a place's line is looked up only for a population to refuse (a search each)
+        g if p.get("population") is None else g._replace(population=check_population(
+            p.get("population"), lambda i=i: where("place", i, "population")
+        ))
         for i, (g, p) in enumerate(zip(places, places_data, strict=True))
-    ]
+    ]  # fmt: skip
     display = parse_display(path, text, head, found)
     capital = display.get("labels", {}).get("capital")  # what texts mean by "the capital"
     if capital is not None and label_key(capital) not in {
@@ -203,8 +205,9 @@ def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def check_population(value: Any, at: str) -> int | None:
-    """A place's population: a whole number >= 0 (a float with no fraction accepted), or None."""
+def check_population(value: Any, at: str | Callable[[], str]) -> int | None:
+    """A place's population: a whole number >= 0 (a float with no fraction accepted), or None.
+    ``at`` names it in the error (or makes the name: found only when there is an error)."""
     if value is None or value == "":
         return None
     if isinstance(value, float) and value.is_integer():
@@ -212,7 +215,8 @@ def check_population(value: Any, at: str) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**10:
-        raise UserError(f"{at}: population must be a whole number of people (0 or more), not {value!r}")
+        where = at() if callable(at) else at
+        raise UserError(f"{where}: population must be a whole number of people (0 or more), not {value!r}")
     return value
 
 
