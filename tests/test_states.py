@@ -752,3 +752,13 @@ def test_reading_the_whole_ledger_runs_the_collector_less_often_and_then_as_befo
     assert app.read() == expected
     assert seen and all(t >= readmodel.BULK_GC_THRESHOLD for t in seen)
     assert gc.get_threshold() == before
+
+
+def test_worker_chunks_are_sized_by_reports_per_place():
+    """A worker's task holds about FOLD_REPORTS reports: 100 places of a synthetic ledger's 500
+    reports each (as before), 2,000 of a gazetteer's places with a baseline each (the tasks' own
+    cost had been most of loading 100,000 places), and always several tasks per worker."""
+    assert states.chunk_size(1_000_000, 2_000, 2_000, 2) == states.FOLD_CHUNK == 100
+    assert states.chunk_size(100_014, 100_014, 100_014, 2) == states.MAX_FOLD_CHUNK
+    assert states.chunk_size(100_000, 100_000, 4_000, 2) == 500  # four tasks a worker
+    assert states.chunk_size(200_000, 14, 14, 2) == states.FOLD_CHUNK  # deep places: as before

@@ -184,6 +184,23 @@ FOLD_TASK = "control.store.workers:fold"
 CHUNK_WORK: dict[str, Any] = {"rows": _rows_of, "states_at": _states_at, "phases": _phases_of}
 
 
+#: Reports a worker's chunk of places is sized for (100 places of 500 reports, a synthetic
+#: ledger's shape), and the most places a chunk may hold (places with few reports each, such as a
+#: gazetteer of 100,000 places with a baseline each, go 2,000 to a task, not 100: the tasks'
+#: own cost, not the fold, was most of loading such a gazetteer).
+FOLD_REPORTS = 50_000
+MAX_FOLD_CHUNK = 2_000
+
+
+def chunk_size(reports: int, places: int, targets: int, workers: int) -> int:
+    """Places per worker task: about :data:`FOLD_REPORTS` reports' worth at the ledger's average
+    reports per place, between :data:`FOLD_CHUNK` and :data:`MAX_FOLD_CHUNK`, and small enough
+    to give each worker several tasks."""
+    per_place = max(1, reports // max(1, places))
+    size = max(FOLD_CHUNK, min(MAX_FOLD_CHUNK, FOLD_REPORTS // per_place))
+    return max(FOLD_CHUNK, min(size, -(-targets // (workers * 4))))
+
+
 def in_chunks(
     app: LedgerApp, stream: str, targets: Sequence[gazetteer.Governorate], work: str, args: tuple[Any, ...]
 ) -> Iterator[Any]:
@@ -200,6 +217,9 @@ def in_chunks(
         count = app.recorder.query(f"SELECT COUNT(*) FROM {table} WHERE stream = %s", [stream])
         if int(count[0][0]) >= PARALLEL_REPORTS:
             from control.store import pool
+
+            size = chunk_size(int(count[0][0]), len(gazetteer.current().places), len(targets), workers)
+            chunks = [targets[i : i + size] for i in range(0, len(targets), size)]
 
             # the tables exist: a worker creating them again races the others in PostgreSQL's
             # catalog ("tuple concurrently updated")
