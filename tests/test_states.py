@@ -762,3 +762,30 @@ def test_worker_chunks_are_sized_by_reports_per_place():
     assert states.chunk_size(100_014, 100_014, 100_014, 2) == states.MAX_FOLD_CHUNK
     assert states.chunk_size(100_000, 100_000, 4_000, 2) == 500  # four tasks a worker
     assert states.chunk_size(200_000, 14, 14, 2) == states.FOLD_CHUNK  # deep places: as before
+
+
+def test_a_refresh_here_folds_deep_places_a_few_at_a_time_and_writes_by_size(monkeypatch, tmp_path):
+    """Deep places (thousands of reports each) are folded and written one or a few at a time, so
+    a refresh's memory follows a deep place's states, not all of them; the states are the same."""
+    from control.service.sync import open_app as open_store
+
+    app = open_store(str(tmp_path / "deep.db"))
+    seen: list[int] = []
+    real = states.CHUNK_WORK["rows"]
+
+    def counted(app_: Any, stream: str, chunk: Any, *args: Any) -> Any:
+        seen.append(len(chunk))
+        return real(app_, stream, chunk, *args)
+
+    before = app.recorder.query(f"SELECT * FROM {app.recorder.name('control_states')} ORDER BY place, start")
+    monkeypatch.setattr(states, "HERE_REPORTS", 1)  # every place counts as deep
+    monkeypatch.setattr(states, "WRITE_CHARS", 1)  # and every chunk is written at once
+    monkeypatch.setitem(states.CHUNK_WORK, "rows", counted)
+    app.recorder.execute_script(
+        [(f"INSERT INTO {app.recorder.name('control_dirty')} SELECT stream, place FROM "
+          f"{app.recorder.name('control_states')} GROUP BY stream, place", [])]
+    )  # fmt: skip
+    assert app.refresh_states() == 14
+    assert seen == [1] * 14
+    after = app.recorder.query(f"SELECT * FROM {app.recorder.name('control_states')} ORDER BY place, start")
+    assert after == before

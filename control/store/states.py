@@ -71,6 +71,9 @@ CEIL = datetime(9999, 12, 31, tzinfo=UTC)
 #: State rows written per transaction by a refresh (whole chunks of places): fewer, larger
 #: transactions rewrite fewer pages of the states' time-ordered indexes.
 WRITE_ROWS = 50_000
+#: ... or once the states waiting to be written hold this many characters (a deep place's
+#: states can be large: memory follows this, not the whole refresh).
+WRITE_CHARS = 64 * 1024 * 1024
 
 
 #: What a refresh rewrites of each place it folds.
@@ -190,6 +193,10 @@ CHUNK_WORK: dict[str, Any] = {"rows": _rows_of, "states_at": _states_at, "phases
 #: own cost, not the fold, was most of loading such a gazetteer).
 FOLD_REPORTS = 50_000
 MAX_FOLD_CHUNK = 2_000
+#: Reports a refresh folds at once in this process: a place with thousands of reports (a capital
+#: in an ACLED export) is folded and written on its own, so memory follows one deep place's
+#: states, not all of them.
+HERE_REPORTS = 10_000
 
 
 def chunk_size(reports: int, places: int, targets: int, workers: int) -> int:
@@ -236,6 +243,14 @@ def in_chunks(
                 return
             except pool.Broken:  # a worker could not start, or died: the rest is done here
                 pass
+    rest = [g for chunk in chunks[done:] for g in chunk]
+    if work == "rows" and len(rest) > 1:  # a refresh here: deep places one or a few at a time
+        table = app.recorder.name(TABLE)
+        count = app.recorder.query(f"SELECT COUNT(*) FROM {table} WHERE stream = %s", [stream])
+        per_place = max(1, int(count[0][0]) // max(1, len(gazetteer.current().places)))
+        size = max(1, min(FOLD_CHUNK, HERE_REPORTS // per_place))
+        chunks = [rest[i : i + size] for i in range(0, len(rest), size)]
+        done = 0
     for chunk in chunks[done:]:
         with fewer_collections():
             found = CHUNK_WORK[work](app, stream, chunk, *args)
@@ -270,14 +285,16 @@ def refresh(app: LedgerApp, stream: str) -> int:
         for part in pending:
             part.clear()
 
-    written = 0
+    written = chars = 0
     with fewer_collections():  # the workers' rows, read back and written
         for chunk in in_chunks(app, stream, targets, "rows", ()):  # written as they come, in order
             for into, found in zip(pending, chunk, strict=True):
                 into.extend(found)
-            if len(pending[1]) >= WRITE_ROWS:
+            chars += sum(len(row[-1] or "") for row in chunk[1])
+            if len(pending[1]) >= WRITE_ROWS or chars >= WRITE_CHARS:
                 written += len(pending[1])
                 write()
+                chars = 0
         if pending[0]:
             written += len(pending[1])
             write()
