@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import operator
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -198,45 +198,55 @@ def encoded_rows(stream: str, batch: Sequence[Folded]) -> Rows:
     """Folded places as the rows of ``control_states`` and ``control_moves`` (``control_conflicts``
     is left empty: each state carries the conflicts that bear on it); a state is stored where its
     JSON changes, ``step`` where controller or status does."""
-    rows, conflicts, moves = [], [], []
+    rows: list[tuple[Any, ...]] = []
+    moves: list[tuple[Any, ...]] = []
     for g, pairs, found in batch:
         memo: dict[Any, Any] = {}  # this place's texts: its conflicts are among its states' candidates
-        moves += [
-            (
+        moves += place_moves(stream, g, found, memo)
+        rows.extend(place_rows(stream, g, pairs, memo))
+    return [g.name for g, _, _ in batch], rows, [], moves
+
+
+def place_moves(stream: str, g: Any, found: Sequence[Any], memo: dict[Any, Any]) -> list[tuple[Any, ...]]:
+    """One place's ``control_moves`` rows (its transitions, in order)."""
+    return [
+        (
+            stream,
+            g.name,
+            seq,
+            _iso(memo, t.window.earliest),
+            _iso(memo, t.window.latest),
+            t.capital,
+            t.before,
+            t.after,
+        )
+        for seq, t in enumerate(found)
+    ]
+
+
+def place_rows(stream: str, g: Any, pairs: Iterable[Any], memo: dict[Any, Any]) -> Iterator[tuple[Any, ...]]:
+    """One place's ``control_states`` rows, made as they are asked for (a deep place's states,
+    encoded, can be hundreds of MB: a refresh writes them as they come)."""
+    last, written, phase = None, None, None
+    for at, state in pairs:
+        fields = _ENCODED(state)
+        if fields == written:  # the last state's very text: a conflict begun, nothing else
+            continue
+        written = fields
+        text = encode(state, memo)
+        if text != last:  # the one-line summary in columns, the whole state in JSON
+            step = int((state.controller, state.status) != phase)
+            phase = (state.controller, state.status)
+            yield (
                 stream,
                 g.name,
-                seq,
-                _iso(memo, t.window.earliest),
-                _iso(memo, t.window.latest),
-                t.capital,
-                t.before,
-                t.after,
+                _iso(memo, at),
+                state.controller,
+                state.status,
+                step,
+                _iso(memo, state.since),
+                _iso(memo, state.since_latest),
+                int(state.since_baseline),
+                text,
             )
-            for seq, t in enumerate(found)
-        ]
-        last, written, phase = None, None, None
-        for at, state in pairs:
-            fields = _ENCODED(state)
-            if fields == written:  # the last state's very text: a conflict begun, nothing else
-                continue
-            written = fields
-            text = encode(state, memo)
-            if text != last:  # the one-line summary in columns, the whole state in JSON
-                step = int((state.controller, state.status) != phase)
-                phase = (state.controller, state.status)
-                rows.append(
-                    (
-                        stream,
-                        g.name,
-                        _iso(memo, at),
-                        state.controller,
-                        state.status,
-                        step,
-                        _iso(memo, state.since),
-                        _iso(memo, state.since_latest),
-                        int(state.since_baseline),
-                        text,
-                    )
-                )
-                last = text
-    return [g.name for g, _, _ in batch], rows, conflicts, moves
+            last = text
