@@ -764,14 +764,19 @@ def test_worker_chunks_are_sized_by_reports_per_place():
     assert states.chunk_size(200_000, 14, 14, 2) == states.FOLD_CHUNK  # deep places: as before
 
 
-def test_a_refresh_here_folds_deep_places_a_few_at_a_time_and_writes_by_size(monkeypatch, tmp_path):
-    """Deep places (thousands of reports each) are folded and written one or a few at a time, so
-    a refresh's memory follows a deep place's states, not all of them; the states are the same."""
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_refresh_here_folds_deep_places_a_few_at_a_time_and_writes_by_size(
+    monkeypatch, tmp_path, backend, request
+):
+    """Deep places (thousands of reports each) are folded and written one at a time, their state
+    rows made as they are inserted, so a refresh's memory follows one deep place's fold, not its
+    encoded states nor all places'; the states stored are the same."""
     from control.service.sync import open_app as open_store
 
-    app = open_store(str(tmp_path / "deep.db"))
+    where = str(tmp_path / "deep.db") if backend == "sqlite" else request.getfixturevalue("pg_store")
+    app = open_store(where)
     seen: list[int] = []
-    real = states.CHUNK_WORK["rows"]
+    real = states.CHUNK_WORK["place_rows"]
 
     def counted(app_: Any, stream: str, chunk: Any, *args: Any) -> Any:
         seen.append(len(chunk))
@@ -780,7 +785,7 @@ def test_a_refresh_here_folds_deep_places_a_few_at_a_time_and_writes_by_size(mon
     before = app.recorder.query(f"SELECT * FROM {app.recorder.name('control_states')} ORDER BY place, start")
     monkeypatch.setattr(states, "HERE_REPORTS", 1)  # every place counts as deep
     monkeypatch.setattr(states, "WRITE_CHARS", 1)  # and every chunk is written at once
-    monkeypatch.setitem(states.CHUNK_WORK, "rows", counted)
+    monkeypatch.setitem(states.CHUNK_WORK, "place_rows", counted)
     app.recorder.execute_script(
         [(f"INSERT INTO {app.recorder.name('control_dirty')} SELECT stream, place FROM "
           f"{app.recorder.name('control_states')} GROUP BY stream, place", [])]

@@ -5,7 +5,7 @@ in the very transaction that inserts the events, and run the read model's querie
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Sized
 from typing import Any
 from uuid import UUID
 
@@ -77,11 +77,11 @@ class Statements:
     ) -> None:
         """``statements``, then each ``(sql, rows)`` of ``many`` (one per row), in one transaction."""
         with self.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
-            self.bulk(cursor, sum(len(rows) for _, rows in many))
+            self.bulk(cursor, sum(len(rows) if isinstance(rows, Sized) else BULK_ROWS for _, rows in many))
             for sql, params in statements:
                 cursor.execute(self._sql(sql), tuple(params))
-            for sql, rows in many:
-                if rows:
+            for sql, rows in many:  # rows may be an iterator, made as they are inserted
+                if not isinstance(rows, Sized) or rows:
                     cursor.executemany(self._sql(sql), rows)
 
     def name(self, table: str) -> str:

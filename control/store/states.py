@@ -23,7 +23,7 @@ answers read or folded from them, :mod:`control.store.answers`'.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -49,7 +49,7 @@ from control.store.readmodel import (
     fewer_collections,
     stream_key,
 )
-from control.store.statecodec import Rows, encoded_rows
+from control.store.statecodec import Rows, encoded_rows, place_moves, place_rows
 from control.store.streams import RECORD_STREAM
 
 if TYPE_CHECKING:
@@ -184,7 +184,21 @@ FOLD_TASK = "control.store.workers:fold"
 
 
 #: What :func:`in_chunks` can do to a chunk of places, by name (a worker is sent the name).
-CHUNK_WORK: dict[str, Any] = {"rows": _rows_of, "states_at": _states_at, "phases": _phases_of}
+def _place_rows_of(app: LedgerApp, stream: str, chunk: Sequence[gazetteer.Governorate]) -> Any:
+    """:func:`_rows_of` of one deep place, its state rows made as they are asked for (its moves
+    at once): its encoded states are never all in memory together."""
+    ((g, pairs, found),) = fold_places(app, stream, chunk)
+    memo: dict[Any, Any] = {}
+    moves = place_moves(stream, g, found, memo)
+    return [g.name], place_rows(stream, g, pairs, memo), [], moves
+
+
+CHUNK_WORK: dict[str, Any] = {
+    "rows": _rows_of,
+    "place_rows": _place_rows_of,
+    "states_at": _states_at,
+    "phases": _phases_of,
+}
 
 
 #: Reports a worker's chunk of places is sized for (100 places of 500 reports, a synthetic
@@ -251,6 +265,8 @@ def in_chunks(
         size = max(1, min(FOLD_CHUNK, HERE_REPORTS // per_place))
         chunks = [rest[i : i + size] for i in range(0, len(rest), size)]
         done = 0
+        if size == 1:  # each deep place's rows made as they are written: see :func:`refresh`
+            work = "place_rows"
     for chunk in chunks[done:]:
         with fewer_collections():
             found = CHUNK_WORK[work](app, stream, chunk, *args)
@@ -269,8 +285,9 @@ def refresh(app: LedgerApp, stream: str) -> int:
     targets = affected(dirty)
     pending: Rows = ([], [], [], [])
 
-    def write() -> None:  # one transaction
-        names, rows, conflicts, moves = pending
+    def write(names: list[str], rows: Iterable[Any], conflicts: list[Any], moves: list[Any]) -> None:
+        """One transaction: the places' derived rows deleted, theirs inserted (``rows`` may be
+        made as they are inserted: executemany takes them one at a time)."""
         deletes = []
         for i in range(0, len(names), CHUNK):
             part = names[i : i + CHUNK]
@@ -282,22 +299,38 @@ def refresh(app: LedgerApp, stream: str) -> int:
             (f"INSERT INTO {name(CONFLICTS)} VALUES (%s, %s, %s, %s, %s)", conflicts),
             (f"INSERT INTO {name(MOVES)} VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", moves),
         )
+
+    def flush() -> int:
+        count = len(pending[1])
+        if pending[0]:
+            write(*pending)
         for part in pending:
             part.clear()
+        return count
 
     written = chars = 0
     with fewer_collections():  # the workers' rows, read back and written
         for chunk in in_chunks(app, stream, targets, "rows", ()):  # written as they come, in order
+            names, rows, conflicts, moves = chunk
+            if not isinstance(rows, list):  # a deep place's rows, made as they go into the store
+                written += flush()
+                made = [0]
+
+                def counted(rows: Iterator[Any] = rows, made: list[int] = made) -> Iterator[Any]:
+                    for row in rows:
+                        made[0] += 1
+                        yield row
+
+                write(names, counted(), conflicts, moves)
+                written += made[0]
+                continue
             for into, found in zip(pending, chunk, strict=True):
                 into.extend(found)
-            chars += sum(len(row[-1] or "") for row in chunk[1])
+            chars += sum(len(row[-1] or "") for row in rows)
             if len(pending[1]) >= WRITE_ROWS or chars >= WRITE_CHARS:
-                written += len(pending[1])
-                write()
+                written += flush()
                 chars = 0
-        if pending[0]:
-            written += len(pending[1])
-            write()
+        written += flush()
     if written >= BULK_ROWS:
         app.recorder.analyze(DERIVED_BY_PLACE)
     known = {g.name for g in gazetteer.governorates()}  # marks of places not known (yet) are kept
