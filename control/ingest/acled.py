@@ -57,7 +57,7 @@ from control.ingest.record import report_time_error
 from control.model import gazetteer
 from control.model.errors import UserError
 from control.model.events import Event, Source
-from control.model.times import ERA_END, ERA_START, Window, iso, parse_instant
+from control.model.times import ERA_END, ERA_START, Window, iso, local_date_window, parse_instant
 
 TERRITORY = (
     "Non-state actor overtakes territory",
@@ -434,11 +434,8 @@ def window_of(event_date: str, precision: str, zone: tzinfo = ZONE) -> Window:
     else:
         raise ValueError(f"time_precision {shown(str(precision))} is not 1, 2 or 3")
 
-    def at(d: date) -> datetime:
-        return datetime(d.year, d.month, d.day, tzinfo=zone).astimezone(UTC)
-
     try:
-        return Window(at(first), at(last))
+        return local_date_window(first, last - timedelta(days=1), zone)
     except OverflowError:  # 1900-01-01 in a zone east of UTC
         raise ValueError(f"event_date {shown(event_date)} is outside the years 1900-2099") from None
 
