@@ -247,14 +247,6 @@ def open_store(store: str | None, recorded_at: datetime | None = None, **options
     return scoped(open_app(store, recorded_at=recorded_at, **options))
 
 
-def shown_gazetteer(app: Any, recorded_at: datetime | None = None) -> Any:
-    """The gazetteer a view of ``app`` shows: the store's (its version in force at
-    ``recorded_at``, when the store keeps versions by time), with its display settings."""
-    at = getattr(app, "gazetteer_at", None)
-    found = at(recorded_at) if at is not None and recorded_at is not None else None
-    return found or app.gazetteer
-
-
 def scoped(app: LedgerApp) -> LedgerApp:
     """``app``, its gazetteer (``app.gazetteer``) scoped to the running command."""
     ctx = click.get_current_context(silent=True)

@@ -80,9 +80,7 @@ def page(
     keep = guarded(store, *scenario_files(scenario))  # the store and the scenario's file
     check_output(out, "--out", keep)  # before any work: a bad --out costs nothing
     app = open_store(store, recorded_at)
-    from control.cli import shown_gazetteer
-
-    atlas = shown_gazetteer(app, recorded_at)
+    atlas = app.gazetteer  # the version in force at --recorded-at (open_store)
     chosen = chosen_places(places, seat)
     count = app.count_reports(chosen)
     counts = app.place_counts(chosen) if count <= PAGE_REPORTS else {}

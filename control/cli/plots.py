@@ -26,7 +26,6 @@ from control.cli import (
     recorded_at_option,
     scenario_files,
     seat_option,
-    shown_gazetteer,
     store_option,
     subset_of,
 )
@@ -182,7 +181,7 @@ def chart(
     if every and start is not None and end is not None:
         charts.chart_instants(start, end, every, limit, what)
     app = open_store(store, recorded_at)
-    atlas = shown_gazetteer(app, recorded_at)  # the store's own gazetteer (the version in force then)
+    atlas = app.gazetteer  # the store's own gazetteer (with --recorded-at, the version in force then)
     lo, hi = chart_span(start, end, atlas, app.record_ends(recorded_at))
     if every:
         charts.chart_instants(lo, hi, every, limit, what)
@@ -250,7 +249,7 @@ def demo(out_dir: Path, seat: str, store: str | None) -> None:
             check_output(out_dir / f"{stem}.{fmt}", "--out-dir", keep)
     check_output(out_dir / "control.html", "--out-dir", keep)  # the interactive page
     app = open_store(store)
-    atlas = shown_gazetteer(app)
+    atlas = app.gazetteer
     events = app.read()
     lo, hi = display.default_range(atlas, app.record_ends())
     for stem, figure in charts.demo_figures(atlas, events, lo, hi, seat):
@@ -321,7 +320,7 @@ def export(
     if out is not None:
         check_output(out, "--out", guarded(store))
     app = open_store(store, recorded_at)  # first: the store says which gazetteer names the places
-    atlas = shown_gazetteer(app, recorded_at)
+    atlas = app.gazetteer  # the version in force at --recorded-at (open_store)
     names = named_places(places)
     if controller:
         gazetteer.check_controller(controller, "--controller")
