@@ -198,6 +198,22 @@ def note_unrefreshed(app: LedgerApp, command: str) -> None:
         )
 
 
+def progress(label: str, length: int, *, counts: bool = True, least: int = 1) -> Any:
+    """A progress bar of ``length`` steps on stderr when it is a terminal (and there are at least
+    ``least`` steps); otherwise a context giving None, so nothing reaches a pipe. ``counts``: show
+    the position (maps, reports), not only the percentage (bytes). The label is escaped: it may
+    hold a file's name, which is data."""
+    import contextlib
+
+    if not sys.stderr.isatty() or length < least:
+        return contextlib.nullcontext(None)
+    from control.views.render import terminal_safe
+
+    return click.progressbar(
+        length=length, label=terminal_safe(label), file=sys.stderr, show_pos=counts, show_percent=True
+    )
+
+
 def echo_text(text: str) -> None:
     """Print text output: ledger text is data, so control characters are escaped."""
     from control.views.render import terminal_safe

@@ -12,7 +12,6 @@ on a terminal's stderr, and nothing when it is not a terminal.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import math
@@ -26,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from control.cli import echo_text, note_unrefreshed, now, store_option
+from control.cli import echo_text, note_unrefreshed, now, progress, store_option
 from control.model.errors import UserError
 
 if TYPE_CHECKING:
@@ -55,18 +54,6 @@ class NearKm(click.ParamType):
         if not math.isfinite(km) or km <= 0 or km > 500:
             self.fail(f"{str(value)[:200]!r}: give a distance above 0 and at most 500 km", param, ctx)
         return km
-
-
-def _progress(label: str, length: int) -> Any:
-    """A progress bar on stderr when it is a terminal and there is a file to read (``length``
-    above 0); otherwise nothing at all. The label is escaped: a file name is data."""
-    if not sys.stderr.isatty() or length <= 0:
-        return contextlib.nullcontext(None)
-    from control.model.text import terminal_safe
-
-    return click.progressbar(
-        length=length, label=terminal_safe(label), file=sys.stderr, show_pos=False, show_percent=True
-    )
 
 
 def _batches(events: Iterator[Event], size: int) -> Iterator[list[Event]]:
@@ -156,7 +143,7 @@ def import_(
         size = os.stat(file).st_size
     except OSError:  # missing, or a name the system refuses: check_file says which, in one line
         size = 0
-    with _progress(f"import: checking {file.name}", size) as bar:
+    with progress(f"import: checking {file.name}", size, counts=False) as bar:
         acled.check_file(file, str(file), progress=bar.update if bar is not None else None)
 
     started = time.perf_counter()
@@ -244,7 +231,7 @@ def run_import(
             yield from importer.finish()
 
         mark = time.perf_counter()
-        with _progress(f"import: {file.name}", size) as bar:
+        with progress(f"import: {file.name}", size, counts=False) as bar:
             events = planned(bar)
             if dry_run:  # listed: the first LISTED_EVENTS (all are counted)
                 listed = importer.plan.events

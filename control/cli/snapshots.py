@@ -9,10 +9,8 @@ and an index.json naming the store's recorded-at basis, so the same feed can be 
 
 from __future__ import annotations
 
-import contextlib
 import re
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +24,7 @@ from control.cli import (
     known_at_option,
     note_unrefreshed,
     now,
+    progress,
     recorded_at_option,
     seat_option,
     store_option,
@@ -48,16 +47,6 @@ MAP_SUFFIXES = (".geojson", ".json")
 @click.group("snapshot")
 def snapshot() -> None:
     """Dated control maps: import a source's maps as observations; export a feed of maps."""
-
-
-@contextlib.contextmanager
-def _progress(length: int, label: str) -> Iterator[Any]:
-    """A progress bar on a terminal's stderr; nothing at all when stderr is not a terminal."""
-    if not sys.stderr.isatty() or length < 2:
-        yield None
-        return
-    with click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True) as bar:
-        yield bar
 
 
 def _map_files(paths: Sequence[Path]) -> list[Path]:
@@ -198,7 +187,7 @@ def import_(
     known = {key: stored[1] for key, stored in stored_digests(app).items()}
     maps: list[Map] = []
     unread: list[tuple[str, datetime, Path, str]] = []
-    with _progress(len(dated), f"reading {len(dated)} maps") as bar:
+    with progress(f"reading {len(dated)} maps", len(dated), least=2) as bar:
         for when, f in sorted(dated):
             text = read_text(f, str(f), limit=MAX_GEOJSON_BYTES)
             settings = [source, iso(when), iso(reported_at or when), fields, overlay, skip_unknown]
@@ -290,7 +279,7 @@ def _import(
         del desired
         if plan.events:  # the reports first, then the maps: a write cut short is redone next time
             batches = [plan.events[i : i + BATCH] for i in range(0, len(plan.events), BATCH)]
-            with _progress(len(plan.events), f"appending {len(plan.events):,} reports") as bar:
+            with progress(f"appending {len(plan.events):,} reports", len(plan.events), least=2) as bar:
                 app.append_batches(RECORD, batches, done=bar.update if bar is not None else None)
             app.refresh_states()
         store_maps(app, fresh)
@@ -373,7 +362,7 @@ def export(
     basis = recorded_at or datetime.fromisoformat(app.last_recorded(RECORD) or iso(first))
     entries = []
     written: list[tuple[Path, str]] = []
-    with _progress(len(times), f"folding {len(times)} maps") as bar:
+    with progress(f"folding {len(times)} maps", len(times), least=2) as bar:
         for t, name in zip(times, names, strict=True):
             snap = app.replay(t, known_at, recorded_at, seat)
             text, summary = snapshotfeed.feed_map(snap)
