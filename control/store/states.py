@@ -233,36 +233,39 @@ def in_chunks(
     chunks = [targets[i : i + FOLD_CHUNK] for i in range(0, len(targets), FOLD_CHUNK)]
     workers = min(_workers(), len(chunks))
     done = 0
-    if workers > 1 and len(targets) >= PARALLEL_PLACES:
-        table = app.recorder.name(TABLE)
-        count = app.recorder.query(f"SELECT COUNT(*) FROM {table} WHERE stream = %s", [stream])
-        if int(count[0][0]) >= PARALLEL_REPORTS:
-            from control.store import pool
+    counted: list[int] = []
 
-            size = chunk_size(int(count[0][0]), len(gazetteer.current().places), len(targets), workers)
-            chunks = [targets[i : i + size] for i in range(0, len(targets), size)]
+    def reports() -> int:
+        """The stream's reports, counted once (the workers' chunks and this process's both ask)."""
+        if not counted:
+            table = app.recorder.name(TABLE)
+            found = app.recorder.query(f"SELECT COUNT(*) FROM {table} WHERE stream = %s", [stream])
+            counted.append(int(found[0][0]))
+        return counted[0]
 
-            # the tables exist: a worker creating them again races the others in PostgreSQL's
-            # catalog ("tuple concurrently updated")
-            env = dict(app.env, CREATE_TABLE="no")
-            atlas = gazetteer.current()  # the version answering (--recorded-at: an earlier one)
-            version = None if atlas.builtin else atlas.version
-            tasks = [
-                (FOLD_TASK, env, stream, [g.name for g in chunk], work, args, version) for chunk in chunks
-            ]
-            try:
-                for result in pool.run_tasks(tasks, workers):
-                    yield result
-                    done += 1
-                return
-            except pool.Broken:  # a worker could not start, or died: the rest is done here
-                pass
+    places = len(gazetteer.current().places)
+    if workers > 1 and len(targets) >= PARALLEL_PLACES and reports() >= PARALLEL_REPORTS:
+        from control.store import pool
+
+        size = chunk_size(reports(), places, len(targets), workers)
+        chunks = [targets[i : i + size] for i in range(0, len(targets), size)]
+
+        # the tables exist: a worker creating them again races the others in PostgreSQL's
+        # catalog ("tuple concurrently updated")
+        env = dict(app.env, CREATE_TABLE="no")
+        atlas = gazetteer.current()  # the version answering (--recorded-at: an earlier one)
+        version = None if atlas.builtin else atlas.version
+        tasks = [(FOLD_TASK, env, stream, [g.name for g in chunk], work, args, version) for chunk in chunks]
+        try:
+            for result in pool.run_tasks(tasks, workers):
+                yield result
+                done += 1
+            return
+        except pool.Broken:  # a worker could not start, or died: the rest is done here
+            pass
     rest = [g for chunk in chunks[done:] for g in chunk]
     if work == "rows" and len(rest) > 1:  # a refresh here: deep places one or a few at a time
-        table = app.recorder.name(TABLE)
-        count = app.recorder.query(f"SELECT COUNT(*) FROM {table} WHERE stream = %s", [stream])
-        per_place = max(1, int(count[0][0]) // max(1, len(gazetteer.current().places)))
-        size = max(1, min(FOLD_CHUNK, HERE_REPORTS // per_place))
+        size = max(1, min(FOLD_CHUNK, HERE_REPORTS // max(1, reports() // max(1, places))))
         chunks = [rest[i : i + size] for i in range(0, len(rest), size)]
         done = 0
         if size == 1:  # each deep place's rows made as they are written: see :func:`refresh`
