@@ -89,7 +89,7 @@ def load_file(path: Path | str, text: str | None = None, now: datetime | None = 
     found = source.table("controllers")
     if not found:
         raise UserError(f'{where("controllers")}: a [controllers] table is required (name = "description")')
-    found, settings = parse_controllers(path, source.text, found, where)
+    found, settings = parse_controllers(source, found)
     places_data = source.items("place")
     if not places_data:
         raise UserError(f"{path}:1: no [[place]] tables")
@@ -185,14 +185,14 @@ def load_file(path: Path | str, text: str | None = None, now: datetime | None = 
         ))
         for i, (g, p) in enumerate(zip(places, places_data, strict=True))
     ]  # fmt: skip
-    display = parse_display(path, text, head, found)
+    display = parse_display(source, head, found)
     capital = display.get("labels", {}).get("capital")  # what texts mean by "the capital"
     if capital is not None and label_key(capital) not in {
         label_key(n) for g in places for n in (g.name, *g.aliases)
     }:
         at = where("gazetteer", key="capital")
         raise UserError(f"{at}: capital {capital!r} is not a place of this gazetteer")
-    shaped = parse_shapes(path, text, head, tuple(places))
+    shaped = parse_shapes(source, head, tuple(places))
     if "shapes_credit" in shaped:
         display["labels"] = display.get("labels", {}) | {"shapes_credit": shaped.pop("shapes_credit")}
     return Gazetteer(
@@ -221,7 +221,7 @@ def check_population(value: Any, at: str | Callable[[], str]) -> int | None:
 
 
 def parse_shapes(
-    path: Path | str, text: str, head: Mapping[str, Any], places: tuple[Governorate, ...]
+    source: TomlFile, head: Mapping[str, Any], places: tuple[Governorate, ...]
 ) -> dict[str, Any]:
     """The shapes of a TOML gazetteer: ``[gazetteer] shapes = "file.geojson"`` (beside the TOML)
     gives places their polygons, matched by p-code: ``shapes_pcode_property`` names the feature
@@ -230,8 +230,10 @@ def parse_shapes(
     the credit, if given. A feature whose p-code names no place is refused."""
     from control.model import shapes as geo
 
+    path = source.path
+
     def at(key: str) -> str:
-        return _setting_line(path, text, key)
+        return source.where("gazetteer", key=key)
 
     out: dict[str, Any] = {"places": places}
     credit = head.get("shapes_credit")
@@ -250,9 +252,9 @@ def parse_shapes(
         if not isinstance(value, str) or (value and not NAME_RE.fullmatch(value)):
             raise UserError(f"{at(key)}: {key} must be the name of a feature property")
         props[key] = value
-    source = Path(path).parent / file
-    where = f"{at('shapes')}: {source}"
-    features = geo.features_of(geo.read_geojson(source, at("shapes")), where)
+    shapes_file = Path(path).parent / file
+    where = f"{at('shapes')}: {shapes_file}"
+    features = geo.features_of(geo.read_geojson(shapes_file, at("shapes")), where)
     by_pcode = {label_key(p.pcode): i for i, p in enumerate(places) if p.pcode}
     shaped = list(places)
     claimed: dict[int, int] = {}
@@ -372,17 +374,8 @@ CONTROLLER_FIELDS = {"description", "name", "colour", "aliases"}
 DISPLAY_FIELDS = {"timezone", "focus", "outline", "outline_credit", "title", "capital"}
 
 
-def _table_line(text: str, table: str) -> int | None:
-    """The line of ``[table]`` (a dotted name; its parts may be quoted) in a TOML ``text``."""
-    parts = r"\s*\.\s*".join(
-        rf"(?:{re.escape(t)}|\"{re.escape(t)}\"|'{re.escape(t)}')" for t in table.split(".")
-    )
-    pattern = re.compile(rf"\s*\[\s*{parts}\s*\]\s*(?:#.*)?")
-    return next((i for i, line in enumerate(text.splitlines(), 1) if pattern.fullmatch(line)), None)
-
-
 def parse_controllers(
-    path: Path | str, text: str, found: Mapping[str, Any], where: Any
+    source: TomlFile, found: Mapping[str, Any]
 ) -> tuple[dict[str, str], dict[str, Controller]]:
     """A TOML ``[controllers]`` table: ``code = "description"`` or a table ``[controllers.code]``
     with optional ``description``, ``name`` (display name), ``colour`` (#rrggbb) and ``aliases``
@@ -390,8 +383,9 @@ def parse_controllers(
     descriptions: dict[str, str] = {}
     settings: dict[str, Controller] = {}
     for key, value in found.items():
-        line = _table_line(text, f"controllers.{key}")
-        at = f"{path}:{line}" if line else where("controllers", key=key)
+        table = f"controllers.{key}"
+        header = source.header(table)  # None: `code = "..."` or an inline table
+        at = source.where(table) if header else source.where("controllers", key=key)
         if not CONTROLLER_RE.fullmatch(key) or not isinstance(value, str | dict):
             raise UserError(
                 f"{at}: controller {key!r}: names are lower-case ids, descriptions are strings "
@@ -403,12 +397,8 @@ def parse_controllers(
             descriptions[key] = value
             continue
 
-        def field_at(field: str, line: int | None = line, at: str = at) -> str:  # a field's own line
-            lines = text.splitlines()
-            n = next(
-                (i for i, t in enumerate(lines[line:], line + 1) if re.match(rf"\s*{field}\s*=", t)), None
-            ) if line else None  # fmt: skip
-            return f"{path}:{n}" if n else at
+        def field_at(field: str, table: str = table, header: int | None = header, at: str = at) -> str:
+            return source.where(table, key=field) if header else at  # a field's own line
 
         unknown = sorted(set(value) - CONTROLLER_FIELDS)
         if unknown:
@@ -438,24 +428,17 @@ def parse_controllers(
     return descriptions, settings
 
 
-def _setting_line(path: Path | str, text: str, key: str) -> str:
-    """``path:line`` of a ``key = ...`` setting of the TOML ``[gazetteer]`` table in ``text`` (its
-    header's line if the key is not written there)."""
-    lines = text.splitlines()
-    start = _table_line(text, "gazetteer") or 1
-    found = (i for i, line in enumerate(lines[start - 1 :], start) if re.match(rf"\s*{key}\s*=", line))
-    return f"{path}:{next(found, start)}"
-
-
 def parse_display(
-    path: Path | str, text: str, head: Mapping[str, Any], controllers: Mapping[str, str]
+    source: TomlFile, head: Mapping[str, Any], controllers: Mapping[str, str]
 ) -> dict[str, Any]:
     """The display settings of a TOML ``[gazetteer]`` table, as :class:`Gazetteer` keywords:
     ``timezone`` (IANA name, default UTC), ``focus`` (the controller the headline counts),
     ``outline`` (a GeoJSON file, relative to the gazetteer's folder), ``outline_credit``, ``title``."""
 
+    path = source.path
+
     def at(key: str) -> str:
-        return _setting_line(path, text, key)
+        return source.where("gazetteer", key=key)
 
     out: dict[str, Any] = {}
     labels: dict[str, str] = {}

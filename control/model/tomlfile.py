@@ -155,6 +155,12 @@ class TomlFile:
 
     # --- lines -------------------------------------------------------------------------------
 
+    def header(self, table: str) -> int | None:
+        """1-based line of the ``[table]`` header (a dotted name), or None if the file has none
+        (the table is inline, implied by a deeper header, or absent)."""
+        self._scan()
+        return self._tables.get(table)
+
     def line(self, table: str | None = None, index: int | None = None, key: str | None = None) -> int:
         """1-based line of ``key`` (or of the header) of table ``table`` (``[table]``) or of its
         ``index``-th item (``[[table]]``); of a top-level ``key`` if no table. 1 if not found."""
