@@ -68,7 +68,7 @@ def _batches(events: Iterator[Event], size: int) -> Iterator[list[Event]]:
 
 
 def _actors_line(counts: dict[str, int], limit: int) -> str:
-    from control.ingest.acled import shown
+    from control.model.text import shown
 
     top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     text = ", ".join(f"{shown(name)} ({n})" for name, n in top[:limit])

@@ -57,6 +57,7 @@ from control.ingest.record import report_time_error
 from control.model import gazetteer
 from control.model.errors import UserError
 from control.model.events import Event, Source
+from control.model.text import shown  # a value quoted in a message: at most ~200 characters
 from control.model.times import ERA_END, ERA_START, Window, iso, local_date_window, parse_instant
 
 TERRITORY = (
@@ -94,13 +95,6 @@ PREFIX = "acled:"
 ZONE: tzinfo = UTC
 #: Skipped rows kept for listing (all are counted): a huge export cannot fill memory with them.
 MAX_LISTED = 10_000
-#: Longest value quoted in a message (an actor name, a place): the rest is cut.
-SHOWN = 200
-
-
-def shown(value: str) -> str:
-    """``repr(value)``, cut to about :data:`SHOWN` characters."""
-    return repr(value if len(value) <= SHOWN else value[:SHOWN] + "...")
 
 
 # --- actor names and the mapping -----------------------------------------------------------------
