@@ -22,11 +22,11 @@ def json_lines(items: Iterable[Any], depth: int = 0) -> Iterator[str]:
     """A JSON list written item by item: byte for byte ``to_json(list(items))``, in bounded memory.
     ``depth``: the list is a value ``depth`` levels into ``to_json``'s indented text (no newline
     after it then)."""
-    import json
+    from control.views.jsontext import dumps
 
     pad, first = "  " * (depth + 1), True
     for item in items:
-        text = json.dumps(item, sort_keys=True, indent=2, ensure_ascii=False)
+        text = dumps(item)
         yield ("[\n" if first else ",\n") + "\n".join(pad + line for line in text.split("\n"))
         first = False
     end = "" if depth else "\n"
@@ -96,9 +96,11 @@ def csv_rows(items: Iterable[Any], verbatim: bool = False) -> Iterator[str]:
 
 
 def to_json(data: Any) -> str:
-    import json
+    """``data`` as the JSON every ``--json`` answer is: keys sorted, two-space indent, not
+    ASCII-escaped, a final newline (:mod:`control.views.jsontext`)."""
+    from control.views.jsontext import dumps
 
-    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return dumps(data) + "\n"
 
 
 def _short(quote: str, width: int = 96) -> str:

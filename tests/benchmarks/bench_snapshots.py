@@ -91,7 +91,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="runs of each replay (median)")
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--keep", metavar="DIR", help="write the inputs and stores here and keep them")
+    parser.add_argument(
+        "--replay-only", action="store_true", help="time the replays on the stores a --keep run left in DIR"
+    )
     args = parser.parse_args()
+    if args.replay_only and not args.keep:
+        parser.error("--replay-only needs --keep DIR")
 
     import control
 
@@ -101,27 +106,28 @@ def main() -> None:
     env = dict(os.environ, CONTROL_WRITE_DEADLINE="60")
     env.pop("CONTROL_STORE", None)
 
-    started = time.perf_counter()
-    observations = write_inputs(work, args.places, args.maps, args.change, args.contested, args.seed)
-    print(
-        f"inputs: {args.maps} maps of {args.places} places ({observations:,} observations) written in "
-        f"{time.perf_counter() - started:.1f} s",
-        flush=True,
-    )
     store = str(work / "snapshots.db")
     seed = str(work / "seed.db")
-    load = [*CONTROL, "gazetteer", "load", "gazetteer.geojson", "--baseline-as-of", "2020-01-01T00:00Z"]
     places = str(work / "places.db")  # the same places, no maps: what any answer over them costs
-    child([*load, "--store", places], env, str(work), args.timeout)
-    wall, rss, _ = child([*load, "--store", store], env, str(work), args.timeout)
-    print(f"gazetteer load: {wall:.1f} s ({rss:.0f} MiB)", flush=True)
-    imp = [*CONTROL, "snapshot", "import", "maps", "--source", "bench", "--store", store]
-    wall, rss, out = child(imp, env, str(work), args.timeout)
-    rate = f"{observations / wall:,.0f} observations/s"
-    print(f"snapshot import (one command): {wall:.1f} s ({rss:.0f} MiB), {rate}")
-    print("  " + out.strip(), flush=True)
-    wall2, rss2, out2 = child(imp, env, str(work), args.timeout)
-    print(f"the same import again: {wall2:.1f} s ({rss2:.0f} MiB): {out2.strip()}", flush=True)
+    if not args.replay_only:
+        started = time.perf_counter()
+        observations = write_inputs(work, args.places, args.maps, args.change, args.contested, args.seed)
+        print(
+            f"inputs: {args.maps} maps of {args.places} places ({observations:,} observations) written in "
+            f"{time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+        load = [*CONTROL, "gazetteer", "load", "gazetteer.geojson", "--baseline-as-of", "2020-01-01T00:00Z"]
+        child([*load, "--store", places], env, str(work), args.timeout)
+        wall, rss, _ = child([*load, "--store", store], env, str(work), args.timeout)
+        print(f"gazetteer load: {wall:.1f} s ({rss:.0f} MiB)", flush=True)
+        imp = [*CONTROL, "snapshot", "import", "maps", "--source", "bench", "--store", store]
+        wall, rss, out = child(imp, env, str(work), args.timeout)
+        rate = f"{observations / wall:,.0f} observations/s"
+        print(f"snapshot import (one command): {wall:.1f} s ({rss:.0f} MiB), {rate}")
+        print("  " + out.strip(), flush=True)
+        wall2, rss2, out2 = child(imp, env, str(work), args.timeout)
+        print(f"the same import again: {wall2:.1f} s ({rss2:.0f} MiB): {out2.strip()}", flush=True)
 
     at = (FIRST + timedelta(days=args.maps // 2, hours=12)).strftime("%Y-%m-%dT%H:%MZ")
     child([*CONTROL, "replay", "--at", SEED_AT, "--store", seed], env, str(work), args.timeout)  # load
