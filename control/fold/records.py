@@ -77,7 +77,7 @@ class CapitalState(NamedTuple):
     def to_dict(self) -> dict[str, Any]:
         return {
             "governorate": self.governorate,
-            "pcode": _pcode(self.governorate),
+            "pcode": pcode_of(self.governorate),
             "capital": self.capital,
             "controller": self.controller,
             "status": self.status,
@@ -108,9 +108,12 @@ class CapitalState(NamedTuple):
         }
 
 
-def _pcode(place: str) -> str | None:
-    """The place's p-code (OCHA's for the built-in gazetteer), else its id, else None."""
-    found = gazetteer.current().index().get(gazetteer._key(place))
+def pcode_of(place: str) -> str | None:
+    """The place's p-code (OCHA's for the built-in gazetteer), else its id, else None. By its
+    exact name first (every place in an answer is named so): the index of every label costs a
+    one-off answer over thousands of places more than the answer's own look-ups."""
+    atlas = gazetteer.current()
+    found = atlas.by_name().get(place) or atlas.index().get(gazetteer._key(place))
     return (found.pcode or found.id or None) if found is not None else None
 
 
@@ -187,13 +190,14 @@ class Snapshot(NamedTuple):
             place = gazetteer.resolve_place(name).name
         return next(c for c in self.capitals if c.governorate == place)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, places: bool = True) -> dict[str, Any]:
         """JSON-ready form. ``recorded_at`` is left out on purpose: an answer asked for "as the
-        store had it at R" is byte for byte the answer the store gave at R."""
+        store had it at R" is byte for byte the answer the store gave at R. ``places=False``:
+        ``capitals`` left empty, for a writer that makes each place's text itself."""
         with self._own():
-            return self._dict()
+            return self._dict(places)
 
-    def _dict(self) -> dict[str, Any]:
+    def _dict(self, places: bool = True) -> dict[str, Any]:
         seat = gazetteer.current().labels.get("seat_key", "seat")
         return {
             "basis": {
@@ -207,7 +211,7 @@ class Snapshot(NamedTuple):
                 "before_record": self.before_record,
                 "contest_horizon_days": self.horizon / timedelta(days=1),
             },
-            "capitals": [c.to_dict() for c in self.capitals],
+            "capitals": [c.to_dict() for c in self.capitals] if places else [],
             "holdings": {
                 h.controller: {"count": h.count, "capitals": list(h.capitals)} for h in self.holdings
             },
@@ -258,7 +262,7 @@ class Transition(NamedTuple):
     def to_dict(self) -> dict[str, Any]:
         return {
             "governorate": self.governorate,
-            "pcode": _pcode(self.governorate),
+            "pcode": pcode_of(self.governorate),
             "capital": self.capital,
             "from": self.before,
             "to": self.after,

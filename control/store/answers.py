@@ -27,7 +27,7 @@ from control.store.placereads import (
     record_ends,
     sql_marks,
 )
-from control.store.readmodel import MOVES, STATES, TABLE, known_filter
+from control.store.readmodel import MOVES, STATES, TABLE, json_list, known_filter
 from control.store.statecodec import cited, decode
 from control.store.states import CEIL, FLOOR, Move
 
@@ -60,7 +60,7 @@ def stored_states(
                 "ON s.stream = %s AND s.place = k.place AND s.start = k.start",
                 [*part, stream, at, stream],
             )
-            out.update((place, json.loads(state)) for place, state in rows)
+            out.update(zip((place for place, _ in rows), json_list(state for _, state in rows), strict=True))
         else:
             out.update(_summaries(app, stream, part, at, detail, since))
     return out

@@ -5,7 +5,6 @@ each read by index so its cost follows the places asked, not the ledger.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -25,7 +24,7 @@ from control.store.readmodel import (
     TABLE,
     TOUCH,
     known_filter,
-    report_event,
+    report_events,
 )
 
 if TYPE_CHECKING:
@@ -88,11 +87,7 @@ def events_of(
         touch.setdefault(cid, set()).add(place)
     rows = app.recorder.reports_at(stream, places, known, known_params)
     rows += reports_by_id(app, stream, touch, known, known_params)
-    loads, from_stored = json.loads, Event.from_stored
-    seen: dict[str, Event] = {}
-    for report, recorded in rows:
-        e = from_stored(loads(report), recorded)
-        seen[e.id] = e
+    seen = {e.id: e for e in report_events(rows)}
     return list(seen.values()), touch
 
 
@@ -245,8 +240,7 @@ def reports_by_id(
 
 
 def events_by_id(app: LedgerApp, stream: str, ids: set[str]) -> dict[str, Event]:
-    events = (report_event(found) for found in reports_by_id(app, stream, ids))
-    return {e.id: e for e in events}
+    return {e.id: e for e in report_events(reports_by_id(app, stream, ids))}
 
 
 def events_used(app: LedgerApp, stream: str, at: datetime) -> int:

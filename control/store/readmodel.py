@@ -177,6 +177,20 @@ def report_event(found: Sequence[Any]) -> Event:
     return Event.from_stored(json.loads(found[0]), found[1])
 
 
+def report_events(rows: Sequence[Sequence[Any]]) -> list[Event]:
+    """:func:`report_event` of each row, their JSON parsed in one call (a call each costs an
+    answer citing thousands of reports a fifth of its reading)."""
+    if not rows:
+        return []
+    found = json_list(row[0] for row in rows)
+    return [Event.from_stored(data, row[1]) for data, row in zip(found, rows, strict=True)]
+
+
+def json_list(texts: Iterable[str]) -> list[Any]:
+    """The values of JSON ``texts`` (each one value), parsed in one call."""
+    return json.loads("[" + ",".join(texts) + "]")
+
+
 def row(
     stream: str, position: int, report: dict[str, Any], recorded_at: str, text: str | None = None
 ) -> tuple[Any, ...]:

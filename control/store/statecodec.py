@@ -15,7 +15,7 @@ from typing import Any
 from control.fold.projection import DEFAULT_HORIZON, CapitalState, Change, Transition
 from control.model import gazetteer
 from control.model.events import Event
-from control.model.times import Window, iso, parse_instant
+from control.model.times import Window, iso
 
 
 def _change(c: Change, memo: dict[Any, Any] | None = None) -> list[Any]:
@@ -155,27 +155,47 @@ def decode(g: gazetteer.Governorate, data: dict[str, Any], events: dict[str, Eve
             since_baseline="b" in data,
         )
 
-    def change(c: list[Any]) -> Change:
-        window = Window(parse_instant(c[4]), parse_instant(c[5]))
-        return Change(c[0], c[1], c[2], c[3], window, tuple(events[i] for i in c[6]), bool(c[7]))
+    instant = datetime.fromisoformat  # stored instants are canonical: no checks (as events')
+    get = data.get
 
-    since = data.get("f")
-    return CapitalState(
-        governorate=g.name,
-        capital=g.seat(gazetteer.DEFAULT_SEAT),
-        controller=data["c"],
-        status=data["s"],
-        since=parse_instant(since) if since else None,
-        since_latest=parse_instant(data["l"]) if since else None,
-        sources=tuple(events[i] for i in data.get("src", ())),
-        candidates=tuple(change(c) for c in data.get("cand", ())),
-        contested_by=tuple(events[i] for i in data.get("con", ())),
-        conflicts=tuple(change(c) for c in data.get("cf", ())),
-        rivals=tuple(change(c) for c in data.get("riv", ())),
-        possible=tuple(data.get("pos", ())),
-        lapsed=tuple(events[i] for i in data.get("lap", ())),
-        horizon=DEFAULT_HORIZON,
-        since_baseline="b" in data,
+    def cited_events(key: str) -> tuple[Event, ...]:
+        ids = get(key)
+        return tuple([events[i] for i in ids]) if ids else ()
+
+    def changes(key: str) -> tuple[Change, ...]:
+        found = get(key)
+        if not found:
+            return ()
+        return tuple(
+            Change(
+                c[0],
+                c[1],
+                c[2],
+                c[3],
+                Window(instant(c[4]), instant(c[5])),
+                tuple([events[i] for i in c[6]]),
+                bool(c[7]),
+            )
+            for c in found
+        )
+
+    since = get("f")
+    return CapitalState(  # in the order of its fields (a call by keyword costs thousands of places)
+        g.name,
+        g.seat(gazetteer.DEFAULT_SEAT),
+        data["c"],
+        data["s"],
+        instant(since) if since else None,
+        instant(data["l"]) if since else None,
+        cited_events("src"),
+        changes("cand"),
+        cited_events("con"),
+        changes("cf"),
+        changes("riv"),
+        tuple(get("pos", ())),
+        cited_events("lap"),
+        DEFAULT_HORIZON,
+        "b" in data,
     )
 
 

@@ -48,7 +48,7 @@ def dumps(value: Any) -> str:
 def _dumps(value: Any) -> str:
     parts: list[str] = []
     add = parts.append
-    keys: dict[tuple[str, str], str] = {}  # '  "key": ' by (key, indent): keys recur in every item
+    keys: dict[str, dict[str, str]] = {}  # indent -> key -> '  "key": ' (keys recur in every item)
 
     def scalar(v: Any, t: type) -> str:
         if t is str:
@@ -69,16 +69,19 @@ def _dumps(value: Any) -> str:
                 return
             inner = pad + "  "
             lead = "{\n"
+            known = keys.get(inner)
+            if known is None:
+                known = keys[inner] = {}
             try:
                 ordered = sorted(v)
             except TypeError:  # keys of mixed types: json's own error
                 raise _Unknown from None
             for k in ordered:
-                key = keys.get((k, inner))
+                key = known.get(k)
                 if key is None:
                     if type(k) is not str:
                         raise _Unknown
-                    key = keys[(k, inner)] = inner + _quoted(k) + ": "
+                    key = known[k] = inner + _quoted(k) + ": "
                 item = v[k]
                 kind = type(item)
                 if kind is dict or kind is list or kind is tuple:
