@@ -148,7 +148,8 @@ def run_scenario(
     store: str | None,
 ) -> None:
     """Store the scenario's branch (replacing any earlier run atomically) and replay it."""
-    from control.views.render import snapshot_text, to_json
+    from control.views.render import snapshot_text
+    from control.views.snapshotjson import snapshot_json
 
     _, snapshot, sc_name = _snapshots(
         name,
@@ -161,7 +162,7 @@ def run_scenario(
         whole=True if as_json else None,
     )
     if as_json:
-        click.echo(to_json(snapshot.to_dict() | {"scenario": sc_name}), nl=False)
+        click.echo(snapshot_json(snapshot, {"scenario": sc_name}), nl=False)
     else:
         from control.model import gazetteer
 
