@@ -52,14 +52,19 @@ def stored_states(
     for i in range(0, len(places), CHUNK):
         part = places[i : i + CHUNK]
         values = ",".join(["(%s)"] * len(part))
-        if detail is None:  # every state whole
-            rows = app.recorder.query(
-                f"WITH p(place) AS (VALUES {values}), k AS (SELECT p.place, (SELECT MAX(t.start) "
-                f"FROM {name(STATES)} t WHERE t.stream = %s AND t.place = p.place AND t.start <= %s) "
-                f"AS start FROM p) SELECT s.place, s.state FROM k JOIN {name(STATES)} s "
-                "ON s.stream = %s AND s.place = k.place AND s.start = k.start",
-                [*part, stream, at, stream],
+        if detail is None:  # every state whole: one seek of the primary key per place
+            latest = (
+                f"SELECT t.state FROM {name(STATES)} t WHERE t.stream = %s AND t.place = p.place "
+                "AND t.start <= %s ORDER BY t.start DESC LIMIT 1"
             )
+            rows = [
+                found
+                for found in app.recorder.query(
+                    f"WITH p(place) AS (VALUES {values}) SELECT p.place, ({latest}) FROM p",
+                    [*part, stream, at],
+                )
+                if found[1] is not None  # no state yet (a place with no reports at all)
+            ]
             out.update(zip((place for place, _ in rows), json_list(state for _, state in rows), strict=True))
         else:
             out.update(_summaries(app, stream, part, at, detail, since))

@@ -45,41 +45,53 @@ def place_json(c: CapitalState, pad: str) -> str:
     j = i + "  "
     k = j + "  "
     q = _quoted
-    sources = _listed(
-        [
-            f'"event": {q(e.id)},\n{k}"file": {q(e.source.file)},\n{k}"quote": {q(e.source.quote)}'
-            for e in c.sources
-        ],
-        i,
+    sources = (
+        "[]"
+        if not c.sources
+        else _listed(
+            [
+                f'"event": {q(e.id)},\n{k}"file": {q(e.source.file)},\n{k}"quote": {q(e.source.quote)}'
+                for e in c.sources
+            ],
+            i,
+        )
     )
-    contested = _listed(
-        [
-            f'"actor": {_text(e.actor)},\n{k}"event": {q(e.id)},\n{k}"file": {q(e.source.file)},\n{k}'
-            f'"kind": {q(e.kind)},\n{k}"quote": {q(e.source.quote)}'
-            for e in c.contested_by
-        ],
-        i,
+    contested = (
+        "[]"
+        if not c.contested_by
+        else _listed(
+            [
+                f'"actor": {_text(e.actor)},\n{k}"event": {q(e.id)},\n{k}"file": {q(e.source.file)},\n{k}'
+                f'"kind": {q(e.kind)},\n{k}"quote": {q(e.source.quote)}'
+                for e in c.contested_by
+            ],
+            i,
+        )
     )
-    lapsed = _listed(
-        [
-            f'"actor": {_text(e.actor)},\n{k}"event": {q(e.id)},\n{k}"file": {q(e.source.file)},\n{k}'
-            f'"kind": {q(e.kind)},\n{k}"lapsed_at": {_text(iso(e.window.latest + c.horizon))},\n{k}'
-            f'"quote": {q(e.source.quote)}'
-            for e in c.lapsed
-        ],
-        i,
+    lapsed = (
+        "[]"
+        if not c.lapsed
+        else _listed(
+            [
+                f'"actor": {_text(e.actor)},\n{k}"event": {q(e.id)},\n{k}"file": {q(e.source.file)},\n{k}'
+                f'"kind": {q(e.kind)},\n{k}"lapsed_at": {_text(iso(e.window.latest + c.horizon))},\n{k}'
+                f'"quote": {q(e.source.quote)}'
+                for e in c.lapsed
+            ],
+            i,
+        )
     )
     possible = "[]"
     if c.possible:
         possible = f"[\n{j}" + f",\n{j}".join(q(p or "(vacated)") for p in c.possible) + f"\n{i}]"
     return (
-        f'{{\n{i}"candidates": [],\n{i}"capital": {_text(c.capital)},\n{i}"conflicts": [],\n'
+        f'{{\n{i}"candidates": [],\n{i}"capital": {q(c.capital)},\n{i}"conflicts": [],\n'
         f'{i}"contested_by": {contested},\n{i}"controller": {_text(c.controller)},\n'
-        f'{i}"governorate": {_text(c.governorate)},\n{i}"lapsed": {lapsed},\n'
+        f'{i}"governorate": {q(c.governorate)},\n{i}"lapsed": {lapsed},\n'
         f'{i}"pcode": {_text(pcode_of(c.governorate))},\n{i}"possible_controllers": {possible},\n'
         f'{i}"rivals": [],\n{i}"since": {_text(iso(c.since))},\n'
         f'{i}"since_latest": {_text(iso(c.since_latest))},\n{i}"sources": {sources},\n'
-        f'{i}"status": {_text(c.status)}\n{pad}}}'
+        f'{i}"status": {q(c.status)}\n{pad}}}'
     )
 
 
