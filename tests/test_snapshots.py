@@ -240,6 +240,13 @@ def test_the_feed_is_read_by_ogrinfo_and_made_again_byte_for_byte(run, grid, tmp
             out = subprocess.run(query, capture_output=True, text=True, check=True).stdout
             assert out.count("OGRFeature") == m["places"].get("occ", 0)
     first = {p.name: p.read_bytes() for p in (tmp_path / "feed").iterdir()}
+    # the same feed by the export command's spelling (issue 28's: export --snapshots)
+    same = run(
+        "export", "--snapshots", "--every", "1d", "--from", day(1), "--to", day(4), "--format", "geojson",
+        "--out", "feed2/",
+    )  # fmt: skip
+    assert same.exit_code == 0, same.output
+    assert {p.name: p.read_bytes() for p in (tmp_path / "feed2").iterdir()} == first
     # the store moves on; the feed made at the index's recorded-at basis is the same, byte for byte
     # (the store's clock counts whole seconds: the next import is recorded in a later second)
     import time

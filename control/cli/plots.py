@@ -273,8 +273,21 @@ def demo(out_dir: Path, seat: str, store: str | None) -> None:
     is_flag=True,
     help="Periods of control per place (start, end, controller, status, sources) for GIS: csv or geojson.",
 )
+@click.option(
+    "--snapshots",
+    is_flag=True,
+    help="A feed of dated maps, one per --every from --from to --to, into the folder --out "
+    "(geojson): the same as `control snapshot export`.",
+)
+@click.option("--every", help="--snapshots: one map per interval (1d, 12h; default 1d).")
+@click.option("--from", "start", type=INSTANT, help="--snapshots: the first map's instant. " + TIME_HELP)
+@click.option("--to", "end", type=INSTANT, help="--snapshots: the last map's instant, at most. " + TIME_HELP)
 @click.option("--format", "fmt", required=True, help="csv, json or geojson (geojson: state only).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default: stdout).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Output file (default: stdout); with --snapshots, a folder.",
+)
 @click.option("--place", "places", multiple=True, help="Only this place (any alias; repeatable).")
 @click.option("--controller", help="State only: the places this controller holds (or may hold, if disputed).")
 @click.option("--csv-verbatim", is_flag=True, help=CSV_VERBATIM_HELP)
@@ -285,12 +298,18 @@ def demo(out_dir: Path, seat: str, store: str | None) -> None:
 )
 @seat_option
 @store_option
+@click.pass_context
 def export(
+    ctx: click.Context,
     at: datetime | None,
     known_at: datetime | None,
     recorded_at: datetime | None,
     whole_ledger: bool,
     intervals: bool,
+    snapshots: bool,
+    every: str | None,
+    start: datetime | None,
+    end: datetime | None,
     fmt: str,
     out: Path | None,
     places: tuple[str, ...],
@@ -300,10 +319,21 @@ def export(
     seat: str,
     store: str | None,
 ) -> None:
-    """The state of every capital (csv, json, geojson), the whole ledger with --events, or the
-    periods of control of every place with --intervals (csv, geojson)."""
+    """The state of every capital (csv, json, geojson), the whole ledger with --events, the
+    periods of control of every place with --intervals (csv, geojson), or a feed of dated maps
+    with --snapshots (geojson)."""
     from control.views import exports
 
+    if snapshots:
+        _feed(whole_ledger or intervals, at, places, controller, shapes, csv_verbatim, out, start, end)
+        from control.cli.snapshots import export as feed
+
+        ctx.invoke(feed, every=every or "1d", start=start, end=end, fmt=fmt, out=out, known_at=known_at,
+                   recorded_at=recorded_at, seat=seat, store=store)  # fmt: skip
+        return
+    for name, given in (("--every", every), ("--from", start), ("--to", end)):
+        if given is not None:
+            raise UserError(f"{name}: only with --snapshots (a feed of dated maps)")
     if whole_ledger and intervals:
         raise UserError("--intervals: give either --events or --intervals, not both")
     allowed = (
@@ -345,6 +375,20 @@ def export(
 
     write_atomically(out, write, "--out", guarded(store))
     echo_text(f"wrote {out}\n")
+
+
+def _feed(other: bool, *given: Any) -> None:
+    """What ``export --snapshots`` refuses: another export's options, and no --out, --from, --to."""
+    at, places, controller, shapes, csv_verbatim, out, start, end = given
+    if other:
+        raise UserError("--snapshots: give one of --events, --intervals or --snapshots")
+    for name, value in (("--at", at), ("--place", places), ("--controller", controller), ("--shapes", shapes),
+                        ("--csv-verbatim", csv_verbatim)):  # fmt: skip
+        if value:
+            raise UserError(f"{name}: not with --snapshots (each map has every place, with its area)")
+    for name, value in (("--out", out), ("--from", start), ("--to", end)):
+        if value is None:
+            raise UserError(f"{name}: required with --snapshots")
 
 
 COMMANDS = [chart, demo, export]
