@@ -149,7 +149,9 @@ def extract(
     if toml_out is not None:
         _write_toml(toml_out, found, article, file, seed, published)
     if as_json:
-        click.echo(json.dumps([c.to_dict() for c in found], sort_keys=True, indent=2, ensure_ascii=False))
+        from control.views.render import to_json
+
+        click.echo(to_json([c.to_dict() for c in found]), nl=False)
     else:
         echo_text(_text(found, file, when))
     if toml_out is not None:
@@ -260,7 +262,9 @@ def _evaluate(truth: Path | None, as_json: bool, store: str | None) -> None:
         total = total.add(s)
     if as_json:
         data = {"truth": label, "files": {k: v.to_dict() for k, v in scores.items()}, "all": total.to_dict()}
-        click.echo(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False))
+        from control.views.render import to_json
+
+        click.echo(to_json(data), nl=False)
         return
     out = [
         f"Extraction measured against {label}: {total.events} events (corrections and what they "
