@@ -325,7 +325,13 @@ def export(
     from control.views import exports
 
     if snapshots:
-        _feed(whole_ledger or intervals, at, places, controller, shapes, csv_verbatim, out, start, end)
+        if whole_ledger or intervals:
+            raise UserError("--snapshots: give one of --events, --intervals or --snapshots")
+        _feed_options(
+            {"--at": at, "--place": places, "--controller": controller, "--shapes": shapes,
+             "--csv-verbatim": csv_verbatim},
+            {"--out": out, "--from": start, "--to": end},
+        )  # fmt: skip
         from control.cli.snapshots import export as feed
 
         ctx.invoke(feed, every=every or "1d", start=start, end=end, fmt=fmt, out=out, known_at=known_at,
@@ -377,16 +383,12 @@ def export(
     echo_text(f"wrote {out}\n")
 
 
-def _feed(other: bool, *given: Any) -> None:
-    """What ``export --snapshots`` refuses: another export's options, and no --out, --from, --to."""
-    at, places, controller, shapes, csv_verbatim, out, start, end = given
-    if other:
-        raise UserError("--snapshots: give one of --events, --intervals or --snapshots")
-    for name, value in (("--at", at), ("--place", places), ("--controller", controller), ("--shapes", shapes),
-                        ("--csv-verbatim", csv_verbatim)):  # fmt: skip
+def _feed_options(unwanted: dict[str, Any], needed: dict[str, Any]) -> None:
+    """What ``export --snapshots`` refuses: the state export's options, and no --out, --from, --to."""
+    for name, value in unwanted.items():
         if value:
             raise UserError(f"{name}: not with --snapshots (each map has every place, with its area)")
-    for name, value in (("--out", out), ("--from", start), ("--to", end)):
+    for name, value in needed.items():
         if value is None:
             raise UserError(f"{name}: required with --snapshots")
 
